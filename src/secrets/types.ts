@@ -1,0 +1,124 @@
+import type { Kind, SecretConfig } from '../config/schema.js';
+import type { SecretValue } from '../secret-value.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One named check: a preflight, a verification, a retirement proof. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** What was seen; never a secret value. */
+  detail?: string;
+  /** What to do when it failed. */
+  hint?: string;
+}
+
+/** Env-file changes: a new value, or `null` to remove the line. */
+export type EnvChanges = Record<string, SecretValue | null>;
+
+/**
+ * What a rotator produced for one rotation. The engine journals it (secrets sealed with the store's key) before
+ * any side effect, so that `rotate resume` and `rotate rollback` can finish or undo it from another process.
+ */
+export interface Rotation {
+  /** Written to the env file at the write-env step. */
+  env: EnvChanges;
+  /** Written after the old value is retired (e.g. remove JWT_SECRET_PREVIOUS). */
+  retireEnv?: EnvChanges;
+  /** Secret material the later steps need (old and new passwords, keys). Sealed, never printed. */
+  secrets: Record<string, SecretValue>;
+  /** Non-secret facts (row counts, role names, endpoint ids) for the plan, the summary and the history. */
+  facts: Record<string, JsonValue>;
+}
+
+export interface Progress {
+  tick(count: number): void;
+  done(): void;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+/** The side effects a rotator may use; tests pass fakes for the clock and randomness. */
+export interface RotatorDeps {
+  now(): Date;
+  randomBytes(size: number): Buffer;
+  fetch: typeof fetch;
+  /** The process environment (admin URLs, ROTATE_NEW_* hand-over variables). Not the env file. */
+  environment: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+  /** A progress bar on a TTY, silent elsewhere. */
+  progress(label: string, total: number): Progress;
+  /**
+   * Asks for secret values the operator must hand in (Stripe): from the environment variable of the same name,
+   * else `NAME=value` lines on stdin when it is not a TTY, else a hidden prompt. Missing ones are absent.
+   */
+  readSecretInput(names: { name: string; prompt: string }[]): Promise<Record<string, SecretValue>>;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface RotatorContext<C extends SecretConfig = SecretConfig> {
+  /** The secret's id in the config (`jwt`, `database`, ...). */
+  id: string;
+  config: C;
+  /** The env file's values as `dotenv.parse` reads them now (after the write-env step: the new values). */
+  env: Readonly<Record<string, string>>;
+  envFile: string;
+  configDir: string;
+  /** `--emergency`: retire the old value at once and cut its sessions where the provider can. */
+  emergency: boolean;
+  /** `--due` (cron): nobody is there to answer a prompt; stdin is not read. */
+  unattended: boolean;
+  /** Non-secret facts recorded by this secret's last completed rotation (e.g. the Stripe account id). */
+  lastFacts: Readonly<Record<string, JsonValue>>;
+  deps: RotatorDeps;
+}
+
+export interface Preflight {
+  checks: Check[];
+  /** What a dry run shows: row counts, time estimates, the user whose password changes. */
+  facts?: Record<string, JsonValue>;
+}
+
+/**
+ * One kind of secret. Data plus a few async steps; the engine owns the order, the journal, the lock and the
+ * rollback. A rotator never prints, never touches `process`, never calls another rotator.
+ *
+ * Order: preflight -> generate -> apply -> (engine writes env, restarts, reloads ctx.env) -> verify ->
+ * retire (now, or after graceHours) -> (engine writes retireEnv, restarts if it did) -> verifyRetired.
+ * On failure after apply: undoApply (the engine restores the env file and restarts).
+ */
+export interface Rotator<C extends SecretConfig = SecretConfig> {
+  kind: Kind;
+  /** Set when a rotation cannot run unattended right now (e.g. Stripe without a handed-over key): what to do. */
+  needsOperator?(ctx: RotatorContext<C>): string | undefined;
+  /** Read-only: the current value works and the provider is reachable. A failing check stops the rotation. */
+  preflight(ctx: RotatorContext<C>): Promise<Preflight>;
+  /**
+   * The new values. With `restore` (a `rotate rollback`), the rotation goes back to the values that `restore`
+   * replaced: `restore.secrets` holds what this rotator saved when it made that rotation.
+   */
+  generate(ctx: RotatorContext<C>, restore?: Rotation): Promise<Rotation>;
+  /** Provider-side change that keeps the old value valid where the provider allows. Idempotent. */
+  apply(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  /** Reverses `apply`, also after a partial or crashed apply. Idempotent. */
+  undoApply(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  /** After the env file holds the new values and the services restarted: the new value works. */
+  verify(ctx: RotatorContext<C>, rotation: Rotation): Promise<Check[]>;
+  /** Makes the old value stop working at the provider. Idempotent. */
+  retire(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  /** The old value is refused now. */
+  verifyRetired(ctx: RotatorContext<C>, rotation: Rotation): Promise<Check[]>;
+  /** `rotate verify`: the current values work; changes nothing. */
+  verifyCurrent(ctx: RotatorContext<C>): Promise<Check[]>;
+}
+
+export const check = (name: string, ok: boolean, detail?: string, hint?: string): Check => ({
+  name,
+  ok,
+  ...(detail === undefined ? {} : { detail }),
+  ...(hint === undefined || ok ? {} : { hint }),
+});

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The restart command the tests and the demo configure for the stand-in app: stop the running process (pid file),
+// start a new one that reads the env file again. Like `docker compose up -d --force-recreate backend`.
+// Usage: node test/app/restart.mjs --env-file <path> --port <n> --pid-file <path> [--log <path>]
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const { values: args } = parseArgs({
+  options: {
+    'env-file': { type: 'string' },
+    port: { type: 'string' },
+    'pid-file': { type: 'string' },
+    log: { type: 'string' },
+  },
+});
+const pidFile = args['pid-file'];
+if (pidFile && existsSync(pidFile)) {
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100; i++) {
+      process.kill(pid, 0);
+      await sleep(50);
+    }
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+const out = args.log ? openSync(args.log, 'a') : 'ignore';
+const child = spawn(
+  process.execPath,
+  [join(dirname(fileURLToPath(import.meta.url)), 'server.mjs'), '--env-file', args['env-file'], '--port', args.port, '--pid-file', pidFile],
+  { detached: true, stdio: ['ignore', out, out] },
+);
+child.unref();
