@@ -1,0 +1,171 @@
+// The behaviour every Store must share (file and postgres), run by both stores' test files.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HistoryEntry, Journal, SealedRotation, SecretState, Store } from '../../src/store/types.js';
+
+export interface StoreHarness {
+  /** A new Store instance on the same location, as another process or host would open it. */
+  open(options?: { masterKey?: string }): Promise<Store>;
+  /** Everything the store keeps at rest (file bytes, table rows), as text to grep for plaintext. */
+  atRest(): Promise<string>;
+  /** Warnings the stores opened by this harness gave. */
+  warnings: string[];
+}
+
+/** A fresh id so tests sharing one location (a postgres schema per file) do not see each other's rows. */
+export const uniqueId = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export const otherMasterKey = (): string => randomBytes(32).toString('base64');
+
+export function historyEntry(secret: string, runId: string, result: HistoryEntry['result']): HistoryEntry {
+  return {
+    at: new Date().toISOString(),
+    runId,
+    secret,
+    kind: 'jwt',
+    action: 'rotate',
+    result,
+    actor: 'tester@host',
+    facts: { length: 32, nested: { ok: true, list: [1, 'two', null] } },
+  };
+}
+
+function sealedRotation(sealed: string): SealedRotation {
+  return { facts: { algorithm: 'HS256', bytes: 32 }, envKeys: ['JWT_SECRET', 'JWT_SECRET_PREVIOUS'], sealed };
+}
+
+export function storeSuite(label: string, makeHarness: () => Promise<StoreHarness>): void {
+  describe(`${label}: shared Store behaviour`, () => {
+    const opened: Store[] = [];
+    const open = async (harness: StoreHarness, options?: { masterKey?: string }): Promise<Store> => {
+      const store = await harness.open(options);
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    it('takes the lock; a second acquire fails with LOCKED (exit 4) naming the holder; release lets the next in', async () => {
+      const harness = await makeHarness();
+      const first = await open(harness);
+      const second = await open(harness);
+      const lock = await first.acquireLock('rotate jwt');
+      const error = await second.acquireLock('rotate --due').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ name: 'RotateError', code: 'LOCKED', exitCode: 4 });
+      const message = (error as Error).message;
+      expect(message).toContain(String(process.pid));
+      expect(message).toContain(hostname());
+      expect(message).toContain('rotate jwt');
+      await lock.release();
+      const next = await second.acquireLock('rotate --due');
+      await next.release();
+    });
+
+    it('round-trips state per secret and overwrites only the one written', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const [one, two] = [uniqueId('jwt'), uniqueId('redis')];
+      const sealed = await store.seal('{"secrets":{}}', 'rotation');
+      const stateOne: SecretState = {
+        lastRotatedAt: '2025-01-02T03:04:05.000Z',
+        lastRunId: 'run-1',
+        last: sealedRotation(sealed),
+        pendingRetire: { after: '2025-01-03T03:04:05.000Z', runId: 'run-1' },
+      };
+      await store.writeState(one, stateOne);
+      await store.writeState(two, { lastRotatedAt: '2025-02-01T00:00:00.000Z' });
+      await store.writeState(two, { lastRotatedAt: '2025-03-01T00:00:00.000Z', lastRunId: 'run-2' });
+      const states = await (await open(harness)).readStates();
+      expect(states[one]).toEqual(stateOne);
+      expect(states[two]).toEqual({ lastRotatedAt: '2025-03-01T00:00:00.000Z', lastRunId: 'run-2' });
+    });
+
+    it('keeps history append-only, oldest first', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const secret = uniqueId('jwt');
+      const entries = [
+        historyEntry(secret, 'run-1', 'rotated'),
+        historyEntry(secret, 'run-2', 'failed'),
+        { ...historyEntry(secret, 'run-3', 'rolled-back'), error: { code: 'VERIFY_FAILED', message: '401' } },
+      ];
+      await store.appendHistory(entries[0]!);
+      const before = (await store.readHistory()).filter((e) => e.secret === secret);
+      await store.appendHistory(entries[1]!);
+      await (await open(harness)).appendHistory(entries[2]!);
+      const after = (await store.readHistory()).filter((e) => e.secret === secret);
+      expect(before).toEqual(entries.slice(0, 1));
+      expect(after).toEqual(entries);
+    });
+
+    it('round-trips journals, one per secret, and removes them', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const secret = uniqueId('jwt');
+      const journal: Journal = {
+        runId: 'run-9',
+        secret,
+        kind: 'jwt',
+        mode: 'rotate',
+        startedAt: new Date().toISOString(),
+        host: hostname(),
+        pid: process.pid,
+        emergency: false,
+        rotation: sealedRotation(await store.seal('{"secrets":{"JWT_SECRET":"x"}}', 'rotation:run-9')),
+        steps: [{ name: 'apply', state: 'started', at: new Date().toISOString() }],
+      };
+      await store.writeJournal(journal);
+      const progressed: Journal = {
+        ...journal,
+        envBackup: 'backup-1',
+        steps: [...journal.steps, { name: 'write-env', state: 'done', at: new Date().toISOString() }],
+        needsPerson: 'rollback failed at undoApply',
+      };
+      await store.writeJournal(progressed);
+      const mine = (await (await open(harness)).readJournals()).filter((j) => j.secret === secret);
+      expect(mine).toEqual([progressed]);
+      await store.removeJournal(secret);
+      await store.removeJournal(secret);
+      expect((await store.readJournals()).filter((j) => j.secret === secret)).toEqual([]);
+    });
+
+    it('keeps backups encrypted at rest and gives back the same bytes', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const marker = `JWT_SECRET=${randomBytes(24).toString('base64url')}`;
+      const data = Buffer.from(`# comment\r\n${marker}\r\nBINARY=\u00e9\u0000end`, 'utf8');
+      const id = await store.putBackup('jwt env', data);
+      expect(id).toMatch(/^[\w.-]+$/);
+      expect((await (await open(harness)).getBackup(id)).equals(data)).toBe(true);
+      const rest = await harness.atRest();
+      expect(rest).not.toContain(marker.slice('JWT_SECRET='.length));
+      expect(rest).not.toContain(Buffer.from(marker).toString('base64'));
+    });
+
+    it('seals with the purpose bound: the right purpose opens, another purpose does not', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const plaintext = `{"JWT_SECRET":"${randomBytes(24).toString('base64url')}"}`;
+      const sealed = await store.seal(plaintext, 'rotation:run-1');
+      expect(sealed).not.toContain(plaintext);
+      expect(await (await open(harness)).unseal(sealed, 'rotation:run-1')).toBe(plaintext);
+      await expect(store.unseal(sealed, 'rotation:run-2')).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+    });
+
+    it('refuses to open what another master key sealed (MASTER_KEY_MISMATCH)', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const id = await store.putBackup('env', Buffer.from('A=1\n'));
+      const wrong = (async () => {
+        const other = await open(harness, { masterKey: otherMasterKey() });
+        return other.getBackup(id);
+      })();
+      await expect(wrong).rejects.toMatchObject({ name: 'RotateError', code: 'MASTER_KEY_MISMATCH' });
+    });
+  });
+}

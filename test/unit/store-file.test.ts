@@ -1,0 +1,167 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileStore } from '../../src/store/file.js';
+import { historyEntry, storeSuite, type StoreHarness } from '../helpers/store-suite.js';
+
+const folders: string[] = [];
+afterAll(async () => {
+  await Promise.all(folders.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rotate-store-'));
+  folders.push(dir);
+  return dir;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+async function fileHarness(): Promise<StoreHarness & { dir: string }> {
+  const dir = join(await tempDir(), '.rotate');
+  const warnings: string[] = [];
+  return {
+    dir,
+    warnings,
+    open: async (options) => new FileStore({ dir, masterKey: options?.masterKey, warn: (m) => warnings.push(m) }),
+    atRest: async () => {
+      const texts = await Promise.all((await filesUnder(dir)).map((f) => readFile(f, 'latin1')));
+      return texts.join('\n');
+    },
+  };
+}
+
+storeSuite('FileStore', fileHarness);
+
+describe('FileStore: the lock file', () => {
+  it('writes who holds it (0600) and removes it on release', async () => {
+    const h = await fileHarness();
+    const lock = await (await h.open()).acquireLock('rotate jwt');
+    const path = join(h.dir, 'lock');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      command: 'rotate jwt',
+    });
+    expect((await stat(h.dir)).mode & 0o777).toBe(0o700);
+    await lock.release();
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('takes over a stale lock left by a dead process on this host, with a warning', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    // The pid of a process that has exited (pids are not reused this quickly).
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+    await (await h.open()).acquireLock('warm-up').then((l) => l.release());
+    await writeFile(
+      join(h.dir, 'lock'),
+      JSON.stringify({ pid: deadPid, host: hostname(), since: '2025-01-01T00:00:00.000Z', command: 'rotate redis' }),
+    );
+    const lock = await store.acquireLock('rotate jwt');
+    expect(h.warnings.join('\n')).toMatch(new RegExp(`stale lock .*${deadPid}.*rotate redis`));
+    expect(JSON.parse(await readFile(join(h.dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    await lock.release();
+  });
+
+  it('does not take over a lock held from another host (it cannot tell whether that process lives)', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    await store.acquireLock('warm-up').then((l) => l.release());
+    await writeFile(
+      join(h.dir, 'lock'),
+      JSON.stringify({ pid: 999_999, host: 'elsewhere.example', since: '2025-01-01T00:00:00.000Z', command: 'rotate --due' }),
+    );
+    await expect(store.acquireLock('rotate jwt')).rejects.toMatchObject({
+      code: 'LOCKED',
+      exitCode: 4,
+      message: expect.stringContaining('elsewhere.example'),
+    });
+  });
+});
+
+describe('FileStore: history and keys at rest', () => {
+  it('only ever appends to history.jsonl: earlier bytes stay a prefix', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    await store.appendHistory(historyEntry('jwt', 'run-1', 'rotated'));
+    const before = await readFile(join(h.dir, 'history.jsonl'));
+    await store.appendHistory(historyEntry('jwt', 'run-2', 'failed'));
+    const after = await readFile(join(h.dir, 'history.jsonl'));
+    expect(after.subarray(0, before.length).equals(before)).toBe(true);
+    expect(after.toString('utf8').trimEnd().split('\n')).toHaveLength(2);
+    expect((await stat(join(h.dir, 'history.jsonl'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('creates the master key file 0600 on first use, warns to back it up, and reuses it', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    const id = await store.putBackup('env', Buffer.from('JWT_SECRET=abc\n'));
+    const keyPath = join(h.dir, 'master.key');
+    expect((await stat(keyPath)).mode & 0o777).toBe(0o600);
+    expect(Buffer.from((await readFile(keyPath, 'utf8')).trim(), 'base64')).toHaveLength(32);
+    expect(h.warnings.filter((w) => w.includes('master key'))).toHaveLength(1);
+    expect(h.warnings[0]).toMatch(/back it up/);
+    expect((await (await h.open()).getBackup(id)).toString()).toBe('JWT_SECRET=abc\n');
+    expect(h.warnings.filter((w) => w.includes('master key'))).toHaveLength(1);
+    for (const file of await filesUnder(join(h.dir, 'backups'))) expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('uses ROTATE_MASTER_KEY over the key file, and creates no key file when it is set', async () => {
+    const h = await fileHarness();
+    const envKey = randomBytes(32).toString('hex');
+    const withEnv = await h.open({ masterKey: envKey });
+    const envId = await withEnv.putBackup('env', Buffer.from('A=1\n'));
+    await expect(stat(join(h.dir, 'master.key'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const withFile = await h.open();
+    const fileId = await withFile.putBackup('env', Buffer.from('B=2\n'));
+    await expect(withFile.getBackup(envId)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH', exitCode: 3 });
+    // The key file now exists, and the environment variable still wins over it.
+    const again = await h.open({ masterKey: envKey });
+    expect((await again.getBackup(envId)).toString()).toBe('A=1\n');
+    await expect(again.getBackup(fileId)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+  });
+
+  it('fails with MASTER_KEY_MISMATCH when the key file was replaced', async () => {
+    const h = await fileHarness();
+    const id = await (await h.open()).putBackup('env', Buffer.from('A=1\n'));
+    await writeFile(join(h.dir, 'master.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    await expect((await h.open()).getBackup(id)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+  });
+
+  it('refuses a master key that is not 32 bytes', async () => {
+    const h = await fileHarness();
+    await expect((await h.open({ masterKey: 'too-short' })).seal('x', 'p')).rejects.toMatchObject({
+      code: 'MASTER_KEY_INVALID',
+    });
+  });
+
+  it('keeps nothing sealed in the journal readable without the key', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    const secret = randomBytes(24).toString('base64url');
+    const sealed = await store.seal(JSON.stringify({ JWT_SECRET: secret }), 'rotation:run-1');
+    await store.writeJournal({
+      runId: 'run-1',
+      secret: 'jwt',
+      kind: 'jwt',
+      mode: 'rotate',
+      startedAt: new Date().toISOString(),
+      host: hostname(),
+      pid: process.pid,
+      emergency: false,
+      rotation: { facts: {}, envKeys: ['JWT_SECRET'], sealed },
+      steps: [],
+    });
+    expect(await h.atRest()).not.toContain(secret);
+    expect((await stat(join(h.dir, 'journal', 'jwt.json'))).mode & 0o777).toBe(0o600);
+  });
+});
