@@ -1,0 +1,293 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { ExitCode, RotateError } from '../errors.js';
+import { markSecret } from '../secret-value.js';
+import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
+import { parseMasterKey, Vault } from './vault.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://, postgresql:// or a driver-qualified form such as postgresql+asyncpg:// */
+  url: string;
+  /** Schema that holds the store's tables; created if missing. */
+  schema: string;
+  /** ROTATE_MASTER_KEY: seals backups and journals. Never stored in the database. */
+  masterKey: string;
+  warn(message: string): void;
+}
+
+const KEY_CHECK = 'rotate-master-key-check';
+
+/** `postgresql+asyncpg://` and friends (SQLAlchemy URLs) name a Python driver; node-postgres wants the bare scheme. */
+export function nodePostgresUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?)\+[\w-]+:\/\//i, '$1://');
+}
+
+/** A stable, non-negative 63-bit advisory-lock key per schema, so every host running rotate agrees on it. */
+export function lockKey(schema: string): bigint {
+  const digest = createHash('sha256').update(`rotate:lock:${schema}`).digest();
+  return digest.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
+}
+
+/** Where the store is, without credentials: for messages. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the configured store URL';
+  }
+}
+
+const unreachable = (where: string, error: unknown): RotateError =>
+  new RotateError('STORE_UNREACHABLE', `cannot use the postgres store at ${where}: ${(error as Error).message}`, {
+    hint: 'check store.urlEnv (the URL, the role and its rights to create the schema) and that the server is up',
+    cause: error,
+  });
+
+/** The shared store: tables in one schema, a session advisory lock that works across hosts. */
+export class PostgresStore implements Store {
+  readonly location: string;
+  readonly #pool: pg.Pool;
+  readonly #config: pg.ClientConfig;
+  readonly #schema: string;
+  readonly #key: bigint;
+  readonly #vault: Vault;
+  readonly #warn: (message: string) => void;
+  readonly #held = new Set<pg.Client>();
+
+  private constructor(options: PostgresStoreOptions, config: pg.ClientConfig, vault: Vault) {
+    this.#config = config;
+    this.#pool = new pg.Pool({ ...config, max: 2 });
+    this.#pool.on('error', (error) => options.warn(`the store's idle connection failed: ${error.message}`));
+    this.#schema = pg.escapeIdentifier(options.schema);
+    this.#key = lockKey(options.schema);
+    this.#vault = vault;
+    this.#warn = options.warn;
+    this.location = `postgres ${describeUrl(config.connectionString ?? '')} schema ${options.schema}`;
+  }
+
+  static async connect(options: PostgresStoreOptions): Promise<PostgresStore> {
+    markSecret(options.masterKey);
+    const url = nodePostgresUrl(options.url);
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password) markSecret(password);
+    } catch {
+      // pg reports a malformed URL itself, below.
+    }
+    const vault = new Vault(parseMasterKey(options.masterKey, 'ROTATE_MASTER_KEY'));
+    const store = new PostgresStore(options, { connectionString: url, keepAlive: true }, vault);
+    try {
+      await store.#migrate();
+    } catch (error) {
+      await store.#pool.end().catch(() => {});
+      if (error instanceof RotateError) throw error;
+      throw unreachable(describeUrl(url), error);
+    }
+    return store;
+  }
+
+  #t(table: string): string {
+    return `${this.#schema}.${table}`;
+  }
+
+  async #migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Two hosts creating the schema at once would collide on the catalog; the two-int advisory key space is
+      // separate from the bigint one the run lock uses.
+      await client.query('SELECT pg_advisory_xact_lock($1::int, 0)', [Number(this.#key >> 32n) | 0]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
+      await client.query(`
+        CREATE TABLE IF NOT EXISTS ${this.#t('meta')} (name text PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${this.#t('state')} (
+          secret text PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS ${this.#t('history')} (
+          id bigserial PRIMARY KEY, at timestamptz NOT NULL, entry jsonb NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${this.#t('journal')} (
+          secret text PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS ${this.#t('backups')} (
+          id text PRIMARY KEY, label text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), sealed text NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${this.#t('lock_owner')} (
+          backend_pid int PRIMARY KEY, pid int NOT NULL, host text NOT NULL, since timestamptz NOT NULL,
+          command text NOT NULL);
+        CREATE OR REPLACE FUNCTION ${this.#t('history_append_only')}() RETURNS trigger LANGUAGE plpgsql AS
+          $$BEGIN RAISE EXCEPTION 'rotate history is append-only'; END$$;
+        DO $$BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'history_append_only'
+                           AND tgrelid = ${pg.escapeLiteral(this.#t('history'))}::regclass) THEN
+            CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON ${this.#t('history')}
+              FOR EACH ROW EXECUTE FUNCTION ${this.#t('history_append_only')}();
+          END IF;
+        END$$;
+      `);
+      // A sealed known text proves, at connect, that this host has the key the other hosts used.
+      await client.query(`INSERT INTO ${this.#t('meta')} VALUES ('key-check', $1) ON CONFLICT (name) DO NOTHING`, [
+        this.#vault.seal(Buffer.from(KEY_CHECK), 'key-check'),
+      ]);
+      const { rows } = await client.query<{ value: string }>(
+        `SELECT value FROM ${this.#t('meta')} WHERE name = 'key-check'`,
+      );
+      await client.query('COMMIT');
+      if (this.#vault.open(rows[0]!.value, 'key-check').toString() !== KEY_CHECK) {
+        throw new RotateError('STORE_CORRUPT', 'the store key check holds an unexpected value', { exitCode: 3 });
+      }
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      throw unreachable(this.location, error);
+    }
+  }
+
+  async acquireLock(command: string): Promise<Lock> {
+    const client = new pg.Client(this.#config);
+    let lost = false;
+    client.on('error', (error) => {
+      lost = true;
+      this.#warn(`lost the connection that holds the store lock: ${error.message}`);
+    });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean; backend: number }>(
+        'SELECT pg_try_advisory_lock($1::bigint) AS locked, pg_backend_pid() AS backend',
+        [this.#key.toString()],
+      );
+      if (!rows[0]!.locked) throw await this.#lockedError();
+      // The advisory lock is the truth; this row only names the holder for others' error messages.
+      await client.query(
+        `INSERT INTO ${this.#t('lock_owner')} (backend_pid, pid, host, since, command) VALUES ($1, $2, $3, now(), $4)
+         ON CONFLICT (backend_pid) DO UPDATE SET pid = $2, host = $3, since = now(), command = $4`,
+        [rows[0]!.backend, process.pid, hostname(), command],
+      );
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (error instanceof RotateError) throw error;
+      throw unreachable(this.location, error);
+    }
+    this.#held.add(client);
+    return { release: () => this.#release(client, lost) };
+  }
+
+  async #release(client: pg.Client, lost: boolean): Promise<void> {
+    if (!this.#held.delete(client)) return;
+    if (!lost) {
+      await client
+        .query(`DELETE FROM ${this.#t('lock_owner')} WHERE backend_pid = pg_backend_pid()`)
+        .then(() => client.query('SELECT pg_advisory_unlock($1::bigint)', [this.#key.toString()]))
+        .catch(() => {});
+    }
+    // Ending the session frees the lock even if the unlock above did not reach the server.
+    await client.end().catch(() => {});
+  }
+
+  async #lockedError(): Promise<RotateError> {
+    const { rows } = await this.#query<{ pid: number; host: string; since: Date; command: string; backend: number }>(
+      `SELECT o.pid, o.host, o.since, o.command, l.pid AS backend
+         FROM pg_locks l LEFT JOIN ${this.#t('lock_owner')} o ON o.backend_pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND ((l.classid::int8 << 32) | l.objid::int8) = $1::int8`,
+      [this.#key.toString()],
+    );
+    const owner = rows[0];
+    const who = owner?.host
+      ? `process ${owner.pid} on ${owner.host} (${owner.command}), since ${owner.since.toISOString()}`
+      : owner
+        ? `database session ${owner.backend}`
+        : 'another session';
+    return new RotateError('LOCKED', `another rotation holds the store lock (${this.location}): ${who}`, {
+      hint: 'wait for it to finish; if that host is gone, its lock ends with its database session (pg_terminate_backend)',
+      exitCode: ExitCode.locked,
+    });
+  }
+
+  async readStates(): Promise<Record<string, SecretState>> {
+    const { rows } = await this.#query<{ secret: string; data: SecretState }>(
+      `SELECT secret, data FROM ${this.#t('state')} ORDER BY secret`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.secret, r.data]));
+  }
+
+  async writeState(secret: string, state: SecretState): Promise<void> {
+    await this.#query(
+      `INSERT INTO ${this.#t('state')} (secret, data) VALUES ($1, $2::jsonb)
+       ON CONFLICT (secret) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
+      [secret, JSON.stringify(state)],
+    );
+  }
+
+  async appendHistory(entry: HistoryEntry): Promise<void> {
+    await this.#query(`INSERT INTO ${this.#t('history')} (at, entry) VALUES ($1, $2::jsonb)`, [
+      entry.at,
+      JSON.stringify(entry),
+    ]);
+  }
+
+  async readHistory(): Promise<HistoryEntry[]> {
+    const { rows } = await this.#query<{ entry: HistoryEntry }>(`SELECT entry FROM ${this.#t('history')} ORDER BY id`);
+    return rows.map((r) => r.entry);
+  }
+
+  async readJournals(): Promise<Journal[]> {
+    const { rows } = await this.#query<{ data: Journal }>(`SELECT data FROM ${this.#t('journal')} ORDER BY secret`);
+    return rows.map((r) => r.data);
+  }
+
+  async writeJournal(journal: Journal): Promise<void> {
+    await this.#query(
+      `INSERT INTO ${this.#t('journal')} (secret, data) VALUES ($1, $2::jsonb)
+       ON CONFLICT (secret) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
+      [journal.secret, JSON.stringify(journal)],
+    );
+  }
+
+  async removeJournal(secret: string): Promise<void> {
+    await this.#query(`DELETE FROM ${this.#t('journal')} WHERE secret = $1`, [secret]);
+  }
+
+  async putBackup(label: string, data: Buffer): Promise<string> {
+    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${label.replace(/[^\w.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    await this.#query(`INSERT INTO ${this.#t('backups')} (id, label, sealed) VALUES ($1, $2, $3)`, [
+      id,
+      label,
+      this.#vault.seal(data, `backup:${id}`),
+    ]);
+    return id;
+  }
+
+  async getBackup(id: string): Promise<Buffer> {
+    const { rows } = await this.#query<{ sealed: string }>(`SELECT sealed FROM ${this.#t('backups')} WHERE id = $1`, [
+      id,
+    ]);
+    if (!rows[0]) {
+      throw new RotateError('STORE_CORRUPT', `no backup ${id} in ${this.location}`, {
+        hint: 'the backup was deleted by hand; restore the env file from your own backups',
+        exitCode: ExitCode.needsPerson,
+      });
+    }
+    return this.#vault.open(rows[0].sealed, `backup:${id}`);
+  }
+
+  async seal(plaintext: string, purpose: string): Promise<string> {
+    return this.#vault.seal(Buffer.from(plaintext, 'utf8'), purpose);
+  }
+
+  async unseal(sealed: string, purpose: string): Promise<string> {
+    return this.#vault.open(sealed, purpose).toString('utf8');
+  }
+
+  async close(): Promise<void> {
+    for (const client of [...this.#held]) await this.#release(client, false);
+    await this.#pool.end();
+  }
+}
