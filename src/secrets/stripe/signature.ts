@@ -1,0 +1,54 @@
+// Webhook events signed the way Stripe signs them, to prove the app accepts the new signing secret and refuses
+// the old one. Stripe-Signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, keyed with the
+// whole `whsec_...` string (not its base64 decoding).
+import { createHmac } from 'node:crypto';
+import type { SecretValue } from '../../secret-value.js';
+import type { RotatorDeps } from '../types.js';
+import type { StripeMode } from './keys.js';
+
+export function stripeSignatureHeader(payload: string, secret: SecretValue, timestamp: number): string {
+  const signature = createHmac('sha256', secret.reveal()).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
+  return `t=${timestamp},v1=${signature}`;
+}
+
+/** A small event of a type no handler acts on; Stripe asks apps to answer 2xx to types they do not handle. */
+export function verificationEvent(deps: RotatorDeps, mode: StripeMode, accountId: string | undefined): string {
+  const now = Math.floor(deps.now().getTime() / 1000);
+  return JSON.stringify({
+    id: `evt_rotate_${deps.randomBytes(12).toString('hex')}`,
+    object: 'event',
+    type: 'rotate.webhook_secret.verification',
+    created: now,
+    livemode: mode === 'live',
+    ...(accountId ? { account: accountId } : {}),
+    data: { object: { object: 'rotate_verification', note: 'sent by rotate to check the webhook signing secret' } },
+    pending_webhooks: 0,
+    request: { id: null, idempotency_key: null },
+  });
+}
+
+export interface DeliveryResult {
+  status: number;
+}
+
+/** POSTs `payload` signed with `secret` to `url`, as Stripe would deliver it. */
+export async function deliverSignedEvent(
+  deps: RotatorDeps,
+  url: string,
+  payload: string,
+  secret: SecretValue,
+): Promise<DeliveryResult> {
+  const timestamp = Math.floor(deps.now().getTime() / 1000);
+  const response = await deps.fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks) rotate-verification',
+      'stripe-signature': stripeSignatureHeader(payload, secret, timestamp),
+    },
+    body: payload,
+    signal: AbortSignal.timeout(15_000),
+  });
+  await response.arrayBuffer().catch(() => undefined);
+  return { status: response.status };
+}
