@@ -1,0 +1,178 @@
+import type { ExchangeKeySecretConfig } from '../../config/schema.js';
+import { describeError, RotateError } from '../../errors.js';
+import { SecretValue } from '../../secret-value.js';
+import { check, type Check, type JsonValue, type Rotation, type Rotator, type RotatorContext } from '../types.js';
+import { withClient } from './database.js';
+import { countRows, describeTables } from './tables.js';
+import { describeFailures, failedCount, keyCount, undecryptable, walkTables, type TableOutcome } from './steps.js';
+
+type Ctx = RotatorContext<ExchangeKeySecretConfig>;
+
+/** Apply (decrypt + encrypt + write) measured at about this many times the read-only test-decrypt pass. */
+const APPLY_TO_CHECK_RATIO = 3;
+
+const secretOf = (rotation: Rotation, name: 'old' | 'new'): SecretValue => {
+  const value = rotation.secrets[name];
+  if (!value) throw new RotateError('EXCHANGE_KEY_JOURNAL', `the journaled rotation has no ${name} key`, { hint: 'the journal is damaged; restore the store from its backup' });
+  return value;
+};
+
+const currentValue = (ctx: Ctx): string | undefined => ctx.env[ctx.config.env] || undefined;
+
+const rowsByTable = (outcomes: TableOutcome[]): Record<string, JsonValue> => Object.fromEntries(outcomes.map((o) => [o.table, o.rows]));
+
+const total = (outcomes: TableOutcome[], field: 'rows' | 'values' | 'rewritten' | 'changedMeanwhile'): number =>
+  outcomes.reduce((n, o) => n + o[field], 0);
+
+/** Runs a verification; an error (database down) is a failing check rather than a crash. */
+async function checked(name: string, work: () => Promise<Check[]>): Promise<Check[]> {
+  try {
+    return await work();
+  } catch (error) {
+    return [check(name, false, describeError(error), error instanceof RotateError ? error.hint : undefined)];
+  }
+}
+
+/** Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart). */
+async function sweep(ctx: Ctx, rotation: Rotation): Promise<TableOutcome[]> {
+  const outcomes = await withClient(ctx, (client) =>
+    walkTables(ctx, client, { keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')], target: 0, commitOnFailure: true }),
+  );
+  const swept = total(outcomes, 'rewritten');
+  if (swept > 0) ctx.deps.log.info(`re-encrypted ${swept} row(s) written with the old key since the rotation`);
+  return outcomes;
+}
+
+/** Every value decrypts under `envValue`, and (with `old`) none is still under the old key. */
+async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue): Promise<Check[]> {
+  const keys = old ? [envValue, old] : [envValue];
+  const outcomes = await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1 }));
+  const underOld = old ? keyCount(outcomes, 1) : 0;
+  const bad = failedCount(outcomes) + underOld;
+  const checks = [
+    check(
+      `every value decrypts under ${ctx.config.env}`,
+      bad === 0,
+      bad === 0
+        ? `${keyCount(outcomes, 0)} value(s) in ${total(outcomes, 'rows')} row(s)`
+        : `${bad} value(s) do not${failedCount(outcomes) > 0 ? `: ${describeFailures(outcomes)}` : ''}`,
+      'run `rotate resume` if a rotation was interrupted; otherwise restore those rows from a backup',
+    ),
+  ];
+  if (old) checks.push(check('0 values remain under the old key', underOld === 0, `${underOld} value(s) under the old key`, 'run `rotate resume`'));
+  return checks;
+}
+
+export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
+  kind: 'exchange-key',
+
+  async preflight(ctx) {
+    const name = ctx.config.env;
+    const current = currentValue(ctx);
+    if (!current) return { checks: [check(`${name} is set`, false, `not found in ${ctx.envFile}`, `add ${name}=<current key> to the env file`)] };
+    const checks: Check[] = [check(`${name} is set`, true)];
+    try {
+      return await withClient(ctx, async (client) => {
+        checks.push(check(`database in ${ctx.config.databaseUrlEnv} is reachable`, true));
+        const described = await describeTables(client, ctx.config);
+        checks.push(...described.checks);
+        if (described.checks.some((c) => !c.ok)) return { checks };
+        const started = ctx.deps.now().getTime();
+        const outcomes = await walkTables(ctx, client, { keys: [current], target: -1, label: 'test-decrypting' });
+        const seconds = (ctx.deps.now().getTime() - started) / 1000;
+        const failed = failedCount(outcomes);
+        checks.push(
+          check(
+            `every value decrypts under the current ${name}`,
+            failed === 0,
+            failed === 0
+              ? `${total(outcomes, 'values')} value(s) in ${total(outcomes, 'rows')} row(s)`
+              : `${failed} value(s) do not: ${describeFailures(outcomes)}`,
+            'the app cannot read these rows either: repair or delete them, then rotate; nothing was changed',
+          ),
+        );
+        return {
+          checks,
+          facts: {
+            rowsByTable: rowsByTable(outcomes),
+            rows: total(outcomes, 'rows'),
+            values: total(outcomes, 'values'),
+            undecryptable: failed,
+            estimatedSeconds: Math.ceil(seconds * APPLY_TO_CHECK_RATIO),
+          },
+        };
+      });
+    } catch (error) {
+      checks.push(check(`database in ${ctx.config.databaseUrlEnv} is reachable`, false, describeError(error), error instanceof RotateError ? error.hint : undefined));
+      return { checks };
+    }
+  },
+
+  async generate(ctx, restore) {
+    const current = currentValue(ctx);
+    if (!current) throw new RotateError('EXCHANGE_KEY_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, { hint: `add ${ctx.config.env} to the env file` });
+    // 32 random bytes as base64url: 43 characters, no quoting needed, above the platform's 32-character minimum.
+    const next = restore ? secretOf(restore, 'old') : new SecretValue(ctx.deps.randomBytes(32).toString('base64url'));
+    const counts = await withClient(ctx, async (client) => {
+      const { tables } = await describeTables(client, ctx.config);
+      return Object.fromEntries(await Promise.all(tables.map(async (t) => [t.name, await countRows(client, t)] as const)));
+    });
+    return {
+      env: { [ctx.config.env]: next },
+      secrets: { old: new SecretValue(current), new: next },
+      facts: { rowsByTable: counts, rows: Object.values(counts).reduce((a, b) => a + b, 0) },
+    };
+  },
+
+  async apply(ctx, rotation) {
+    const outcomes = await withClient(ctx, (client) =>
+      walkTables(ctx, client, {
+        keys: [secretOf(rotation, 'old'), secretOf(rotation, 'new')],
+        target: 1,
+        label: 're-encrypting',
+        stopOnFailure: true,
+      }),
+    );
+    ctx.deps.log.info(`re-encrypted ${total(outcomes, 'rewritten')} row(s) (${total(outcomes, 'values')} value(s)) in one transaction`);
+    const meanwhile = total(outcomes, 'changedMeanwhile');
+    if (meanwhile > 0) ctx.deps.log.info(`${meanwhile} row(s) changed by the app meanwhile; verify re-encrypts them`);
+  },
+
+  async undoApply(ctx, rotation) {
+    const outcomes = await withClient(ctx, (client) =>
+      walkTables(ctx, client, {
+        keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
+        target: 1,
+        label: 'restoring',
+        commitOnFailure: true,
+      }),
+    );
+    ctx.deps.log.info(`put ${total(outcomes, 'rewritten')} row(s) back under the old key`);
+    if (failedCount(outcomes) > 0) {
+      throw undecryptable(outcomes, 'under the old or the new key', 'every other row is back under the old key');
+    }
+  },
+
+  verify: (ctx, rotation) =>
+    checked(`every value decrypts under ${ctx.config.env}`, async () => {
+      const envValue = currentValue(ctx);
+      const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
+      if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
+      await sweep(ctx, rotation);
+      return proveAllUnder(ctx, envValue, secretOf(rotation, 'old'));
+    }),
+
+  async retire(ctx, rotation) {
+    await sweep(ctx, rotation);
+  },
+
+  verifyRetired: (ctx, rotation) =>
+    checked('0 values remain under the old key', () => proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'))),
+
+  verifyCurrent: (ctx) =>
+    checked(`every value decrypts under ${ctx.config.env}`, async () => {
+      const envValue = currentValue(ctx);
+      if (!envValue) return [check(`${ctx.config.env} is set`, false, `not found in ${ctx.envFile}`)];
+      return proveAllUnder(ctx, envValue);
+    }),
+};

@@ -1,0 +1,110 @@
+import type { Client } from 'pg';
+import type { ExchangeKeySecretConfig } from '../../config/schema.js';
+import { RotateError } from '../../errors.js';
+import type { SecretValue } from '../../secret-value.js';
+import type { RotatorContext } from '../types.js';
+import { CryptoPool } from './crypto-worker.js';
+import { inTransaction } from './database.js';
+import { deriveFernetKey } from './fernet.js';
+import { runPass, type Failure, type PassResult } from './pass.js';
+import { countRows, describeTables, type TableInfo } from './tables.js';
+
+type Ctx = RotatorContext<ExchangeKeySecretConfig>;
+
+export interface TableOutcome extends PassResult {
+  table: string;
+}
+
+export interface WalkOptions {
+  /** Env values (not derived keys), in the order to try them. */
+  keys: (string | SecretValue)[];
+  /** Index into `keys` to re-encrypt under; -1: read only. */
+  target: number;
+  /** Progress-bar label; none for a silent pass. */
+  label?: string;
+  stopOnFailure?: boolean;
+}
+
+/**
+ * Walks every configured table once: read only (`target` -1, in a READ ONLY transaction), or re-encrypting
+ * everything that is not under `keys[target]` in ONE transaction across all tables. `commitOnFailure` decides what
+ * an undecryptable value does to a write pass: roll everything back (apply) or keep the rest (undo, sweep).
+ */
+export async function walkTables(
+  ctx: Ctx,
+  client: Client,
+  options: WalkOptions & { commitOnFailure?: boolean },
+): Promise<TableOutcome[]> {
+  const { tables, checks } = await describeTables(client, ctx.config);
+  const broken = checks.filter((c) => !c.ok);
+  if (broken.length > 0) {
+    throw new RotateError('EXCHANGE_KEY_TABLES', broken.map((c) => `${c.name}: ${c.detail}`).join('; '), {
+      hint: `fix secrets.${ctx.id}.tables in the config`,
+    });
+  }
+  const kdf = ctx.config.kdf;
+  const raw = options.keys.map((value) => deriveFernetKey(typeof value === 'string' ? value : value.reveal(), kdf).raw());
+  const write = options.target >= 0;
+  const pool = new CryptoPool(raw, options.target);
+  try {
+    return await inTransaction(client, write ? 'read write' : 'read only', async () => {
+      const outcomes: TableOutcome[] = [];
+      for (const table of tables) {
+        const outcome = await walkTable(ctx, client, pool, table, options, write);
+        outcomes.push(outcome);
+        if (write && outcome.failedCount > 0 && !options.commitOnFailure) {
+          throw undecryptable(outcomes, `under ${ctx.config.env} (current or new value)`, 'nothing was changed');
+        }
+      }
+      return outcomes;
+    });
+  } finally {
+    raw.forEach((key) => key.fill(0));
+    await pool.close();
+  }
+}
+
+async function walkTable(ctx: Ctx, client: Client, pool: CryptoPool, table: TableInfo, options: WalkOptions, write: boolean): Promise<TableOutcome> {
+  const bar = options.label ? ctx.deps.progress(`${options.label} ${table.name}`, await countRows(client, table)) : undefined;
+  try {
+    const result = await runPass({
+      client,
+      pool,
+      table,
+      batchSize: ctx.config.batchSize,
+      write,
+      now: () => Math.floor(ctx.deps.now().getTime() / 1000),
+      onBatch: (rows) => bar?.tick(rows),
+      stopOnFailure: options.stopOnFailure ?? false,
+    });
+    return { table: table.name, ...result };
+  } finally {
+    bar?.done();
+  }
+}
+
+/** "exchange_api_keys.api_secret_encrypted ids 4, 9" per column; ids only, never values. */
+export function describeFailures(outcomes: TableOutcome[]): string {
+  const parts: string[] = [];
+  for (const outcome of outcomes) {
+    const byColumn = new Map<string, string[]>();
+    for (const failure of outcome.failures) byColumn.set(failure.column, [...(byColumn.get(failure.column) ?? []), failure.id]);
+    for (const [column, ids] of byColumn) parts.push(`${outcome.table}.${column} ids ${ids.join(', ')}`);
+    const more = outcome.failedCount - outcome.failures.length;
+    if (more > 0) parts.push(`and ${more} more in ${outcome.table}`);
+  }
+  return parts.join('; ');
+}
+
+export const failedCount = (outcomes: TableOutcome[]): number => outcomes.reduce((n, o) => n + o.failedCount, 0);
+export const keyCount = (outcomes: TableOutcome[], key: number): number => outcomes.reduce((n, o) => n + (o.byKey[key] ?? 0), 0);
+
+export function undecryptable(outcomes: TableOutcome[], under: string, consequence: string): RotateError {
+  return new RotateError(
+    'EXCHANGE_KEY_UNDECRYPTABLE',
+    `${failedCount(outcomes)} value(s) do not decrypt ${under}: ${describeFailures(outcomes)}; ${consequence}`,
+    { hint: 'repair or re-enter those rows (the app cannot read them either), then run the rotation again' },
+  );
+}
+
+export type { Failure };

@@ -1,0 +1,67 @@
+import type { Client } from 'pg';
+import { escapeIdentifier } from 'pg';
+import type { ExchangeKeySecretConfig } from '../../config/schema.js';
+import { check, type Check } from '../types.js';
+
+/** A configured table, checked against the catalog, with its identifiers quoted for SQL. */
+export interface TableInfo {
+  /** As configured (`exchange_api_keys`, or `schema.table`): for messages and facts. */
+  name: string;
+  sql: string;
+  key: string;
+  keySql: string;
+  /** The key column's type, from the catalog (`integer`, `uuid`): the UPDATE casts the ids array to it. */
+  keyType: string;
+  columns: string[];
+  columnsSql: string[];
+}
+
+const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
+
+const quoteQualified = (name: string): string => name.split('.').map((part) => escapeIdentifier(part)).join('.');
+
+/** Looks every configured table up; a missing table or column, or a non-text column, is a failing check. */
+export async function describeTables(
+  client: Client,
+  config: ExchangeKeySecretConfig,
+): Promise<{ tables: TableInfo[]; checks: Check[] }> {
+  const tables: TableInfo[] = [];
+  const checks: Check[] = [];
+  for (const entry of config.tables) {
+    const sql = quoteQualified(entry.table);
+    const { rows } = await client.query<{ name: string; type: string }>(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+       WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+      [sql],
+    );
+    if (rows.length === 0) {
+      checks.push(check(`table ${entry.table} exists`, false, 'no such table (or no access to it)', 'fix `tables` in the config, or check the database in the URL'));
+      continue;
+    }
+    const types = new Map(rows.map((row) => [row.name, row.type.replace(/\(.*\)$/, '')]));
+    const problems: string[] = [];
+    if (!types.has(entry.key)) problems.push(`key column ${entry.key} is missing`);
+    for (const column of entry.columns) {
+      const type = types.get(column);
+      if (type === undefined) problems.push(`column ${column} is missing`);
+      else if (!TEXT_TYPES.has(type)) problems.push(`column ${column} is ${type}, expected text`);
+    }
+    checks.push(check(`table ${entry.table} has its columns`, problems.length === 0, problems.join('; ') || undefined, 'fix `tables` in the config'));
+    if (problems.length > 0) continue;
+    tables.push({
+      name: entry.table,
+      sql,
+      key: entry.key,
+      keySql: escapeIdentifier(entry.key),
+      keyType: rows.find((row) => row.name === entry.key)!.type,
+      columns: entry.columns,
+      columnsSql: entry.columns.map((column) => escapeIdentifier(column)),
+    });
+  }
+  return { tables, checks };
+}
+
+export async function countRows(client: Client, table: TableInfo): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.sql}`);
+  return Number(rows[0]!.n);
+}
