@@ -1,0 +1,93 @@
+// Read-only checks before a Redis rotation: the current URL works, the admin connection may change the user, and
+// the server can persist the change. Each failure is a check with a hint; nothing here writes.
+import { describeError } from '../../errors.js';
+import { check, type Check, type JsonValue, type Preflight } from '../types.js';
+import { appUrl, detectPersistence, openAdmin, persistenceHint, type Ctx } from './admin.js';
+import { command, type RedisClient } from './connection.js';
+import { alsoUpdateVars, pingAs } from './probe.js';
+import { userPasswords } from './strategies.js';
+import { describeTarget } from './url.js';
+
+/** `ACL DRYRUN` (Redis 7+) says whether the admin user may run a command without running it. */
+async function mayRun(client: RedisClient, args: string[]): Promise<string | undefined> {
+  const whoami = await command<string>(client, 'ACL WHOAMI', ['ACL', 'WHOAMI']);
+  try {
+    const reply = await client.call('ACL', 'DRYRUN', whoami, ...args);
+    return reply === 'OK' ? undefined : String(reply);
+  } catch {
+    return undefined; // Redis 6 has no DRYRUN; the GETUSER / CONFIG GET probes below still prove access.
+  }
+}
+
+export async function preflight(ctx: Ctx): Promise<Preflight> {
+  const checks: Check[] = [];
+  const facts: Record<string, JsonValue> = { strategy: ctx.config.strategy };
+  const name = ctx.config.env;
+  let app;
+  try {
+    app = appUrl(ctx);
+  } catch (error) {
+    checks.push(check(`${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint));
+    return { checks, facts };
+  }
+  const { url } = app;
+  facts.user = url.user;
+  facts.target = describeTarget(url);
+  if (!url.password) {
+    checks.push(check(`${name} holds a password`, false, 'the URL has no password', 'Rotation changes the password in the URL; write it as redis://:password@host:6379/0.'));
+    return { checks, facts };
+  }
+  if (ctx.config.strategy === 'requirepass' && url.user !== 'default') {
+    checks.push(check('strategy fits the user', false, `requirepass sets the default user's password, but ${name} authenticates as ${url.user}`, `Use strategy acl for user ${url.user}.`));
+  }
+
+  try {
+    const keys = await pingAs(url, url.password);
+    facts.keysBefore = keys;
+    checks.push(check(`${name} authenticates`, true, `AUTH + PING as ${describeTarget(url)} (${keys} keys)`));
+  } catch (error) {
+    checks.push(check(`${name} authenticates`, false, describeError(error), `Fix ${name} first: rotation starts from a working password.`));
+    return { checks, facts };
+  }
+
+  const also = alsoUpdateVars(ctx, url);
+  facts.updatedVars = [name, ...also.update];
+  if (also.skipped.length) facts.skippedVars = also.skipped.map((s) => `${s.name}: ${s.reason}`);
+
+  let admin;
+  try {
+    admin = await openAdmin(ctx);
+  } catch (error) {
+    checks.push(check('admin connection', false, describeError(error), (error as { hint?: string }).hint));
+    return { checks, facts };
+  }
+  try {
+    facts.adminVia = admin.via;
+    const changeArgs =
+      ctx.config.strategy === 'acl' ? ['ACL', 'SETUSER', url.user] : ['CONFIG', 'SET', 'requirepass', 'x'];
+    const denied = await mayRun(admin.client, changeArgs);
+    const hashes = await userPasswords(admin.client, url.user);
+    if (denied) {
+      checks.push(check('admin may change the password', false, denied, 'Set adminUrlEnv to a user with +@admin (ACL and CONFIG).'));
+    } else if (hashes === null) {
+      checks.push(check('admin may change the password', false, `Redis has no ACL user ${url.user}`));
+    } else {
+      facts.passwordsBefore = hashes.length;
+      checks.push(check('admin may change the password', true, `${admin.via === 'admin-url' ? 'admin URL' : 'app user'} may run ${changeArgs.slice(0, 2).join(' ')}; user ${url.user} has ${hashes.length} password(s)`));
+    }
+    const persistence = await detectPersistence(admin.client);
+    facts.persistence = persistence.mode;
+    if (persistence.mode !== 'none') {
+      checks.push(check('the change survives a Redis restart', true, persistence.mode === 'aclfile' ? 'ACL SAVE to the aclfile' : 'CONFIG REWRITE of the config file'));
+    } else if (ctx.config.allowUnpersisted) {
+      checks.push(check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'));
+    } else {
+      checks.push(check('the change survives a Redis restart', false, 'the server has neither an aclfile nor a config file', persistenceHint.replace('<id>', ctx.id)));
+    }
+  } catch (error) {
+    checks.push(check('admin may change the password', false, describeError(error), (error as { hint?: string }).hint));
+  } finally {
+    await admin.close();
+  }
+  return { checks, facts };
+}

@@ -1,0 +1,151 @@
+// Private redis-server instances for tests that change authentication (the shared 127.0.0.1:6379 must never get a
+// password). Each runs on a free port in its own temp folder; start them in beforeAll, stop them in afterAll, one
+// set per test file. Passwords are set over a connection (or in the aclfile as hashes), never in argv.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+export type PersistenceMode = 'aclfile' | 'config-file' | 'none';
+
+export interface PrivateRedisOptions {
+  mode: PersistenceMode;
+  /** The `default` user's password; for `config-file` it is written as `requirepass` unless `users` says otherwise. */
+  password: string;
+  /** Extra ACL rules, e.g. `{ app: 'on ~* &* +@all -@admin' }`; their password is added as `#sha256`. */
+  users?: Record<string, { password: string; rules: string }>;
+  /** `config-file` only: write `requirepass` (the platform's usual setup) rather than a `user default` line. */
+  requirepassInConfig?: boolean;
+}
+
+export interface PrivateRedis {
+  port: number;
+  dir: string;
+  configFile: string | undefined;
+  aclFile: string | undefined;
+  logFile: string;
+  /** A URL for `user` (default: the default user) with `password`. */
+  url(password: string, user?: string, db?: number): string;
+  /** A connection authenticated with `password` (as `user`). Caller quits it. */
+  connect(password: string, user?: string): Promise<Redis>;
+  /** Stops the server (SIGTERM) and starts it again from the same files: proves what was persisted. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  /** The child's argv, for leak greps. */
+  argv(): string[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) {
+      throw new Error(`redis-server exited with ${child.exitCode}: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
+    }
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping().catch((error: Error) => {
+        if (!/NOAUTH/.test(error.message)) throw error;
+      });
+      client.disconnect();
+      return;
+    } catch {
+      client.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not start`);
+}
+
+export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), `rotate-redis-${options.mode}-`));
+  const port = await freePort();
+  const logFile = join(dir, 'redis.log');
+  const users = options.users ?? {};
+  const userLines = Object.entries(users).map(([name, u]) => `user ${name} ${u.rules} #${sha256(u.password)}`);
+  const defaultLine = `user default on #${sha256(options.password)} ~* &* +@all`;
+  let configFile: string | undefined;
+  let aclFile: string | undefined;
+  let args: string[];
+  const base = ['port', String(port), 'bind', '127.0.0.1', 'dir', dir, 'logfile', logFile, 'save', '""', 'appendonly', 'no'];
+  if (options.mode === 'none') {
+    args = base.flatMap((value, i) => (i % 2 === 0 ? [`--${value}`] : [value === '""' ? '' : value]));
+  } else {
+    configFile = join(dir, 'redis.conf');
+    const lines = [];
+    for (let i = 0; i < base.length; i += 2) lines.push(`${base[i]} ${base[i + 1]}`);
+    if (options.mode === 'aclfile') {
+      aclFile = join(dir, 'users.acl');
+      writeFileSync(aclFile, [defaultLine, ...userLines].join('\n') + '\n');
+      lines.push(`aclfile ${aclFile}`);
+    } else if (options.requirepassInConfig) {
+      lines.push(`requirepass ${options.password}`, ...userLines);
+    } else {
+      lines.push(defaultLine, ...userLines);
+    }
+    writeFileSync(configFile, lines.join('\n') + '\n');
+    args = [configFile];
+  }
+
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForPort(port, child, logFile);
+  };
+  await launch();
+  if (options.mode === 'none') {
+    // Without files the password can only be set live (never through argv, which `ps` shows).
+    const admin = new Redis({ port, host: '127.0.0.1', disableClientInfo: true });
+    for (const [name, u] of Object.entries(users)) await admin.call('ACL', 'SETUSER', name, ...u.rules.split(' '), `#${sha256(u.password)}`);
+    await admin.call('ACL', 'SETUSER', 'default', 'resetpass', `#${sha256(options.password)}`);
+    admin.disconnect();
+  }
+
+  const url = (password: string, user = '', db = 0) =>
+    `redis://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+  const stopChild = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    port,
+    dir,
+    configFile,
+    aclFile,
+    logFile,
+    url,
+    async connect(password, user = 'default') {
+      const client = new Redis({ port, host: '127.0.0.1', username: user, password, disableClientInfo: true, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    },
+    async restart() {
+      await stopChild();
+      await launch();
+    },
+    async stop() {
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    argv: () => ['redis-server', ...args],
+  };
+}
