@@ -1,0 +1,109 @@
+import { RotateError } from '../../errors.js';
+import { check, type Check, type Rotation } from '../types.js';
+import { adminUrl, newPassword, rotationData, type Ctx } from './common.js';
+import { adminSession, endSessions, sessionsLeft } from './admin.js';
+import {
+  ident,
+  literal,
+  mayAlterRole,
+  quietly,
+  reason,
+  tryLogin,
+  withClient,
+  type Client,
+} from './db.js';
+import { scramVerifier } from './scram.js';
+import type { Strategy } from './strategy.js';
+import type { DatabaseUrl } from './url.js';
+
+async function setPassword(client: Client, role: string, password: string): Promise<string> {
+  const statement = `ALTER ROLE ${ident(role)} PASSWORD ${literal(scramVerifier(password))}`;
+  await quietly(client, [statement]);
+  const now = await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t');
+  return now.rows[0]!.t;
+}
+
+// Sessions of the role that began before the change (server time): the ones logged in with the old password.
+const OLD_SESSIONS = 'usename = $1 AND backend_start < $2::timestamptz';
+
+export const alterPassword: Strategy = {
+  async preflight(ctx: Ctx, app: DatabaseUrl) {
+    const admin = adminUrl(ctx);
+    const checks: Check[] = [];
+    const facts = { strategy: 'alter-password', role: app.user, changedBy: admin ? admin.user : app.user };
+    const target = admin ?? app;
+    const name = admin ? 'admin-may-alter-role' : 'role-may-alter-itself';
+    try {
+      const may = await withClient(target, (client) => mayAlterRole(client, app.user));
+      checks.push(check(name, may.ok, may.detail, 'Use an admin URL of a superuser or a CREATEROLE role (adminUrlEnv).'));
+    } catch (error) {
+      checks.push(check('admin-url-connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+    }
+    return { checks, facts };
+  },
+
+  async next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation) {
+    if (!restore) return { user: app.user, password: newPassword(ctx), facts: { restored: false } };
+    const previous = restore.secrets.oldPassword?.reveal();
+    if (previous === undefined || restore.facts.oldUser !== app.user) {
+      throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not hold a password of this role', {
+        hint: 'Rollback needs the rotation that set the current password; run `rotate history database`.',
+      });
+    }
+    return { user: app.user, password: previous, facts: { restored: true } };
+  },
+
+  async apply(ctx, rotation) {
+    const data = rotationData(rotation);
+    const client = await adminSession(ctx, data, 'old');
+    try {
+      // Mutating facts is how a later step in this process learns when the old password stopped working.
+      rotation.facts.appliedAt = await setPassword(client, data.newUser, data.newPassword);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  },
+
+  async undoApply(ctx, rotation) {
+    const data = rotationData(rotation);
+    const client = await adminSession(ctx, data, 'new');
+    try {
+      await setPassword(client, data.oldUser, data.oldPassword);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  },
+
+  async retire(ctx, rotation) {
+    // ALTER ROLE replaced the password: the old one already fails for new logins. Emergency: end its sessions too.
+    if (!ctx.emergency) return;
+    const data = rotationData(rotation);
+    const cut = String(rotation.facts.appliedAt ?? rotation.facts.generatedAt);
+    const client = await adminSession(ctx, data, 'new');
+    try {
+      const ended = await endSessions(client, OLD_SESSIONS, [data.oldUser, cut]);
+      ctx.deps.log.info(`ended ${ended} session(s) of ${data.oldUser} opened with the old password`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  },
+
+  async verifyRetired(ctx, rotation) {
+    const data = rotationData(rotation);
+    const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
+    const checks = [
+      check(
+        'old-password-refused',
+        login.outcome === 'refused',
+        login.outcome === 'ok' ? `a new login as ${data.oldUser} with the old password still works` : login.detail,
+        'Run `rotate verify database`; the password change did not take.',
+      ),
+    ];
+    if (ctx.emergency) {
+      const cut = String(rotation.facts.appliedAt ?? rotation.facts.generatedAt);
+      const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, OLD_SESSIONS, [data.oldUser, cut]));
+      checks.push(check('old-sessions-ended', left === 0, `${left} session(s) from before the change remain`));
+    }
+    return checks;
+  },
+};

@@ -1,0 +1,157 @@
+import { RotateError } from '../../errors.js';
+import { check, type Check, type Rotation } from '../types.js';
+import { adminSession, endSessions, sessionsLeft } from './admin.js';
+import { adminUrl, newPassword, rotationData, type Ctx, type RotationData } from './common.js';
+import { ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient, type Client } from './db.js';
+import { rolesOf, type AlternateRoles } from './role-setup.js';
+import { scramVerifier } from './scram.js';
+import type { Strategy } from './strategy.js';
+import type { DatabaseUrl } from './url.js';
+
+export const SETUP_HINT =
+  'Run `rotate setup database` to print the one-time SQL, or `rotate setup database --apply` to run it ' +
+  '(see docs/secrets/database.md).';
+
+/** What is missing from the alternate-roles layout, as seen by any session (pg_roles is public). */
+export async function layoutProblems(client: Client, roles: AlternateRoles, appUser: string): Promise<string[]> {
+  const result = await client.query<{ rolname: string; rolcanlogin: boolean; rolconfig: string[] | null; member: boolean }>(
+    `SELECT r.rolname, r.rolcanlogin, r.rolconfig,
+            EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles o ON o.oid = m.roleid
+                     WHERE m.member = r.oid AND o.rolname = $1) AS member
+       FROM pg_roles r WHERE r.rolname = ANY($2::text[])`,
+    [roles.owner, [roles.owner, ...roles.logins]],
+  );
+  const byName = new Map(result.rows.map((row) => [row.rolname, row]));
+  const problems: string[] = [];
+  const owner = byName.get(roles.owner);
+  if (!owner) problems.push(`owner role ${roles.owner} does not exist`);
+  else if (owner.rolcanlogin && appUser !== roles.owner) problems.push(`owner role ${roles.owner} can still log in`);
+  for (const login of roles.logins) {
+    const row = byName.get(login);
+    if (!row) {
+      problems.push(`login role ${login} does not exist`);
+      continue;
+    }
+    if (!row.rolcanlogin) problems.push(`${login} is NOLOGIN`);
+    if (!row.member) problems.push(`${login} is not a member of ${roles.owner}`);
+    const setsRole = (row.rolconfig ?? []).some((setting) => setting.replace(/"/g, '') === `role=${roles.owner}`);
+    if (!setsRole) problems.push(`${login} does not act as ${roles.owner} (ALTER ROLE ... SET role)`);
+  }
+  if (![roles.owner, ...roles.logins].includes(appUser)) {
+    problems.push(`the app's role ${appUser} is neither ${roles.owner} nor ${roles.logins.join(' nor ')}`);
+  }
+  return problems;
+}
+
+const notSetUp = (problems: string[]): RotateError =>
+  new RotateError('POSTGRES_ROLES_NOT_SET_UP', `the alternate-roles layout is not in place: ${problems.join('; ')}`, {
+    hint: SETUP_HINT,
+  });
+
+/** The login role the app does not use now. Before the first rotation the app uses the owner itself. */
+export const idleRole = (roles: AlternateRoles, appUser: string): string =>
+  appUser === roles.logins[0] ? roles.logins[1] : roles.logins[0];
+
+const rolesFrom = (rotation: Rotation): AlternateRoles | undefined => {
+  const { owner, logins } = rotation.facts;
+  if (typeof owner !== 'string' || !Array.isArray(logins) || logins.length !== 2) return undefined;
+  return { owner, logins: [String(logins[0]), String(logins[1])] };
+};
+
+/** Stops new logins of a role: the owner goes back to NOLOGIN, a login role expires now (its sessions go on). */
+const expireStatement = (role: string, roles: AlternateRoles | undefined): string =>
+  role === roles?.owner ? `ALTER ROLE ${ident(role)} NOLOGIN` : `ALTER ROLE ${ident(role)} VALID UNTIL 'now'`;
+
+async function inAdminSession(ctx: Ctx, data: RotationData, prefer: 'old' | 'new', run: (c: Client) => Promise<void>) {
+  const client = await adminSession(ctx, data, prefer);
+  try {
+    await run(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export const alternateRoles: Strategy = {
+  async preflight(ctx: Ctx, app: DatabaseUrl) {
+    const roles = rolesOf(ctx, app.user);
+    const idle = idleRole(roles, app.user);
+    const facts = { strategy: 'alternate-roles', owner: roles.owner, activeRole: app.user, nextRole: idle };
+    const checks: Check[] = [];
+    const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
+    checks.push(check('alternate-roles-layout', problems.length === 0,
+      problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '), SETUP_HINT));
+    const admin = adminUrl(ctx);
+    try {
+      const may = await withClient(admin ?? app, async (client) => [
+        await mayAlterRole(client, idle),
+        await mayAlterRole(client, app.user),
+      ]);
+      const ok = may.every((m) => m.ok);
+      checks.push(check(admin ? 'admin-may-alter-roles' : 'role-may-alter-roles', ok,
+        may.find((m) => !m.ok)?.detail ?? may[0]!.detail,
+        'alternate-roles changes other roles: set adminUrlEnv to a superuser or CREATEROLE connection.'));
+    } catch (error) {
+      checks.push(check('admin-url-connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+    }
+    return { checks, facts };
+  },
+
+  async next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation) {
+    const roles = rolesOf(ctx, app.user);
+    const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
+    if (problems.length > 0) throw notSetUp(problems);
+    const facts = { owner: roles.owner, logins: [...roles.logins] };
+    if (!restore) return { user: idleRole(roles, app.user), password: newPassword(ctx), facts };
+    const user = restore.facts.oldUser;
+    const password = restore.secrets.oldPassword?.reveal();
+    if (typeof user !== 'string' || user === app.user || password === undefined) {
+      throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not name the role to go back to', {
+        hint: 'Rollback needs the rotation that moved the app to its current role; run `rotate history database`.',
+      });
+    }
+    return { user, password, facts: { ...facts, restored: true } };
+  },
+
+  async apply(ctx, rotation) {
+    const data = rotationData(rotation);
+    const verifier = scramVerifier(data.newPassword);
+    await inAdminSession(ctx, data, 'old', async (client) => {
+      await quietly(client, [
+        `ALTER ROLE ${ident(data.newUser)} WITH LOGIN PASSWORD ${literal(verifier)} VALID UNTIL 'infinity'`,
+      ]);
+    });
+  },
+
+  async undoApply(ctx, rotation) {
+    const data = rotationData(rotation);
+    await inAdminSession(ctx, data, 'old', async (client) => {
+      await quietly(client, [expireStatement(data.newUser, rolesFrom(rotation))]);
+    });
+  },
+
+  async retire(ctx, rotation) {
+    const data = rotationData(rotation);
+    await inAdminSession(ctx, data, 'new', async (client) => {
+      await quietly(client, [expireStatement(data.oldUser, rolesFrom(rotation))]);
+      if (ctx.emergency) {
+        const ended = await endSessions(client, 'usename = $1', [data.oldUser]);
+        ctx.deps.log.info(`ended ${ended} session(s) of ${data.oldUser}`);
+      }
+    });
+  },
+
+  async verifyRetired(ctx, rotation) {
+    const data = rotationData(rotation);
+    const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
+    const checks = [
+      check('old-role-refused', login.outcome === 'refused',
+        login.outcome === 'ok' ? `a new login as ${data.oldUser} still works` : login.detail,
+        `Run \`rotate verify database\`; ${data.oldUser} should no longer accept logins.`),
+    ];
+    if (ctx.emergency) {
+      const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, 'usename = $1', [data.oldUser]));
+      checks.push(check('old-sessions-ended', left === 0, `${left} session(s) of ${data.oldUser} remain`));
+    }
+    return checks;
+  },
+};

@@ -1,0 +1,131 @@
+import type { PostgresSecretConfig } from '../../config/schema.js';
+import { RotateError, usageError } from '../../errors.js';
+import { SecretValue } from '../../secret-value.js';
+import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
+import { parseDatabaseUrl, withCredentials, type DatabaseUrl } from './url.js';
+
+export type Ctx = RotatorContext<PostgresSecretConfig>;
+
+/** The app's URL from the env file. */
+export function appUrl(ctx: Ctx): DatabaseUrl {
+  const raw = ctx.env[ctx.config.env];
+  if (raw === undefined || raw === '') {
+    throw new RotateError('POSTGRES_URL_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+      hint: `Add ${ctx.config.env}=postgresql://user:password@host:5432/db to the env file, or set secrets.${ctx.id}.env.`,
+    });
+  }
+  const url = parseDatabaseUrl(raw);
+  if (!url) {
+    throw new RotateError('POSTGRES_URL_INVALID', `${ctx.config.env} in ${ctx.envFile} is not a postgresql:// URL`, {
+      hint: 'Expected postgresql://user:password@host:port/database (a driver suffix such as +asyncpg is fine).',
+    });
+  }
+  if (url.password === undefined) {
+    throw new RotateError('POSTGRES_URL_NO_PASSWORD', `${ctx.config.env} in ${ctx.envFile} has no password to rotate`, {
+      hint: 'rotate changes the password embedded in the URL; a URL without one (peer or trust auth) has nothing to rotate.',
+    });
+  }
+  return url;
+}
+
+/** The admin URL from the process environment, when `adminUrlEnv` is configured. */
+export function adminUrl(ctx: Ctx): DatabaseUrl | undefined {
+  const name = ctx.config.adminUrlEnv;
+  if (!name) return undefined;
+  const raw = ctx.deps.environment[name];
+  if (!raw) {
+    throw usageError(
+      'POSTGRES_ADMIN_URL_MISSING',
+      `secrets.${ctx.id}.adminUrlEnv names ${name}, which is not set in the environment`,
+      `Export ${name}=postgresql://admin:password@host:5432/db before running rotate, or remove adminUrlEnv.`,
+    );
+  }
+  const url = parseDatabaseUrl(raw);
+  if (!url) {
+    throw usageError('POSTGRES_ADMIN_URL_INVALID', `${name} is not a postgresql:// URL`, `Check secrets.${ctx.id}.adminUrlEnv.`);
+  }
+  return url;
+}
+
+/** What a rotation carries, read back from `rotation.secrets` and `rotation.facts` (also in a new process). */
+export interface RotationData {
+  oldUrl: DatabaseUrl;
+  newUrl: DatabaseUrl;
+  oldUser: string;
+  newUser: string;
+  oldPassword: string;
+  newPassword: string;
+}
+
+export function rotationData(rotation: Rotation): RotationData {
+  const oldUrl = parseDatabaseUrl(rotation.secrets.oldUrl?.reveal() ?? '');
+  const newUrl = parseDatabaseUrl(rotation.secrets.newUrl?.reveal() ?? '');
+  const oldPassword = rotation.secrets.oldPassword?.reveal();
+  const newPassword = rotation.secrets.newPassword?.reveal();
+  if (!oldUrl || !newUrl || oldPassword === undefined || newPassword === undefined) {
+    throw new RotateError('POSTGRES_ROTATION_INCOMPLETE', 'the journaled rotation lacks the database URLs or passwords', {
+      hint: 'The journal entry is damaged or from another version; check `rotate status` and the database role by hand.',
+    });
+  }
+  return { oldUrl, newUrl, oldUser: oldUrl.user, newUser: newUrl.user, oldPassword, newPassword };
+}
+
+/** A new password: 32 random bytes, base64url (no quoting in env files, no percent-encoding in URLs). */
+export const newPassword = (ctx: Ctx): string => ctx.deps.randomBytes(32).toString('base64url');
+
+/**
+ * The `alsoUpdate` variables that embed the same credentials, rewritten with the new ones; each keeps its own
+ * scheme, host, database and query string. A listed variable that is absent is skipped; one that holds other
+ * credentials stops the rotation (rewriting it would break something the operator did not mean to touch).
+ */
+export function alsoUpdateChanges(ctx: Ctx, old: DatabaseUrl, user: string, password: string): EnvChanges {
+  const changes: EnvChanges = {};
+  for (const name of ctx.config.alsoUpdate) {
+    if (name === ctx.config.env) continue;
+    const raw = ctx.env[name];
+    if (raw === undefined || raw === '') {
+      ctx.deps.log.warn(`${name} (secrets.${ctx.id}.alsoUpdate) is not set in ${ctx.envFile}; skipped`);
+      continue;
+    }
+    const url = parseDatabaseUrl(raw);
+    if (!url || url.user !== old.user || url.password !== old.password) {
+      throw new RotateError(
+        'POSTGRES_ALSO_UPDATE_MISMATCH',
+        `${name} (secrets.${ctx.id}.alsoUpdate) does not embed the same credentials as ${ctx.config.env}`,
+        { hint: `Remove ${name} from secrets.${ctx.id}.alsoUpdate, or make it use the same user and password.` },
+      );
+    }
+    changes[name] = new SecretValue(withCredentials(url, user, password));
+  }
+  return changes;
+}
+
+/** Builds the Rotation both strategies produce. */
+export function buildRotation(
+  ctx: Ctx,
+  old: DatabaseUrl,
+  next: { user: string; password: string },
+  facts: Rotation['facts'],
+): Rotation {
+  const newUrl = withCredentials(old, next.user, next.password);
+  const env: EnvChanges = {
+    [ctx.config.env]: new SecretValue(newUrl),
+    ...alsoUpdateChanges(ctx, old, next.user, next.password),
+  };
+  return {
+    env,
+    secrets: {
+      oldUrl: new SecretValue(ctx.env[ctx.config.env] ?? ''),
+      newUrl: new SecretValue(newUrl),
+      oldPassword: new SecretValue(old.password ?? ''),
+      newPassword: new SecretValue(next.password),
+    },
+    facts: {
+      strategy: ctx.config.strategy,
+      oldUser: old.user,
+      newUser: next.user,
+      alsoUpdated: Object.keys(env).filter((name) => name !== ctx.config.env),
+      ...facts,
+    },
+  };
+}

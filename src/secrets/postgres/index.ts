@@ -1,0 +1,141 @@
+import type { PostgresSecretConfig } from '../../config/schema.js';
+import { RotateError } from '../../errors.js';
+import { check, type Check, type JsonValue, type Rotation, type Rotator } from '../types.js';
+import { alterPassword } from './alter-password.js';
+import { alternateRoles } from './alternate-roles.js';
+import { appUrl, buildRotation, rotationData, type Ctx } from './common.js';
+import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
+import type { Strategy } from './strategy.js';
+import { describeTarget, parseDatabaseUrl, type DatabaseUrl } from './url.js';
+
+export { applyRoleSetup, roleSetupSql, setupRolesOf, type AlternateRoles } from './role-setup.js';
+export { scramVerifier } from './scram.js';
+export { parseDatabaseUrl, withCredentials } from './url.js';
+
+const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
+
+// Table lists above this size are kept as a count only, so the history stays small.
+const MAX_LISTED_TABLES = 500;
+
+/** Every env var this secret writes that holds a URL, parsed (the main one first). */
+function envUrls(ctx: Ctx): { name: string; url: DatabaseUrl | undefined }[] {
+  return [ctx.config.env, ...ctx.config.alsoUpdate.filter((n) => n !== ctx.config.env)]
+    .filter((name) => ctx.env[name] !== undefined && ctx.env[name] !== '')
+    .map((name) => ({ name, url: parseDatabaseUrl(ctx.env[name]!) }));
+}
+
+/** A new connection with each URL in the env file, and the tables the main one can read. */
+async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: Check[]; tables?: string[] }> {
+  const checks: Check[] = [];
+  let tables: string[] | undefined;
+  for (const { name, url } of envUrls(ctx)) {
+    if (!url) {
+      checks.push(check(`${name}-connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.envFile}.`));
+      continue;
+    }
+    try {
+      const seen = await withClient(url, (client) => readableTables(client));
+      if (name === ctx.config.env) tables = seen;
+      checks.push(check(`${name}-connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`));
+    } catch (error) {
+      checks.push(check(`${name}-connects`, false, `${describeTarget(url)}: ${reason(error)}`,
+        `Check ${name} in ${ctx.envFile} and that the server is reachable.`));
+    }
+  }
+  if (tables && expected) {
+    const missing = expected.filter((t) => !tables!.includes(t));
+    checks.push(check('tables-readable', missing.length === 0,
+      missing.length === 0 ? `all ${expected.length} tables readable before are readable now`
+        : `${missing.length} of ${expected.length} tables no longer readable: ${missing.slice(0, 10).join(', ')}`,
+      'The new credentials lack privileges the old ones had; check role memberships and GRANTs.'));
+  }
+  return { checks, tables };
+}
+
+const listedTables = (facts: Record<string, JsonValue>): string[] | undefined =>
+  Array.isArray(facts.tables) ? facts.tables.map(String) : undefined;
+
+export const postgresRotator: Rotator<PostgresSecretConfig> = {
+  kind: 'postgres',
+
+  async preflight(ctx) {
+    const app = appUrl(ctx);
+    const { checks, tables } = await currentChecks(ctx);
+    const facts: Record<string, JsonValue> = { role: app.user, target: describeTarget(app), strategy: ctx.config.strategy };
+    if (!tables) return { checks, facts };
+    facts.readableTables = tables.length;
+    try {
+      facts.tableOwners = await withClient(app, tableOwners);
+      const strategy = await strategyOf(ctx).preflight(ctx, app);
+      checks.push(...strategy.checks);
+      Object.assign(facts, strategy.facts);
+    } catch (error) {
+      if (error instanceof RotateError) {
+        checks.push(check(error.code.toLowerCase(), false, error.message, error.hint));
+      } else {
+        checks.push(check('preflight', false, reason(error)));
+      }
+    }
+    return { checks, facts };
+  },
+
+  async generate(ctx, restore?: Rotation) {
+    const app = appUrl(ctx);
+    let before: { tables: string[]; now: string };
+    try {
+      before = await withClient(app, async (client) => ({
+        tables: await readableTables(client),
+        now: (await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t')).rows[0]!.t,
+      }));
+    } catch (error) {
+      throw connectError('POSTGRES_CONNECT', `cannot connect with ${ctx.config.env} (${describeTarget(app)})`, error,
+        `Run \`rotate verify ${ctx.id}\`; the current credentials must work before a rotation.`);
+    }
+    const next = await strategyOf(ctx).next(ctx, app, restore);
+    return buildRotation(ctx, app, next, {
+      ...next.facts,
+      readableTables: before.tables.length,
+      ...(before.tables.length <= MAX_LISTED_TABLES ? { tables: before.tables } : {}),
+      generatedAt: before.now,
+    });
+  },
+
+  apply: (ctx, rotation) => strategyOf(ctx).apply(ctx, rotation),
+  undoApply: (ctx, rotation) => strategyOf(ctx).undoApply(ctx, rotation),
+  retire: (ctx, rotation) => strategyOf(ctx).retire(ctx, rotation),
+  verifyRetired: (ctx, rotation) => strategyOf(ctx).verifyRetired(ctx, rotation),
+
+  async verify(ctx, rotation) {
+    const data = rotationData(rotation);
+    const inEnv = parseDatabaseUrl(ctx.env[ctx.config.env] ?? '');
+    const checks = [
+      check('env-has-new-credentials', inEnv?.user === data.newUser && inEnv.password === data.newPassword,
+        `${ctx.config.env} names ${inEnv?.user ?? 'nothing'}; expected ${data.newUser} with the new password`,
+        'The env file was not updated; the engine restores it on failure.'),
+    ];
+    const { checks: current, tables } = await currentChecks(ctx, listedTables(rotation.facts));
+    checks.push(...current);
+    const expectedCount = Number(rotation.facts.readableTables ?? 0);
+    if (tables && !listedTables(rotation.facts)) {
+      checks.push(check('tables-readable', tables.length >= expectedCount,
+        `${tables.length} tables readable now, ${expectedCount} before`));
+    }
+    if (tables && data.oldUser !== data.newUser) {
+      // The old role is a different role: compare its privileges live, as the new session sees them.
+      const lost = await withClient(data.newUrl, async (client) => {
+        const oldCan = await readableTables(client, data.oldUser);
+        return oldCan.filter((t) => !tables.includes(t));
+      });
+      checks.push(check('privileges-match-old-role', lost.length === 0,
+        lost.length === 0 ? `${data.newUser} reads every table ${data.oldUser} can`
+          : `${data.oldUser} can read ${lost.length} table(s) ${data.newUser} cannot: ${lost.slice(0, 10).join(', ')}`,
+        'Objects owned by a login role instead of the owner: ALTER TABLE ... OWNER TO the owner role.'));
+    }
+    return checks;
+  },
+
+  async verifyCurrent(ctx) {
+    appUrl(ctx);
+    return (await currentChecks(ctx)).checks;
+  },
+};
