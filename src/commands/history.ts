@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { jsonDocument, printStdout, table } from '../terminal/render.js';
+import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
+
+const optionsSchema = globalOptionsSchema.extend({ limit: z.coerce.number().int().positive().optional() });
+
+export async function historyCommand(secret: string | undefined, raw: unknown): Promise<number> {
+  const options = parseOptions(optionsSchema, raw);
+  const session = await openSession(options);
+  try {
+    if (secret) resolveSecretIds(session, [secret]);
+    let entries = (await session.store.readHistory()).filter((e) => !secret || e.secret === secret).reverse();
+    if (options.limit) entries = entries.slice(0, options.limit);
+    if (options.json) {
+      printStdout(jsonDocument('history', 0, { entries }));
+      return 0;
+    }
+    if (entries.length === 0) {
+      printStdout(secret ? `no history for ${secret}` : 'no history yet');
+      return 0;
+    }
+    printStdout(
+      table(
+        ['WHEN', 'SECRET', 'ACTION', 'RESULT', 'BY', 'NOTE'],
+        entries.map((e) => [
+          e.at.replace('T', ' ').slice(0, 19),
+          e.secret,
+          e.action + (e.emergency ? ' (emergency)' : ''),
+          e.result,
+          e.actor,
+          [e.reason, e.error && `[${e.error.code}] ${e.error.message}`].filter(Boolean).join('; '),
+        ]),
+      ),
+    );
+    return 0;
+  } finally {
+    await session.store.close();
+  }
+}

@@ -1,0 +1,87 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { CONFIG_FILE, parseConfig } from '../config/load.js';
+import { usageError } from '../errors.js';
+import { printStdout } from '../terminal/render.js';
+import { parseOptions } from './session.js';
+
+const optionsSchema = z.object({ force: z.boolean().default(false), config: z.string().optional() });
+
+/** A starter config for the platform: every key with its default, each secret saying what it does. */
+export const STARTER_CONFIG = {
+  $schema: './node_modules/rotate/schema/rotate.config.schema.json',
+  envFile: '.env',
+  store: { type: 'file', dir: '.rotate' },
+  services: {
+    backend: {
+      restart: 'docker compose up -d --force-recreate backend',
+      health: { url: 'http://localhost:8000/healthz', timeoutSeconds: 60 },
+    },
+  },
+  secrets: {
+    jwt: {
+      kind: 'jwt',
+      description: 'HS256 signing secret; graceHours > 0 keeps the old one in JWT_SECRET_PREVIOUS for that long',
+      env: 'JWT_SECRET',
+      intervalDays: 90,
+      services: ['backend'],
+      graceHours: 0,
+      verify: { url: 'http://localhost:8000/api/auth/me', claims: { id: '1' } },
+    },
+    'exchange-key': {
+      kind: 'exchange-key',
+      description: 'Fernet key of the exchange API keys; every encrypted column is re-encrypted',
+      env: 'EXCHANGE_KEY_ENCRYPTION_KEY',
+      intervalDays: 180,
+      services: ['backend'],
+      databaseUrlEnv: 'DATABASE_URL',
+      tables: [{ table: 'exchange_api_keys', key: 'id', columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] }],
+    },
+    database: {
+      kind: 'postgres',
+      description: 'password of the role in DATABASE_URL; set ROTATE_DATABASE_ADMIN_URL in the environment, or remove adminUrlEnv to let the role change its own',
+      env: 'DATABASE_URL',
+      intervalDays: 90,
+      services: ['backend'],
+      strategy: 'alter-password',
+      adminUrlEnv: 'ROTATE_DATABASE_ADMIN_URL',
+    },
+    redis: {
+      kind: 'redis',
+      description: 'password of the Redis user in REDIS_URL (ACL: old and new overlap until the app is verified)',
+      env: 'REDIS_URL',
+      alsoUpdate: ['CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'],
+      intervalDays: 90,
+      services: ['backend'],
+      strategy: 'acl',
+    },
+    stripe: {
+      kind: 'stripe',
+      description: 'roll the secret key in the Stripe Dashboard, then hand it in (ROTATE_NEW_STRIPE_SECRET_KEY, stdin or prompt); the webhook secret is rotated by rotate',
+      intervalDays: 90,
+      services: ['backend'],
+      env: { secretKey: 'STRIPE_SECRET_KEY', publishableKey: 'STRIPE_PUBLISHABLE_KEY', webhookSecret: 'STRIPE_WEBHOOK_SECRET' },
+      apiBase: 'https://api.stripe.com',
+      webhook: { url: 'https://app.example.com/api/billing/webhook', verifyUrl: 'http://localhost:8000/api/billing/webhook' },
+    },
+  },
+  notify: { webhookUrl: null },
+};
+
+export async function initCommand(raw: unknown): Promise<number> {
+  const options = parseOptions(optionsSchema, raw);
+  const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
+  parseConfig(STARTER_CONFIG, 'the starter config');
+  try {
+    await writeFile(path, `${JSON.stringify(STARTER_CONFIG, null, 2)}\n`, { flag: options.force ? 'w' : 'wx', mode: 0o644 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw usageError('CONFIG_EXISTS', `${path} already exists; nothing was written`, 'use --force to overwrite it');
+    }
+    throw error;
+  }
+  printStdout(`wrote ${path}`);
+  process.stderr.write('next: edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n');
+  return 0;
+}

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { z } from 'zod';
+import { usageError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export const CONFIG_FILE = 'rotate.config.json';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The config file, or undefined when the built-in defaults are in use. */
+  path: string | undefined;
+  /** Folder that relative paths (envFile, store.dir) and restart commands are relative to. */
+  dir: string;
+  envFile: string;
+}
+
+/** `secrets.database.adminUrlEnv: expected string, received number` */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+    return `${path || '(top level)'}: ${issue.message}${keys}`;
+  });
+}
+
+function jsonPosition(text: string, error: SyntaxError): string {
+  const at = /position (\d+)/.exec(error.message)?.[1];
+  if (at === undefined) return '';
+  const before = text.slice(0, Number(at));
+  const line = before.split('\n').length;
+  const column = Number(at) - before.lastIndexOf('\n');
+  return `:${line}:${column}`;
+}
+
+export function parseConfig(raw: unknown, source: string): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw usageError(
+      'CONFIG_INVALID',
+      `${source} is not a valid configuration:\n  ${issues.join('\n  ')}`,
+      'fix the keys named above; `rotate init` writes a complete example, and schema/rotate.config.schema.json gives your editor completion',
+    );
+  }
+  const config = result.data;
+  for (const [id, secret] of Object.entries(config.secrets)) {
+    secret.services.forEach((name, index) => {
+      if (!config.services[name]) {
+        throw usageError(
+          'CONFIG_INVALID',
+          `${source}: secrets.${id}.services.${index} names the service "${name}", which is not under services`,
+          `add "services": { "${name}": { "restart": "...", "health": { "url": "..." } } } or remove it from secrets.${id}.services`,
+        );
+      }
+    });
+  }
+  return config;
+}
+
+/** Reads `--config`, else ./rotate.config.json, else the built-in defaults (the platform's five secrets). */
+export async function loadConfig(options: { config?: string; envFile?: string; cwd: string }): Promise<LoadedConfig> {
+  const explicit = options.config !== undefined;
+  const path = resolve(options.cwd, options.config ?? CONFIG_FILE);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (explicit || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw usageError('CONFIG_UNREADABLE', `cannot read the config file ${path}: ${(error as Error).message}`, 'check --config, or run `rotate init`');
+    }
+  }
+  let raw: unknown = {};
+  if (text !== undefined) {
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw usageError('CONFIG_INVALID', `${path}${jsonPosition(text, error as SyntaxError)}: not valid JSON: ${(error as Error).message}`, 'fix the JSON syntax at that line');
+    }
+  }
+  const config = parseConfig(raw, text === undefined ? 'the built-in defaults' : path);
+  const dir = text === undefined ? options.cwd : dirname(path);
+  const envFile = options.envFile ? resolve(options.cwd, options.envFile) : resolve(dir, config.envFile);
+  return { config, path: text === undefined ? undefined : path, dir, envFile };
+}

@@ -1,0 +1,36 @@
+import type { SecretConfig } from '../config/schema.js';
+import { envKeysOf } from '../secrets/index.js';
+import type { Journal, SecretState } from '../store/types.js';
+
+export type DueState = 'ok' | 'due' | 'never-rotated' | 'absent' | 'grace' | 'retire-due' | 'interrupted' | 'needs-person';
+
+export interface Schedule {
+  state: DueState;
+  lastRotatedAt: string | null;
+  nextDue: string | null;
+  graceUntil: string | null;
+}
+
+const DAY = 86_400_000;
+
+/** When a secret is next due, and what `status` should say about it. */
+export function schedule(
+  config: SecretConfig,
+  state: SecretState | undefined,
+  journal: Journal | undefined,
+  env: Record<string, string>,
+  now: Date,
+): Schedule {
+  const last = state?.lastRotatedAt ?? null;
+  const nextDue = last ? new Date(Date.parse(last) + config.intervalDays * DAY).toISOString() : null;
+  const graceUntil = state?.pendingRetire?.after ?? null;
+  const base = { lastRotatedAt: last, nextDue, graceUntil };
+  if (journal) return { ...base, state: journal.needsPerson ? 'needs-person' : 'interrupted' };
+  if (graceUntil) return { ...base, state: Date.parse(graceUntil) <= now.getTime() ? 'retire-due' : 'grace' };
+  if (!(envKeysOf(config)[0]! in env)) return { ...base, state: 'absent' };
+  if (!nextDue) return { ...base, state: 'never-rotated' };
+  return { ...base, state: Date.parse(nextDue) <= now.getTime() ? 'due' : 'ok' };
+}
+
+/** `--due` rotates secrets that are due or were never rotated by rotate (their age is unknown). */
+export const isDue = (s: Schedule): boolean => s.state === 'due' || s.state === 'never-rotated';

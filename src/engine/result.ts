@@ -1,0 +1,71 @@
+import type { Check, JsonValue } from '../secrets/types.js';
+import { ExitCode, RotateError, type ExitCodeValue } from '../errors.js';
+import { redact } from '../secret-value.js';
+
+export type SecretStatus =
+  | 'rotated'
+  | 'grace'
+  | 'retired'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'retire-failed'
+  | 'failed'
+  | 'needs-operator'
+  | 'skipped'
+  | 'planned'
+  | 'verified'
+  | 'restored'
+  | 'undone';
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** What happened to one secret in one run: the data behind both the human and the JSON output. */
+export interface SecretResult {
+  secret: string;
+  kind: string;
+  status: SecretStatus;
+  checks: Check[];
+  facts: Record<string, JsonValue>;
+  envKeys: string[];
+  steps: string[];
+  graceUntil?: string;
+  note?: string;
+  error?: ErrorInfo;
+}
+
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof RotateError) {
+    return { code: error.code, message: redact(error.message), ...(error.hint ? { hint: redact(error.hint) } : {}) };
+  }
+  return { code: 'UNEXPECTED', message: redact(error instanceof Error ? error.message : String(error)) };
+}
+
+const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
+  rotated: ExitCode.ok,
+  grace: ExitCode.ok,
+  retired: ExitCode.ok,
+  verified: ExitCode.ok,
+  restored: ExitCode.ok,
+  undone: ExitCode.ok,
+  planned: ExitCode.ok,
+  skipped: ExitCode.ok,
+  'needs-operator': ExitCode.ok,
+  failed: ExitCode.failed,
+  'rolled-back': ExitCode.failed,
+  'rollback-failed': ExitCode.needsPerson,
+  'retire-failed': ExitCode.needsPerson,
+};
+
+/** The worst outcome decides: needs a person (3) over failed (1) over done (0). */
+export function exitCodeOf(results: SecretResult[]): ExitCodeValue {
+  let code: ExitCodeValue = ExitCode.ok;
+  for (const result of results) {
+    const next = result.status === 'planned' && result.checks.some((c) => !c.ok) ? ExitCode.failed : EXIT_BY_STATUS[result.status];
+    if (next === ExitCode.needsPerson || (next === ExitCode.failed && code === ExitCode.ok)) code = next;
+  }
+  return code;
+}

@@ -1,0 +1,44 @@
+import type { Config, SecretConfig } from '../config/schema.js';
+import type { Store } from '../store/types.js';
+import type { RotatorDeps } from '../secrets/types.js';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The side effects the engine uses beyond a rotator's: child processes and the notification hook. */
+export interface EngineDeps extends RotatorDeps {
+  runCommand(command: string, cwd: string): Promise<CommandResult>;
+  actor: string;
+  host: string;
+}
+
+export interface RunOptions {
+  restart: boolean;
+  emergency: boolean;
+  reason?: string;
+  /** cron `--due`: never prompt, never read stdin. */
+  unattended: boolean;
+  /** `--allow-unpersisted` for Redis servers without a config file or aclfile. */
+  allowUnpersisted: boolean;
+}
+
+/** Everything one invocation of `rotate` works with. */
+export interface Session {
+  config: Config;
+  configDir: string;
+  configPath: string | undefined;
+  envFile: string;
+  store: Store;
+  deps: EngineDeps;
+  options: RunOptions;
+}
+
+export function secretConfig(session: Session, id: string): SecretConfig {
+  const config = session.config.secrets[id];
+  if (!config) throw new Error(`unknown secret ${id}`);
+  if (config.kind === 'redis' && session.options.allowUnpersisted) return { ...config, allowUnpersisted: true };
+  return config;
+}

@@ -1,0 +1,111 @@
+import dotenv from 'dotenv';
+import { RotateError } from '../errors.js';
+
+/** New value per key, or `null` to remove the key's lines. */
+export type EnvEdits = Record<string, string | null>;
+
+// One assignment as dotenv reads it: optional `export `, KEY, `=`, a value that may be quoted (and, in quotes,
+// span lines), then an optional comment. Mirrors dotenv's own LINE pattern so both agree on where a value ends.
+const LINE =
+  /^([ \t]*(?:export[ \t]+)?)([\w.-]+)([ \t]*=[ \t]*)('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\r\n]*)([^\r\n]*)(\r?\n|$)/gm;
+
+interface Assignment {
+  key: string;
+  start: number;
+  end: number;
+  prefix: string;
+  equals: string;
+  quote: string;
+  trailer: string;
+  eol: string;
+}
+
+function assignments(text: string): Assignment[] {
+  const found: Assignment[] = [];
+  for (const m of text.matchAll(LINE)) {
+    if (m[0] === '') {
+      LINE.lastIndex++;
+      continue;
+    }
+    const raw = m[4] ?? '';
+    const quote = /^['"`]/.test(raw) && raw.length > 1 && raw.at(-1) === raw[0] ? raw[0]! : '';
+    // An unquoted value keeps its trailing blanks only as the gap before a comment.
+    const trailer = quote ? (m[5] ?? '') : (raw.match(/[ \t]*$/)?.[0] ?? '') + (m[5] ?? '');
+    found.push({
+      key: m[2]!,
+      start: m.index,
+      end: m.index + m[0].length,
+      prefix: m[1] ?? '',
+      equals: m[3] ?? '=',
+      quote,
+      trailer,
+      eol: m[6] ?? '',
+    });
+  }
+  return found;
+}
+
+/** Values we write never need escaping: no newline, quote, `#`, `$` or surrounding blank. */
+export function assertWritableValue(key: string, value: string): void {
+  if (!/^[^\s'"`#$\\]*$/.test(value)) {
+    throw new RotateError('ENV_VALUE_UNSAFE', `the new value of ${key} contains characters an env file would mangle`, {
+      hint: 'this is a bug in rotate: generated values must be base64url, hex or percent-encoded URLs',
+    });
+  }
+}
+
+function lineEnding(text: string): string {
+  return /\r\n/.test(text) ? '\r\n' : '\n';
+}
+
+/**
+ * Applies `edits` to the text of an env file: every line that assigns an edited key gets the new value (its
+ * `export `, spacing, quote style and trailing comment kept), a `null` edit removes those lines, and a key not
+ * present is appended. Every other byte is kept as it was.
+ */
+export function replaceEnvLines(text: string, edits: EnvEdits): string {
+  for (const [key, value] of Object.entries(edits)) if (value !== null) assertWritableValue(key, value);
+  const seen = new Set<string>();
+  let out = '';
+  let cursor = 0;
+  for (const a of assignments(text)) {
+    if (!Object.hasOwn(edits, a.key)) continue;
+    seen.add(a.key);
+    out += text.slice(cursor, a.start);
+    const value = edits[a.key];
+    if (value !== null && value !== undefined) {
+      out += `${a.prefix}${a.key}${a.equals}${a.quote}${value}${a.quote}${a.trailer}${a.eol}`;
+    }
+    cursor = a.end;
+  }
+  out += text.slice(cursor);
+  const eol = lineEnding(text);
+  for (const [key, value] of Object.entries(edits)) {
+    if (seen.has(key) || value === null) continue;
+    if (out.length > 0 && !out.endsWith('\n')) out += eol;
+    out += `${key}=${value}${eol}`;
+  }
+  return out;
+}
+
+/**
+ * Proves an edit did what it should: the edited keys read back as their new values (or are gone) and every
+ * other key parses to exactly what it did before. Throws before anything is written otherwise.
+ */
+export function checkEnvEdit(before: string, after: string, edits: EnvEdits): void {
+  const old = dotenv.parse(before);
+  const now = dotenv.parse(after);
+  const expected: Record<string, string> = { ...old };
+  for (const [key, value] of Object.entries(edits)) {
+    if (value === null) delete expected[key];
+    else expected[key] = value;
+  }
+  const keys = new Set([...Object.keys(expected), ...Object.keys(now)]);
+  for (const key of keys) {
+    if (expected[key] !== now[key]) {
+      throw new RotateError('ENV_EDIT_MISMATCH', `after editing, ${key} would not read back as intended`, {
+        hint: 'the env file has a line rotate cannot edit safely (an unusual quote or escape); fix that line by hand',
+      });
+    }
+  }
+}

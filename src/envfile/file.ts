@@ -1,0 +1,52 @@
+import { readFile, stat } from 'node:fs/promises';
+import dotenv from 'dotenv';
+import writeFileAtomic from 'write-file-atomic';
+import { RotateError } from '../errors.js';
+import { checkEnvEdit, replaceEnvLines, type EnvEdits } from './edit.js';
+
+export interface EnvFileSnapshot {
+  path: string;
+  exists: boolean;
+  text: string;
+  values: Record<string, string>;
+}
+
+export async function readEnvFile(path: string): Promise<EnvFileSnapshot> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return { path, exists: true, text, values: dotenv.parse(text) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, exists: false, text: '', values: {} };
+    throw new RotateError('ENV_READ', `cannot read the env file ${path}: ${(error as Error).message}`, {
+      hint: 'check the path (envFile in the config, or --env-file) and its permissions',
+      cause: error,
+    });
+  }
+}
+
+/** Writes `text` atomically (temp file in the same folder, fsync, rename), keeping the mode; a new file is 0600. */
+export async function writeEnvText(path: string, text: string): Promise<void> {
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o7777,
+    () => 0o600,
+  );
+  try {
+    await writeFileAtomic(path, text, { mode, fsync: true });
+  } catch (error) {
+    throw new RotateError('ENV_WRITE', `cannot write the env file ${path}: ${(error as Error).message}`, {
+      hint: 'rotate needs write access to the env file and its folder (it writes a temp file beside it)',
+      cause: error,
+    });
+  }
+}
+
+/** Edits only the lines of the changed keys, checks the result parses as intended, then writes it atomically. */
+export async function editEnvFile(path: string, edits: EnvEdits): Promise<EnvFileSnapshot> {
+  const before = await readEnvFile(path);
+  const text = replaceEnvLines(before.text, edits);
+  checkEnvEdit(before.text, text, edits);
+  if (text !== before.text) await writeEnvText(path, text);
+  const after = await readEnvFile(path);
+  checkEnvEdit(before.text, after.text, edits);
+  return after;
+}

@@ -1,0 +1,136 @@
+import { SignJWT } from 'jose';
+import type { JwtSecretConfig } from '../config/schema.js';
+import { RotateError } from '../errors.js';
+import { SecretValue } from '../secret-value.js';
+import { check, type Check, type Rotation, type Rotator, type RotatorContext } from './types.js';
+
+/** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
+export const MIN_SECRET_BYTES = 32;
+
+type Ctx = RotatorContext<JwtSecretConfig>;
+
+const previousEnv = (config: JwtSecretConfig): string => config.previousEnv ?? `${config.env}_PREVIOUS`;
+
+function currentSecret(ctx: Ctx): SecretValue | undefined {
+  const value = ctx.env[ctx.config.env];
+  return value ? new SecretValue(value) : undefined;
+}
+
+async function signToken(ctx: Ctx, secret: SecretValue): Promise<string> {
+  const verify = ctx.config.verify;
+  const now = Math.floor(ctx.deps.now().getTime() / 1000);
+  return new SignJWT({ ...(verify?.claims ?? { id: '1' }) })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + (verify?.expiresInSeconds ?? 120))
+    .sign(new TextEncoder().encode(secret.reveal()));
+}
+
+/** Calls the app's check URL with a token signed by `secret`; returns the HTTP status. */
+async function statusWith(ctx: Ctx, secret: SecretValue): Promise<number> {
+  const url = ctx.config.verify!.url;
+  const response = await ctx.deps.fetch(url, {
+    headers: { authorization: `Bearer ${await signToken(ctx, secret)}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
+  try {
+    const status = await statusWith(ctx, secret);
+    return check(name, status >= 200 && status < 300, `${ctx.config.verify!.url} answered ${status}`,
+      'the app does not accept tokens signed with this secret: did the restart re-read the env file?');
+  } catch (error) {
+    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`,
+      'start the app or fix secrets.<id>.verify.url');
+  }
+}
+
+async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
+  try {
+    const status = await statusWith(ctx, secret);
+    return check(name, status === 401, `${ctx.config.verify!.url} answered ${status} (401 expected)`,
+      'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere');
+  } catch (error) {
+    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`);
+  }
+}
+
+function strongEnough(name: string, secret: SecretValue | undefined): Check {
+  const bytes = secret ? Buffer.byteLength(secret.reveal()) : 0;
+  return check(name, bytes >= MIN_SECRET_BYTES, `${bytes} bytes`, `a JWT secret needs at least ${MIN_SECRET_BYTES} bytes`);
+}
+
+export const jwtRotator: Rotator<JwtSecretConfig> = {
+  kind: 'jwt',
+
+  async preflight(ctx) {
+    const current = currentSecret(ctx);
+    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.envFile, `add ${ctx.config.env}=... to ${ctx.envFile}`)];
+    if (current && Buffer.byteLength(current.reveal()) < MIN_SECRET_BYTES) {
+      ctx.deps.log.warn(`${ctx.config.env} is shorter than ${MIN_SECRET_BYTES} bytes; this rotation replaces it with a strong one`);
+    }
+    if (current && ctx.config.verify) checks.push(await accepted(ctx, 'the app accepts a token signed with the current secret', current));
+    return {
+      checks,
+      facts: { graceHours: ctx.config.graceHours, verifyUrl: ctx.config.verify?.url ?? null },
+    };
+  },
+
+  async generate(ctx, restore) {
+    const old = currentSecret(ctx);
+    if (!old) throw new RotateError('JWT_SECRET_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`);
+    const next = restore?.secrets.old ?? new SecretValue(ctx.deps.randomBytes(MIN_SECRET_BYTES).toString('base64url'));
+    const strength = strongEnough(`the ${restore ? 'restored' : 'new'} secret is long enough`, next);
+    if (!strength.ok) {
+      throw new RotateError('JWT_SECRET_WEAK', `the ${restore ? 'previous' : 'new'} JWT secret is ${strength.detail}, under ${MIN_SECRET_BYTES}`, {
+        hint: 'rotate refuses to put a weak HS256 secret in place; rotate to a new secret instead',
+      });
+    }
+    const keepOld = ctx.config.graceHours > 0 && !ctx.emergency && !restore;
+    const prev = previousEnv(ctx.config);
+    const rotation: Rotation = {
+      env: { [ctx.config.env]: next, ...(keepOld ? { [prev]: old } : prev in ctx.env ? { [prev]: null } : {}) },
+      ...(keepOld ? { retireEnv: { [prev]: null } } : {}),
+      secrets: { old, new: next },
+      facts: { bytes: next.length, grace: keepOld },
+    };
+    return rotation;
+  },
+
+  // The app holds the secret only through the env file: nothing to change elsewhere.
+  async apply() {},
+  async undoApply() {},
+
+  async verify(ctx, rotation) {
+    const next = rotation.secrets.new!;
+    const checks = [check(`${ctx.config.env} holds the new secret`, next.equals(currentSecret(ctx)), ctx.envFile)];
+    if (ctx.config.verify) checks.push(await accepted(ctx, 'the app accepts a token signed with the new secret', next));
+    else ctx.deps.log.warn(`no verify.url for ${ctx.id}: only the env file was checked`);
+    return checks;
+  },
+
+  async retire() {},
+
+  async verifyRetired(ctx, rotation) {
+    const old = rotation.secrets.old!;
+    const prev = previousEnv(ctx.config);
+    const checks = [check(`${prev} does not hold the old secret`, ctx.env[prev] !== old.reveal(), ctx.envFile)];
+    if (ctx.config.verify && !old.equals(rotation.secrets.new)) {
+      checks.push(await refused(ctx, 'the app refuses a token signed with the old secret', old));
+    }
+    return checks;
+  },
+
+  async verifyCurrent(ctx) {
+    const current = currentSecret(ctx);
+    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.envFile)];
+    // A weak secret is reported, not failed: a rollback to it must still count as a clean rollback.
+    const strength = strongEnough(ctx.config.env, current);
+    if (current && !strength.ok) ctx.deps.log.warn(`${ctx.config.env} is weak (${strength.detail}): rotate it`);
+    if (current && ctx.config.verify) checks.push(await accepted(ctx, 'the app accepts a token signed with the current secret', current));
+    return checks;
+  },
+};

@@ -1,0 +1,50 @@
+import type { Config } from '../config/schema.js';
+import { RotateError } from '../errors.js';
+import { redact } from '../secret-value.js';
+import type { EngineDeps } from '../engine/session.js';
+
+/** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
+export async function restartServices(
+  names: readonly string[],
+  config: Config,
+  configDir: string,
+  deps: EngineDeps,
+): Promise<void> {
+  for (const name of names) {
+    const service = config.services[name];
+    if (!service) continue;
+    if (service.restart) {
+      deps.log.info(`restarting ${name}`);
+      const result = await deps.runCommand(service.restart, configDir);
+      if (result.code !== 0) {
+        const tail = redact(`${result.stderr}${result.stdout}`).trim().split('\n').slice(-5).join('\n');
+        throw new RotateError('RESTART_FAILED', `the restart command of service ${name} exited with ${result.code}`, {
+          hint: `check services.${name}.restart in the config; it printed:\n${tail}`,
+        });
+      }
+    }
+    if (service.health) await waitHealthy(name, service.health.url, service.health.timeoutSeconds, deps);
+  }
+}
+
+export async function waitHealthy(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
+  const deadline = deps.now().getTime() + timeoutSeconds * 1000;
+  let last = 'no answer';
+  while (deps.now().getTime() < deadline) {
+    try {
+      const response = await deps.fetch(url, { signal: AbortSignal.timeout(5000) });
+      await response.body?.cancel();
+      if (response.ok) {
+        deps.log.debug(`${name} is healthy (${url} answered ${response.status})`);
+        return;
+      }
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message;
+    }
+    await deps.sleep(300);
+  }
+  throw new RotateError('HEALTH_TIMEOUT', `service ${name} did not become healthy within ${timeoutSeconds}s (${url}: ${last})`, {
+    hint: `check that the service starts with the new values; raise services.${name}.health.timeoutSeconds if it is only slow`,
+  });
+}

@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { ExitCode, RotateError } from '../errors.js';
+import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
+import { parseMasterKey, Vault } from './vault.js';
+
+export interface FileStoreOptions {
+  dir: string;
+  /** ROTATE_MASTER_KEY, when set. */
+  masterKey?: string;
+  warn(message: string): void;
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+  command: string;
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+const readJson = async <T>(path: string, fallback: T): Promise<T> => {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
+    throw new RotateError('STORE_CORRUPT', `cannot read ${path}: ${(error as Error).message}`, {
+      hint: 'restore the file from a backup or move it aside',
+      exitCode: ExitCode.needsPerson,
+    });
+  }
+};
+
+/** The embedded store: a folder (0700) beside the config. */
+export class FileStore implements Store {
+  readonly location: string;
+  readonly #options: FileStoreOptions;
+  #vault: Vault | undefined;
+
+  constructor(options: FileStoreOptions) {
+    this.#options = options;
+    this.location = options.dir;
+  }
+
+  #path(...parts: string[]): string {
+    return join(this.#options.dir, ...parts);
+  }
+
+  async #ensureDir(...parts: string[]): Promise<void> {
+    await mkdir(this.#path(...parts), { recursive: true, mode: 0o700 });
+  }
+
+  async acquireLock(command: string): Promise<Lock> {
+    await this.#ensureDir();
+    const path = this.#path('lock');
+    const me: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(path, 'wx', 0o600);
+        await handle.writeFile(JSON.stringify(me));
+        await handle.sync();
+        await handle.close();
+        return {
+          release: async () => {
+            const owner = await readJson<LockOwner | null>(path, null);
+            if (owner?.pid === me.pid && owner.host === me.host) await rm(path, { force: true });
+          },
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const owner = await readJson<LockOwner | null>(path, null);
+      if (owner && owner.host === me.host && !isAlive(owner.pid)) {
+        this.#options.warn(`removing a stale lock left by process ${owner.pid} (${owner.command}, since ${owner.since})`);
+        await rm(path, { force: true });
+        continue;
+      }
+      throw new RotateError(
+        'LOCKED',
+        owner
+          ? `another rotation holds the lock: process ${owner.pid} on ${owner.host} (${owner.command}), since ${owner.since}`
+          : `another rotation holds the lock ${path}`,
+        {
+          hint: 'wait for it to finish; if that process is gone on another host, delete the lock file',
+          exitCode: ExitCode.locked,
+        },
+      );
+    }
+    throw new RotateError('LOCKED', `cannot take the lock ${path}`, { exitCode: ExitCode.locked });
+  }
+
+  async readStates(): Promise<Record<string, SecretState>> {
+    return readJson(this.#path('state.json'), {});
+  }
+
+  async writeState(secret: string, state: SecretState): Promise<void> {
+    await this.#ensureDir();
+    const states = await this.readStates();
+    states[secret] = state;
+    await writeFileAtomic(this.#path('state.json'), `${JSON.stringify(states, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  async appendHistory(entry: HistoryEntry): Promise<void> {
+    await this.#ensureDir();
+    const handle = await open(this.#path('history.jsonl'), 'a', 0o600);
+    try {
+      await handle.appendFile(`${JSON.stringify(entry)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async readHistory(): Promise<HistoryEntry[]> {
+    try {
+      const text = await readFile(this.#path('history.jsonl'), 'utf8');
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as HistoryEntry);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  async readJournals(): Promise<Journal[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.#path('journal'));
+    } catch {
+      return [];
+    }
+    const journals = await Promise.all(
+      names.filter((n) => n.endsWith('.json')).map((n) => readJson<Journal | null>(this.#path('journal', n), null)),
+    );
+    return journals.filter((j): j is Journal => j !== null);
+  }
+
+  async writeJournal(journal: Journal): Promise<void> {
+    await this.#ensureDir('journal');
+    await writeFileAtomic(this.#path('journal', `${journal.secret}.json`), JSON.stringify(journal, null, 2), {
+      mode: 0o600,
+      fsync: true,
+    });
+  }
+
+  async removeJournal(secret: string): Promise<void> {
+    await rm(this.#path('journal', `${secret}.json`), { force: true });
+  }
+
+  async putBackup(label: string, data: Buffer): Promise<string> {
+    await this.#ensureDir('backups');
+    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${label.replace(/[^\w.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    const sealed = (await this.#getVault()).seal(data, `backup:${id}`);
+    await writeFileAtomic(this.#path('backups', `${id}.enc`), sealed, { mode: 0o600, fsync: true });
+    return id;
+  }
+
+  async getBackup(id: string): Promise<Buffer> {
+    if (!/^[\w.-]+$/.test(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`, { exitCode: 3 });
+    const sealed = await readFile(this.#path('backups', `${id}.enc`), 'utf8');
+    return (await this.#getVault()).open(sealed, `backup:${id}`);
+  }
+
+  async seal(plaintext: string, purpose: string): Promise<string> {
+    return (await this.#getVault()).seal(Buffer.from(plaintext, 'utf8'), purpose);
+  }
+
+  async unseal(sealed: string, purpose: string): Promise<string> {
+    return (await this.#getVault()).open(sealed, purpose).toString('utf8');
+  }
+
+  async close(): Promise<void> {}
+
+  async #getVault(): Promise<Vault> {
+    if (this.#vault) return this.#vault;
+    if (this.#options.masterKey) {
+      this.#vault = new Vault(parseMasterKey(this.#options.masterKey, 'ROTATE_MASTER_KEY'));
+      return this.#vault;
+    }
+    const keyPath = this.#path('master.key');
+    try {
+      this.#vault = new Vault(parseMasterKey(await readFile(keyPath, 'utf8'), keyPath));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await this.#ensureDir();
+      const key = randomBytes(32);
+      await writeFile(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      this.#options.warn(
+        `created the master key ${keyPath}: it decrypts the backups and the journal; back it up somewhere safe ` +
+          '(or set ROTATE_MASTER_KEY instead)',
+      );
+      this.#vault = new Vault(key);
+    }
+    return this.#vault;
+  }
+}
+

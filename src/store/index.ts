@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { RotateError } from '../errors.js';
+import { FileStore } from './file.js';
+import type { Store } from './types.js';
+
+export async function openStore(
+  config: Config,
+  configDir: string,
+  environment: Readonly<Record<string, string | undefined>>,
+  warn: (message: string) => void,
+): Promise<Store> {
+  const masterKey = environment.ROTATE_MASTER_KEY || undefined;
+  if (config.store.type === 'file') {
+    return new FileStore({ dir: resolve(configDir, config.store.dir), masterKey, warn });
+  }
+  const url = environment[config.store.urlEnv];
+  if (!url) {
+    throw new RotateError('STORE_URL_MISSING', `store.urlEnv names ${config.store.urlEnv}, which is not set`, {
+      hint: `export ${config.store.urlEnv}=postgresql://... before running rotate`,
+      exitCode: 2,
+    });
+  }
+  if (!masterKey) {
+    throw new RotateError('MASTER_KEY_MISSING', 'the postgres store needs ROTATE_MASTER_KEY', {
+      hint: 'every host that runs rotate must share one master key: export ROTATE_MASTER_KEY=$(openssl rand -base64 32)',
+      exitCode: 2,
+    });
+  }
+  const { PostgresStore } = await import('./postgres.js');
+  return PostgresStore.connect({ url, schema: config.store.schema, masterKey, warn });
+}

@@ -1,0 +1,85 @@
+import type { JsonValue } from '../secrets/types.js';
+
+/** A Rotation as it is kept: facts in clear, everything else sealed with the store's master key. */
+export interface SealedRotation {
+  facts: Record<string, JsonValue>;
+  /** Keys changed by the write-env and retire steps (no values), for plans and resume. */
+  envKeys: string[];
+  sealed: string;
+}
+
+export type StepName = 'apply' | 'write-env' | 'restart' | 'verify' | 'retire' | 'write-retire-env' | 'verify-retired';
+
+export interface JournalStep {
+  name: StepName;
+  state: 'started' | 'done';
+  at: string;
+}
+
+/** Written before every side effect of a run; removed when the run ends cleanly. */
+export interface Journal {
+  runId: string;
+  secret: string;
+  kind: string;
+  /** rotate: a new value; rollback: back to the previous value; retire: end of a grace period. */
+  mode: 'rotate' | 'rollback' | 'retire';
+  startedAt: string;
+  host: string;
+  pid: number;
+  emergency: boolean;
+  rotation: SealedRotation;
+  /** Id of the encrypted backup of the env file taken before the write-env step. */
+  envBackup?: string;
+  steps: JournalStep[];
+  /** Set when a rollback failed: what a person must look at. */
+  needsPerson?: string;
+}
+
+export interface SecretState {
+  lastRotatedAt?: string;
+  lastRunId?: string;
+  /** The last completed rotation, kept for `rotate rollback`. */
+  last?: SealedRotation;
+  /** A retirement waiting for the end of its grace period. */
+  pendingRetire?: { after: string; runId: string };
+}
+
+export type HistoryResult = 'rotated' | 'rolled-back' | 'rollback-failed' | 'retired' | 'failed' | 'restored' | 'skipped';
+
+export interface HistoryEntry {
+  at: string;
+  runId: string;
+  secret: string;
+  kind: string;
+  action: 'rotate' | 'rollback' | 'retire' | 'resume';
+  result: HistoryResult;
+  actor: string;
+  emergency?: boolean;
+  reason?: string;
+  facts?: Record<string, JsonValue>;
+  error?: { code: string; message: string };
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/** Where state, history, journals, backups and the lock live: `.rotate/` (file) or PostgreSQL tables. */
+export interface Store {
+  readonly location: string;
+  acquireLock(command: string): Promise<Lock>;
+  readStates(): Promise<Record<string, SecretState>>;
+  writeState(secret: string, state: SecretState): Promise<void>;
+  appendHistory(entry: HistoryEntry): Promise<void>;
+  /** Oldest first. */
+  readHistory(): Promise<HistoryEntry[]>;
+  readJournals(): Promise<Journal[]>;
+  writeJournal(journal: Journal): Promise<void>;
+  removeJournal(secret: string): Promise<void>;
+  /** Keeps `data` encrypted; returns an id for getBackup. */
+  putBackup(label: string, data: Buffer): Promise<string>;
+  getBackup(id: string): Promise<Buffer>;
+  seal(plaintext: string, purpose: string): Promise<string>;
+  unseal(sealed: string, purpose: string): Promise<string>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+import { redact } from '../secret-value.js';
+import type { SecretResult } from '../engine/result.js';
+import type { ErrorInfo } from '../engine/result.js';
+import { colorFor } from './logger.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** The one JSON document `--json` prints on stdout, on success and on failure alike. */
+export function jsonDocument(command: string, exitCode: number, body: Record<string, unknown>): string {
+  return redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, command, ok: exitCode === 0, exitCode, ...body }, null, 2));
+}
+
+export function printStdout(text: string): void {
+  process.stdout.write(`${redact(text)}\n`);
+}
+
+const SYMBOL: Record<SecretResult['status'], string> = {
+  rotated: '✔',
+  grace: '✔',
+  retired: '✔',
+  restored: '✔',
+  undone: '↩',
+  verified: '✔',
+  planned: '•',
+  skipped: '-',
+  'needs-operator': '!',
+  failed: '✖',
+  'rolled-back': '↩',
+  'rollback-failed': '✖',
+  'retire-failed': '✖',
+};
+
+const SENTENCE: Record<SecretResult['status'], string> = {
+  rotated: 'rotated and verified; the old value is retired',
+  grace: 'rotated and verified; the old value stays valid',
+  retired: 'old value retired',
+  restored: 'previous value restored and verified',
+  undone: 'interrupted run undone; the old value works again',
+  verified: 'verified',
+  planned: 'would rotate',
+  skipped: 'skipped',
+  'needs-operator': 'needs an operator',
+  failed: 'not rotated; nothing was changed',
+  'rolled-back': 'failed; everything was rolled back and the old value works',
+  'rollback-failed': 'failed, and the rollback failed too: needs a person',
+  'retire-failed': 'rotated, but the old value could not be retired: needs a person',
+};
+
+const OK = new Set<SecretResult['status']>(['rotated', 'grace', 'retired', 'restored', 'verified', 'planned', 'undone']);
+
+/** Human lines for a run's results (stdout). */
+export function renderResults(results: SecretResult[], environment: Record<string, string | undefined>): string {
+  const c = colorFor(process.stdout, environment);
+  const lines: string[] = [];
+  for (const r of results) {
+    const failedChecks = r.checks.filter((check) => !check.ok);
+    const good = OK.has(r.status) && failedChecks.length === 0;
+    const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' ? c.yellow : c.red;
+    let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
+    if (r.status === 'planned' && failedChecks.length > 0) head = `${c.red('✖')} ${c.bold(r.secret)} (${r.kind}): preflight failed`;
+    if (r.graceUntil) head += ` until ${r.graceUntil}`;
+    lines.push(head);
+    if (r.envKeys.length) lines.push(`    env: ${r.envKeys.join(', ')}`);
+    for (const [key, value] of Object.entries(r.facts)) {
+      if (value !== null && typeof value !== 'object') lines.push(`    ${key}: ${String(value)}`);
+    }
+    for (const check of r.checks) {
+      lines.push(`    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${check.detail})`) : ''}`);
+      if (!check.ok && check.hint) lines.push(`      ${c.dim(`hint: ${check.hint}`)}`);
+    }
+    if (r.note) lines.push(`    ${r.note}`);
+    if (r.error) lines.push(...errorLines(r.error).map((l) => `    ${l}`));
+  }
+  return lines.join('\n');
+}
+
+export function errorLines(error: ErrorInfo): string[] {
+  return [`[${error.code}] ${error.message}`, ...(error.hint ? [`hint: ${error.hint}`] : [])];
+}
+
+/** A plain table: columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
