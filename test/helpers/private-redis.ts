@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { SecretConfig } from '../../src/config/schema.js';
+import type { Rotation, Rotator, RotatorContext } from '../../src/secrets/types.js';
 
 export type PersistenceMode = 'aclfile' | 'config-file' | 'none';
 
@@ -133,9 +135,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     logFile,
     url,
     async connect(password, user = 'default') {
-      const client = new Redis({ port, host: '127.0.0.1', username: user, password, disableClientInfo: true, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      client.on('error', () => {});
-      await client.connect();
+      const client = new Redis({ port, host: '127.0.0.1', username: user, password, disableClientInfo: true, enableReadyCheck: false, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      let lastError: unknown;
+      client.on('error', (error) => {
+        lastError = error;
+      });
+      try {
+        await client.connect();
+        await client.ping(); // without the ready check, connect() can resolve before AUTH is answered
+      } catch (error) {
+        client.disconnect();
+        throw lastError ?? error;
+      }
       return client;
     },
     async restart() {
@@ -148,4 +159,39 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     },
     argv: () => ['redis-server', ...args],
   };
+}
+
+/**
+ * The engine's step order for one rotation, driven directly (the engine itself is tested elsewhere): preflight ->
+ * generate -> apply -> env switch (ctx.env rebuilt from rotation.env) -> verify -> retire -> verifyRetired.
+ * `between` runs at each boundary, for tests that watch old connections.
+ */
+export async function driveRotation<C extends SecretConfig>(
+  rotator: Rotator<C>,
+  ctx: RotatorContext<C>,
+  between: (step: 'applied' | 'switched' | 'retired') => Promise<void> = async () => {},
+) {
+  const preflight = await rotator.preflight(ctx);
+  const failing = preflight.checks.filter((c) => !c.ok);
+  if (failing.length) throw new Error(`preflight failed: ${JSON.stringify(failing)}`);
+  const rotation = await rotator.generate(ctx);
+  await rotator.apply(ctx, rotation);
+  await between('applied');
+  const after = { ...ctx, env: switchedEnv(ctx.env, rotation) };
+  await between('switched');
+  const verify = await rotator.verify(after, rotation);
+  await rotator.retire(after, rotation);
+  await between('retired');
+  const retired = await rotator.verifyRetired(after, rotation);
+  return { preflight, rotation, verify, retired, ctx: after };
+}
+
+/** The env as the engine rebuilds it after writing `rotation.env`. */
+export function switchedEnv(env: Readonly<Record<string, string>>, rotation: Rotation): Record<string, string> {
+  const out = { ...env };
+  for (const [name, value] of Object.entries(rotation.env)) {
+    if (value === null) delete out[name];
+    else out[name] = value.reveal();
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ async function connect(url) {
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     disableClientInfo: true,
+    enableReadyCheck: false,
     connectTimeout: 3000,
   });
   let lastError;
@@ -32,7 +33,7 @@ export async function setup(env) {
   if (!url) return { routes: {} };
   // The app's own long-lived connection: like the platform's pool, it reconnects with the password it started with.
   await (await connect(url)).quit();
-  const client = new Redis(url, { disableClientInfo: true });
+  const client = new Redis(url, { disableClientInfo: true, enableReadyCheck: false });
   client.on('error', () => {});
   return {
     routes: {
