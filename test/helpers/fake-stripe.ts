@@ -67,6 +67,8 @@ export class FakeStripe {
   readonly keys = new Map<string, FakeKey>();
   readonly endpoints = new Map<string, FakeEndpoint>();
   readonly requests: RecordedRequest[] = [];
+  /** Every key and signing secret this fake ever issued, for leak greps. */
+  readonly issued: string[] = [];
   /** Makes the next request matching `METHOD /path-prefix` answer this status (crash and outage tests). */
   readonly failures: { match: string; status: number }[] = [];
   #server?: Server;
@@ -88,6 +90,7 @@ export class FakeStripe {
     const type = options.type ?? (options.restricted ? 'rk' : 'sk');
     const key = `${type}_${mode}_${randomBytes(24).toString('hex')}`;
     this.keys.set(key, { account, mode, ...(options.restricted ? { permissions: options.restricted } : {}) });
+    this.issued.push(key);
     return key;
   }
 
@@ -115,6 +118,7 @@ export class FakeStripe {
       seq,
     };
     this.endpoints.set(endpoint.id, endpoint);
+    this.issued.push(endpoint.secret);
     return endpoint;
   }
 
