@@ -47,8 +47,8 @@ interface Prepared {
 
 /**
  * Reads the table through a server-side cursor (`FETCH batchSize`), decrypts/re-encrypts on the worker pool, and
- * writes changed rows back with one UPDATE per batch. While the workers handle batch k, the connection runs the
- * UPDATE of batch k-1 and the FETCH of batch k+1, so only about three batches are ever in memory.
+ * writes changed rows back with one UPDATE per batch. While the workers handle batch k+1, the connection runs the
+ * UPDATE of batch k and the FETCH of batch k+2, so only about three batches are ever in memory.
  *
  * Each UPDATE matches the row's `xmin` as read: a row the app rewrote in between is left as the app wrote it
  * (`changedMeanwhile`) instead of being overwritten with stale data; the sweep in verify/retire handles it.
@@ -58,42 +58,26 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const cursor = 'rotate_exchange_key_cursor';
   const columns = table.columnsSql.join(', ');
   await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${table.keySql}::text, xmin::text, ${columns} FROM ${table.sql}`);
-  const total: PassResult = {
-    rows: 0,
-    values: 0,
-    byKey: [],
-    failedCount: 0,
-    failures: [],
-    rewritten: 0,
-    changedMeanwhile: 0,
-  };
+  const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0 };
+  // The connection runs one statement at a time (FETCH k+1, UPDATE k, FETCH k+2, ...) while the workers encrypt.
   let crypto: Promise<Prepared> | undefined;
-  let update: Promise<void> = Promise.resolve();
-  for (;;) {
-    const fetched = client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' });
-    fetched.catch(() => {}); // awaited below
-    if (crypto) {
-      const prepared = await crypto;
-      tally(total, prepared, table);
-      if (options.stopOnFailure && total.failedCount > 0) break;
-      if (options.write) update = chain(update, writeBatch(client, table, prepared, total));
-      options.onBatch?.(prepared.rows.length);
+  try {
+    for (;;) {
+      const { rows } = await client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' });
+      const previous = crypto && (await crypto);
+      crypto = rows.length > 0 ? prepare(options, rows) : undefined;
+      crypto?.catch(() => {}); // awaited on the next turn
+      if (previous) {
+        tally(total, previous, table);
+        if (options.stopOnFailure && total.failedCount > 0) break;
+        if (options.write) await writeBatch(client, table, previous, total);
+        options.onBatch?.(previous.rows.length);
+      }
+      if (!crypto) break;
     }
-    let rows: unknown[][];
-    try {
-      rows = (await fetched).rows;
-    } catch (error) {
-      await update; // a failed UPDATE aborted the transaction first: report that one
-      throw error;
-    }
-    if (rows.length === 0) {
-      crypto = undefined;
-      break;
-    }
-    crypto = prepare(options, rows);
-    crypto.catch(() => {});
+  } finally {
+    await crypto?.catch(() => {});
   }
-  await update;
   await client.query(`CLOSE ${cursor}`);
   return total;
 }
@@ -163,11 +147,4 @@ async function writeBatch(client: Client, table: TableInfo, { rows, result, slot
   );
   total.rewritten += rowCount ?? 0;
   total.changedMeanwhile += ids.length - (rowCount ?? 0);
-}
-
-function chain(previous: Promise<void>, next: Promise<void>): Promise<void> {
-  next.catch(() => {});
-  const both = Promise.all([previous, next]).then(() => undefined);
-  both.catch(() => {});
-  return both;
 }

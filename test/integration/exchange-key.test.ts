@@ -1,0 +1,344 @@
+// exchange-key against the shared PostgreSQL: each test gets its own table in this file's scratch database
+// (rotate_xk_<random>, dropped in afterAll). Rows come from Python's `cryptography` (the platform's code path) or
+// from our Fernet; every invariant of issue 3 has a test here.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExchangeKeySecretConfig } from '../../src/config/schema.js';
+import { RotateError } from '../../src/errors.js';
+import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
+import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from '../../src/secrets/exchange-key/fernet.js';
+import type { Rotation } from '../../src/secrets/types.js';
+import { testContext, type TestContext } from '../helpers/context.js';
+
+const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
+const DB = `rotate_xk_${randomBytes(4).toString('hex')}`;
+const DB_URL = `postgresql+asyncpg://postgres@127.0.0.1:5432/${DB}`;
+const KDF = { salt: 'crypto_orchestrator_salt', iterations: 100_000 };
+const OLD = 'default-encryption-key-change-in-production-32-chars!';
+const COLUMNS = ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] as const;
+const oldKey = deriveFernetKey(OLD, KDF);
+
+let db: pg.Client;
+let tableNo = 0;
+
+beforeAll(async () => {
+  const admin = new pg.Client({ connectionString: ADMIN });
+  await admin.connect(); // no PostgreSQL: this fails the file, loudly
+  await admin.query(`CREATE DATABASE ${DB}`);
+  await admin.end();
+  db = new pg.Client({ connectionString: DB_URL.replace('+asyncpg', '') });
+  await db.connect();
+});
+
+afterAll(async () => {
+  await db?.end();
+  const admin = new pg.Client({ connectionString: ADMIN });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.end();
+});
+
+interface Row {
+  id: number;
+  exchange: string;
+  api_key_encrypted: string;
+  api_secret_encrypted: string;
+  passphrase_encrypted: string | null;
+}
+
+/** A fresh platform-shaped table; `rows` are [api_key, api_secret, passphrase] plaintexts (or raw tokens). */
+async function makeTable(rows: [string, string, string | null][], encrypt = (p: string) => (p === '' ? '' : fernetEncrypt(oldKey, p))): Promise<string> {
+  const table = `exchange_api_keys_${++tableNo}`;
+  await db.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, exchange text NOT NULL DEFAULT 'binance',
+    api_key_encrypted text NOT NULL, api_secret_encrypted text NOT NULL, passphrase_encrypted text NULL)`);
+  for (let i = 0; i < rows.length; i += 1000) {
+    const chunk = rows.slice(i, i + 1000);
+    await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`, [
+      chunk.map((r) => encrypt(r[0])),
+      chunk.map((r) => encrypt(r[1])),
+      chunk.map((r) => (r[2] === null ? null : encrypt(r[2]))),
+    ]);
+  }
+  return table;
+}
+
+const snapshot = async (table: string): Promise<Row[]> => (await db.query<Row>(`SELECT * FROM ${table} ORDER BY id`)).rows;
+
+function ctxFor(table: string, env: Record<string, string> = { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: DB_URL }, extra: Record<string, unknown> = {}): TestContext<ExchangeKeySecretConfig> {
+  return testContext<ExchangeKeySecretConfig>({
+    id: 'exchange-key',
+    config: { kind: 'exchange-key', tables: [{ table, key: 'id', columns: [...COLUMNS] }], batchSize: 7, ...extra },
+    env,
+  });
+}
+
+/** Plaintexts of every row under `value` (null: NULL, '' stays ''); throws on a value that does not decrypt. */
+async function plaintexts(table: string, value: string): Promise<(string | null)[][]> {
+  const key = deriveFernetKey(value, KDF);
+  return (await snapshot(table)).map((row) =>
+    COLUMNS.map((c) => {
+      const v = row[c];
+      if (v === null || v === '') return v;
+      const plain = fernetDecrypt(key, v);
+      if (!plain) throw new Error(`row ${row.id}.${c} does not decrypt`);
+      return plain.toString('utf8');
+    }),
+  );
+}
+
+/** The engine's part between apply and verify: the env file now holds the new value. */
+const afterEnvWrite = (ctx: TestContext<ExchangeKeySecretConfig>, rotation: Rotation): TestContext<ExchangeKeySecretConfig> => {
+  const next = { ...ctx, env: { ...ctx.env, EXCHANGE_KEY_ENCRYPTION_KEY: rotation.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal() } };
+  return next as TestContext<ExchangeKeySecretConfig>;
+};
+
+const SAMPLE: [string, string, string | null][] = Array.from({ length: 40 }, (_, i) => [
+  `key-${i}`,
+  i % 5 === 0 ? '' : `secret-${i}-ü`,
+  i % 3 === 0 ? null : i % 4 === 0 ? '' : `pass-${i}`,
+]);
+
+describe('exchange-key rotator', () => {
+  it('preflight counts rows and values, test-decrypts them all, estimates the time, and reads the +asyncpg URL', async () => {
+    const table = await makeTable(SAMPLE);
+    const { checks, facts } = await rotator.preflight(ctxFor(table));
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    const values = SAMPLE.flat().filter((v) => v !== null && v !== '').length;
+    expect(facts).toMatchObject({ rows: 40, values, undecryptable: 0, rowsByTable: { [table]: 40 } });
+    expect(typeof facts?.estimatedSeconds).toBe('number');
+  });
+
+  it('preflight names table, column and ids of values the current key cannot decrypt, and changes nothing', async () => {
+    const table = await makeTable(SAMPLE);
+    const other = deriveFernetKey('some-other-key-that-is-not-the-current', KDF);
+    await db.query(`UPDATE ${table} SET api_secret_encrypted = $1 WHERE id IN (3, 17)`, [fernetEncrypt(other, 'x')]);
+    await db.query(`UPDATE ${table} SET passphrase_encrypted = 'not-a-token' WHERE id = 8`);
+    const before = await snapshot(table);
+    const ctx = ctxFor(table);
+    const { checks } = await rotator.preflight(ctx);
+    const failed = checks.find((c) => !c.ok);
+    expect(failed?.detail).toContain(`${table}.api_secret_encrypted ids 3, 17`);
+    expect(failed?.detail).toContain(`${table}.passphrase_encrypted ids 8`);
+    expect(await snapshot(table)).toEqual(before);
+    // apply refuses too (all-or-nothing), even without a preflight
+    const rotation = await rotator.generate(ctx);
+    await expect(rotator.apply(ctx, rotation)).rejects.toMatchObject({ code: 'EXCHANGE_KEY_UNDECRYPTABLE' });
+    expect(await snapshot(table)).toEqual(before);
+  });
+
+  it('a full rotation: every row under the new key, NULL and "" kept, other columns and row count untouched', async () => {
+    const table = await makeTable(SAMPLE);
+    const before = await snapshot(table);
+    const plainBefore = await plaintexts(table, OLD);
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    const next = rotation.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal();
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await rotator.apply(ctx, rotation);
+    await rotator.apply(ctx, rotation); // idempotent
+    const after = afterEnvWrite(ctx, rotation);
+    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    await rotator.retire(after, rotation);
+    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    expect((await rotator.verifyCurrent(after)).filter((c) => !c.ok)).toEqual([]);
+    expect(await plaintexts(table, next)).toEqual(plainBefore);
+    const rows = await snapshot(table);
+    expect(rows.map((r) => [r.id, r.exchange])).toEqual(before.map((r) => [r.id, r.exchange]));
+    rows.forEach((r, i) => {
+      for (const c of COLUMNS) if (before[i]![c] === null || before[i]![c] === '') expect(r[c]).toBe(before[i]![c]);
+      expect(r.api_key_encrypted).not.toBe(before[i]!.api_key_encrypted);
+    });
+    // the old key is now refused by verifyCurrent
+    expect((await rotator.verifyCurrent(ctx)).some((c) => !c.ok)).toBe(true);
+  });
+
+  it('verify sweeps rows the old app wrote with the old key after the re-encryption', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 10));
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    // the old app, still running until its restart, inserts and updates with the old key
+    await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ($1, $2, NULL)`, [fernetEncrypt(oldKey, 'late'), fernetEncrypt(oldKey, 'late-s')]);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 2`, [fernetEncrypt(oldKey, 'changed')]);
+    const after = afterEnvWrite(ctx, rotation);
+    expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
+    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const plain = await plaintexts(table, rotation.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal());
+    expect(plain.at(-1)).toEqual(['late', 'late-s', null]);
+    expect(plain[1]![0]).toBe('changed');
+  });
+
+  it('undoApply puts every row back under the old key after a completed apply, twice in a row', async () => {
+    const table = await makeTable(SAMPLE);
+    const plainBefore = await plaintexts(table, OLD);
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    // the new app wrote a row with the new key before the failure was noticed
+    const newKey = deriveFernetKey(rotation.secrets.new!.reveal(), KDF);
+    await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ($1, '', NULL)`, [fernetEncrypt(newKey, 'by-new-app')]);
+    await rotator.undoApply(ctx, rotation);
+    await rotator.undoApply(ctx, rotation);
+    expect((await rotator.verifyCurrent(ctx)).filter((c) => !c.ok)).toEqual([]);
+    expect(await plaintexts(table, OLD)).toEqual([...plainBefore, ['by-new-app', '', null]]);
+  });
+
+  it('undoApply rewrites what it can and names values that no key decrypts', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 5));
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 4`);
+    const error = await rotator.undoApply(ctx, rotation).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RotateError);
+    expect((error as RotateError).message).toContain(`${table}.api_key_encrypted ids 4`);
+    const rows = await snapshot(table);
+    expect(fernetDecrypt(oldKey, rows[0]!.api_key_encrypted)?.toString()).toBe('key-0');
+  });
+
+  it('a dropped connection in the middle of apply leaves every row under the old key; undoApply is then a no-op', async () => {
+    const table = await makeTable(Array.from({ length: 3000 }, (_, i) => [`k${i}`, `s${i}`, null]));
+    const before = await snapshot(table);
+    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+    let ticks = 0;
+    ctx.deps.progress = () => ({
+      tick: () => {
+        if (++ticks === 10) void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
+      },
+      done: () => {},
+    });
+    const rotation = await rotator.generate(ctx);
+    await expect(rotator.apply(ctx, rotation)).rejects.toThrow();
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    expect(await snapshot(table)).toEqual(before);
+    await rotator.undoApply(ctx, rotation);
+    expect(await snapshot(table)).toEqual(before);
+  });
+
+  it('a SIGKILLed rotate process in the middle of a large table: nothing half-done, resume undoes cleanly', async () => {
+    const table = await makeTable(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, `s${i}`, i % 2 ? null : `p${i}`]));
+    const plainBefore = await plaintexts(table, OLD);
+    const ctx = ctxFor(table, undefined, { batchSize: 200 });
+    const rotation = await rotator.generate(ctx);
+    const next = rotation.secrets.new!.reveal();
+    // The child gets the keys on stdin (never argv) and prints a line per batch; we kill it after a few.
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const code = `
+      import { readFileSync } from 'node:fs';
+      import { exchangeKeyRotator } from ${JSON.stringify(`${here}../../src/secrets/exchange-key/index.ts`)};
+      import { testContext } from ${JSON.stringify(`${here}../helpers/context.ts`)};
+      import { SecretValue } from ${JSON.stringify(`${here}../../src/secret-value.ts`)};
+      const input = JSON.parse(readFileSync(0, 'utf8'));
+      const ctx = testContext({ config: input.config, env: input.env });
+      ctx.deps.progress = () => ({ tick: () => process.stdout.write('tick\\n'), done: () => {} });
+      await exchangeKeyRotator.apply(ctx, { env: {}, secrets: { old: new SecretValue(input.old), new: new SecretValue(input.next) }, facts: {} });
+      process.stdout.write('finished\\n');`;
+    const script = join(mkdtempSync(join(tmpdir(), 'rotate-xk-')), 'apply.mts');
+    writeFileSync(script, code);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdin.end(JSON.stringify({ config: { kind: 'exchange-key', tables: [{ table, columns: [...COLUMNS] }], batchSize: 200 }, env: ctx.env, old: OLD, next }));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if ((out.match(/tick/g) ?? []).length >= 20) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+      child.on('error', reject);
+    });
+    expect(out).not.toContain('finished');
+    expect((out.match(/tick/g) ?? []).length).toBeGreaterThanOrEqual(20);
+    // `rotate resume` in a new process: undoApply with the journaled secrets, then verifyCurrent with the old key
+    await rotator.undoApply(ctx, rotation);
+    expect((await rotator.verifyCurrent(ctx)).filter((c) => !c.ok)).toEqual([]);
+    expect(await plaintexts(table, OLD)).toEqual(plainBefore);
+  });
+
+  it('rows written by Python are rotated and Python reads them with the new key from the env file', async () => {
+    const plain = SAMPLE.map((r) => r.map((v) => v));
+    const script = String.raw`
+import json, sys, base64
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives import hashes
+req = json.load(sys.stdin)
+kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=b"crypto_orchestrator_salt", iterations=100000)
+f = Fernet(base64.urlsafe_b64encode(kdf.derive(req["env"].encode())))
+if req["op"] == "encrypt":
+    print(json.dumps([None if v is None else ("" if v == "" else f.encrypt(v.encode()).decode()) for v in req["values"]]))
+else:
+    print(json.dumps([None if v is None else ("" if v == "" else f.decrypt(v.encode()).decode()) for v in req["values"]]))
+`;
+    const py = (op: string, env: string, values: (string | null)[]): (string | null)[] =>
+      JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify({ op, env, values }), encoding: 'utf8' }));
+    const tokens = py('encrypt', OLD, plain.flat());
+    const table = await makeTable(SAMPLE, () => 'placeholder');
+    const ids = (await snapshot(table)).map((r) => r.id);
+    for (const [n, id] of ids.entries()) {
+      await db.query(`UPDATE ${table} SET api_key_encrypted = $2, api_secret_encrypted = $3, passphrase_encrypted = $4 WHERE id = $1`, [id, ...tokens.slice(n * 3, n * 3 + 3)]);
+    }
+    const ctx = ctxFor(table);
+    expect((await rotator.preflight(ctx)).checks.filter((c) => !c.ok)).toEqual([]);
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    const after = afterEnvWrite(ctx, rotation);
+    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const rows = await snapshot(table);
+    const read = py('decrypt', after.env.EXCHANGE_KEY_ENCRYPTION_KEY!, rows.flatMap((r) => COLUMNS.map((c) => r[c])));
+    expect(read).toEqual(plain.flat());
+  });
+
+  it('rollback (generate with restore) goes back to the old key', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 6));
+    const ctx = ctxFor(table);
+    const first = await rotator.generate(ctx);
+    await rotator.apply(ctx, first);
+    const after = afterEnvWrite(ctx, first);
+    const back = await rotator.generate(after, first);
+    expect(back.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal()).toBe(OLD);
+    await rotator.apply(after, back);
+    expect((await rotator.verifyCurrent(ctx)).filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('never lets a key out: logs, facts, checks, errors and the journaled rotation hold none', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 8));
+    const ctx = ctxFor(table);
+    const produced: unknown[] = [];
+    produced.push(await rotator.preflight(ctx));
+    const rotation = await rotator.generate(ctx);
+    produced.push(rotation, JSON.stringify(rotation));
+    await rotator.apply(ctx, rotation);
+    const after = afterEnvWrite(ctx, rotation);
+    produced.push(await rotator.verify(after, rotation));
+    await rotator.retire(after, rotation);
+    produced.push(await rotator.verifyRetired(after, rotation), await rotator.verifyCurrent(after), await rotator.verifyCurrent(ctx));
+    await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 1`);
+    produced.push(String(await rotator.undoApply(ctx, rotation).catch((e: unknown) => `${String(e)} ${(e as RotateError).hint}`)));
+    const text = JSON.stringify(produced) + ctx.logged.join('\n') + after.logged.join('\n');
+    const next = rotation.secrets.new!.reveal();
+    for (const secret of [OLD, next, deriveFernetKey(OLD, KDF).raw().toString('base64url'), deriveFernetKey(next, KDF).raw().toString('base64url')]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(0, 16));
+    }
+    expect(ctx.logged.length + after.logged.length).toBeGreaterThan(0);
+  });
+
+  it('preflight fails cleanly when the key, the URL, the database or a table is missing', async () => {
+    const table = await makeTable([]);
+    expect((await rotator.preflight(ctxFor(table, { DATABASE_URL: DB_URL }))).checks.some((c) => !c.ok)).toBe(true);
+    expect((await rotator.preflight(ctxFor(table, { EXCHANGE_KEY_ENCRYPTION_KEY: OLD }))).checks.some((c) => !c.ok)).toBe(true);
+    const down = await rotator.preflight(ctxFor(table, { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/x' }));
+    expect(down.checks.find((c) => !c.ok)?.detail).toMatch(/cannot connect/);
+    const missing = await rotator.preflight(ctxFor('no_such_table'));
+    expect(missing.checks.find((c) => !c.ok)?.name).toContain('no_such_table');
+    const empty = await rotator.preflight(ctxFor(table));
+    expect(empty.checks.every((c) => c.ok)).toBe(true);
+    expect(empty.facts).toMatchObject({ rows: 0, values: 0 });
+  });
+});
