@@ -78,11 +78,17 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
     const persistence = await detectPersistence(admin.client);
     facts.persistence = persistence.mode;
     if (persistence.mode !== 'none') {
-      checks.push(check('the change survives a Redis restart', true, persistence.mode === 'aclfile' ? 'ACL SAVE to the aclfile' : 'CONFIG REWRITE of the config file'));
+      const saveArgs = persistence.mode === 'aclfile' ? ['ACL', 'SAVE'] : ['CONFIG', 'REWRITE'];
+      const saveDenied = await mayRun(admin.client, saveArgs);
+      checks.push(check('the change survives a Redis restart', !saveDenied, saveDenied ?? `${saveArgs.join(' ')} (${persistence.mode})`, `Let the admin user run ${saveArgs.join(' ')}.`));
     } else if (ctx.config.allowUnpersisted) {
       checks.push(check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'));
     } else {
       checks.push(check('the change survives a Redis restart', false, 'the server has neither an aclfile nor a config file', persistenceHint.replace('<id>', ctx.id)));
+    }
+    if (ctx.emergency) {
+      const killDenied = await mayRun(admin.client, ['CLIENT', 'KILL', 'USER', url.user]);
+      checks.push(check('admin may disconnect the user (--emergency)', !killDenied, killDenied ?? `CLIENT KILL USER ${url.user}`, 'Let the admin user run CLIENT KILL.'));
     }
   } catch (error) {
     checks.push(check('admin may change the password', false, describeError(error), (error as { hint?: string }).hint));
