@@ -335,6 +335,8 @@ describe('failure, undo and resume', () => {
     const ctx = context({ handIn: handIn(fake.addKey('acct_A')) });
     const rotation = await rotator.generate(ctx);
     const journaled: Rotation = { env: { ...rotation.env }, secrets: { ...rotation.secrets }, facts: { ...rotation.facts } };
+    // The journal is sealed before apply: it must already name the webhook variable, holding the current value.
+    expect(journaled.env.STRIPE_WEBHOOK_SECRET?.reveal()).toBe(endpoint.secret);
     await rotator.apply(ctx, rotation);
     record(rotation);
     expect(fake.endpointsOf('acct_A')).toHaveLength(2);

@@ -106,6 +106,9 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
       apiVersion: old.api_version,
     });
     if (current.webhookSecret) rotation.secrets.oldWebhookSecret = current.webhookSecret;
+    // The new signing secret exists only after apply. Until then the env change holds the current value, so that the
+    // journal (sealed before apply) lists this variable and a restore from another process puts the old one back.
+    rotation.env[names.webhookSecret] = current.webhookSecret ?? null;
   }
   return rotation;
 }
