@@ -59,7 +59,13 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
   kind: 'postgres',
 
   async preflight(ctx) {
-    const app = appUrl(ctx);
+    let app: DatabaseUrl;
+    try {
+      app = appUrl(ctx);
+    } catch (error) {
+      if (!(error instanceof RotateError)) throw error;
+      return { checks: [check('database-url', false, error.message, error.hint)] };
+    }
     const { checks, tables } = await currentChecks(ctx);
     const facts: Record<string, JsonValue> = { role: app.user, target: describeTarget(app), strategy: ctx.config.strategy };
     if (!tables) return { checks, facts };

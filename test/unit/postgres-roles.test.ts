@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { PostgresSecretConfig } from '../../src/config/schema.js';
+import { idleRole } from '../../src/secrets/postgres/alternate-roles.js';
+import { roleSetupSql, rolesOf } from '../../src/secrets/postgres/role-setup.js';
+import { testContext } from '../helpers/context.js';
+
+const ctx = (roles?: unknown) =>
+  testContext<PostgresSecretConfig>({ config: { kind: 'postgres', strategy: 'alternate-roles', ...(roles ? { roles } : {}) } });
+
+describe('alternate roles', () => {
+  it('derives the owner and the login pair from the role in use', () => {
+    expect(rolesOf(ctx(), 'app')).toEqual({ owner: 'app', logins: ['app_blue', 'app_green'] });
+    expect(rolesOf(ctx(), 'app_green')).toEqual({ owner: 'app', logins: ['app_blue', 'app_green'] });
+    const configured = { owner: 'own', logins: ['one', 'two'] };
+    expect(rolesOf(ctx(configured), 'two')).toEqual(configured);
+  });
+
+  it('picks the idle login role; the owner hands over to the first', () => {
+    const roles = { owner: 'app', logins: ['app_blue', 'app_green'] as [string, string] };
+    expect(idleRole(roles, 'app')).toBe('app_blue');
+    expect(idleRole(roles, 'app_blue')).toBe('app_green');
+    expect(idleRole(roles, 'app_green')).toBe('app_blue');
+  });
+
+  it('quotes odd role names and refuses a layout of fewer than three roles', () => {
+    const sql = roleSetupSql({ owner: 'My App', logins: ["o'blue", 'x"y'] });
+    expect(sql).toContain(`GRANT "My App" TO "o'blue";`);
+    expect(sql).toContain(`rolname = 'o''blue'`);
+    expect(sql).toContain('CREATE ROLE "x""y" LOGIN INHERIT;');
+    expect(() => roleSetupSql({ owner: 'a', logins: ['a', 'b'] })).toThrow(/three different roles/);
+  });
+});
