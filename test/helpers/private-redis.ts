@@ -108,7 +108,10 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   let child: ChildProcess;
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForPort(port, child, logFile);
+    const failed = new Promise<never>((_, reject) =>
+      child.once('error', (error) => reject(new Error(`cannot start redis-server (is it installed?): ${error.message}`))),
+    );
+    await Promise.race([waitForPort(port, child, logFile), failed]);
   };
   await launch();
   if (options.mode === 'none') {

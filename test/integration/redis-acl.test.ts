@@ -2,6 +2,7 @@
 // admin URL in the environment), one with only a config file that sets `requirepass` (the platform's setup).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisSecretConfig } from '../../src/config/schema.js';
@@ -201,7 +202,15 @@ describe('no secret leaks', () => {
     const ctx = appCtx({ REDIS_URL: withAclFile.url('wrong-password-9', 'app') });
     const failed = await redisRotator.preflight(ctx);
     produced.push(JSON.stringify(failed), ...ctx.logged);
-    await redisRotator.generate(ctx).catch((error: Error) => produced.push(error.message, String(error.stack)));
+    await redisRotator.generate(ctx).catch((error: Error) => produced.push(error.message, String(error.stack), inspect(error, { depth: 5 })));
+    // A step that fails after a change must not carry ioredis's error (it lists the command's arguments).
+    const rotation = await redisRotator.generate(appCtx({ REDIS_URL: withAclFile.url(await readAppPassword(), 'app') }));
+    seen.push(rotation.secrets.newPassword!.reveal());
+    const noAdmin = testContext<RedisSecretConfig>({ config: { kind: 'redis' }, env: { REDIS_URL: withAclFile.url(await readAppPassword(), 'app') } });
+    const denied = await redisRotator.apply(noAdmin, rotation).then(() => undefined, (error: unknown) => error);
+    expect(denied).toMatchObject({ code: 'REDIS_ADMIN_DENIED' });
+    expect((denied as Error).cause).toBeUndefined();
+    produced.push(inspect(denied, { depth: 5 }), JSON.stringify(denied), ...noAdmin.logged);
     produced.push(
       readFileSync(withAclFile.logFile, 'utf8'),
       readFileSync(withConfig.logFile, 'utf8'),
