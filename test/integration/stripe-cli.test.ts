@@ -1,0 +1,143 @@
+// `rotate stripe` through the CLI and the real engine (run from source with tsx), against the fake Stripe API in
+// this process and the stand-in app restarted for real. The key is handed in by env var or piped stdin.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import dotenv from 'dotenv';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { standInApp, type StandInApp } from '../helpers/app.js';
+import { findLeaks, readTree, ROOT, scratchDir, type CliResult } from '../helpers/cli.js';
+import { FakeStripe, type FakeEndpoint } from '../helpers/fake-stripe.js';
+import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
+import { SecretValue } from '../../src/secret-value.js';
+
+const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
+const MASTER_KEY = 'b'.repeat(64);
+
+function rotateCli(dir: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ROTATE_MASTER_KEY: MASTER_KEY, ...options.env }))
+      if (v !== undefined && !k.startsWith('ROTATE_NEW_')) env[k] = v;
+    Object.assign(env, options.env ?? {});
+    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli.ts'), ...args], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+describe('rotate stripe through the CLI', () => {
+  let dir: string;
+  let app: StandInApp;
+  let fake: FakeStripe;
+  let sk: string;
+  let endpoint: FakeEndpoint;
+  let envText: string;
+
+  beforeEach(async () => {
+    dir = scratchDir('rotate-stripe-');
+    fake = await FakeStripe.start();
+    sk = fake.addKey('acct_A');
+    const pk = fake.addKey('acct_A', { type: 'pk' });
+    endpoint = fake.addEndpoint('acct_A', { url: WEBHOOK_URL, enabled_events: ['invoice.paid', 'checkout.session.completed'], api_version: '2024-06-20' });
+    envText = ['# billing', `STRIPE_SECRET_KEY=${sk}`, `STRIPE_PUBLISHABLE_KEY=${pk}`, `STRIPE_WEBHOOK_SECRET=${endpoint.secret} # signing secret`, 'APP_ENV=production', ''].join('\n');
+    writeFileSync(join(dir, '.env'), envText);
+    app = await standInApp(dir);
+    const config = {
+      services: { backend: { restart: app.restartCommand, health: { url: `${app.url}/healthz`, timeoutSeconds: 20 } } },
+      secrets: {
+        stripe: {
+          kind: 'stripe',
+          services: ['backend'],
+          apiBase: fake.apiBase,
+          webhook: { url: WEBHOOK_URL, verifyUrl: `${app.url}/api/billing/webhook` },
+        },
+      },
+    };
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+    await app.start();
+  });
+
+  afterEach(async () => {
+    await app.stop();
+    await fake.close();
+  });
+
+  const env = () => dotenv.parse(readFileSync(join(dir, '.env')));
+  const postSigned = async (secret: string) => {
+    const body = '{"id":"evt_test","object":"event","type":"invoice.paid"}';
+    const header = stripeSignatureHeader(body, new SecretValue(secret), Math.floor(Date.now() / 1000));
+    return (await fetch(`${app.url}/api/billing/webhook`, { method: 'POST', headers: { 'stripe-signature': header }, body })).status;
+  };
+
+  it('rotates with a key piped on stdin; the app follows; nothing leaks', async () => {
+    const newSk = fake.addKey('acct_A');
+    const result = await rotateCli(dir, ['stripe', '--yes'], { input: `ROTATE_NEW_STRIPE_SECRET_KEY=${newSk}\n` });
+    expect(result.code, result.stderr).toBe(0);
+    const after = env();
+    expect(after.STRIPE_SECRET_KEY).toBe(newSk);
+    const [created, ...rest] = fake.endpointsOf('acct_A');
+    expect(rest).toEqual([]);
+    expect(created!.id).not.toBe(endpoint.id);
+    expect(after.STRIPE_WEBHOOK_SECRET).toBe(created!.secret);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText.replace(sk, newSk).replace(endpoint.secret, created!.secret));
+    expect(await postSigned(created!.secret)).toBe(200);
+    expect(await postSigned(endpoint.secret)).toBe(400);
+
+    const verify = await rotateCli(dir, ['verify', 'stripe']);
+    expect(verify.code, verify.stderr).toBe(0);
+
+    const texts = {
+      ...readTree(join(dir, '.rotate')),
+      stdout: result.stdout + verify.stdout,
+      stderr: result.stderr + verify.stderr,
+      'app.log': app.log(),
+      'fake requests': fake.requestLogWithoutAuthorization(),
+    };
+    expect(findLeaks(texts, fake.issued)).toEqual([]);
+  });
+
+  it('refuses a key of another account with exit 1 and leaves the env file and Stripe untouched', async () => {
+    const result = await rotateCli(dir, ['stripe', '--yes', '--json'], { env: { ROTATE_NEW_STRIPE_SECRET_KEY: fake.addKey('acct_B') } });
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toContain('STRIPE_ACCOUNT_MISMATCH');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText);
+    expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, fake.issued)).toEqual([]);
+  });
+
+  it('--due without a handed-in key reports what to do in the Dashboard and changes nothing', async () => {
+    const result = await rotateCli(dir, ['--due', '--json']);
+    expect(result.stdout + result.stderr).toContain('Dashboard');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText);
+    expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).results[0]).toMatchObject({ secret: 'stripe', status: 'needs-operator' });
+  });
+
+  it('rollback puts the previous key back with a fresh endpoint', async () => {
+    const newSk = fake.addKey('acct_A');
+    expect((await rotateCli(dir, ['stripe', '--yes'], { env: { ROTATE_NEW_STRIPE_SECRET_KEY: newSk } })).code).toBe(0);
+    const rotated = env();
+    const back = await rotateCli(dir, ['rollback', 'stripe', '--yes']);
+    expect(back.code, back.stderr).toBe(0);
+    const after = env();
+    expect(after.STRIPE_SECRET_KEY).toBe(sk);
+    const [fresh, ...rest] = fake.endpointsOf('acct_A');
+    expect(rest).toEqual([]);
+    expect(after.STRIPE_WEBHOOK_SECRET).toBe(fresh!.secret);
+    expect(after.STRIPE_WEBHOOK_SECRET).not.toBe(rotated.STRIPE_WEBHOOK_SECRET);
+    expect(await postSigned(fresh!.secret)).toBe(200);
+    expect(findLeaks({ ...readTree(join(dir, '.rotate')), stdout: back.stdout, stderr: back.stderr }, fake.issued)).toEqual([]);
+  });
+});
