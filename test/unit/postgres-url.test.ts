@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeTarget, libpqUrl, parseDatabaseUrl, withCredentials } from '../../src/secrets/postgres/url.js';
+import { describeTarget, libpqUrl, parseDatabaseUrl, splitAsyncpgSsl, withCredentials } from '../../src/secrets/postgres/url.js';
 
 describe('parseDatabaseUrl', () => {
   it('reads the platform URL with its driver suffix', () => {
@@ -68,5 +68,18 @@ describe('withCredentials', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('splitAsyncpgSsl', () => {
+  it("turns asyncpg's ssl=<mode> into a TLS option and leaves other URLs alone", () => {
+    const url = parseDatabaseUrl('postgresql+asyncpg://a:b@h/d?ssl=require&x=1')!;
+    const split = splitAsyncpgSsl(url);
+    expect(split.ssl).toEqual({ rejectUnauthorized: false });
+    expect(split.url.rest).toBe('h/d?x=1');
+    expect(splitAsyncpgSsl(parseDatabaseUrl('postgresql://a:b@h/d?ssl=disable')!)).toMatchObject({ ssl: false, url: { rest: 'h/d' } });
+    const plain = parseDatabaseUrl('postgresql://a:b@h/d?sslmode=require')!;
+    expect(splitAsyncpgSsl(plain)).toEqual({ url: plain });
+    expect(splitAsyncpgSsl(parseDatabaseUrl('postgresql://a:b@h/d?ssl=true')!).url.rest).toBe('h/d?ssl=true');
   });
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describeError, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
-import { libpqUrl, type DatabaseUrl } from './url.js';
+import { libpqUrl, splitAsyncpgSsl, type DatabaseUrl } from './url.js';
 
 export type Client = pg.Client;
 
@@ -19,8 +19,10 @@ export function reason(error: unknown): string {
 
 /** A NEW connection (never a pooled one: a verification must prove a fresh login works). */
 export async function connect(url: DatabaseUrl, user = url.user, password = url.password): Promise<Client> {
+  const { url: target, ssl } = splitAsyncpgSsl(url);
   const client = new pg.Client({
-    connectionString: libpqUrl(url, user, password),
+    connectionString: libpqUrl(target, user, password),
+    ...(ssl === undefined ? {} : { ssl }),
     connectionTimeoutMillis: 10_000,
     statement_timeout: 30_000,
     application_name: 'rotate',

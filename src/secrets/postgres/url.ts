@@ -76,3 +76,28 @@ export function libpqUrl(url: DatabaseUrl, user = url.user, password = url.passw
 /** Where a URL points, for messages: never the credentials. */
 export const describeTarget = (url: DatabaseUrl): string =>
   `${url.user}@${url.host || 'localhost'}:${url.port}/${url.database ?? url.user}`;
+
+const ASYNCPG_SSL: Record<string, boolean | { rejectUnauthorized: boolean }> = {
+  disable: false,
+  allow: { rejectUnauthorized: false },
+  prefer: { rejectUnauthorized: false },
+  require: { rejectUnauthorized: false },
+  'verify-ca': true,
+  'verify-full': true,
+};
+
+/**
+ * asyncpg spells libpq's `sslmode` as `ssl=<mode>`, which node-postgres would misread: the URL without that
+ * parameter, and the TLS option it means.
+ */
+export function splitAsyncpgSsl(url: DatabaseUrl): { url: DatabaseUrl; ssl?: boolean | { rejectUnauthorized: boolean } } {
+  const q = url.rest.indexOf('?');
+  if (q < 0) return { url };
+  const params = url.rest.slice(q + 1).split('&');
+  const index = params.findIndex((p) => /^ssl=/.test(p) && decodeURIComponent(p.slice(4)) in ASYNCPG_SSL);
+  if (index < 0) return { url };
+  const ssl = ASYNCPG_SSL[decodeURIComponent(params[index]!.slice(4))];
+  params.splice(index, 1);
+  const rest = url.rest.slice(0, q) + (params.length > 0 ? `?${params.join('&')}` : '');
+  return { url: { ...url, rest }, ...(ssl === undefined ? {} : { ssl }) };
+}
