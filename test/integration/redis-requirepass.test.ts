@@ -76,6 +76,17 @@ describe('requirepass with a config file', () => {
 });
 
 describe('a server with neither an aclfile nor a config file', () => {
+  it('preflight refuses a nopass user: Redis accepts any password for it', async () => {
+    const admin = await bare.connect(BARE_PW);
+    await admin.call('ACL', 'SETUSER', 'free', 'on', 'nopass', '~*', '+@all');
+    await admin.quit();
+    const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis', allowUnpersisted: true }, env: { REDIS_URL: bare.url('anything-goes', 'free') } });
+    const result = await redisRotator.preflight(ctx);
+    expect(result.checks.find((c) => c.name === 'admin may change the password')).toMatchObject({ ok: false, detail: expect.stringMatching(/nopass/) });
+    seen.add('anything-goes');
+    produced.push(JSON.stringify(result), ...ctx.logged);
+  });
+
   it('preflight refuses and says why, unless allowUnpersisted', async () => {
     const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis' }, env: { REDIS_URL: bare.url(BARE_PW) } });
     const refusedRun = await redisRotator.preflight(ctx);

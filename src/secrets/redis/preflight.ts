@@ -5,7 +5,7 @@ import { check, type Check, type JsonValue, type Preflight } from '../types.js';
 import { appUrl, detectPersistence, openAdmin, persistenceHint, type Ctx } from './admin.js';
 import { command, type RedisClient } from './connection.js';
 import { alsoUpdateVars, pingAs } from './probe.js';
-import { userPasswords } from './strategies.js';
+import { readUser } from './strategies.js';
 import { describeTarget } from './url.js';
 
 /** `ACL DRYRUN` (Redis 7+) says whether the admin user may run a command without running it. */
@@ -66,11 +66,15 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
     const changeArgs =
       ctx.config.strategy === 'acl' ? ['ACL', 'SETUSER', url.user] : ['CONFIG', 'SET', 'requirepass', 'x'];
     const denied = await mayRun(admin.client, changeArgs);
-    const hashes = await userPasswords(admin.client, url.user);
+    const user = await readUser(admin.client, url.user);
+    const hashes = user?.passwords;
     if (denied) {
       checks.push(check('admin may change the password', false, denied, 'Set adminUrlEnv to a user with +@admin (ACL and CONFIG).'));
-    } else if (hashes === null) {
+    } else if (!user || !hashes) {
       checks.push(check('admin may change the password', false, `Redis has no ACL user ${url.user}`));
+    } else if (user.flags.includes('nopass')) {
+      // Redis accepts any password for a nopass user; giving it one would refuse every client at once.
+      checks.push(check('admin may change the password', false, `user ${url.user} is nopass: it accepts any password, so there is none to rotate`, `Give ${url.user} a password first (ACL SETUSER ${url.user} resetpass >...) and update ${name}.`));
     } else {
       facts.passwordsBefore = hashes.length;
       checks.push(check('admin may change the password', true, `${admin.via === 'admin-url' ? 'admin URL' : 'app user'} may run ${changeArgs.slice(0, 2).join(' ')}; user ${url.user} has ${hashes.length} password(s)`));

@@ -23,15 +23,23 @@ export interface Strategy {
   retire(ctx: Ctx, client: RedisClient, user: string, p: Passwords): Promise<void>;
 }
 
-/** The SHA-256 hashes of `user`'s passwords; `null` when the user does not exist. */
-export async function userPasswords(client: RedisClient, user: string): Promise<string[] | null> {
+/** `user`'s flags (`on`, `nopass`...) and the SHA-256 hashes of its passwords; `null` when it does not exist. */
+export async function readUser(client: RedisClient, user: string): Promise<{ flags: string[]; passwords: string[] } | null> {
   const reply = await command<unknown[] | null>(client, `ACL GETUSER ${user}`, ['ACL', 'GETUSER', user], {
     code: 'REDIS_ADMIN_DENIED',
     hint: 'The admin connection needs the ACL command (+acl or +@admin); set adminUrlEnv to a user that has it.',
   });
   if (!reply) return null;
-  for (let i = 0; i < reply.length; i += 2) if (reply[i] === 'passwords') return (reply[i + 1] as string[]) ?? [];
-  return [];
+  const field = (name: string) => {
+    for (let i = 0; i < reply.length; i += 2) if (reply[i] === name) return (reply[i + 1] as string[]) ?? [];
+    return [];
+  };
+  return { flags: field('flags'), passwords: field('passwords') };
+}
+
+/** The SHA-256 hashes of `user`'s passwords; `null` when the user does not exist. */
+export async function userPasswords(client: RedisClient, user: string): Promise<string[] | null> {
+  return (await readUser(client, user))?.passwords ?? null;
 }
 
 async function existingPasswords(client: RedisClient, user: string): Promise<string[]> {
