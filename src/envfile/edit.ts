@@ -5,9 +5,11 @@ import { RotateError } from '../errors.js';
 export type EnvEdits = Record<string, string | null>;
 
 // One assignment as dotenv reads it: optional `export `, KEY, `=`, a value that may be quoted (and, in quotes,
-// span lines), then an optional comment. Mirrors dotenv's own LINE pattern so both agree on where a value ends.
+// span lines), then an optional comment. Mirrors dotenv's own LINE pattern so both agree on where a value ends:
+// like dotenv, a quoted value counts only when nothing but blanks and a comment follows it on its line, so a stray
+// quote (`NOTE='it`) is read as an unquoted value instead of pairing with a quote some lines below.
 const LINE =
-  /^([ \t]*(?:export[ \t]+)?)([\w.-]+)([ \t]*=[ \t]*)('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\r\n]*)([^\r\n]*)(\r?\n|$)/gm;
+  /^([ \t]*(?:export[ \t]+)?)([\w.-]+)([ \t]*=[ \t]*)('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\r\n]*)([ \t]*(?:#[^\r\n]*)?)(\r?\n|$)/gm;
 
 interface Assignment {
   key: string;
@@ -75,17 +77,25 @@ export function replaceEnvLines(text: string, edits: EnvEdits): string {
     const value = edits[a.key];
     if (value !== null && value !== undefined) {
       out += `${a.prefix}${a.key}${a.equals}${a.quote}${value}${a.quote}${a.trailer}${a.eol}`;
+    } else if (a.eol === '' && a.end === text.length) {
+      // Removing a last line that had no newline: its line break went with it, so appending then removing a
+      // key gives back the same bytes.
+      out = out.replace(/\r?\n$/, '');
     }
     cursor = a.end;
   }
   out += text.slice(cursor);
   const eol = lineEnding(text);
+  const noFinalNewline = out.length > 0 && !out.endsWith('\n');
+  let appended = false;
   for (const [key, value] of Object.entries(edits)) {
     if (seen.has(key) || value === null) continue;
     if (out.length > 0 && !out.endsWith('\n')) out += eol;
     out += `${key}=${value}${eol}`;
+    appended = true;
   }
-  return out;
+  // A file that ended without a newline still does.
+  return appended && noFinalNewline ? out.slice(0, -eol.length) : out;
 }
 
 /**

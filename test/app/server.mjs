@@ -51,6 +51,7 @@ server.listen(port, '127.0.0.1', () => {
 
 const stop = async () => {
   server.close();
+  server.closeAllConnections();
   for (const close of closers) await close();
   if (args['pid-file']) rmSync(args['pid-file'], { force: true });
   process.exit(0);

@@ -1,0 +1,53 @@
+// Starts the stand-in app (test/app/server.mjs) the way the demo and the tests configure it: through the same
+// restart command rotate runs, so a rotation really restarts a process that re-reads the env file.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT, freePort } from './cli.js';
+
+export interface StandInApp {
+  port: number;
+  url: string;
+  /** The restart command for rotate.config.json (services.backend.restart). */
+  restartCommand: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+export async function standInApp(dir: string, envFile = '.env'): Promise<StandInApp> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const script = join(ROOT, 'test/app/restart.mjs');
+  const args = ['--env-file', envFile, '--port', String(port), '--pid-file', 'app.pid', '--log', 'app.log'];
+  const app: StandInApp = {
+    port,
+    url,
+    restartCommand: `node ${script} ${args.join(' ')}`,
+    async start() {
+      execFileSync(process.execPath, [script, ...args], { cwd: dir });
+      for (let i = 0; i < 100; i++) {
+        try {
+          if ((await fetch(`${url}/healthz`)).ok) return;
+        } catch {
+          // not up yet
+        }
+        await sleep(100);
+      }
+      throw new Error(`the stand-in app did not start:\n${app.log()}`);
+    },
+    async stop() {
+      const pidFile = join(dir, 'app.pid');
+      if (!existsSync(pidFile)) return;
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await sleep(100);
+    },
+    log: () => (existsSync(join(dir, 'app.log')) ? readFileSync(join(dir, 'app.log'), 'utf8') : ''),
+  };
+  return app;
+}
