@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresSecretConfig } from '../../src/config/schema.js';
 import { postgresRotator as rotator } from '../../src/secrets/postgres/index.js';
 import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/scram.js';
+import { SecretValue } from '../../src/secret-value.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
@@ -185,6 +186,24 @@ describe('alter-password', () => {
     produced.push(JSON.stringify(rotation), ...ctx.logged);
   });
 
+  it('undoes from the journal alone, as `rotate resume` does in a new process', async () => {
+    const ctx = context();
+    const old = oldPassword;
+    const rotation = await rotator.generate(ctx);
+    const password = rotation.secrets.newPassword!.reveal();
+    seen.push(password);
+    await rotator.apply(ctx, rotation);
+    // What the engine reads back: secrets unsealed into new SecretValues, facts through JSON (no appliedAt).
+    const journaled: Rotation = {
+      env: {},
+      secrets: Object.fromEntries(Object.entries(rotation.secrets).map(([k, v]) => [k, new SecretValue(v.reveal())])),
+      facts: JSON.parse(JSON.stringify({ ...rotation.facts, appliedAt: undefined })),
+    };
+    await rotator.undoApply(context(), journaled);
+    expect(await login(appEnv(old).DATABASE_URL_SYNC)).toBe('ok');
+    expect(await login(appEnv(password).DATABASE_URL_SYNC)).toBe('28P01');
+  });
+
   it('rolls back to the previous password with generate(ctx, restore)', async () => {
     const first = await rotate(context());
     const beforeFirst = first.rotation.secrets.oldPassword!.reveal();
@@ -223,6 +242,8 @@ describe('alter-password', () => {
     expect(pre.checks.find((c) => c.name === 'DATABASE_URL-connects')?.detail).toContain('28P01');
     const mismatch = context();
     mismatch.env = { ...appEnv(oldPassword), DATABASE_URL_SYNC: `postgresql://other:x@127.0.0.1:${server.port}/app` };
+    const mismatchPre = await rotator.preflight(mismatch);
+    expect(mismatchPre.checks.find((c) => c.name === 'postgres_also_update_mismatch')).toMatchObject({ ok: false });
     const error = await rotator.generate(mismatch).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POSTGRES_ALSO_UPDATE_MISMATCH' });
     produced.push(JSON.stringify(pre), String(error), JSON.stringify(error), ...ctx.logged, ...mismatch.logged);

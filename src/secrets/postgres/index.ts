@@ -3,7 +3,7 @@ import { RotateError } from '../../errors.js';
 import { check, type Check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
-import { appUrl, buildRotation, rotationData, type Ctx } from './common.js';
+import { alsoUpdateChanges, appUrl, buildRotation, rotationData, type Ctx } from './common.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
 import type { Strategy } from './strategy.js';
 import { describeTarget, parseDatabaseUrl, type DatabaseUrl } from './url.js';
@@ -71,6 +71,8 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     if (!tables) return { checks, facts };
     facts.readableTables = tables.length;
     try {
+      // The same check generate makes: every alsoUpdate variable embeds these credentials (a dry run catches it).
+      alsoUpdateChanges(ctx, app, app.user, app.password ?? '');
       facts.tableOwners = await withClient(app, tableOwners);
       const strategy = await strategyOf(ctx).preflight(ctx, app);
       checks.push(...strategy.checks);
