@@ -26,7 +26,7 @@ const userOf = (rotation: Rotation, ctx: Ctx): string =>
   typeof rotation.facts.user === 'string' ? rotation.facts.user : appUrl(ctx).url.user;
 
 /** Runs `fn` with the admin connection and closes it. */
-async function asAdmin<T>(ctx: Ctx, rotation: Rotation, fn: (admin: Awaited<ReturnType<typeof openAdmin>>) => Promise<T>): Promise<T> {
+async function asAdmin<T>(ctx: Ctx, rotation: Rotation | undefined, fn: (admin: Awaited<ReturnType<typeof openAdmin>>) => Promise<T>): Promise<T> {
   const admin = await openAdmin(ctx, rotation);
   try {
     return await fn(admin);
@@ -74,7 +74,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     };
     if (also.skipped.length) facts.skippedVars = also.skipped.map((s) => `${s.name}: ${s.reason}`);
     if (restore) facts.restoring = true;
-    facts.persistence = await asAdmin(ctx, { env, secrets: {}, facts }, async (admin) => (await detectPersistence(admin.client)).mode);
+    facts.persistence = await asAdmin(ctx, undefined, async (admin) => (await detectPersistence(admin.client)).mode);
     return { env, secrets: { oldPassword: url.password, newPassword }, facts };
   },
 
