@@ -3,46 +3,17 @@
 import type { StripeSecretConfig } from '../../config/schema.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import { check, type Check, type Rotation, type Rotator } from '../types.js';
-import { isAuthError, stripeClient, type StripeClient } from './client.js';
-import { currentValues, lastString, lookupAccount, webhookTarget, type StripeContext } from './current.js';
+import type { Rotation, Rotator } from '../types.js';
+import { stripeClient } from './client.js';
+import { currentValues, lastString, webhookTarget, type StripeContext } from './current.js';
 import { checkNewKeys, NEW_SECRET_KEY, readHandedKeys, type HandedKeys } from './handover.js';
 import { preflight, verifyCurrent } from './read-only.js';
-import { deliveryCheck } from './delivery.js';
-import {
-  createReplacement,
-  deleteEndpoint,
-  endpointsOfRun,
-  findEndpoint,
-  retrieveEndpoint,
-} from './webhook.js';
+import { factString, withKeys } from './journaled.js';
+import { verify, verifyRetired } from './verification.js';
+import { createReplacement, deleteEndpoint, endpointsOfRun, findEndpoint, retrieveEndpoint } from './webhook.js';
 
 export { stripeSignatureHeader } from './signature.js';
 export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './handover.js';
-
-const str = (rotation: Rotation, key: string): string | undefined => {
-  const value = rotation.facts[key];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-};
-
-/**
- * Runs `call` with the new key, then with the old one when Stripe refuses the new: resume and rollback read the
- * keys back from the journal, and either may have been expired in the Dashboard since.
- */
-async function withKeys<T>(ctx: StripeContext, rotation: Rotation, call: (client: StripeClient) => Promise<T>): Promise<T> {
-  const keys = [rotation.secrets.newSecretKey, rotation.secrets.oldSecretKey].filter((k): k is SecretValue => !!k);
-  let refused: unknown;
-  for (const key of keys) {
-    try {
-      return await call(stripeClient(ctx.config.apiBase, key));
-    } catch (error) {
-      const authFailure = isAuthError(error) || (error instanceof RotateError && error.code === 'STRIPE_KEY_REFUSED');
-      if (!authFailure) throw error;
-      refused = error;
-    }
-  }
-  throw refused ?? new RotateError('STRIPE_NO_KEY', 'The journal holds no Stripe key for this rotation', { hint: 'Run `rotate status`.' });
-}
 
 async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotation> {
   const current = currentValues(ctx);
@@ -114,15 +85,15 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
 }
 
 async function apply(ctx: StripeContext, rotation: Rotation): Promise<void> {
-  const oldId = str(rotation, 'oldEndpointId');
-  const runId = str(rotation, 'runId');
+  const oldId = factString(rotation, 'oldEndpointId');
+  const runId = factString(rotation, 'runId');
   if (!oldId || !runId) {
     ctx.deps.log.info('Stripe: nothing to change at Stripe (the API key was rolled in the Dashboard; no webhook configured)');
     return;
   }
   await withKeys(ctx, rotation, async (client) => {
     const ours = await endpointsOfRun(client, runId, 'the Stripe key');
-    const newId = str(rotation, 'newEndpointId');
+    const newId = factString(rotation, 'newEndpointId');
     if (rotation.secrets.newWebhookSecret && newId && ours.some((e) => e.id === newId)) return;
     // An endpoint of this run whose secret we do not hold is useless: its secret was shown once, to a dead process.
     for (const leftover of ours) if (leftover.id !== oldId) await deleteEndpoint(client, leftover.id, 'the Stripe key');
@@ -147,12 +118,12 @@ async function apply(ctx: StripeContext, rotation: Rotation): Promise<void> {
 }
 
 async function undoApply(ctx: StripeContext, rotation: Rotation): Promise<void> {
-  const oldId = str(rotation, 'oldEndpointId');
-  const runId = str(rotation, 'runId');
+  const oldId = factString(rotation, 'oldEndpointId');
+  const runId = factString(rotation, 'runId');
   if (!runId) return;
   await withKeys(ctx, rotation, async (client) => {
     const ids = new Set((await endpointsOfRun(client, runId, 'the Stripe key')).map((e) => e.id));
-    const newId = str(rotation, 'newEndpointId');
+    const newId = factString(rotation, 'newEndpointId');
     if (newId) ids.add(newId);
     ids.delete(oldId ?? '');
     for (const id of ids) {
@@ -162,65 +133,13 @@ async function undoApply(ctx: StripeContext, rotation: Rotation): Promise<void> 
   });
 }
 
-async function verify(ctx: StripeContext, rotation: Rotation): Promise<Check[]> {
-  const names = ctx.config.env;
-  const checks: Check[] = [];
-  const inFile = currentValues(ctx);
-  const expected = rotation.secrets.newSecretKey;
-  checks.push(check('env file holds the new secret key', !!expected && !!inFile.secretKey?.equals(expected), `${names.secretKey}`, 'The env file was not updated; run `rotate status`.'));
-  const lookup = await lookupAccount(ctx, inFile.secretKey ?? expected!);
-  const accountId = str(rotation, 'accountId');
-  checks.push(
-    lookup.ok
-      ? check('new key authenticates, same account', lookup.accountId === accountId, `account ${lookup.accountId}`, `Expected account ${accountId}.`)
-      : check('new key authenticates, same account', false, lookup.detail, 'The new key stopped working: check Developers -> API keys.'),
-  );
-  const newId = str(rotation, 'newEndpointId');
-  if (str(rotation, 'oldEndpointId')) {
-    const endpoint = newId ? await withKeys(ctx, rotation, (client) => retrieveEndpoint(client, newId, 'the Stripe key')) : undefined;
-    checks.push(check('new webhook endpoint enabled', endpoint?.status === 'enabled', endpoint ? `${endpoint.id}: ${endpoint.status}` : 'missing', 'Check Developers -> Webhooks.'));
-    const secret = inFile.webhookSecret;
-    const expectedSecret = rotation.secrets.newWebhookSecret;
-    checks.push(check('env file holds the new webhook secret', !!secret && !!expectedSecret && secret.equals(expectedSecret), names.webhookSecret, 'The env file was not updated; run `rotate status`.'));
-    if (secret) checks.push(await deliveryCheck(ctx, 'app accepts an event signed with the new secret', secret, 'accept', accountId));
-  }
-  return checks;
-}
-
 async function retire(ctx: StripeContext, rotation: Rotation): Promise<void> {
-  const oldId = str(rotation, 'oldEndpointId');
-  if (oldId && oldId !== str(rotation, 'newEndpointId')) {
+  const oldId = factString(rotation, 'oldEndpointId');
+  if (oldId && oldId !== factString(rotation, 'newEndpointId')) {
     const existed = await withKeys(ctx, rotation, (client) => deleteEndpoint(client, oldId, 'the Stripe key'));
     ctx.deps.log.info(existed ? `Stripe: deleted the old webhook endpoint ${oldId}` : `Stripe: old webhook endpoint ${oldId} was already gone`);
   }
   ctx.deps.log.info('Stripe: the old API key expires when you chose in the Dashboard when rolling it; Stripe has no API to expire it');
-}
-
-async function verifyRetired(ctx: StripeContext, rotation: Rotation): Promise<Check[]> {
-  const checks: Check[] = [];
-  const oldId = str(rotation, 'oldEndpointId');
-  if (oldId) {
-    const endpoint = await withKeys(ctx, rotation, (client) => retrieveEndpoint(client, oldId, 'the Stripe key'));
-    checks.push(check('old webhook endpoint deleted', !endpoint, endpoint ? `${oldId} still exists` : `${oldId} is gone`, 'Delete it under Developers -> Webhooks.'));
-    const oldSecret = rotation.secrets.oldWebhookSecret;
-    if (oldSecret && !oldSecret.equals(rotation.secrets.newWebhookSecret))
-      checks.push(await deliveryCheck(ctx, 'app refuses an event signed with the old secret', oldSecret, 'refuse', str(rotation, 'accountId')));
-  }
-  const oldKey = rotation.secrets.oldSecretKey;
-  if (oldKey) {
-    const lookup = await lookupAccount(ctx, oldKey);
-    if (!lookup.ok && lookup.status === 401) checks.push(check('old API key refused', true, 'Stripe refuses it (expired)'));
-    else
-      checks.push(
-        check(
-          'old API key refused',
-          !ctx.emergency,
-          lookup.ok ? 'still valid until the expiry chosen in the Dashboard' : `not checked: ${lookup.detail}`,
-          'Emergency: expire it now in the Dashboard (Developers -> API keys -> the old key -> Expire key).',
-        ),
-      );
-  }
-  return checks;
 }
 
 export const stripeRotator: Rotator<StripeSecretConfig> = {
