@@ -20,6 +20,8 @@ class Run {
   constructor(
     readonly session: Session,
     readonly journal: Journal,
+    /** Facts a step adds to the rotation (e.g. when apply ran) are journaled with that step. */
+    readonly rotation?: Rotation,
   ) {}
 
   started(name: StepName): boolean {
@@ -35,6 +37,7 @@ class Run {
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
     const value = await action();
+    if (this.rotation) this.journal.rotation.facts = { ...this.rotation.facts };
     this.journal.steps.push({ name, state: 'done', at: at() });
     await this.session.store.writeJournal(this.journal);
     this.steps.push(name);
@@ -121,7 +124,7 @@ export async function rotateSecret(
     steps: [],
   };
   await session.store.writeJournal(journal);
-  const run = new Run(session, journal);
+  const run = new Run(session, journal, rotation);
   const summary = { ...base, envKeys: journal.rotation.envKeys, facts: rotation.facts, steps: run.steps };
 
   let checks: Check[];
@@ -226,7 +229,7 @@ export async function retirePending(session: Session, id: string): Promise<Secre
   await session.store.writeJournal(journal);
   const ctx = await buildContext(session, id, state);
   const summary = { ...base, facts: rotation.facts, envKeys: state.last.envKeys, steps: [] };
-  return retireResumed(new Run(session, journal), rotator, ctx, rotation, summary);
+  return retireResumed(new Run(session, journal, rotation), rotator, ctx, rotation, summary);
 }
 
 /** Runs (or re-runs, after a crash) the retirement at the end of a grace period. */

@@ -18,7 +18,7 @@ export async function resumeJournal(session: Session, journal: Journal): Promise
   const state = (await session.store.readStates())[journal.secret];
   const ctx = await buildContext(session, journal.secret, state);
   delete journal.needsPerson;
-  const run = new Run(session, journal);
+  const run = new Run(session, journal, rotation);
   const summary = {
     secret: journal.secret,
     kind: config.kind,

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// npm run bench:startup: wall time of `rotate --help` and `rotate status` against `node -e 0`, as ratios.
+// Heavy dependencies (pg, ioredis, stripe) must stay out of start-up: both ratios should stay under 2.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const cli = join(resolve(import.meta.dirname, '..'), 'dist/bin/rotate.js');
+const cwd = mkdtempSync(join(tmpdir(), 'rotate-bench-'));
+const runs = Number(process.argv[2] ?? 15);
+
+function median(args) {
+  const times = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, ROTATE_MASTER_KEY: 'a'.repeat(64) } });
+    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`);
+    if (i >= 2) times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const base = median(['-e', '0']);
+const help = median([cli, '--help']);
+const status = median([cli, 'status']);
+const row = (name, ms) => `${name.padEnd(16)} ${ms.toFixed(1).padStart(7)} ms   ratio ${(ms / base).toFixed(2)}`;
+console.log(`median of ${runs} runs each`);
+console.log(row('node -e 0', base));
+console.log(row('rotate --help', help));
+console.log(row('rotate status', status));
+const worst = Math.max(help, status) / base;
+console.log(worst < 2 ? `ok: both ratios under 2` : `over budget: ratio ${worst.toFixed(2)} >= 2`);
+process.exitCode = worst < 2 ? 0 : 1;
