@@ -125,6 +125,27 @@ describe('the worker copy', () => {
   });
 });
 
+describe('the worker copy, batched', () => {
+  it('re-encrypts plaintexts of every length (0 to 5 blocks, block boundaries) like fernet.ts', async () => {
+    const a = new FernetKey(Buffer.alloc(32, 1));
+    const b = new FernetKey(Buffer.alloc(32, 2));
+    const plain = Array.from({ length: 300 }, (_, i) => Buffer.alloc(i % 81, i));
+    const pool = new CryptoPool([a.raw(), b.raw()], 1, 2);
+    try {
+      const tokens = plain.map((p) => fernetEncrypt(a, p));
+      tokens.push('garbage', fernetEncrypt(b, 'kept'), ` ${fernetEncrypt(a, 'spaced')}\n`);
+      const { found, out } = await pool.run(tokens, 1_700_000_000);
+      expect(Array.from(found)).toEqual([...plain.map(() => 0), -1, 1, 0]);
+      expect(out.slice(0, 300).map((t) => fernetDecrypt(b, t!))).toEqual(plain);
+      expect(out.slice(300, 302)).toEqual([null, null]);
+      expect(fernetDecrypt(b, out[302]!)?.toString()).toBe('spaced');
+      expect(new Set(out.slice(0, 300).map((t) => t!.slice(12, 34))).size).toBe(300); // fresh IV per token
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("Python's cryptography as the reference", () => {
   const script = String.raw`
 import json, sys
