@@ -106,6 +106,15 @@ export function buildProgram(): Command {
       const { initCommand } = await import('./commands/init.js');
       await runAction(() => initCommand(withGlobals(cmd)), json, 'init');
     });
+  program
+    .command('setup')
+    .argument('<secret>', 'the secret whose strategy needs a one-time layout (database with alternate-roles)')
+    .option('--apply', 'run the SQL instead of printing it')
+    .description('print (or --apply) the one-time setup a strategy needs')
+    .action(async (secret: string, _opts, cmd: Command) => {
+      const { setupCommand } = await import('./commands/setup.js');
+      await runAction(() => setupCommand(secret, withGlobals(cmd)), json, 'setup');
+    });
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

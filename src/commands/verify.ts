@@ -1,7 +1,7 @@
 import { buildContext } from '../engine/context.js';
 import { errorInfo, exitCodeOf, type SecretResult } from '../engine/result.js';
 import { secretConfig } from '../engine/session.js';
-import { envKeysOf, loadRotator } from '../secrets/index.js';
+import { envKeysOf } from '../secrets/index.js';
 import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
@@ -22,7 +22,7 @@ export async function verifyCommand(names: string[], raw: unknown): Promise<numb
           results.push({ ...base, status: 'skipped', checks: [], note: `not in ${session.envFile}` });
           continue;
         }
-        const checks = await (await loadRotator(config.kind)).verifyCurrent(ctx);
+        const checks = await (await session.deps.loadRotator(config.kind)).verifyCurrent(ctx);
         results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'failed', checks });
       } catch (error) {
         results.push({ ...base, status: 'failed', checks: [], error: errorInfo(error) });

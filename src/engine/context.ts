@@ -24,7 +24,7 @@ export async function buildContext(session: Session, id: string, state: SecretSt
     configDir: session.configDir,
     emergency: session.options.emergency,
     unattended: session.options.unattended,
-    lastFacts: state?.last?.facts ?? {},
+    lastFacts: state?.facts ?? state?.last?.facts ?? {},
     deps: session.deps,
   };
 }

@@ -3,7 +3,6 @@ import dotenv from 'dotenv';
 import { replaceEnvLines } from '../envfile/edit.js';
 import { editEnvFile, readEnvFile, writeEnvText } from '../envfile/file.js';
 import { ExitCode, RotateError } from '../errors.js';
-import { loadRotator } from '../secrets/index.js';
 import type { Check, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
 import type { Journal, StepName } from '../store/types.js';
@@ -72,7 +71,7 @@ export async function rotateSecret(
   mode: 'rotate' | 'rollback' = 'rotate',
 ): Promise<SecretResult> {
   const config = secretConfig(session, id);
-  const rotator = await loadRotator(config.kind);
+  const rotator = await session.deps.loadRotator(config.kind);
   const state = (await session.store.readStates())[id];
   const base = { secret: id, kind: config.kind, checks: [], facts: {}, envKeys: [], steps: [] };
 
@@ -153,12 +152,12 @@ async function finish(
   const config = secretConfig(session, journal.secret);
   const graceHours = journal.mode === 'rotate' && !journal.emergency ? config.graceHours : 0;
   const now = session.deps.now();
-  const state = (await session.store.readStates())[journal.secret] ?? {};
-  const last = journal.mode === 'rollback' ? undefined : journal.rotation;
+  // After a rollback there is nothing left to roll back to: `last` goes, the facts stay for the next run.
   const nextState = {
     lastRotatedAt: now.toISOString(),
     lastRunId: journal.runId,
-    ...(last ? { last } : state.last ? { last: state.last } : {}),
+    facts: rotation.facts,
+    ...(journal.mode === 'rollback' ? {} : { last: journal.rotation }),
   };
 
   if (graceHours > 0) {
@@ -209,7 +208,7 @@ async function retireSteps(run: Run, rotator: Rotator, ctx: RotatorContext, rota
 /** Ends a grace period: retires the old value of the last rotation. */
 export async function retirePending(session: Session, id: string): Promise<SecretResult> {
   const config = secretConfig(session, id);
-  const rotator = await loadRotator(config.kind);
+  const rotator = await session.deps.loadRotator(config.kind);
   const state = (await session.store.readStates())[id];
   const base = { secret: id, kind: config.kind, checks: [], facts: {}, envKeys: [], steps: [] };
   if (!state?.pendingRetire || !state.last) return { ...base, status: 'skipped', note: 'nothing to retire' };

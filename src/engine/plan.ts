@@ -1,4 +1,4 @@
-import { envKeysOf, loadRotator } from '../secrets/index.js';
+import { envKeysOf } from '../secrets/index.js';
 import { check } from '../secrets/types.js';
 import { buildContext } from './context.js';
 import { errorInfo, type SecretResult } from './result.js';
@@ -22,7 +22,7 @@ export async function planSecret(session: Session, id: string): Promise<SecretRe
   ];
   const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), steps, facts: {} };
   try {
-    const rotator = await loadRotator(config.kind);
+    const rotator = await session.deps.loadRotator(config.kind);
     const ctx = await buildContext(session, id, state);
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };

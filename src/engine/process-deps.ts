@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
 import { readSecretInput } from '../terminal/secret-input.js';
@@ -53,5 +54,6 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     runCommand: (command, cwd) => runCommand(command, cwd, environment, privateNames),
     actor,
     host: hostname(),
+    loadRotator,
   };
 }

@@ -1,4 +1,3 @@
-import { loadRotator } from '../secrets/index.js';
 import type { Journal } from '../store/types.js';
 import { buildContext } from './context.js';
 import { finishResumed, Run, retireResumed, undoSteps } from './pipeline.js';
@@ -13,7 +12,7 @@ import { secretConfig, type Session } from './session.js';
  */
 export async function resumeJournal(session: Session, journal: Journal): Promise<SecretResult> {
   const config = secretConfig(session, journal.secret);
-  const rotator = await loadRotator(config.kind);
+  const rotator = await session.deps.loadRotator(config.kind);
   const rotation = await unsealRotation(session.store, journal.secret, journal.rotation);
   const state = (await session.store.readStates())[journal.secret];
   const ctx = await buildContext(session, journal.secret, state);

@@ -1,6 +1,7 @@
 import type { Config, SecretConfig } from '../config/schema.js';
 import type { Store } from '../store/types.js';
-import type { RotatorDeps } from '../secrets/types.js';
+import type { Kind } from '../config/schema.js';
+import type { Rotator, RotatorDeps } from '../secrets/types.js';
 
 export interface CommandResult {
   code: number;
@@ -13,6 +14,8 @@ export interface EngineDeps extends RotatorDeps {
   runCommand(command: string, cwd: string): Promise<CommandResult>;
   actor: string;
   host: string;
+  /** The registry (src/secrets/index.ts); engine tests pass a fake rotator here. */
+  loadRotator(kind: Kind): Promise<Rotator<any>>;
 }
 
 export interface RunOptions {

@@ -7,9 +7,10 @@ export type EnvEdits = Record<string, string | null>;
 // One assignment as dotenv reads it: optional `export `, KEY, `=`, a value that may be quoted (and, in quotes,
 // span lines), then an optional comment. Mirrors dotenv's own LINE pattern so both agree on where a value ends:
 // like dotenv, a quoted value counts only when nothing but blanks and a comment follows it on its line, so a stray
-// quote (`NOTE='it`) is read as an unquoted value instead of pairing with a quote some lines below.
+// quote (`NOTE='it`) is read as an unquoted value instead of pairing with a quote some lines below. dotenv also
+// reads `KEY: value`; so does this, else an edit would append a second line and leave the old value behind.
 const LINE =
-  /^([ \t]*(?:export[ \t]+)?)([\w.-]+)([ \t]*=[ \t]*)('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\r\n]*)([ \t]*(?:#[^\r\n]*)?)(\r?\n|$)/gm;
+  /^([ \t]*(?:export[ \t]+)?)([\w.-]+)([ \t]*=[ \t]*|:[ \t]+)('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\r\n]*)([ \t]*(?:#[^\r\n]*)?)(\r?\n|$)/gm;
 
 interface Assignment {
   key: string;

@@ -38,8 +38,10 @@ export interface Journal {
 export interface SecretState {
   lastRotatedAt?: string;
   lastRunId?: string;
-  /** The last completed rotation, kept for `rotate rollback`. */
+  /** The last completed rotation, kept for `rotate rollback` (cleared by a rollback: there is one step back). */
   last?: SealedRotation;
+  /** Non-secret facts of the latest completed run, rotation or rollback (e.g. the Stripe account id). */
+  facts?: Record<string, JsonValue>;
   /** A retirement waiting for the end of its grace period. */
   pendingRetire?: { after: string; runId: string };
 }
