@@ -132,8 +132,12 @@ export async function rotateSecret(
     journal.envBackup = await session.store.putBackup(id, Buffer.from((await readEnvFile(session.envFile)).text));
     ctx = await run.step('write-env', () => writeEnv(run, ctx, rotation.env));
     await run.step('restart', () => restartServices(restartNames(session, id), session.config, session.configDir, session.deps));
-    checks = await run.step('verify', () => rotator.verify(ctx, rotation));
-    assertChecks(checks, 'VERIFY_FAILED', `${id}: the new value did not pass verification`);
+    // 'verify' is journaled as done only when every check passed: resume goes forward from there and only there.
+    checks = await run.step('verify', async () => {
+      const verified = await rotator.verify(ctx, rotation);
+      assertChecks(verified, 'VERIFY_FAILED', `${id}: the new value did not pass verification`);
+      return verified;
+    });
   } catch (error) {
     return rollBack(run, rotator, ctx, rotation, error, summary);
   }
@@ -200,9 +204,11 @@ async function retireSteps(run: Run, rotator: Rotator, ctx: RotatorContext, rota
       return next;
     });
   }
-  const checks = await run.step('verify-retired', () => rotator.verifyRetired(current, rotation));
-  assertChecks(checks, 'RETIRE_VERIFY_FAILED', `${run.journal.secret}: the old value still works after retirement`);
-  return checks;
+  return run.step('verify-retired', async () => {
+    const checks = await rotator.verifyRetired(current, rotation);
+    assertChecks(checks, 'RETIRE_VERIFY_FAILED', `${run.journal.secret}: the old value still works after retirement`);
+    return checks;
+  });
 }
 
 /** Ends a grace period: retires the old value of the last rotation. */

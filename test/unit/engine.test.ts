@@ -1,0 +1,227 @@
+// The engine's order, journal, rollback, resume and grace handling, with a fake rotator whose "provider" is a set
+// of valid values in memory, and the real file store and env editor.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rotateSecret, retirePending } from '../../src/engine/pipeline.js';
+import { resumeJournal } from '../../src/engine/resume.js';
+import { exitCodeOf } from '../../src/engine/result.js';
+import { schedule } from '../../src/engine/due.js';
+import { SecretValue } from '../../src/secret-value.js';
+import type { Rotator } from '../../src/secrets/types.js';
+import { findLeaks, readTree } from '../helpers/cli.js';
+import { testSession, type TestSession } from '../helpers/session.js';
+
+const OLD = 'old-value-0123456789-0123456789-abcdef';
+const NEW = 'new-value-9876543210-9876543210-zyxwvu';
+
+type Fail = 'apply' | 'verify' | 'undoApply' | 'retire' | 'verifyCurrent';
+
+function fakeRotator(fail: Set<Fail> = new Set()) {
+  const calls: string[] = [];
+  const provider = new Set([OLD]);
+  let session: TestSession | undefined;
+  const boom = (step: Fail) => {
+    if (fail.has(step)) throw new Error(`${step} broke`);
+  };
+  const rotator: Rotator<any> = {
+    kind: 'jwt',
+    async preflight(ctx) {
+      calls.push('preflight');
+      return { checks: [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] };
+    },
+    async generate(ctx, restore) {
+      calls.push(restore ? 'generate-restore' : 'generate');
+      const next = restore ? restore.secrets.old! : new SecretValue(NEW);
+      return { env: { JWT_SECRET: next }, secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: next }, facts: { n: 1 } };
+    },
+    async apply(_ctx, rotation) {
+      calls.push('apply');
+      // The journal names the step before the side effect happens.
+      const journal = (await session!.store.readJournals())[0]!;
+      expect(journal.steps.at(-1)).toMatchObject({ name: 'apply', state: 'started' });
+      provider.add(rotation.secrets.new!.reveal());
+      boom('apply');
+    },
+    async undoApply(_ctx, rotation) {
+      calls.push('undoApply');
+      boom('undoApply');
+      if (!rotation.secrets.new!.equals(rotation.secrets.old)) provider.delete(rotation.secrets.new!.reveal());
+    },
+    async verify(ctx) {
+      calls.push('verify');
+      return [{ name: 'new works', ok: !fail.has('verify') && provider.has(ctx.env.JWT_SECRET!) }];
+    },
+    async retire(_ctx, rotation) {
+      calls.push('retire');
+      boom('retire');
+      provider.delete(rotation.secrets.old!.reveal());
+    },
+    async verifyRetired(_ctx, rotation) {
+      calls.push('verifyRetired');
+      return [{ name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }];
+    },
+    async verifyCurrent(ctx) {
+      calls.push('verifyCurrent');
+      return [{ name: 'current works', ok: !fail.has('verifyCurrent') && provider.has(ctx.env.JWT_SECRET!) }];
+    },
+  };
+  return { rotator, calls, provider, attach: (s: TestSession) => (session = s) };
+}
+
+function setup(fail: Fail[] = [], config?: Record<string, unknown>) {
+  const fake = fakeRotator(new Set(fail));
+  const session = testSession({ rotator: fake.rotator, ...(config ? { config } : {}) });
+  fake.attach(session);
+  const env = () => readFileSync(session.envFile, 'utf8');
+  return { ...fake, session, env, before: env() };
+}
+
+describe('engine', () => {
+  it('runs the steps in the contract order, restarts, records, and keeps no secret in the store', async () => {
+    const { session, calls, provider, env } = setup();
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rotated');
+    expect(calls).toEqual(['preflight', 'generate', 'apply', 'verify', 'retire', 'verifyRetired']);
+    expect(session.commands).toEqual(['restart-app']);
+    expect(env()).toBe(`JWT_SECRET=${NEW}\n`);
+    expect([...provider]).toEqual([NEW]);
+    expect(await session.store.readJournals()).toEqual([]);
+    expect((await session.store.readHistory())[0]).toMatchObject({ secret: 'jwt', result: 'rotated', actor: 'tester@host' });
+    const state = (await session.store.readStates()).jwt!;
+    expect(state.lastRotatedAt).toBe('2026-01-01T00:00:00.000Z');
+    expect(state.last?.facts).toEqual({ n: 1 });
+    expect(findLeaks(readTree(join(session.dir, '.rotate')), [OLD, NEW])).toEqual([]);
+  });
+
+  it('a failing preflight changes nothing and never generates', async () => {
+    const { session, calls, env, before } = setup();
+    await (await import('node:fs/promises')).writeFile(session.envFile, 'JWT_SECRET=unknown-to-the-provider-123456\n');
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('failed');
+    expect(result.error?.code).toBe('PREFLIGHT_FAILED');
+    expect(calls).toEqual(['preflight']);
+    expect(env()).not.toBe(before);
+    expect(session.commands).toEqual([]);
+  });
+
+  it('a failing apply is undone; the env file is never written', async () => {
+    const { session, calls, provider, env, before } = setup(['apply']);
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rolled-back');
+    expect(exitCodeOf([result])).toBe(1);
+    expect(calls).toEqual(['preflight', 'generate', 'apply', 'undoApply', 'verifyCurrent']);
+    expect([...provider]).toEqual([OLD]);
+    expect(env()).toBe(before);
+    expect(session.commands).toEqual([]);
+  });
+
+  it('a failing verification restores the env bytes, undoes apply, restarts again, proves the old value works', async () => {
+    const { session, calls, provider, env, before } = setup(['verify']);
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rolled-back');
+    expect(result.error?.code).toBe('VERIFY_FAILED');
+    expect(calls).toEqual(['preflight', 'generate', 'apply', 'verify', 'undoApply', 'verifyCurrent']);
+    expect(session.commands).toEqual(['restart-app', 'restart-app']);
+    expect(env()).toBe(before);
+    expect([...provider]).toEqual([OLD]);
+    expect((await session.store.readHistory())[0]).toMatchObject({ result: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
+  });
+
+  it('a failing rollback needs a person (exit 3), blocks status, and resume finishes the undo', async () => {
+    const fake = setup(['verify', 'undoApply']);
+    const result = await rotateSecret(fake.session, 'jwt');
+    expect(result.status).toBe('rollback-failed');
+    expect(exitCodeOf([result])).toBe(3);
+    const [journal] = await fake.session.store.readJournals();
+    expect(journal?.needsPerson).toMatch(/rollback failed/);
+    const sched = schedule(fake.session.config.secrets.jwt!, undefined, journal, { JWT_SECRET: OLD }, fake.session.deps.now());
+    expect(sched.state).toBe('needs-person');
+
+    // The person fixes the cause; resume (a new process: only the journal is shared) undoes the rest.
+    const fixed = fakeRotator();
+    fixed.provider.add(NEW);
+    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    expect(resumed.status).toBe('undone');
+    expect(fixed.calls).toEqual(['undoApply', 'verifyCurrent']);
+    expect([...fixed.provider]).toEqual([OLD]);
+    expect(fake.env()).toBe(fake.before);
+    expect(await fake.session.store.readJournals()).toEqual([]);
+  });
+
+  it('a failing retirement leaves the verified new value in place (exit 3), and resume goes forward', async () => {
+    const fake = setup(['retire']);
+    const result = await rotateSecret(fake.session, 'jwt');
+    expect(result.status).toBe('retire-failed');
+    expect(exitCodeOf([result])).toBe(3);
+    expect(fake.env()).toBe(`JWT_SECRET=${NEW}\n`);
+    const [journal] = await fake.session.store.readJournals();
+    const fixed = fakeRotator();
+    fixed.provider.add(NEW);
+    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    expect(resumed.status).toBe('rotated');
+    expect(fixed.calls).toEqual(['retire', 'verifyRetired']);
+    expect([...fixed.provider]).toEqual([NEW]);
+    expect((await fake.session.store.readStates()).jwt?.lastRotatedAt).toBeDefined();
+  });
+
+  it('a run killed after apply started is undone by resume from the journal alone', async () => {
+    const fake = setup();
+    // Simulate the kill: stop the run inside apply, leaving the journal as the dead process left it.
+    const kill = new Error('killed');
+    fake.rotator.apply = async (_ctx, rotation) => {
+      fake.provider.add(rotation.secrets.new!.reveal());
+      throw kill;
+    };
+    fake.rotator.undoApply = async () => {
+      throw kill; // the "process" dies again during its own rollback
+    };
+    await rotateSecret(fake.session, 'jwt');
+    const [journal] = await fake.session.store.readJournals();
+    expect(journal?.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
+    const fixed = fakeRotator();
+    fixed.provider.add(NEW);
+    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    expect(resumed.status).toBe('undone');
+    expect([...fixed.provider]).toEqual([OLD]);
+    expect(fake.env()).toBe(fake.before);
+  });
+
+  it('grace: the old value stays until the period ends, then retirePending retires it', async () => {
+    const fake = setup([], { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } });
+    const result = await rotateSecret(fake.session, 'jwt');
+    expect(result.status).toBe('grace');
+    expect(result.graceUntil).toBe('2026-01-02T00:00:00.000Z');
+    expect(fake.calls).not.toContain('retire');
+    expect([...fake.provider].sort()).toEqual([NEW, OLD].sort());
+    const state = (await fake.session.store.readStates()).jwt;
+    expect(schedule(fake.session.config.secrets.jwt!, state, undefined, { JWT_SECRET: NEW }, fake.session.deps.now()).state).toBe('grace');
+    fake.session.clock.now = new Date('2026-01-02T00:00:01Z');
+    expect(schedule(fake.session.config.secrets.jwt!, state, undefined, { JWT_SECRET: NEW }, fake.session.deps.now()).state).toBe('retire-due');
+    const retired = await retirePending(fake.session, 'jwt');
+    expect(retired.status).toBe('retired');
+    expect([...fake.provider]).toEqual([NEW]);
+    expect((await fake.session.store.readStates()).jwt?.pendingRetire).toBeUndefined();
+  });
+
+  it('--emergency retires at once despite a grace period', async () => {
+    const fake = fakeRotator();
+    const session = testSession({ rotator: fake.rotator, config: { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } }, run: { emergency: true, reason: 'leak' } });
+    fake.attach(session);
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rotated');
+    expect([...fake.provider]).toEqual([NEW]);
+    expect((await session.store.readHistory())[0]).toMatchObject({ emergency: true, reason: 'leak' });
+  });
+
+  it('rollback goes back to the replaced value, then has nothing left to roll back', async () => {
+    const fake = setup();
+    await rotateSecret(fake.session, 'jwt');
+    const back = await rotateSecret(fake.session, 'jwt', 'rollback');
+    expect(back.status).toBe('restored');
+    expect(fake.env()).toBe(fake.before);
+    expect(fake.provider.has(OLD)).toBe(true);
+    expect(fake.provider.has(NEW)).toBe(false);
+    await expect(rotateSecret(fake.session, 'jwt', 'rollback')).rejects.toMatchObject({ code: 'NOTHING_TO_ROLL_BACK', exitCode: 2 });
+  });
+});
