@@ -15,6 +15,8 @@ export interface FileStoreOptions {
 }
 
 interface LockOwner {
+  /** Tells this lock from a later one taken by the same process. */
+  token?: string;
   pid: number;
   host: string;
   since: string;
@@ -64,7 +66,7 @@ export class FileStore implements Store {
   async acquireLock(command: string): Promise<Lock> {
     await this.#ensureDir();
     const path = this.#path('lock');
-    const me: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
+    const me: LockOwner = { token: randomBytes(8).toString('hex'), pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(path, 'wx', 0o600);
@@ -74,7 +76,7 @@ export class FileStore implements Store {
         return {
           release: async () => {
             const owner = await readJson<LockOwner | null>(path, null);
-            if (owner?.pid === me.pid && owner.host === me.host) await rm(path, { force: true });
+            if (owner?.token === me.token) await rm(path, { force: true });
           },
         };
       } catch (error) {
