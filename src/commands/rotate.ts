@@ -73,6 +73,9 @@ export async function rotateCommand(names: string[], raw: unknown): Promise<numb
     } else {
       results = await execute(session, selection, options.yes);
     }
+    // One order for people and machines alike: the config's.
+    const order = Object.keys(session.config.secrets);
+    results.sort((a, b) => order.indexOf(a.secret) - order.indexOf(b.secret));
     const code = exitCodeOf(results);
     if (options.json) printStdout(jsonDocument('rotate', code, { dryRun: options.dryRun, results }));
     else if (!options.quiet || code !== 0) printStdout(renderResults(results, session.deps.environment) || 'nothing to do');
@@ -89,7 +92,9 @@ async function execute(session: Session, selection: Selection, yes: boolean): Pr
   try {
     await assertNoPendingRun(session);
     if (!yes && selection.rotate.length > 0) {
-      await confirm(`Rotate ${selection.rotate.join(', ')} now? Services will restart and old values will be retired.`);
+      const services = [...new Set(selection.rotate.flatMap((id) => (session.options.restart ? session.config.secrets[id]!.services : [])))];
+      const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
+      await confirm(`Rotate ${selection.rotate.join(', ')} now? This writes ${session.envFile}, ${restarts} and retires the old values.`);
     }
     for (const id of selection.retire) results.push(await retirePending(session, id));
     for (const id of selection.rotate) {

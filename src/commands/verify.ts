@@ -23,9 +23,9 @@ export async function verifyCommand(names: string[], raw: unknown): Promise<numb
           continue;
         }
         const checks = await (await session.deps.loadRotator(config.kind)).verifyCurrent(ctx);
-        results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'failed', checks });
+        results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'verify-failed', checks });
       } catch (error) {
-        results.push({ ...base, status: 'failed', checks: [], error: errorInfo(error) });
+        results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
       }
     }
     const code = exitCodeOf(results);

@@ -14,6 +14,7 @@ export type SecretStatus =
   | 'skipped'
   | 'planned'
   | 'verified'
+  | 'verify-failed'
   | 'restored'
   | 'undone';
 
@@ -49,6 +50,7 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   grace: ExitCode.ok,
   retired: ExitCode.ok,
   verified: ExitCode.ok,
+  'verify-failed': ExitCode.failed,
   restored: ExitCode.ok,
   undone: ExitCode.ok,
   planned: ExitCode.ok,

@@ -1,0 +1,87 @@
+// The CLI's surface: help, version, init, the confirmation prompt and colour on a terminal, NO_COLOR.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli, scratchDir } from '../helpers/cli.js';
+import { configSchema } from '../../src/config/schema.js';
+
+const ESC = '\u001b[';
+const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), typing `keys` after a moment. */
+function onTerminal(dir: string, args: string, keys: string, env: Record<string, string> = {}): string {
+  const command = `(sleep 1.5; printf '${keys}') | script -qec "node ${CLI} ${args}" /dev/null`;
+  try {
+    return execFileSync('/bin/sh', ['-c', command], { cwd: dir, env: { ...process.env, ...env, NO_COLOR: undefined, ...env }, encoding: 'utf8' });
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout ?? '');
+  }
+}
+
+describe('rotate CLI surface', () => {
+  it('--help and --version exit 0 on stdout', async () => {
+    const dir = scratchDir();
+    const help = await runCli(['--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('rotate every secret whose interval has elapsed');
+    for (const command of ['status', 'history', 'verify', 'rollback', 'resume', 'init', 'setup']) expect(help.stdout).toContain(command);
+    const version = await runCli(['--version'], { cwd: dir });
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(CLI, '../../../package.json'), 'utf8')).version);
+  });
+
+  it('init writes a valid starter config and will not overwrite it without --force', async () => {
+    const dir = scratchDir();
+    const first = await runCli(['init'], { cwd: dir });
+    expect(first.code).toBe(0);
+    const written = JSON.parse(readFileSync(join(dir, 'rotate.config.json'), 'utf8'));
+    expect(configSchema.safeParse(written).success).toBe(true);
+    expect(Object.keys(written.secrets)).toEqual(['jwt', 'exchange-key', 'database', 'redis', 'stripe']);
+    writeFileSync(join(dir, 'rotate.config.json'), '{}');
+    const again = await runCli(['init'], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('--force');
+    expect(readFileSync(join(dir, 'rotate.config.json'), 'utf8')).toBe('{}');
+    expect((await runCli(['init', '--force'], { cwd: dir })).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'rotate.config.json'), 'utf8')).secrets.jwt.kind).toBe('jwt');
+    // The starter config names real services and URLs; a dry run with it fails on reachability, not on the config.
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const dry = await runCli(['--dry-run', 'jwt', '--json'], { cwd: dir });
+    expect(dry.code).toBe(1);
+    expect(JSON.parse(dry.stdout).results[0].status).toBe('planned');
+  });
+
+  it('on a terminal it asks first; answering no changes nothing', () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const screen = onTerminal(dir, 'jwt', 'n\\r');
+    expect(screen).toContain('Rotate jwt now?');
+    expect(screen).toContain('[CANCELLED]');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
+    expect(existsSync(join(dir, '.rotate/history.jsonl'))).toBe(false);
+  });
+
+  it('on a terminal answering yes rotates; colour only without NO_COLOR; never with a pipe', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const screen = onTerminal(dir, 'jwt', 'y\\r', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    expect(screen).toContain('rotated and verified');
+    expect(screen).toContain(`${ESC}32m`);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
+
+    const status = onTerminal(dir, 'status', '', { NO_COLOR: '1', ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    expect(status).toContain('jwt');
+    const piped = await runCli(['verify', 'jwt'], { cwd: dir, env: { NO_COLOR: undefined, ROTATE_MASTER_KEY: 'c'.repeat(64) } });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout + piped.stderr).not.toContain(ESC);
+  });
+
+  it('NO_COLOR on a terminal: no colour in results', () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const screen = onTerminal(dir, 'verify jwt', '', { NO_COLOR: '1' });
+    expect(screen).toContain('verified');
+    expect(screen).not.toContain(`${ESC}32m`);
+  });
+});
