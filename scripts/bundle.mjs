@@ -1,16 +1,33 @@
-// Bundles the CLI into dist/bin/ so start-up reads a few files instead of hundreds (zod alone is ~100 modules).
+// Bundles the CLI into dist/bin/ so start-up reads a few files instead of hundreds.
 // pg, ioredis and stripe stay outside: the rotators that need them load them on first use.
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+// zod re-exports ~50 locales that a bundler cannot drop (`export * as locales`); rotate speaks English only.
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/zod/') ? { path: fileURLToPath(new URL('./zod-locales.mjs', import.meta.url)) } : undefined,
+    );
+  },
+};
+
+rmSync('dist/bin', { recursive: true, force: true });
 await build({
   entryPoints: { rotate: 'src/cli.ts' },
   outdir: 'dist/bin',
   bundle: true,
   splitting: true,
+  // Whitespace and syntax only: identifiers stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   external: ['pg', 'pg-native', 'ioredis', 'stripe'],
+  plugins: [englishOnly],
   // CommonJS dependencies inside the bundle expect require, __filename and __dirname.
   banner: {
     js: [

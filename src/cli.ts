@@ -119,7 +119,17 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Ctrl-C or a kill mid-rotation leaves a journal behind; say what to do rather than vanish silently. */
+function onInterrupt(signal: NodeJS.Signals): void {
+  process.stderr.write(
+    `\n[INTERRUPTED] stopped by ${signal}; if a rotation was running, \`rotate status\` shows it and \`rotate resume\` finishes or undoes it\n`,
+  );
+  process.exit(ExitCode.needsPerson);
+}
+
 async function main(): Promise<void> {
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
