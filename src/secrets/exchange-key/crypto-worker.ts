@@ -142,7 +142,7 @@ function encryptAll(key, plains, now) {
   return tokens;
 }
 
-parentPort.on('message', ({ id, values, now }) => {
+function processValues(values, now) {
   const found = new Int8Array(values.length).fill(-1);
   const out = new Array(values.length).fill(null);
   const datas = values.map(decode);
@@ -165,7 +165,66 @@ parentPort.on('message', ({ id, values, now }) => {
     for (let i = 0; i < values.length; i++) if (found[i] >= 0 && found[i] !== target) redo.push(i);
     encryptAll(keys[target], redo.map((i) => plains[i]), now).forEach((token, j) => (out[redo[j]] = token));
   }
-  parentPort.postMessage({ id, found, out });
+  return { found, out };
+}
+
+const quote = (text) => '"' + text.replace(/[\\"]/g, '\\$&') + '"';
+
+/**
+ * Rows [key, xmin, col...] -> counts, the first failures, and the UPDATE's array parameters as PostgreSQL array
+ * literals (without braces) for the rows that changed. Tokens are base64url and need no quoting; NULL = unchanged.
+ */
+function processRows(rows, width, now) {
+  const values = [];
+  const slots = [];
+  for (let r = 0; r < rows.length; r++) {
+    for (let c = 0; c < width; c++) {
+      const value = rows[r][2 + c];
+      if (typeof value === 'string' && value !== '') {
+        values.push(value);
+        slots.push(r * width + c);
+      }
+    }
+  }
+  const { found, out } = processValues(values, now);
+  const byKey = keys.map(() => 0);
+  const failures = [];
+  let failed = 0;
+  const changed = new Map();
+  for (let i = 0; i < values.length; i++) {
+    const row = Math.floor(slots[i] / width);
+    const column = slots[i] % width;
+    if (found[i] >= 0) byKey[found[i]]++;
+    else if (failed++ < 50) failures.push({ column, id: String(rows[row][0]) });
+    if (out[i] !== null) {
+      if (!changed.has(row)) changed.set(row, new Array(width).fill('NULL'));
+      changed.get(row)[column] = out[i];
+    }
+  }
+  const ids = [];
+  const xmins = [];
+  const columns = Array.from({ length: width }, () => []);
+  for (const [row, tokens] of changed) {
+    ids.push(quote(String(rows[row][0])));
+    xmins.push(String(rows[row][1]));
+    tokens.forEach((token, c) => columns[c].push(token));
+  }
+  return {
+    rows: rows.length,
+    values: values.length,
+    byKey,
+    failed,
+    failures,
+    changed: ids.length,
+    ids: ids.join(','),
+    xmins: xmins.join(','),
+    columns: columns.map((list) => list.join(',')),
+  };
+}
+
+parentPort.on('message', (job) => {
+  const result = job.rows ? processRows(job.rows, job.width, job.now) : processValues(job.values, job.now);
+  parentPort.postMessage({ id: job.id, result });
 });
 `;
 
@@ -182,13 +241,30 @@ export interface CryptoResult {
   out: (string | null)[];
 }
 
+/** A batch of rows worked through: counts, and the UPDATE's array parameters for the rows that changed. */
+export interface RowsResult {
+  rows: number;
+  values: number;
+  byKey: number[];
+  failed: number;
+  failures: { column: number; id: string }[];
+  changed: number;
+  /** PostgreSQL array literals, ready as parameters: keys, xmins, and one per column (NULL = unchanged). */
+  ids: string;
+  xmins: string;
+  columns: string[];
+}
+
+type Pending = { resolve(result: never): void; reject(error: unknown): void };
+
 /** A pool of Fernet workers holding `keys` (raw 32-byte keys, in the order to try them). */
 export class CryptoPool {
   readonly #workers: Worker[];
-  readonly #waiting = new Map<number, { resolve(r: CryptoResult): void; reject(e: unknown): void }>();
+  readonly #waiting = new Map<number, Pending>();
   #next = 0;
   #turn = 0;
 
+  /** `target`: index into `keys` to re-encrypt under, or -1 to only test-decrypt. */
   constructor(keys: Buffer[], target: number, size = defaultPoolSize()) {
     this.#workers = Array.from({ length: size }, () => {
       const worker = new Worker(WORKER_SOURCE, {
@@ -196,27 +272,19 @@ export class CryptoPool {
         workerData: { keys: keys.map((k) => new Uint8Array(k)), target },
         resourceLimits: LIMITS,
       });
-      worker.on('message', (reply: { id: number } & CryptoResult) => {
+      worker.on('message', (reply: { id: number; result: never }) => {
         const job = this.#waiting.get(reply.id);
         this.#waiting.delete(reply.id);
-        job?.resolve({ found: reply.found, out: reply.out });
+        job?.resolve(reply.result);
       });
       worker.on('error', (error) => this.#failAll(error));
       return worker;
     });
   }
 
-  get size(): number {
-    return this.#workers.length;
-  }
-
-  /** Runs the values through the workers in parallel chunks; the result keeps the values' order. */
+  /** Values in, per-value results out (in order). */
   async run(values: string[], now: number): Promise<CryptoResult> {
-    if (values.length === 0) return { found: new Int8Array(0), out: [] };
-    const chunk = Math.ceil(values.length / this.#workers.length);
-    const parts: Promise<CryptoResult>[] = [];
-    for (let start = 0; start < values.length; start += chunk) parts.push(this.#send(values.slice(start, start + chunk), now));
-    const results = await Promise.all(parts);
+    const results = await Promise.all(this.#chunks(values).map((part) => this.#send<CryptoResult>({ values: part, now })));
     const found = new Int8Array(values.length);
     let offset = 0;
     for (const part of results) {
@@ -226,16 +294,41 @@ export class CryptoPool {
     return { found, out: results.flatMap((part) => part.out) };
   }
 
+  /** Rows `[key, xmin, ...columns]` in, split across the workers; the parts are merged in row order. */
+  async runRows(rows: unknown[][], width: number, now: number): Promise<RowsResult> {
+    const parts = await Promise.all(this.#chunks(rows).map((part) => this.#send<RowsResult>({ rows: part, width, now })));
+    const joined = (pick: (part: RowsResult) => string): string =>
+      parts.filter((part) => part.changed > 0).map(pick).join(',');
+    return {
+      rows: rows.length,
+      values: parts.reduce((n, part) => n + part.values, 0),
+      byKey: parts.reduce((sum, part) => sum.map((n, k) => n + (part.byKey[k] ?? 0)), parts[0]?.byKey.map(() => 0) ?? []),
+      failed: parts.reduce((n, part) => n + part.failed, 0),
+      failures: parts.flatMap((part) => part.failures),
+      changed: parts.reduce((n, part) => n + part.changed, 0),
+      ids: joined((part) => part.ids),
+      xmins: joined((part) => part.xmins),
+      columns: Array.from({ length: width }, (_, c) => joined((part) => part.columns[c]!)),
+    };
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
   }
 
-  #send(values: string[], now: number): Promise<CryptoResult> {
+  #chunks<T>(items: T[]): T[][] {
+    const size = Math.max(1, Math.ceil(items.length / this.#workers.length));
+    const chunks: T[][] = [];
+    for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+    return chunks;
+  }
+
+  #send<R>(job: Record<string, unknown>): Promise<R> {
     const id = this.#next++;
     const worker = this.#workers[this.#turn++ % this.#workers.length]!;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, values, now });
+    return new Promise<R>((resolve, reject) => {
+      this.#waiting.set(id, { resolve: resolve as (result: never) => void, reject });
+      worker.postMessage({ ...job, id });
     });
   }
 
