@@ -5,7 +5,7 @@ import { editEnvFile, readEnvFile, writeEnvText } from '../envfile/file.js';
 import { ExitCode, RotateError } from '../errors.js';
 import type { Check, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
-import type { Journal, StepName } from '../store/types.js';
+import type { HistoryEntry, Journal, StepName } from '../store/types.js';
 import { buildContext, reloadEnv } from './context.js';
 import { record } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
@@ -64,7 +64,43 @@ async function writeEnv(run: Run, ctx: RotatorContext, changes: Rotation['env'])
   return reloadEnv(ctx);
 }
 
-/** Runs the contract's sequence for one secret. `restoreFrom` makes it a `rotate rollback`. */
+async function startJournal(
+  session: Session,
+  id: string,
+  mode: Journal['mode'],
+  rotation: Journal['rotation'],
+  runId: string,
+): Promise<Journal> {
+  const journal: Journal = {
+    runId,
+    secret: id,
+    kind: secretConfig(session, id).kind,
+    mode,
+    startedAt: session.deps.now().toISOString(),
+    host: session.deps.host,
+    pid: process.pid,
+    emergency: session.options.emergency,
+    rotation,
+    steps: [],
+  };
+  await session.store.writeJournal(journal);
+  return journal;
+}
+
+/** Keeps the journal, marked with what a person must look at (`rotate status` shows it), and records the run. */
+export async function parkForPerson(
+  run: Run,
+  what: string,
+  result: SecretResult,
+  action?: HistoryEntry['action'],
+): Promise<SecretResult> {
+  run.journal.needsPerson = `${what}: ${result.error?.message ?? 'unknown error'}`;
+  await run.session.store.writeJournal(run.journal);
+  await record(run.session, run.journal, result, action);
+  return result;
+}
+
+/** Runs the contract's sequence for one secret; mode `rollback` goes back to the value the last rotation replaced. */
 export async function rotateSecret(
   session: Session,
   id: string,
@@ -110,19 +146,7 @@ export async function rotateSecret(
   } catch (error) {
     return { ...base, status: 'failed', checks: preflight.checks, error: errorInfo(error) };
   }
-  const journal: Journal = {
-    runId: randomUUID(),
-    secret: id,
-    kind: config.kind,
-    mode,
-    startedAt: session.deps.now().toISOString(),
-    host: session.deps.host,
-    pid: process.pid,
-    emergency: session.options.emergency,
-    rotation: await sealRotation(session.store, id, rotation),
-    steps: [],
-  };
-  await session.store.writeJournal(journal);
+  const journal = await startJournal(session, id, mode, await sealRotation(session.store, id, rotation), randomUUID());
   const run = new Run(session, journal, rotation);
   const summary = { ...base, envKeys: journal.rotation.envKeys, facts: rotation.facts, steps: run.steps };
 
@@ -186,11 +210,7 @@ async function finish(
     return result;
   } catch (error) {
     // The new value is in place and verified; only the old one may still work. Resume retries the retirement.
-    journal.needsPerson = `retiring the old value failed: ${errorInfo(error).message}`;
-    await session.store.writeJournal(journal);
-    const result: SecretResult = { ...summary, status: 'retire-failed', error: errorInfo(error) };
-    await record(session, journal, result);
-    return result;
+    return parkForPerson(run, 'retiring the old value failed', { ...summary, status: 'retire-failed', error: errorInfo(error) });
   }
 }
 
@@ -219,19 +239,7 @@ export async function retirePending(session: Session, id: string): Promise<Secre
   const base = { secret: id, kind: config.kind, checks: [], facts: {}, envKeys: [], steps: [] };
   if (!state?.pendingRetire || !state.last) return { ...base, status: 'skipped', note: 'nothing to retire' };
   const rotation = await unsealRotation(session.store, id, state.last);
-  const journal: Journal = {
-    runId: state.pendingRetire.runId,
-    secret: id,
-    kind: config.kind,
-    mode: 'retire',
-    startedAt: session.deps.now().toISOString(),
-    host: session.deps.host,
-    pid: process.pid,
-    emergency: session.options.emergency,
-    rotation: state.last,
-    steps: [],
-  };
-  await session.store.writeJournal(journal);
+  const journal = await startJournal(session, id, 'retire', state.last, state.pendingRetire.runId);
   const ctx = await buildContext(session, id, state);
   const summary = { ...base, facts: rotation.facts, envKeys: state.last.envKeys, steps: [] };
   return retireResumed(new Run(session, journal, rotation), rotator, ctx, rotation, summary);
@@ -256,11 +264,7 @@ export async function retireResumed(
     await record(session, journal, result);
     return result;
   } catch (error) {
-    journal.needsPerson = `retiring the old value failed: ${errorInfo(error).message}`;
-    await session.store.writeJournal(journal);
-    const result: SecretResult = { ...summary, steps: run.steps, status: 'retire-failed', error: errorInfo(error) };
-    await record(session, journal, result);
-    return result;
+    return parkForPerson(run, 'retiring the old value failed', { ...summary, steps: run.steps, status: 'retire-failed', error: errorInfo(error) });
   }
 }
 
@@ -284,15 +288,11 @@ async function rollBack(
     return result;
   } catch (error) {
     const why = errorInfo(error);
-    journal.needsPerson = `rollback failed: ${why.message}`;
-    await session.store.writeJournal(journal);
-    const result: SecretResult = {
+    return parkForPerson(run, 'rollback failed', {
       ...summary,
       status: 'rollback-failed',
       error: { code: 'ROLLBACK_FAILED', message: `${reason.message}; then the rollback failed: ${why.message}`, hint: 'run `rotate status`, fix the cause, then `rotate resume`' },
-    };
-    await record(session, journal, result);
-    return result;
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Journal } from '../store/types.js';
 import { buildContext } from './context.js';
-import { finishResumed, Run, retireResumed, undoSteps } from './pipeline.js';
+import { finishResumed, parkForPerson, Run, retireResumed, undoSteps } from './pipeline.js';
 import { record } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { unsealRotation } from './sealing.js';
@@ -38,10 +38,6 @@ export async function resumeJournal(session: Session, journal: Journal): Promise
     await record(session, journal, result, 'resume');
     return result;
   } catch (error) {
-    journal.needsPerson = `undoing the interrupted run failed: ${errorInfo(error).message}`;
-    await session.store.writeJournal(journal);
-    const result: SecretResult = { ...summary, status: 'rollback-failed', error: errorInfo(error) };
-    await record(session, journal, result, 'resume');
-    return result;
+    return parkForPerson(run, 'undoing the interrupted run failed', { ...summary, status: 'rollback-failed', error: errorInfo(error) }, 'resume');
   }
 }
