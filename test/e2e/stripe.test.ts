@@ -1,13 +1,11 @@
-// `rotate stripe` through the CLI and the real engine (run from source with tsx), against the fake Stripe API in
+// `rotate stripe` through the built CLI (dist/bin/rotate.js), against the fake Stripe API in
 // this process and the stand-in app restarted for real. The key is handed in by env var or piped stdin.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import dotenv from 'dotenv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
-import { findLeaks, readTree, ROOT, scratchDir, type CliResult } from '../helpers/cli.js';
+import { findLeaks, readTree, runCli, scratchDir, type CliResult } from '../helpers/cli.js';
 import { FakeStripe, type FakeEndpoint } from '../helpers/fake-stripe.js';
 import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
 import { SecretValue } from '../../src/secret-value.js';
@@ -16,24 +14,7 @@ const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
 const MASTER_KEY = 'b'.repeat(64);
 
 function rotateCli(dir: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ROTATE_MASTER_KEY: MASTER_KEY, ...options.env }))
-      if (v !== undefined && !k.startsWith('ROTATE_NEW_')) env[k] = v;
-    Object.assign(env, options.env ?? {});
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli.ts'), ...args], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+  return runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: MASTER_KEY, ...options.env }, input: options.input ?? '' });
 }
 
 describe('rotate stripe through the CLI', () => {
