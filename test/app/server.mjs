@@ -46,7 +46,8 @@ const server = createServer(async (req, res) => {
 
 server.listen(port, '127.0.0.1', () => {
   if (args['pid-file']) writeFileSync(args['pid-file'], String(process.pid));
-  process.stdout.write(`stand-in app listening on 127.0.0.1:${port}\n`);
+  // The argv goes to the log so tests can check no secret ever reached a child's command line.
+  process.stdout.write(`stand-in app listening on 127.0.0.1:${port}; argv: ${process.argv.join(' ')}\n`);
 });
 
 const stop = async () => {

@@ -42,7 +42,7 @@ describe('rotate jwt end to end', () => {
       services: {
         backend: {
           // The restart command also records its own argv and environment, for the leak greps.
-          restart: `${extra.restartPrefix ?? ''}echo "$0 $*" >> child-argv.log; env >> child-env.log; ${app.restartCommand}`,
+          restart: `${extra.restartPrefix ?? ''}tr "\\0" " " < /proc/$$/cmdline >> child-argv.log; env >> child-env.log; ${app.restartCommand}`,
           health: { url: `${app.url}/healthz`, timeoutSeconds: 20 },
         },
       },
@@ -111,6 +111,9 @@ describe('rotate jwt end to end', () => {
       'app.log': app.log(),
     };
     expect(findLeaks(texts, [OLD, next])).toEqual([]);
+    // The leak grep above read real argv: the shell's own command line and the app's.
+    expect(texts['child-argv.log']).toContain('restart.mjs');
+    expect(texts['app.log']).toContain('argv:');
     // The restart command never inherits the store's master key.
     expect(readFileSync(join(dir, 'child-env.log'), 'utf8')).not.toContain(masterKey);
     // Backups are encrypted: the old value is recoverable only with the master key.
