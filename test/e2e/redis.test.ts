@@ -281,6 +281,7 @@ describe('rotate redis end to end', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout + refused.stderr).toContain('--allow-unpersisted');
     expect(s.envBytes()).toBe(s.envText);
+    expect(existsSync(join(s.dir, '.rotate/journal/redis.json'))).toBe(false);
     const keeper = await bareServer.connect(KEEPER, 'keeper');
     const acl = (await keeper.call('ACL', 'GETUSER', 'default')) as unknown[];
     expect(acl[acl.indexOf('passwords') + 1]).toEqual([sha256(s.old)]);
