@@ -335,7 +335,9 @@ describe('rotate redis end to end', () => {
 
   it('after a kill in the middle, status exits 3 and resume undoes it: old password works, new refused', async () => {
     const s = await scene(aclServer, 5);
-    s.writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
+    // The restart hangs; its shell and its sleep record their pids so the test can end both (no orphan later
+    // restarting the app on its own).
+    s.writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30 & echo $! > restart-sleep.pid; wait; ' });
     const child = spawn(process.execPath, [CLI, 'redis', '--yes'], {
       cwd: s.dir,
       env: { ...process.env, ROTATE_MASTER_KEY: masterKey, NO_COLOR: '1' },
@@ -343,12 +345,18 @@ describe('rotate redis end to end', () => {
     });
     const journal = join(s.dir, '.rotate/journal/redis.json');
     const shellPid = join(s.dir, 'restart-shell.pid');
-    for (let i = 0; i < 100 && !existsSync(shellPid); i++) await sleep(100);
+    const sleepPid = join(s.dir, 'restart-sleep.pid');
+    // A pid file can exist before its number is written; never pass 0 (the whole process group) to kill.
+    const pidIn = (file: string) => (existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8'), 10) || 0 : 0);
+    for (let i = 0; i < 100 && !(pidIn(shellPid) > 0 && pidIn(sleepPid) > 0); i++) await sleep(100);
+    expect(pidIn(shellPid)).toBeGreaterThan(0);
+    expect(pidIn(sleepPid)).toBeGreaterThan(0);
     expect(existsSync(journal)).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // The orphaned restart shell must not restart the app 30 s from now.
-    process.kill(Number(readFileSync(shellPid, 'utf8')), 'SIGKILL');
+    process.kill(pidIn(shellPid), 'SIGKILL');
+    process.kill(pidIn(sleepPid), 'SIGKILL');
 
     const next = newPasswordOf(s);
     expect(next).not.toBe(s.old);
