@@ -232,7 +232,7 @@ parentPort.on('message', (job) => {
  * A worker holds about three batches; left to V8's defaults its heaps grow to ~50 MB each under this churn. These
  * limits keep the whole process under the 256 MB target at any table size, at no measurable cost in speed.
  */
-const LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
+const LIMITS = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 };
 
 export interface CryptoResult {
   /** Per value: the index of the key that decrypted it, or -1. */

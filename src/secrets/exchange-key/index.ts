@@ -71,9 +71,12 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
     const current = currentValue(ctx);
     if (!current) return { checks: [check(`${name} is set`, false, `not found in ${ctx.envFile}`, `add ${name}=<current key> to the env file`)] };
     const checks: Check[] = [check(`${name} is set`, true)];
+    const reachable = `database in ${ctx.config.databaseUrlEnv} is reachable`;
+    let connected = false;
     try {
       return await withClient(ctx, async (client) => {
-        checks.push(check(`database in ${ctx.config.databaseUrlEnv} is reachable`, true));
+        connected = true;
+        checks.push(check(reachable, true));
         const described = await describeTables(client, ctx.config);
         checks.push(...described.checks);
         if (described.checks.some((c) => !c.ok)) return { checks };
@@ -103,7 +106,8 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
         };
       });
     } catch (error) {
-      checks.push(check(`database in ${ctx.config.databaseUrlEnv} is reachable`, false, describeError(error), error instanceof RotateError ? error.hint : undefined));
+      const hint = error instanceof RotateError ? error.hint : undefined;
+      checks.push(check(connected ? 'the encrypted tables can be read' : reachable, false, describeError(error), hint));
       return { checks };
     }
   },
