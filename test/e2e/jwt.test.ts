@@ -2,7 +2,7 @@
 import { readFileSync, statSync, writeFileSync, chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dotenv from 'dotenv';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -212,7 +212,7 @@ describe('rotate jwt end to end', () => {
   });
 
   it('after a kill in the middle, status says so, rotations wait (exit 3), and resume undoes it', async () => {
-    writeConfig({ restartPrefix: 'sleep 30; ' });
+    writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
     const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], {
       cwd: dir,
       env: { ...process.env, ROTATE_MASTER_KEY: masterKey },
@@ -222,6 +222,10 @@ describe('rotate jwt end to end', () => {
     for (let i = 0; i < 100 && !(existsSync(journal) && readFileSync(journal, 'utf8').includes('"restart"')); i++) await sleep(100);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
+    // The restart shell rotate had started outlives it; end it (and its sleep) so it never starts a stray app.
+    const shell = Number(readFileSync(join(dir, 'restart-shell.pid'), 'utf8'));
+    spawnSync('pkill', ['-KILL', '-P', String(shell)]);
+    process.kill(shell, 'SIGKILL');
     expect(env().JWT_SECRET).not.toBe(OLD); // killed after the new value was written
 
     const status = await cli(['status']);
