@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CryptoPool } from '../../src/secrets/exchange-key/crypto-worker.js';
+import { CryptoPool } from '../../src/secrets/exchange-key/crypto-pool.js';
 import {
   base64urlPadded,
   decodeLikePython,

@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, 
  * token = base64url(0x80 | timestamp (8 bytes, big-endian) | IV (16) | AES-128-CBC/PKCS7 ciphertext | HMAC-SHA256),
  * with `=` padding as Python emits it. Key bytes 0-15 sign, 16-31 encrypt. No TTL: the platform's tokens have none.
  *
- * The worker threads carry their own copy of this code (crypto-worker.ts); test/unit/fernet.test.ts holds both to
+ * The worker threads carry their own copy of this code (worker-source.ts); test/unit/fernet.test.ts holds both to
  * the same vectors.
  */
 

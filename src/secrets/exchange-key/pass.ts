@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { CryptoPool, RowsResult } from './crypto-worker.js';
+import type { CryptoPool, RowsResult } from './crypto-pool.js';
 import type { TableInfo } from './tables.js';
 
 /** One undecryptable value: where it is, never what it is. */

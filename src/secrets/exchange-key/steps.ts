@@ -3,7 +3,7 @@ import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
-import { CryptoPool } from './crypto-worker.js';
+import { CryptoPool } from './crypto-pool.js';
 import { inTransaction } from './database.js';
 import { deriveFernetKey } from './fernet.js';
 import { runPass, type Failure, type PassResult } from './pass.js';

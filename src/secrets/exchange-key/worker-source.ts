@@ -1,16 +1,13 @@
-import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
-
 /**
  * Re-encryption is CPU-bound (HMAC + AES per value, twice), so it runs on worker threads, one per core. The worker
  * is plain JavaScript evaluated from this string so that it runs the same from `src/` (vitest) and `dist/`; it is
  * a second copy of fernet.ts, and test/unit/fernet.test.ts holds both to the same vectors and to Python.
  *
- * Job: `{ id, values, now }`. For each value the worker finds the first key (in `keys` order) that decrypts it and,
- * when `target >= 0` and that key is not the target, re-encrypts the plaintext under `keys[target]`.
- * Reply: `{ id, found: Int8Array (key index, -1 = none), out: (string | null)[] (new token or null) }`.
+ * For each value the worker finds the first key (in `keys` order) that decrypts it and, when `target >= 0` and that
+ * key is not the target, re-encrypts the plaintext under `keys[target]`. Jobs: `{ id, values, now }` answers
+ * per value (CryptoResult); `{ id, rows, width, now }` answers per batch with the UPDATE's parameters (RowsResult).
  */
-const WORKER_SOURCE = String.raw`
+export const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const crypto = require('node:crypto');
 
@@ -23,21 +20,34 @@ function prepareKey(raw) {
     inner[i] ^= raw[i];
     outer[i] ^= raw[i];
   }
-  return { inner, outer, enc: Buffer.from(raw.subarray(16, 32)) };
+  return { inner, outer, views: new Map(), enc: Buffer.from(raw.subarray(16, 32)) };
 }
 const keys = workerData.keys.map(prepareKey);
 const target = workerData.target;
 
 // HMAC-SHA256 = H(opad-key | H(ipad-key | message)), with the padded keys kept in place in reusable buffers.
-function hmac(key, message) {
-  if (64 + message.length > key.inner.length) {
-    const grown = Buffer.alloc(64 + 2 * message.length);
+// The message is bytes [start, end) of data. Digests come back as latin1 strings: a Buffer result costs a native
+// backing store per call, several times the hash itself on short messages.
+function hmac(key, data, start, end) {
+  const length = 64 + end - start;
+  if (length > key.inner.length) {
+    const grown = Buffer.alloc(2 * length);
     key.inner.copy(grown, 0, 0, 64);
     key.inner = grown;
+    key.views.clear();
   }
-  key.inner.set(message, 64);
-  key.outer.set(crypto.hash('sha256', key.inner.subarray(0, 64 + message.length), 'buffer'), 64);
-  return crypto.hash('sha256', key.outer, 'buffer');
+  let view = key.views.get(length);
+  if (view === undefined) key.views.set(length, (view = key.inner.subarray(0, length)));
+  for (let i = start, j = 64; i < end; i++, j++) view[j] = data[i];
+  key.outer.write(crypto.hash('sha256', view, 'latin1'), 64, 'latin1');
+  return crypto.hash('sha256', key.outer, 'latin1');
+}
+
+// Constant time: no branch or early exit depends on the bytes compared.
+function macMatches(mac, data, at) {
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= mac.charCodeAt(i) ^ data[at + i];
+  return diff === 0;
 }
 
 const CLEAN = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -65,7 +75,7 @@ function decryptAll(key, datas) {
   for (let i = 0; i < datas.length; i++) {
     const d = datas[i];
     if (d === undefined || d.length < 73 || d[0] !== 0x80 || (d.length - 57) % 16 !== 0) continue;
-    if (crypto.timingSafeEqual(hmac(key, d.subarray(0, d.length - 32)), d.subarray(d.length - 32))) ok.push(i);
+    if (macMatches(hmac(key, d, 0, d.length - 32), d, d.length - 32)) ok.push(i);
   }
   const out = new Array(datas.length);
   if (ok.length === 0) return out;
@@ -109,17 +119,19 @@ function encryptAll(key, plains, now) {
   }
   const out = Buffer.allocUnsafe(length);
   const ivs = crypto.randomBytes(16 * count);
-  const stamp = BigInt(now);
+  const head = Buffer.alloc(9);
+  head[0] = 0x80;
+  head.writeBigUInt64BE(BigInt(now), 1);
   for (let i = 0; i < count; i++) {
     const o = starts[i];
     const p = plains[i];
-    out[o] = 0x80;
-    out.writeBigUInt64BE(stamp, o + 1);
-    ivs.copy(out, o + 9, 16 * i, 16 * i + 16);
-    p.copy(out, o + 25);
+    for (let j = 0; j < 9; j++) out[o + j] = head[j];
+    for (let j = 0; j < 16; j++) out[o + 9 + j] = ivs[16 * i + j];
+    out.set(p, o + 25);
     const padLen = sizes[i] - 57 - p.length;
-    out.fill(padLen, o + 25 + p.length, o + sizes[i] - 32);
+    for (let j = o + 25 + p.length, stop = o + sizes[i] - 32; j < stop; j++) out[j] = padLen;
   }
+  // CBC in place: block r of every token at once; the block before it (IV or ciphertext) is already in place.
   const x = Buffer.allocUnsafe(16 * count);
   const who = new Int32Array(count);
   for (let r = 0; r < rounds; r++) {
@@ -131,12 +143,12 @@ function encryptAll(key, plains, now) {
       who[n++] = at;
     }
     const y = ecb(key, false, x.subarray(0, 16 * n));
-    for (let w = 0; w < n; w++) y.copy(out, who[w], 16 * w, 16 * w + 16);
+    for (let w = 0; w < n; w++) for (let j = 0, at = who[w]; j < 16; j++) out[at + j] = y[16 * w + j];
   }
   const tokens = new Array(count);
   for (let i = 0; i < count; i++) {
     const end = starts[i] + sizes[i];
-    hmac(key, out.subarray(starts[i], end - 32)).copy(out, end - 32);
+    out.write(hmac(key, out, starts[i], end - 32), end - 32, 'latin1');
     tokens[i] = b64(out.subarray(starts[i], end));
   }
   return tokens;
@@ -227,117 +239,3 @@ parentPort.on('message', (job) => {
   parentPort.postMessage({ id: job.id, result });
 });
 `;
-
-/**
- * A worker holds about three batches; left to V8's defaults its heaps grow to ~50 MB each under this churn. These
- * limits keep the whole process under the 256 MB target at any table size, at no measurable cost in speed.
- */
-const LIMITS = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 };
-
-export interface CryptoResult {
-  /** Per value: the index of the key that decrypted it, or -1. */
-  found: Int8Array;
-  /** Per value: the token re-encrypted under the target key, or null (not needed, or not decryptable). */
-  out: (string | null)[];
-}
-
-/** A batch of rows worked through: counts, and the UPDATE's array parameters for the rows that changed. */
-export interface RowsResult {
-  rows: number;
-  values: number;
-  byKey: number[];
-  failed: number;
-  failures: { column: number; id: string }[];
-  changed: number;
-  /** PostgreSQL array literals, ready as parameters: keys, xmins, and one per column (NULL = unchanged). */
-  ids: string;
-  xmins: string;
-  columns: string[];
-}
-
-type Pending = { resolve(result: never): void; reject(error: unknown): void };
-
-/** A pool of Fernet workers holding `keys` (raw 32-byte keys, in the order to try them). */
-export class CryptoPool {
-  readonly #workers: Worker[];
-  readonly #waiting = new Map<number, Pending>();
-  #next = 0;
-  #turn = 0;
-
-  /** `target`: index into `keys` to re-encrypt under, or -1 to only test-decrypt. */
-  constructor(keys: Buffer[], target: number, size = defaultPoolSize()) {
-    this.#workers = Array.from({ length: size }, () => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { keys: keys.map((k) => new Uint8Array(k)), target },
-        resourceLimits: LIMITS,
-      });
-      worker.on('message', (reply: { id: number; result: never }) => {
-        const job = this.#waiting.get(reply.id);
-        this.#waiting.delete(reply.id);
-        job?.resolve(reply.result);
-      });
-      worker.on('error', (error) => this.#failAll(error));
-      return worker;
-    });
-  }
-
-  /** Values in, per-value results out (in order). */
-  async run(values: string[], now: number): Promise<CryptoResult> {
-    const results = await Promise.all(this.#chunks(values).map((part) => this.#send<CryptoResult>({ values: part, now })));
-    const found = new Int8Array(values.length);
-    let offset = 0;
-    for (const part of results) {
-      found.set(part.found, offset);
-      offset += part.found.length;
-    }
-    return { found, out: results.flatMap((part) => part.out) };
-  }
-
-  /** Rows `[key, xmin, ...columns]` in, split across the workers; the parts are merged in row order. */
-  async runRows(rows: unknown[][], width: number, now: number): Promise<RowsResult> {
-    const parts = await Promise.all(this.#chunks(rows).map((part) => this.#send<RowsResult>({ rows: part, width, now })));
-    const joined = (pick: (part: RowsResult) => string): string =>
-      parts.filter((part) => part.changed > 0).map(pick).join(',');
-    return {
-      rows: rows.length,
-      values: parts.reduce((n, part) => n + part.values, 0),
-      byKey: parts.reduce((sum, part) => sum.map((n, k) => n + (part.byKey[k] ?? 0)), parts[0]?.byKey.map(() => 0) ?? []),
-      failed: parts.reduce((n, part) => n + part.failed, 0),
-      failures: parts.flatMap((part) => part.failures),
-      changed: parts.reduce((n, part) => n + part.changed, 0),
-      ids: joined((part) => part.ids),
-      xmins: joined((part) => part.xmins),
-      columns: Array.from({ length: width }, (_, c) => joined((part) => part.columns[c]!)),
-    };
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((worker) => worker.terminate()));
-  }
-
-  #chunks<T>(items: T[]): T[][] {
-    const size = Math.max(1, Math.ceil(items.length / this.#workers.length));
-    const chunks: T[][] = [];
-    for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
-    return chunks;
-  }
-
-  #send<R>(job: Record<string, unknown>): Promise<R> {
-    const id = this.#next++;
-    const worker = this.#workers[this.#turn++ % this.#workers.length]!;
-    return new Promise<R>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (result: never) => void, reject });
-      worker.postMessage({ ...job, id });
-    });
-  }
-
-  #failAll(error: unknown): void {
-    for (const job of this.#waiting.values()) job.reject(error);
-    this.#waiting.clear();
-  }
-}
-
-export function defaultPoolSize(): number {
-  return Math.max(1, Math.min(availableParallelism(), 8));
-}
