@@ -2,8 +2,9 @@
 // npm run bench:reencrypt -- --rows N [--batch 2000] [--admin-url postgresql://postgres@127.0.0.1:5432/test]
 // Seeds N platform-shaped rows in a scratch database, rotates the exchange key (the built code in dist/), and prints
 // rows/s, peak RSS, and the ratio of the re-encryption's time to PostgreSQL's own rewrite of the same rows in the
-// same batches (`UPDATE ... SET col = col`, no crypto). Targets (issue 3): N = 1,000,000 completes, peak RSS
-// < 256 MB, ratio < 3. Exit 1 when a target is missed. Needs `npm run build` first.
+// same batches (`UPDATE ... SET col = col`, no crypto; measured before and after the rotation, mean).
+// Targets (issue 3): N = 1,000,000 completes, peak RSS < 256 MB, ratio < 3. Exit 1 when a target is missed.
+// Needs `npm run build` first.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -140,14 +141,20 @@ try {
   say('verify (sweep + every row under the new key)...');
   const [verifySeconds, checks] = await timed(() => exchangeKeyRotator.verify(after, rotation));
   if (checks.some((c) => !c.ok)) throw new Error(`verify failed: ${JSON.stringify(checks)}`);
-  const ratio = applySeconds / plainSeconds;
+  // The machine may be shared: measure the plain rewrite again after the rotation (same table size, freshly packed)
+  // and compare with the mean of the two, so that drift in background load does not decide the ratio.
+  await db.query('VACUUM FULL ANALYZE exchange_api_keys');
+  say('PostgreSQL rewrite without crypto, again...');
+  const plainAgainSeconds = await baseline(db);
+  const plainMean = (plainSeconds + plainAgainSeconds) / 2;
+  const ratio = applySeconds / plainMean;
   const result = {
     rows,
     values: preflight.facts.values,
     batchSize,
     rowsPerSecond: Math.round(rows / applySeconds),
     applySeconds: +applySeconds.toFixed(2),
-    plainRewriteSeconds: +plainSeconds.toFixed(2),
+    plainRewriteSeconds: [+plainSeconds.toFixed(2), +plainAgainSeconds.toFixed(2)],
     ratio: +ratio.toFixed(2),
     preflightSeconds: +preflightSeconds.toFixed(2),
     estimatedSeconds: preflight.facts.estimatedSeconds,
@@ -160,8 +167,8 @@ try {
     process.stdout.write(
       `rows ${rows} (${result.values} encrypted values), batch ${batchSize}\n` +
         `re-encryption   ${result.applySeconds}s  ${result.rowsPerSecond} rows/s\n` +
-        `plain rewrite   ${result.plainRewriteSeconds}s  (UPDATE ... SET col = col, same batches)\n` +
-        `ratio           ${result.ratio}  (target < 3)\n` +
+        `plain rewrite   ${result.plainRewriteSeconds.join('s, ')}s  (UPDATE ... SET col = col, same batches; before and after)\n` +
+        `ratio           ${result.ratio}  (re-encryption / mean plain rewrite; target < 3)\n` +
         `peak RSS        ${result.peakRssMB} MB  (target < 256)\n` +
         `preflight       ${result.preflightSeconds}s (estimated re-encryption ${result.estimatedSeconds}s), verify ${result.verifySeconds}s\n` +
         (misses.length ? `MISSED: ${misses.join(', ')}\n` : 'targets met\n'),

@@ -60,9 +60,11 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   try {
     for (;;) {
       const { rows } = await client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' });
+      // Queue this batch on the workers before waiting for the previous one, so they never wait for this thread.
+      const next = rows.length > 0 ? pool.runRows(rows, width, options.now()) : undefined;
+      next?.catch(() => {}); // awaited on the next turn
       const previous = crypto && (await crypto);
-      crypto = rows.length > 0 ? pool.runRows(rows, width, options.now()) : undefined;
-      crypto?.catch(() => {}); // awaited on the next turn
+      crypto = next;
       if (previous) {
         tally(total, previous, table);
         if (options.stopOnFailure && total.failedCount > 0) break;
