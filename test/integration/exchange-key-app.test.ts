@@ -2,7 +2,7 @@
 // platform: the old app keeps writing with the old key until its restart, and the sweep in verify catches those rows.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   app?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
   const admin = new pg.Client({ connectionString: ADMIN });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);

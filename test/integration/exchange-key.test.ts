@@ -3,7 +3,7 @@
 // from our Fernet; every invariant of issue 3 has a test here.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,7 +239,8 @@ describe('exchange-key rotator', () => {
       ctx.deps.progress = () => ({ tick: () => process.stdout.write('tick\\n'), done: () => {} });
       await exchangeKeyRotator.apply(ctx, { env: {}, secrets: { old: new SecretValue(input.old), new: new SecretValue(input.next) }, facts: {} });
       process.stdout.write('finished\\n');`;
-    const script = join(mkdtempSync(join(tmpdir(), 'rotate-xk-')), 'apply.mts');
+    const scratch = mkdtempSync(join(tmpdir(), 'rotate-xk-'));
+    const script = join(scratch, 'apply.mts');
     writeFileSync(script, code);
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.end(JSON.stringify({ config: { kind: 'exchange-key', tables: [{ table, columns: [...COLUMNS] }], batchSize: 200 }, env: ctx.env, old: OLD, next }));
@@ -252,6 +253,7 @@ describe('exchange-key rotator', () => {
       child.on('exit', () => resolve());
       child.on('error', reject);
     });
+    rmSync(scratch, { recursive: true, force: true });
     expect(out).not.toContain('finished');
     expect((out.match(/tick/g) ?? []).length).toBeGreaterThanOrEqual(20);
     // `rotate resume` in a new process: undoApply with the journaled secrets, then verifyCurrent with the old key
