@@ -1,5 +1,6 @@
 import { redact } from '../secret-value.js';
 import type { SecretResult } from '../engine/result.js';
+import type { JsonValue } from '../secrets/types.js';
 import type { ErrorInfo } from '../engine/result.js';
 import { colorFor } from './logger.js';
 
@@ -64,7 +65,8 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     lines.push(head);
     if (r.envKeys.length) lines.push(`    env: ${r.envKeys.join(', ')}`);
     for (const [key, value] of Object.entries(r.facts)) {
-      if (value !== null && typeof value !== 'object') lines.push(`    ${key}: ${String(value)}`);
+      const text = factText(value);
+      if (text) lines.push(`    ${key}: ${text}`);
     }
     for (const check of r.checks) {
       lines.push(`    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${check.detail})`) : ''}`);
@@ -74,6 +76,14 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     if (r.error) lines.push(...errorLines(r.error).map((l) => `    ${l}`));
   }
   return lines.join('\n');
+}
+
+/** A fact on one line: `a=1, b=2` for an object, `x, y` for a list; nothing for null or empty. */
+function factText(value: JsonValue): string {
+  if (value === null) return '';
+  if (Array.isArray(value)) return value.map(factText).join(', ');
+  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}=${factText(v)}`).join(', ');
+  return String(value);
 }
 
 export function errorLines(error: ErrorInfo): string[] {
