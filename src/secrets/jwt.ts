@@ -51,7 +51,7 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
 async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
   try {
     const status = await statusWith(ctx, secret);
-    return check(name, status === 401, `${ctx.config.verify!.url} answered ${status} (401 expected)`,
+    return check(name, status === 401, `${ctx.config.verify!.url} answered ${status}${status === 401 ? "" : ", not 401"}`,
       'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere');
   } catch (error) {
     return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`);
