@@ -27,7 +27,11 @@ export async function planSecret(session: Session, id: string): Promise<SecretRe
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
     const preflight = await rotator.preflight(ctx);
-    const checks = [...preflight.checks];
+    const pending = (await session.store.readJournals()).find((j) => j.secret === id);
+    const checks = [
+      ...(pending ? [check('no interrupted run is pending', false, `${pending.mode} run ${pending.runId} from ${pending.host}`, 'run `rotate resume` first')] : []),
+      ...preflight.checks,
+    ];
     for (const name of services) {
       const service = session.config.services[name]!;
       checks.push(check(`service ${name} has a restart command`, Boolean(service.restart), undefined, `add services.${name}.restart`));

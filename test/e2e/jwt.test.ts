@@ -232,6 +232,9 @@ describe('rotate jwt end to end', () => {
     expect(status.code).toBe(3);
     expect(status.stdout).toContain('rotate resume');
     expect((await cli(['jwt', '--yes'])).code).toBe(3);
+    const dry = await cli(['--dry-run', '--json', 'jwt']);
+    expect(dry.code).toBe(1);
+    expect(JSON.parse(dry.stdout).results[0].checks[0]).toMatchObject({ name: 'no interrupted run is pending', ok: false });
 
     writeConfig();
     const resume = await cli(['resume', '--json']);

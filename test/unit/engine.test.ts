@@ -214,6 +214,27 @@ describe('engine', () => {
     expect((await session.store.readHistory())[0]).toMatchObject({ emergency: true, reason: 'leak' });
   });
 
+  it('tells the notification hook what happened, without a secret value', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const fake = setup([], { notify: { webhookUrl: `http://127.0.0.1:${port}/hook` }, secrets: { jwt: { kind: 'jwt' } } });
+    await rotateSecret(fake.session, 'jwt');
+    server.close();
+    expect(bodies).toHaveLength(1);
+    expect(JSON.parse(bodies[0]!)).toMatchObject({ event: 'rotate.rotate', secret: 'jwt', result: 'rotated' });
+    expect(findLeaks({ hook: bodies[0]! }, [OLD, NEW])).toEqual([]);
+  });
+
   it('rollback goes back to the replaced value, then has nothing left to roll back', async () => {
     const fake = setup();
     await rotateSecret(fake.session, 'jwt');
