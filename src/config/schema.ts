@@ -66,6 +66,8 @@ export const exchangeKeySecretSchema = z.strictObject({
       },
     ]),
   batchSize: z.number().int().min(1).max(100_000).default(2000),
+  /** A route of the app that decrypts stored keys (2xx when it can): checked after the restart. */
+  verify: z.strictObject({ url: httpUrl }).optional(),
   /** The platform's key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32). */
   kdf: z
     .strictObject({

@@ -138,18 +138,25 @@ describe('rotate exchange-key end to end', () => {
   let app: StandInApp;
   const masterKey = 'b'.repeat(64);
 
-  function writeConfig(extra: { restartPrefix?: string; restart?: string; batchSize?: number; healthTimeout?: number } = {}) {
+  function writeConfig(
+    extra: { restartPrefix?: string; restart?: string; batchSize?: number; healthTimeout?: number; healthPath?: string; verifyPath?: string } = {},
+  ) {
     const config = {
       services: {
         backend: {
           // The restart command also records its own argv and environment, for the leak greps.
           restart: `${extra.restartPrefix ?? ''}tr "\\0" " " < /proc/$$/cmdline >> child-argv.log; env >> child-env.log; ${extra.restart ?? app.restartCommand}`,
           // The app's check route decrypts every row with the key it read at start: healthy means it reads them all.
-          health: { url: `${app.url}/api/exchange-keys/check`, timeoutSeconds: extra.healthTimeout ?? 15 },
+          health: { url: `${app.url}${extra.healthPath ?? '/api/exchange-keys/check'}`, timeoutSeconds: extra.healthTimeout ?? 15 },
         },
       },
       secrets: {
-        'exchange-key': { kind: 'exchange-key', services: ['backend'], ...(extra.batchSize ? { batchSize: extra.batchSize } : {}) },
+        'exchange-key': {
+          kind: 'exchange-key',
+          services: ['backend'],
+          ...(extra.batchSize ? { batchSize: extra.batchSize } : {}),
+          ...(extra.verifyPath ? { verify: { url: `${app.url}${extra.verifyPath}` } } : {}),
+        },
       },
     };
     writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
@@ -371,6 +378,25 @@ describe('rotate exchange-key end to end', () => {
     const history = JSON.parse((await cli(['history', 'exchange-key', '--json'])).stdout).entries;
     expect(history[0]).toMatchObject({ result: 'rolled-back' });
     expect((await cli(['status'])).code).toBe(0);
+  });
+
+  it('with a static health page, verify.url still catches an app that did not load the new key', async () => {
+    await seed(SAMPLE);
+    await app.start();
+    writeFileSync(join(dir, 'stale.env'), ENV_TEXT);
+    writeConfig({
+      restart: app.restartCommand.replace('--env-file .env', '--env-file stale.env'),
+      healthPath: '/healthz',
+      verifyPath: '/api/exchange-keys/check',
+    });
+    const result = await cli(['exchange-key', '--yes', '--json']);
+    expect(result.code).toBe(1);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.results[0]).toMatchObject({ status: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
+    expect(doc.results[0].error.message).toContain('the app decrypts the stored keys');
+    expect(envText()).toBe(ENV_TEXT);
+    expectAllUnder(await snapshot(), [OLD], 0, SAMPLE);
+    expect(await check()).toMatchObject({ status: 200, body: { rows: SAMPLE.length } });
   });
 
   it('rollback after a rotation puts the old key back and every row under it', async () => {

@@ -2,6 +2,7 @@ import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import { check, type Check, type JsonValue, type Rotation, type Rotator, type RotatorContext } from '../types.js';
+import { appAnswers } from '../app-check.js';
 import { withClient } from './database.js';
 import { countRows, describeTables } from './tables.js';
 import { describeFailures, failedCount, keyCount, undecryptable, walkTables, type TableOutcome } from './steps.js';
@@ -61,6 +62,14 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue): Pro
   ];
   if (old) checks.push(check('0 values remain under the old key', underOld === 0, `${underOld} value(s) under the old key`, 'run `rotate resume`'));
   return checks;
+}
+
+/** The database alone cannot tell whether the running app loaded the new key: ask the app when configured. */
+async function appDecrypts(ctx: Ctx): Promise<Check[]> {
+  if (!ctx.config.verify) return [];
+  return [
+    await appAnswers(ctx, 'the app decrypts the stored keys', ctx.config.verify.url, 'the app did not load the new key: does its restart re-read the env file?'),
+  ];
 }
 
 export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
@@ -163,7 +172,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
       if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
       await sweep(ctx, rotation);
-      return proveAllUnder(ctx, envValue, secretOf(rotation, 'old'));
+      return [...(await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'))), ...(await appDecrypts(ctx))];
     }),
 
   async retire(ctx, rotation) {
@@ -177,6 +186,6 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
     checked(`every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
       if (!envValue) return [check(`${ctx.config.env} is set`, false, `not found in ${ctx.envFile}`)];
-      return proveAllUnder(ctx, envValue);
+      return [...(await proveAllUnder(ctx, envValue)), ...(await appDecrypts(ctx))];
     }),
 };

@@ -1,0 +1,15 @@
+import { check, type Check, type RotatorContext } from './types.js';
+
+/**
+ * Asks the app itself whether it works with the values it loaded: a GET that must answer 2xx. A static health page
+ * proves nothing (PLATFORM.md); point this at a route that uses the secret.
+ */
+export async function appAnswers(ctx: RotatorContext, name: string, url: string, hint: string): Promise<Check> {
+  try {
+    const response = await ctx.deps.fetch(url, { signal: AbortSignal.timeout(10_000) });
+    await response.body?.cancel();
+    return check(name, response.ok, `${url} answered ${response.status}`, hint);
+  } catch (error) {
+    return check(name, false, `cannot reach ${url}: ${(error as Error).message}`, hint);
+  }
+}
