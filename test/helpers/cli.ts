@@ -1,6 +1,6 @@
 // Runs the built CLI (dist/cli.js) as a user would, in a scratch folder.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,17 @@ export function runCli(
   });
 }
 
+const scratchDirs: string[] = [];
+
+/** Scratch folders hold env files with test secrets and a master key: test/setup.ts removes them after each file. */
+export function removeScratchDirs(): void {
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function scratchDir(prefix = 'rotate-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
 }
 
 export function freePort(): Promise<number> {
