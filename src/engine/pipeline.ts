@@ -19,7 +19,7 @@ class Run {
   constructor(
     readonly session: Session,
     readonly journal: Journal,
-    /** Facts a step adds to the rotation (e.g. when apply ran) are journaled with that step. */
+    /** What a step adds to the rotation (facts, secrets) is journaled with that step. */
     readonly rotation?: Rotation,
   ) {}
 
@@ -36,7 +36,8 @@ class Run {
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
     const value = await action();
-    if (this.rotation) this.journal.rotation.facts = { ...this.rotation.facts };
+    // A step may add to the rotation (Stripe's apply learns the new endpoint's secret): journal what it holds now.
+    if (this.rotation) this.journal.rotation = await sealRotation(this.session.store, this.journal.secret, this.rotation);
     this.journal.steps.push({ name, state: 'done', at: at() });
     await this.session.store.writeJournal(this.journal);
     this.steps.push(name);
