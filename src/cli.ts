@@ -137,6 +137,11 @@ async function main(): Promise<void> {
     if (error instanceof CommanderError) {
       // --help and --version end with code 0; every usage mistake is exit 2 (CONTRACT.md).
       process.exitCode = error.exitCode === 0 ? 0 : ExitCode.usage;
+      if (process.exitCode !== 0 && wantsJson(process.argv)) {
+        const { jsonDocument } = await import('./terminal/render.js');
+        const message = error.message.replace(/^error: /, '');
+        process.stdout.write(`${jsonDocument('rotate', ExitCode.usage, { error: { code: 'USAGE', message, hint: 'see rotate --help' } })}\n`);
+      }
       return;
     }
     throw error;

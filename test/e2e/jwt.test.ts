@@ -264,6 +264,9 @@ describe('rotate jwt end to end', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('known secrets: jwt');
     expect((await cli(['--bogus'])).code).toBe(2);
+    const bogusJson = await cli(['--json', '--bogus']);
+    expect(bogusJson.code).toBe(2);
+    expect(JSON.parse(bogusJson.stdout)).toMatchObject({ schemaVersion: 1, ok: false, error: { code: 'USAGE' } });
     expect((await cli([])).code).toBe(2);
     writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ secrets: { jwt: { kind: 'jwt', intervalDays: 'often' } } }));
     const bad = await cli(['status', '--json']);
