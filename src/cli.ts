@@ -49,7 +49,7 @@ export function buildProgram(): Command {
     .option('--emergency', 'retire the old value at once, no grace period (needs --reason)')
     .option('--reason <text>', 'why, recorded in the history (with --emergency)')
     .option('--allow-unpersisted', 'Redis: rotate even if the server cannot persist the new password')
-    .option('-q, --quiet', 'print only results and errors')
+    .option('-q, --quiet', 'no progress or info on stderr; a successful rotation prints nothing')
     .option('--verbose', 'print debug details on stderr')
     .showHelpAfterError('(run rotate --help for usage)')
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
