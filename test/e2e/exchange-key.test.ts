@@ -2,7 +2,6 @@
 // own Python code path, the stand-in app restarted for real; afterwards Python reads every row again with the key
 // the env file holds. One scratch database for this file (rotate_xke_<random>, dropped in afterAll).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,10 +11,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { pyDecrypt, pyEncrypt, pyFernetKeys } from '../helpers/python-fernet.js';
+import { scratchDatabase } from '../helpers/scratch-database.js';
 
-const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
-const DB = `rotate_xke_${randomBytes(4).toString('hex')}`;
-const DB_URL = `postgresql+asyncpg://postgres@127.0.0.1:5432/${DB}`;
+const database = scratchDatabase('rotate_xke');
+const DB_URL = database.url;
 const OLD = 'default-encryption-key-change-in-production-32-chars!';
 const KEY = 'EXCHANGE_KEY_ENCRYPTION_KEY';
 const COLUMNS = ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] as const;
@@ -55,21 +54,10 @@ interface Row {
 let db: pg.Client;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect(); // no PostgreSQL: this fails the file, loudly
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
-  db = new pg.Client({ connectionString: DB_URL.replace('+asyncpg', '') });
-  await db.connect();
+  db = await database.create();
 });
 
-afterAll(async () => {
-  await db?.end();
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => database.drop());
 
 /** The platform's table, fresh, with columns rotate must not touch. */
 async function freshTable(): Promise<void> {

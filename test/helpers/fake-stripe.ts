@@ -156,8 +156,8 @@ export class FakeStripe {
   #route(method: string, url: URL, authorization: string | undefined, body: string): { status: number; body: unknown } {
     const failure = this.failures.findIndex((f) => `${method} ${url.pathname}`.startsWith(f.match));
     if (failure >= 0) {
-      const [{ status }] = this.failures.splice(failure, 1) as [{ status: number }];
-      return error(status, 'api_error', 'Injected failure');
+      const [injected] = this.failures.splice(failure, 1);
+      return error(injected!.status, 'api_error', 'Injected failure');
     }
     const key = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
     if (!key) return error(401, 'invalid_request_error', 'You did not provide an API key.');

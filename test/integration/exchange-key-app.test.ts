@@ -1,7 +1,6 @@
 // exchange-key with the stand-in app (test/app/routes/exchange-key.mjs), which reads its key once at start like the
 // platform: the old app keeps writing with the old key until its restart, and the sweep in verify catches those rows.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,13 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { scratchDatabase } from '../helpers/scratch-database.js';
 import type { ExchangeKeySecretConfig } from '../../src/config/schema.js';
 import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
 import { testContext } from '../helpers/context.js';
 
-const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
-const DB = `rotate_xk_${randomBytes(4).toString('hex')}`;
-const DB_URL = `postgresql+asyncpg://postgres@127.0.0.1:5432/${DB}`;
+const database = scratchDatabase('rotate_xk');
+const DB_URL = database.url;
 const OLD = 'dev-key-32-bytes-long-change-me';
 const SERVER = fileURLToPath(new URL('../app/server.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rotate-xk-app-'));
@@ -53,24 +52,15 @@ const call = async (method: string, path: string, body?: unknown): Promise<{ sta
 };
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
-  const db = new pg.Client({ connectionString: DB_URL.replace('+asyncpg', '') });
-  await db.connect();
+  const db = await database.create();
   await db.query(`CREATE TABLE exchange_api_keys (id serial PRIMARY KEY, api_key_encrypted text NOT NULL,
     api_secret_encrypted text NOT NULL, passphrase_encrypted text NULL)`);
-  await db.end();
 });
 
 afterAll(async () => {
   app?.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 });
 
 it('rotates under a running app: old-app writes in the window are swept, the restarted app reads every row', async () => {

@@ -2,7 +2,6 @@
 // (rotate_xk_<random>, dropped in afterAll). Rows come from Python's `cryptography` (the platform's code path) or
 // from our Fernet; every invariant of issue 3 has a test here.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +14,10 @@ import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/in
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from '../../src/secrets/exchange-key/fernet.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { testContext, type TestContext } from '../helpers/context.js';
+import { scratchDatabase } from '../helpers/scratch-database.js';
 
-const ADMIN = 'postgresql://postgres@127.0.0.1:5432/test';
-const DB = `rotate_xk_${randomBytes(4).toString('hex')}`;
-const DB_URL = `postgresql+asyncpg://postgres@127.0.0.1:5432/${DB}`;
+const database = scratchDatabase('rotate_xk');
+const DB_URL = database.url;
 const KDF = { salt: 'crypto_orchestrator_salt', iterations: 100_000 };
 const OLD = 'default-encryption-key-change-in-production-32-chars!';
 const COLUMNS = ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] as const;
@@ -28,21 +27,10 @@ let db: pg.Client;
 let tableNo = 0;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect(); // no PostgreSQL: this fails the file, loudly
-  await admin.query(`CREATE DATABASE ${DB}`);
-  await admin.end();
-  db = new pg.Client({ connectionString: DB_URL.replace('+asyncpg', '') });
-  await db.connect();
+  db = await database.create();
 });
 
-afterAll(async () => {
-  await db?.end();
-  const admin = new pg.Client({ connectionString: ADMIN });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => database.drop());
 
 interface Row {
   id: number;

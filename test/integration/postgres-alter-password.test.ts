@@ -12,6 +12,7 @@ import { postgresRotator as rotator } from '../../src/secrets/postgres/index.js'
 import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/scram.js';
 import { SecretValue } from '../../src/secret-value.js';
 import type { Rotation } from '../../src/secrets/types.js';
+import { loginWith as login } from '../helpers/app-database.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 
@@ -20,19 +21,6 @@ let oldPassword: string;
 const seen: string[] = []; // every password this file used, for the log grep
 const produced: string[] = []; // everything the rotator produced, for the leak grep
 
-async function login(url: string): Promise<'ok' | string> {
-  const client = new pg.Client({ connectionString: url.replace('+asyncpg', '') });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: string }).code ?? error);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 /** Sets a password the way the rotator does (verifier only), so the setup never logs a plaintext either. */
 async function setPassword(role: string, password: string): Promise<void> {
@@ -40,7 +28,7 @@ async function setPassword(role: string, password: string): Promise<void> {
   await server.sql(`ALTER ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
 }
 
-const appEnv = (password: string): Record<string, string> => ({
+const appEnv = (password: string) => ({
   DATABASE_URL: `postgresql+asyncpg://app:${password}@127.0.0.1:${server.port}/app?application_name=platform`,
   DATABASE_URL_SYNC: `postgresql://app:${password}@127.0.0.1:${server.port}/app`,
   UNRELATED: 'keep-me',
