@@ -1,3 +1,5 @@
+import { decodeLikePython } from './fernet.js';
+
 /**
  * Re-encryption is CPU-bound (HMAC + AES per value, twice), so it runs on worker threads, one per core. The worker
  * is plain JavaScript evaluated from this string so that it runs the same from `src/` (vitest) and `dist/`; it is
@@ -51,16 +53,11 @@ function macMatches(mac, data, at) {
 }
 
 const CLEAN = /^[A-Za-z0-9_-]+={0,2}$/;
-// base64.urlsafe_b64decode as Python does it: skip stray characters, stop at the padding, require the padding.
+// The same function as fernet.ts's (its source is spliced in): base64.urlsafe_b64decode as Python does it.
+const decodeLikePython = ${decodeLikePython.toString()};
 function decode(text) {
   if (CLEAN.test(text) && text.length % 4 === 0) return Buffer.from(text, 'base64url');
-  const clean = text.replace(/[^A-Za-z0-9_\-+/=]/g, '');
-  const pad = clean.indexOf('=');
-  const data = pad === -1 ? clean : clean.slice(0, pad);
-  const rest = data.length % 4;
-  if (rest === 1) return undefined;
-  if (rest !== 0 && !clean.startsWith('='.repeat(4 - rest), pad === -1 ? clean.length : pad)) return undefined;
-  return Buffer.from(data.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return decodeLikePython(text);
 }
 
 function ecb(key, decrypt, blocks) {
