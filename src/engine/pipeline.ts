@@ -35,9 +35,17 @@ class Run {
     const at = () => this.session.deps.now().toISOString();
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
-    const value = await action();
-    // A step may add to the rotation (Stripe's apply learns the new endpoint's secret): journal what it holds now.
-    if (this.rotation) this.journal.rotation = await sealRotation(this.session.store, this.journal.secret, this.rotation);
+    let value: T;
+    try {
+      value = await action();
+    } finally {
+      // A step may add to the rotation (Stripe's apply learns the new endpoint's secret), also when it then
+      // fails: journal what the rotation holds now, so an undo in another process knows it.
+      if (this.rotation) {
+        this.journal.rotation = await sealRotation(this.session.store, this.journal.secret, this.rotation);
+        await this.session.store.writeJournal(this.journal);
+      }
+    }
     this.journal.steps.push({ name, state: 'done', at: at() });
     await this.session.store.writeJournal(this.journal);
     this.steps.push(name);
