@@ -121,7 +121,12 @@ export async function rotateSecret(
   const base = { secret: id, kind: config.kind, checks: [], facts: {}, envKeys: [], steps: [] };
 
   if (state?.pendingRetire) {
-    session.deps.log.warn(`${id}: the previous rotation's grace period is cut short: retiring its old value first`);
+    const ended = Date.parse(state.pendingRetire.after) <= session.deps.now().getTime();
+    session.deps.log.warn(
+      ended
+        ? `${id}: retiring the previous rotation's old value first (its grace period has ended)`
+        : `${id}: the previous rotation's grace period is cut short: retiring its old value first`,
+    );
     const retired = await retirePending(session, id);
     if (retired.status !== 'retired') return retired;
   }
