@@ -204,6 +204,27 @@ describe('engine', () => {
     expect((await fake.session.store.readStates()).jwt?.pendingRetire).toBeUndefined();
   });
 
+  it('a rotation during a grace period retires the pending old value first', async () => {
+    const fake = setup([], { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } });
+    expect((await rotateSecret(fake.session, 'jwt')).status).toBe('grace');
+    const second = fakeRotator();
+    second.provider.clear();
+    fake.provider.forEach((v) => second.provider.add(v));
+    second.rotator.generate = async (ctx) => (second.calls.push('generate'), {
+      env: { JWT_SECRET: new SecretValue('third-value-0123456789-0123456789-abcd') },
+      secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue('third-value-0123456789-0123456789-abcd') },
+      facts: {},
+    });
+    second.attach(fake.session);
+    const session = { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => second.rotator } };
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('grace');
+    // First the retirement of OLD (the first rotation's old value), then the new rotation from NEW.
+    expect(second.calls).toEqual(['retire', 'verifyRetired', 'preflight', 'generate', 'apply', 'verify']);
+    expect([...second.provider].sort()).toEqual([NEW, 'third-value-0123456789-0123456789-abcd'].sort());
+    expect(fake.session.logged.join('\n')).toContain('grace period is cut short');
+  });
+
   it('--emergency retires at once despite a grace period', async () => {
     const fake = fakeRotator();
     const session = testSession({ rotator: fake.rotator, config: { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } }, run: { emergency: true, reason: 'leak' } });
