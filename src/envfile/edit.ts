@@ -48,11 +48,17 @@ function assignments(text: string): Assignment[] {
   return found;
 }
 
+/** The 1-based line where `key` is assigned, for error messages. */
+function lineOf(text: string, key: string): number | undefined {
+  const found = assignments(text).find((a) => a.key === key);
+  return found ? text.slice(0, found.start).split('\n').length : undefined;
+}
+
 /** Values we write never need escaping: no newline, quote, `#`, `$` or surrounding blank. */
 export function assertWritableValue(key: string, value: string): void {
   if (!/^[^\s'"`#$\\]*$/.test(value)) {
     throw new RotateError('ENV_VALUE_UNSAFE', `the new value of ${key} contains characters an env file would mangle`, {
-      hint: 'this is a bug in rotate: generated values must be base64url, hex or percent-encoded URLs',
+      hint: 'rotate writes values unquoted, and this one has a blank, quote, # or $ (a previous value being restored, or a bug): write that line by hand',
     });
   }
 }
@@ -103,7 +109,7 @@ export function replaceEnvLines(text: string, edits: EnvEdits): string {
  * Proves an edit did what it should: the edited keys read back as their new values (or are gone) and every
  * other key parses to exactly what it did before. Throws before anything is written otherwise.
  */
-export function checkEnvEdit(before: string, after: string, edits: EnvEdits): void {
+export function checkEnvEdit(before: string, after: string, edits: EnvEdits, path = 'the env file'): void {
   const old = dotenv.parse(before);
   const now = dotenv.parse(after);
   const expected: Record<string, string> = { ...old };
@@ -114,8 +120,9 @@ export function checkEnvEdit(before: string, after: string, edits: EnvEdits): vo
   const keys = new Set([...Object.keys(expected), ...Object.keys(now)]);
   for (const key of keys) {
     if (expected[key] !== now[key]) {
-      throw new RotateError('ENV_EDIT_MISMATCH', `after editing, ${key} would not read back as intended`, {
-        hint: 'the env file has a line rotate cannot edit safely (an unusual quote or escape); fix that line by hand',
+      const line = lineOf(after, key) ?? lineOf(before, key);
+      throw new RotateError('ENV_EDIT_MISMATCH', `${path}${line ? `:${line}` : ''}: after editing, ${key} would not read back as intended; nothing was written`, {
+        hint: 'that line has a quote or escape rotate cannot edit safely: write it plainly (KEY=value) by hand, then run rotate again',
       });
     }
   }

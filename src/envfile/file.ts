@@ -44,9 +44,9 @@ export async function writeEnvText(path: string, text: string): Promise<void> {
 export async function editEnvFile(path: string, edits: EnvEdits): Promise<EnvFileSnapshot> {
   const before = await readEnvFile(path);
   const text = replaceEnvLines(before.text, edits);
-  checkEnvEdit(before.text, text, edits);
+  checkEnvEdit(before.text, text, edits, path);
   if (text !== before.text) await writeEnvText(path, text);
   const after = await readEnvFile(path);
-  checkEnvEdit(before.text, after.text, edits);
+  checkEnvEdit(before.text, after.text, edits, path);
   return after;
 }
