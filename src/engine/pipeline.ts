@@ -302,10 +302,10 @@ async function rollBack(
     return result;
   } catch (error) {
     const why = errorInfo(error);
-    return parkForPerson(run, 'rollback failed', {
+    return parkForPerson(run, 'the rotation and its rollback failed', {
       ...summary,
       status: 'rollback-failed',
-      error: { code: 'ROLLBACK_FAILED', message: `${reason.message}; then the rollback failed: ${why.message}`, hint: 'run `rotate status`, fix the cause, then `rotate resume`' },
+      error: { code: 'ROLLBACK_FAILED', message: `${reason.message}; rolling back failed too: ${why.message}`, hint: 'run `rotate status`, fix the cause, then `rotate resume`' },
     });
   }
 }

@@ -134,7 +134,7 @@ describe('engine', () => {
     expect(result.status).toBe('rollback-failed');
     expect(exitCodeOf([result])).toBe(3);
     const [journal] = await fake.session.store.readJournals();
-    expect(journal?.needsPerson).toMatch(/rollback failed/);
+    expect(journal?.needsPerson).toMatch(/^the rotation and its rollback failed: .*verification.*; rolling back failed too: undoApply broke/);
     const sched = schedule(fake.session.config.secrets.jwt!, undefined, journal, { JWT_SECRET: OLD }, fake.session.deps.now());
     expect(sched.state).toBe('needs-person');
 
