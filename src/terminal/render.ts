@@ -37,7 +37,7 @@ const SENTENCE: Record<SecretResult['status'], string> = {
   grace: 'rotated and verified; the old value stays valid',
   retired: 'old value retired',
   restored: 'previous value restored and verified',
-  undone: 'interrupted run undone; the old value works again',
+  undone: 'unfinished run undone; the old value works again',
   verified: 'verified',
   'verify-failed': 'verification failed',
   planned: 'would rotate',
