@@ -6,6 +6,7 @@ import type { PostgresSecretConfig } from '../../src/config/schema.js';
 import { applyRoleSetup, postgresRotator as rotator, roleSetupSql, setupRolesOf } from '../../src/secrets/postgres/index.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
+import { loginWith } from '../helpers/app-database.js';
 import { testContext, type TestContext } from '../helpers/context.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 
@@ -17,19 +18,7 @@ const produced: string[] = [];
 const urlOf = (user: string, password: string): string =>
   `postgresql+asyncpg://${user}:${password}@127.0.0.1:${server.port}/app?application_name=platform`;
 
-async function login(user: string, password: string): Promise<'ok' | string> {
-  const client = new pg.Client({ connectionString: server.url(user, password, 'app') });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return 'ok';
-  } catch (error) {
-    return String((error as { code?: string }).code ?? error);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const login = (user: string, password: string): Promise<string> => loginWith(server.url(user, password, 'app'));
 
 function context(options: { admin?: boolean; emergency?: boolean } = {}): TestContext<PostgresSecretConfig> {
   return testContext<PostgresSecretConfig>({
