@@ -319,12 +319,15 @@ describe('rotate exchange-key end to end', () => {
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('close', r));
-    const restarting = () => journalSteps(dir).some((s) => s.name === 'restart') && existsSync(join(dir, 'restart-shell.pid'));
-    for (let i = 0; i < 300 && !restarting(); i++) await sleep(20);
+    const shellPid = join(dir, 'restart-shell.pid');
+    const restarting = () =>
+      journalSteps(dir).some((s) => s.name === 'restart') && existsSync(shellPid) && readFileSync(shellPid, 'utf8').trim() !== '';
+    for (let i = 0; i < 500 && !restarting(); i++) await sleep(20);
+    expect(restarting()).toBe(true);
     child.kill('SIGKILL');
     await exited;
     // The restart shell outlives rotate: end it and its sleep so it never starts a stray app.
-    const shell = Number(readFileSync(join(dir, 'restart-shell.pid'), 'utf8'));
+    const shell = Number(readFileSync(shellPid, 'utf8'));
     spawnSync('pkill', ['-KILL', '-P', String(shell)]);
     process.kill(shell, 'SIGKILL');
 

@@ -204,7 +204,10 @@ describe('rotate jwt end to end', () => {
   it('a second rotation while one runs gets exit 4', async () => {
     writeConfig({ restartPrefix: 'sleep 2; ' });
     const first = cli(['jwt', '--yes']);
-    await sleep(700);
+    // Wait until the first run holds the lock and is in its (2 s) restart, however slow the machine is.
+    const inRestart = () => existsSync(join(dir, '.rotate/journal/jwt.json')) && readFileSync(join(dir, '.rotate/journal/jwt.json'), 'utf8').includes('"restart"');
+    for (let i = 0; i < 200 && !inRestart(); i++) await sleep(25);
+    expect(inRestart()).toBe(true);
     const second = await cli(['jwt', '--yes']);
     expect(second.code).toBe(4);
     expect(second.stderr).toContain('[LOCKED]');
@@ -219,11 +222,16 @@ describe('rotate jwt end to end', () => {
       stdio: 'ignore',
     });
     const journal = join(dir, '.rotate/journal/jwt.json');
-    for (let i = 0; i < 100 && !(existsSync(journal) && readFileSync(journal, 'utf8').includes('"restart"')); i++) await sleep(100);
+    const shellPid = join(dir, 'restart-shell.pid');
+    // The journal names the restart step before the shell is spawned: wait for the shell to have written its pid too.
+    const started = () =>
+      existsSync(journal) && readFileSync(journal, 'utf8').includes('"restart"') && existsSync(shellPid) && readFileSync(shellPid, 'utf8').trim() !== '';
+    for (let i = 0; i < 200 && !started(); i++) await sleep(50);
+    expect(started()).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // The restart shell rotate had started outlives it; end it (and its sleep) so it never starts a stray app.
-    const shell = Number(readFileSync(join(dir, 'restart-shell.pid'), 'utf8'));
+    const shell = Number(readFileSync(shellPid, 'utf8'));
     spawnSync('pkill', ['-KILL', '-P', String(shell)]);
     process.kill(shell, 'SIGKILL');
     expect(env().JWT_SECRET).not.toBe(OLD); // killed after the new value was written
