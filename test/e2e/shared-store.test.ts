@@ -1,5 +1,5 @@
 // Two hosts sharing one PostgreSQL store: shared state and history, one lock across hosts.
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -72,9 +72,11 @@ describe('the postgres store shared by two hosts', () => {
   });
 
   it('while host A rotates, host B gets exit 4 naming the holder', async () => {
-    writeFileSync(join(hostA, 'rotate.config.json'), JSON.stringify(config('sleep 2; ')));
+    writeFileSync(join(hostA, 'rotate.config.json'), JSON.stringify(config('touch restarting; sleep 2; ')));
     const first = cli(hostA, ['jwt', '--yes']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Host A holds the lock from before its restart step until after it: wait for the restart to have begun.
+    for (let i = 0; i < 400 && !existsSync(join(hostA, 'restarting')); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(join(hostA, 'restarting'))).toBe(true);
     writeFileSync(join(hostB, '.env'), `JWT_SECRET=${OLD}\n`);
     const second = await cli(hostB, ['jwt', '--yes']);
     expect(second.code).toBe(4);
