@@ -406,8 +406,9 @@ describe('rotate redis end to end', () => {
 
   it('graceHours keeps the old password valid, then --due retires it', async () => {
     const s = await scene(aclServer, 7);
-    s.writeConfig({ graceHours: 0.0005 }); // 1.8 seconds
+    s.writeConfig({ graceHours: 0.001 }); // 3.6 seconds: status must still say grace on a loaded machine
     const result = await s.cli(['redis', '--yes', '--json']);
+    const returned = Date.now(); // the grace period began before this
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).results[0].status).toBe('grace');
     const next = newPasswordOf(s);
@@ -417,7 +418,7 @@ describe('rotate redis end to end', () => {
     const status = JSON.parse((await s.cli(['status', '--json'])).stdout);
     expect(status.secrets[0]).toMatchObject({ secret: 'redis', state: 'grace' });
 
-    await sleep(2000);
+    await sleep(Math.max(0, returned + 3700 - Date.now()));
     const retire = await s.cli(['--due', '--json']);
     expect(retire.code, retire.stderr).toBe(0);
     expect(JSON.parse(retire.stdout).results.map((r: { status: string }) => r.status)).toEqual(['retired']);
