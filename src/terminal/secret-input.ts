@@ -1,20 +1,75 @@
-import { text } from 'node:stream/consumers';
 import { RotateError } from '../errors.js';
 import { SecretValue } from '../secret-value.js';
 
+/** How long a piped stdin may stay silent before rotate stops waiting for it (ROTATE_STDIN_TIMEOUT, seconds). */
+const DEFAULT_STDIN_TIMEOUT_SECONDS = 30;
+
 let stdinLines: Promise<Record<string, string>> | undefined;
 
-/** `NAME=value` lines from a piped stdin, read once. */
-function readStdinLines(): Promise<Record<string, string>> {
-  stdinLines ??= text(process.stdin).then((body) => {
+/**
+ * `NAME=value` lines from a piped stdin, read once: until every wanted name has come, or stdin ends. A stdin that
+ * stays open and silent (a CI runner's, say) fails after a timeout instead of hanging the rotation forever.
+ */
+export function readStdinLines(
+  wanted: readonly string[],
+  input: NodeJS.ReadableStream = process.stdin,
+  timeoutSeconds = stdinTimeoutSeconds(),
+): Promise<Record<string, string>> {
+  stdinLines ??= new Promise((resolve, reject) => {
     const values: Record<string, string> = {};
-    for (const line of body.split(/\r?\n/)) {
+    let pending = '';
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error?: RotateError): void => {
+      clearTimeout(timer);
+      input.removeListener('data', onData);
+      input.removeListener('end', onEnd);
+      input.removeListener('error', onError);
+      input.pause();
+      if (error) reject(error);
+      else resolve(values);
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      // Silence after some values came: go on with those (optional ones may never come). Silence from the start:
+      // nobody is handing anything in.
+      timer = setTimeout(() => finish(Object.keys(values).length > 0 ? undefined : silent()), timeoutSeconds * 1000);
+    };
+    const silent = (): RotateError =>
+      new RotateError('INPUT_TIMEOUT', `stdin is not a terminal and sent no ${wanted.join(' or ')} line in ${timeoutSeconds}s`, {
+        hint: `pipe NAME=value lines and close stdin (printf '${wanted[0] ?? 'NAME'}=%s\\n' "$value" | rotate ...), or set them in rotate's environment; ROTATE_STDIN_TIMEOUT sets the wait in seconds`,
+      });
+    const take = (line: string): void => {
       const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$/.exec(line);
       if (match) values[match[1]!] = match[2]!;
-    }
-    return values;
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const lines = (pending + chunk.toString()).split(/\r?\n/);
+      pending = lines.pop()!;
+      lines.forEach(take);
+      if (wanted.every((name) => name in values)) finish();
+      else arm();
+    };
+    const onEnd = (): void => {
+      take(pending);
+      finish();
+    };
+    const onError = (): void => finish();
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onError);
+    arm();
   });
   return stdinLines;
+}
+
+function stdinTimeoutSeconds(): number {
+  const configured = Number(process.env.ROTATE_STDIN_TIMEOUT);
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_STDIN_TIMEOUT_SECONDS;
+}
+
+/** Forgets what was read (tests read several streams in one process). */
+export function forgetStdinLines(): void {
+  stdinLines = undefined;
 }
 
 /**
@@ -27,6 +82,7 @@ export async function readSecretInput(
   unattended: boolean,
 ): Promise<Record<string, SecretValue>> {
   const out: Record<string, SecretValue> = {};
+  const wanted = names.map((n) => n.name).filter((name) => !environment[name]);
   for (const { name, prompt } of names) {
     const fromEnv = environment[name];
     if (fromEnv) {
@@ -35,7 +91,7 @@ export async function readSecretInput(
     }
     if (unattended) continue;
     if (!process.stdin.isTTY) {
-      const piped = (await readStdinLines())[name];
+      const piped = (await readStdinLines(wanted))[name];
       if (piped) out[name] = new SecretValue(piped);
       continue;
     }

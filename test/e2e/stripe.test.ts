@@ -1,11 +1,12 @@
 // `rotate stripe` through the built CLI (dist/bin/rotate.js), against the fake Stripe API in
 // this process and the stand-in app restarted for real. The key is handed in by env var or piped stdin.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
-import { findLeaks, readTree, runCli, scratchDir, type CliResult } from '../helpers/cli.js';
+import { CLI, findLeaks, readTree, runCli, scratchDir, type CliResult } from '../helpers/cli.js';
 import { FakeStripe, type FakeEndpoint } from '../helpers/fake-stripe.js';
 import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
 import { SecretValue } from '../../src/secret-value.js';
@@ -95,6 +96,27 @@ describe('rotate stripe through the CLI', () => {
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText);
     expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, fake.issued)).toEqual([]);
+  });
+
+  it('a piped stdin that stays open and silent fails after ROTATE_STDIN_TIMEOUT instead of hanging', async () => {
+    // A CI runner's stdin: a pipe nobody writes to or closes.
+    const child = spawn(process.execPath, [CLI, 'stripe', '--yes'], {
+      cwd: dir,
+      env: { ...process.env, ROTATE_MASTER_KEY: MASTER_KEY, ROTATE_STDIN_TIMEOUT: '1', NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = ''; // the result (stdout) names the error; logs go to stderr
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.destroy();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(code, output).toBe(1);
+    expect(output).toContain('[INPUT_TIMEOUT]');
+    expect(output).toContain('ROTATE_NEW_STRIPE_SECRET_KEY');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText);
+    expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
   it('--due without a handed-in key reports what to do in the Dashboard and changes nothing', async () => {

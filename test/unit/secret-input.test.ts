@@ -1,0 +1,55 @@
+// NAME=value lines on a piped stdin: read until every wanted name came or stdin ended; never wait forever.
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { forgetStdinLines, readStdinLines } from '../../src/terminal/secret-input.js';
+import { RotateError } from '../../src/errors.js';
+
+const WANTED = ['NEW_KEY', 'NEW_PUBLIC'];
+
+describe('readStdinLines', () => {
+  afterEach(() => forgetStdinLines());
+
+  it('reads lines split across chunks and stops at the end of stdin', async () => {
+    const input = new PassThrough();
+    const read = readStdinLines(WANTED, input, 5);
+    input.write('# a comment\nNEW_K');
+    input.write('EY=sk_test_abc \r\nOTHER=x\n');
+    input.end('NEW_PUBLIC=pk_test_def');
+    expect(await read).toEqual({ NEW_KEY: 'sk_test_abc', OTHER: 'x', NEW_PUBLIC: 'pk_test_def' });
+  });
+
+  it('goes on as soon as every wanted name came, though stdin stays open', async () => {
+    const input = new PassThrough();
+    const started = Date.now();
+    const read = readStdinLines(WANTED, input, 5);
+    input.write('NEW_KEY=a\nNEW_PUBLIC=b\n');
+    expect(await read).toEqual({ NEW_KEY: 'a', NEW_PUBLIC: 'b' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(input.isPaused()).toBe(true);
+  });
+
+  it('a stdin that stays open and silent fails after the timeout, naming what it waited for', async () => {
+    const input = new PassThrough();
+    const started = Date.now();
+    const error = await readStdinLines(WANTED, input, 0.3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RotateError);
+    expect((error as RotateError).code).toBe('INPUT_TIMEOUT');
+    expect((error as RotateError).message).toContain('NEW_KEY or NEW_PUBLIC');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('silence after some values came goes on with those (the rest may be optional)', async () => {
+    const input = new PassThrough();
+    const read = readStdinLines(WANTED, input, 0.3);
+    input.write('NEW_KEY=only-this\n');
+    expect(await read).toEqual({ NEW_KEY: 'only-this' });
+  });
+
+  it('is read once: a second caller gets the same values', async () => {
+    const input = new PassThrough();
+    const first = readStdinLines(WANTED, input, 5);
+    input.end('NEW_KEY=k\n');
+    await first;
+    expect(await readStdinLines(WANTED, new PassThrough(), 5)).toEqual({ NEW_KEY: 'k' });
+  });
+});
