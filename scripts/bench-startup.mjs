@@ -10,21 +10,26 @@ const cli = join(resolve(import.meta.dirname, '..'), 'dist/bin/rotate.js');
 const cwd = mkdtempSync(join(tmpdir(), 'rotate-bench-'));
 const runs = Number(process.argv[2] ?? 15);
 
-function median(args) {
-  const times = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const start = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, ROTATE_MASTER_KEY: 'a'.repeat(64) } });
-    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`);
-    if (i >= 2) times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+function time(args) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, ROTATE_MASTER_KEY: 'a'.repeat(64) } });
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-const base = median(['-e', '0']);
-const help = median([cli, '--help']);
-const status = median([cli, 'status']);
+// Interleaved (node, help, status, node, ...) so that drift in the machine's load hits all three alike.
+const commands = { base: ['-e', '0'], help: [cli, '--help'], status: [cli, 'status'] };
+const times = { base: [], help: [], status: [] };
+for (let i = 0; i < runs + 2; i++) {
+  for (const [name, args] of Object.entries(commands)) {
+    const ms = time(args);
+    if (i >= 2) times[name].push(ms); // the first two rounds warm the file cache
+  }
+}
+const median = (list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const base = median(times.base);
+const help = median(times.help);
+const status = median(times.status);
 const row = (name, ms) => `${name.padEnd(16)} ${ms.toFixed(1).padStart(7)} ms   ratio ${(ms / base).toFixed(2)}`;
 console.log(`median of ${runs} runs each`);
 console.log(row('node -e 0', base));

@@ -1,6 +1,6 @@
 // Writes the JSON Schema of rotate.config.json (for editors) from the zod schema the CLI validates with.
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { configSchema } from '../dist/config/schema.js';
 
 const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

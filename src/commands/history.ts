@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { jsonDocument, printStdout, table } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
-const optionsSchema = globalOptionsSchema.extend({ limit: z.coerce.number().int().positive().optional() });
+const optionsSchema = z.extend(globalOptionsSchema, { limit: z.optional(z.coerce.number().check(z.int(), z.positive())) });
 
 export async function historyCommand(secret: string | undefined, raw: unknown): Promise<number> {
   const options = parseOptions(optionsSchema, raw);

@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CONFIG_FILE, parseConfig } from '../config/load.js';
 import { usageError } from '../errors.js';
 import { printStdout } from '../terminal/render.js';
 import { parseOptions } from './session.js';
 
-const optionsSchema = z.object({ force: z.boolean().default(false), config: z.string().optional() });
+const optionsSchema = z.object({ force: z._default(z.boolean(), false), config: z.optional(z.string()) });
 
 /** A starter config for the platform: every key with its default, each secret saying what it does. */
 export const STARTER_CONFIG = {

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { resumeJournal } from '../engine/resume.js';
 import { exitCodeOf, type SecretResult } from '../engine/result.js';
 import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions } from './session.js';
 
-const optionsSchema = globalOptionsSchema.extend({ restart: z.boolean().default(true) });
+const optionsSchema = z.extend(globalOptionsSchema, { restart: z._default(z.boolean(), true) });
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
 export async function resumeCommand(raw: unknown): Promise<number> {

@@ -1,13 +1,13 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { rotateSecret } from '../engine/pipeline.js';
 import { exitCodeOf } from '../engine/result.js';
 import { confirm } from '../terminal/confirm.js';
 import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { assertNoPendingRun, globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
-const optionsSchema = globalOptionsSchema.extend({
-  yes: z.boolean().default(false),
-  restart: z.boolean().default(true),
+const optionsSchema = z.extend(globalOptionsSchema, {
+  yes: z._default(z.boolean(), false),
+  restart: z._default(z.boolean(), true),
 });
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isDue, schedule } from '../engine/due.js';
 import { rotateSecret, retirePending } from '../engine/pipeline.js';
 import { planSecret } from '../engine/plan.js';
@@ -10,15 +10,15 @@ import { jsonDocument, printStdout, renderResults } from '../terminal/render.js'
 import { confirm } from '../terminal/confirm.js';
 import { assertNoPendingRun, globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
-const optionsSchema = globalOptionsSchema.extend({
-  due: z.boolean().default(false),
-  all: z.boolean().default(false),
-  dryRun: z.boolean().default(false),
-  yes: z.boolean().default(false),
-  restart: z.boolean().default(true),
-  emergency: z.boolean().default(false),
-  reason: z.string().min(1).optional(),
-  allowUnpersisted: z.boolean().default(false),
+const optionsSchema = z.extend(globalOptionsSchema, {
+  due: z._default(z.boolean(), false),
+  all: z._default(z.boolean(), false),
+  dryRun: z._default(z.boolean(), false),
+  yes: z._default(z.boolean(), false),
+  restart: z._default(z.boolean(), true),
+  emergency: z._default(z.boolean(), false),
+  reason: z.optional(z.string().check(z.minLength(1))),
+  allowUnpersisted: z._default(z.boolean(), false),
 });
 
 interface Selection {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { loadConfig } from '../config/load.js';
 import { formatIssues } from '../config/load.js';
 import { processDeps } from '../engine/process-deps.js';
@@ -8,15 +8,15 @@ import { openStore } from '../store/index.js';
 
 /** Options every command takes (CONTRACT.md, Commands). */
 export const globalOptionsSchema = z.object({
-  config: z.string().optional(),
-  envFile: z.string().optional(),
-  json: z.boolean().default(false),
-  quiet: z.boolean().default(false),
-  verbose: z.boolean().default(false),
+  config: z.optional(z.string()),
+  envFile: z.optional(z.string()),
+  json: z._default(z.boolean(), false),
+  quiet: z._default(z.boolean(), false),
+  verbose: z._default(z.boolean(), false),
 });
 export type GlobalOptions = z.output<typeof globalOptionsSchema>;
 
-export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+export function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
   const result = schema.safeParse(raw);
   if (!result.success) throw usageError('USAGE', formatIssues(result.error).join('; '), 'see rotate --help');
   return result.data;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { PostgresSecretConfig } from '../config/schema.js';
 import { buildContext } from '../engine/context.js';
 import { usageError } from '../errors.js';
@@ -6,7 +6,7 @@ import type { RotatorContext } from '../secrets/types.js';
 import { jsonDocument, printStdout } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
-const optionsSchema = globalOptionsSchema.extend({ apply: z.boolean().default(false) });
+const optionsSchema = z.extend(globalOptionsSchema, { apply: z._default(z.boolean(), false) });
 
 /**
  * `rotate setup <secret>`: the one-time layout a strategy needs. For PostgreSQL alternate-roles: a NOLOGIN owner

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { usageError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -16,7 +16,7 @@ export interface LoadedConfig {
 }
 
 /** `secrets.database.adminUrlEnv: expected string, received number` */
-export function formatIssues(error: z.ZodError): string[] {
+export function formatIssues(error: z.core.$ZodError): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';

@@ -1,7 +1,11 @@
-import { z } from 'zod';
+// zod/mini: the same validation as zod's classic API at a tenth of the bundle, which `rotate status` loads at start-up.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+z.config(en());
 
 /** Names of environment variables: what `.env` files and shells accept. */
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name like JWT_SECRET');
+const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name like JWT_SECRET'));
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -10,129 +14,132 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }
 
 export const serviceSchema = z.strictObject({
   /** Shell command run with /bin/sh -c in the config's folder; it must re-read the env file (recreate, not restart). */
-  restart: z.string().min(1).optional(),
-  health: z
-    .strictObject({
+  restart: z.optional(z.string().check(z.minLength(1))),
+  health: z.optional(
+    z.strictObject({
       url: httpUrl,
-      timeoutSeconds: z.number().positive().max(3600).default(60),
-    })
-    .optional(),
+      timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(3600)), 60),
+    }),
+  ),
 });
 
+const nonEmpty = () => z.string().check(z.minLength(1));
+const intervalDays = (days: number) => z._default(z.number().check(z.positive()), days);
+
 const common = {
-  intervalDays: z.number().positive(),
-  services: z.array(z.string().min(1)).default([]),
+  services: z._default(z.array(nonEmpty()), []),
   /** Hours the old value stays valid after a rotation; 0 retires it at once. */
-  graceHours: z.number().min(0).default(0),
-  description: z.string().optional(),
+  graceHours: z._default(z.number().check(z.gte(0)), 0),
+  description: z.optional(z.string()),
 };
 
 export const jwtSecretSchema = z.strictObject({
   kind: z.literal('jwt'),
-  env: envName.default('JWT_SECRET'),
+  env: z._default(envName, 'JWT_SECRET'),
   /** Where the old value lives during the grace period. */
-  previousEnv: envName.optional(),
+  previousEnv: z.optional(envName),
   ...common,
-  intervalDays: common.intervalDays.default(90),
-  verify: z
-    .strictObject({
+  intervalDays: intervalDays(90),
+  verify: z.optional(
+    z.strictObject({
       url: httpUrl,
-      claims: z.record(z.string(), z.unknown()).default({ id: '1' }),
-      expiresInSeconds: z.number().int().positive().max(3600).default(120),
-    })
-    .optional(),
+      claims: z._default(z.record(z.string(), z.unknown()), { id: '1' }),
+      expiresInSeconds: z._default(z.int().check(z.positive(), z.lte(3600)), 120),
+    }),
+  ),
 });
 
 export const exchangeKeyTableSchema = z.strictObject({
-  table: z.string().min(1),
-  key: z.string().min(1).default('id'),
-  columns: z.array(z.string().min(1)).min(1),
+  table: nonEmpty(),
+  key: z._default(nonEmpty(), 'id'),
+  columns: z.array(nonEmpty()).check(z.minLength(1)),
 });
 
 export const exchangeKeySecretSchema = z.strictObject({
   kind: z.literal('exchange-key'),
-  env: envName.default('EXCHANGE_KEY_ENCRYPTION_KEY'),
+  env: z._default(envName, 'EXCHANGE_KEY_ENCRYPTION_KEY'),
   ...common,
-  intervalDays: common.intervalDays.default(180),
-  databaseUrlEnv: envName.default('DATABASE_URL'),
-  tables: z
-    .array(exchangeKeyTableSchema)
-    .min(1)
-    .default([
-      {
-        table: 'exchange_api_keys',
-        key: 'id',
-        columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'],
-      },
-    ]),
-  batchSize: z.number().int().min(1).max(100_000).default(2000),
+  intervalDays: intervalDays(180),
+  databaseUrlEnv: z._default(envName, 'DATABASE_URL'),
+  tables: z._default(z.array(exchangeKeyTableSchema).check(z.minLength(1)), [
+    {
+      table: 'exchange_api_keys',
+      key: 'id',
+      columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'],
+    },
+  ]),
+  batchSize: z._default(z.int().check(z.gte(1), z.lte(100_000)), 2000),
   /** A route of the app that decrypts stored keys (2xx when it can): checked after the restart. */
-  verify: z.strictObject({ url: httpUrl }).optional(),
+  verify: z.optional(z.strictObject({ url: httpUrl })),
   /** The platform's key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32). */
-  kdf: z
-    .strictObject({
-      salt: z.string().default('crypto_orchestrator_salt'),
-      iterations: z.number().int().min(1).default(100_000),
-    })
-    .prefault({}),
+  kdf: z.prefault(
+    z.strictObject({
+      salt: z._default(z.string(), 'crypto_orchestrator_salt'),
+      iterations: z._default(z.int().check(z.gte(1)), 100_000),
+    }),
+    {},
+  ),
 });
 
 export const postgresSecretSchema = z.strictObject({
   kind: z.literal('postgres'),
-  env: envName.default('DATABASE_URL'),
+  env: z._default(envName, 'DATABASE_URL'),
   ...common,
-  intervalDays: common.intervalDays.default(90),
-  strategy: z.enum(['alter-password', 'alternate-roles']).default('alter-password'),
+  intervalDays: intervalDays(90),
+  strategy: z._default(z.enum(['alter-password', 'alternate-roles']), 'alter-password'),
   /** Name of an environment variable holding an admin connection URL (never the URL itself). */
-  adminUrlEnv: envName.optional(),
-  alsoUpdate: z.array(envName).default([]),
+  adminUrlEnv: z.optional(envName),
+  alsoUpdate: z._default(z.array(envName), []),
   /** alternate-roles: the two login roles and the NOLOGIN role that owns the app's objects. */
-  roles: z
-    .strictObject({
-      owner: z.string().min(1),
-      logins: z.tuple([z.string().min(1), z.string().min(1)]),
-    })
-    .optional(),
+  roles: z.optional(
+    z.strictObject({
+      owner: nonEmpty(),
+      logins: z.tuple([nonEmpty(), nonEmpty()]),
+    }),
+  ),
 });
 
 export const redisSecretSchema = z.strictObject({
   kind: z.literal('redis'),
-  env: envName.default('REDIS_URL'),
+  env: z._default(envName, 'REDIS_URL'),
   ...common,
-  intervalDays: common.intervalDays.default(90),
-  strategy: z.enum(['acl', 'requirepass']).default('acl'),
-  alsoUpdate: z.array(envName).default([]),
+  intervalDays: intervalDays(90),
+  strategy: z._default(z.enum(['acl', 'requirepass']), 'acl'),
+  alsoUpdate: z._default(z.array(envName), []),
   /** Name of an environment variable holding an admin URL for ACL changes (defaults to the app's own URL). */
-  adminUrlEnv: envName.optional(),
+  adminUrlEnv: z.optional(envName),
   /** Rotate even when the server cannot persist the new password (it would be lost on a Redis restart). */
-  allowUnpersisted: z.boolean().default(false),
+  allowUnpersisted: z._default(z.boolean(), false),
 });
 
 export const stripeSecretSchema = z.strictObject({
   kind: z.literal('stripe'),
   ...common,
-  intervalDays: common.intervalDays.default(90),
-  env: z
-    .strictObject({
-      secretKey: envName.default('STRIPE_SECRET_KEY'),
-      publishableKey: envName.default('STRIPE_PUBLISHABLE_KEY'),
-      webhookSecret: envName.default('STRIPE_WEBHOOK_SECRET'),
-    })
-    .prefault({}),
-  apiBase: z
-    .url({ protocol: /^https?$/ })
-    .default('https://api.stripe.com')
-    .refine((value) => {
-      const url = new URL(value);
-      return url.protocol === 'https:' || isLoopback(url.hostname);
-    }, 'apiBase must use https unless its host is loopback (127.0.0.1, localhost, ::1)'),
-  webhook: z
-    .strictObject({
-      url: httpUrl.optional(),
-      endpointId: z.string().startsWith('we_').optional(),
-      verifyUrl: httpUrl.optional(),
-    })
-    .optional(),
+  intervalDays: intervalDays(90),
+  env: z.prefault(
+    z.strictObject({
+      secretKey: z._default(envName, 'STRIPE_SECRET_KEY'),
+      publishableKey: z._default(envName, 'STRIPE_PUBLISHABLE_KEY'),
+      webhookSecret: z._default(envName, 'STRIPE_WEBHOOK_SECRET'),
+    }),
+    {},
+  ),
+  apiBase: z._default(
+    z.url({ protocol: /^https?$/ }).check(
+      z.refine((value) => {
+        const url = new URL(value);
+        return url.protocol === 'https:' || isLoopback(url.hostname);
+      }, 'apiBase must use https unless its host is loopback (127.0.0.1, localhost, ::1)'),
+    ),
+    'https://api.stripe.com',
+  ),
+  webhook: z.optional(
+    z.strictObject({
+      url: z.optional(httpUrl),
+      endpointId: z.optional(z.string().check(z.startsWith('we_'))),
+      verifyUrl: z.optional(httpUrl),
+    }),
+  ),
 });
 
 export const KINDS = ['jwt', 'exchange-key', 'postgres', 'redis', 'stripe'] as const;
@@ -156,7 +163,7 @@ export const secretSchema = z.discriminatedUnion('kind', [
   stripeSecretSchema,
 ]);
 
-const secretIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a secret id of lowercase letters, digits and -');
+const secretIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a secret id of lowercase letters, digits and -'));
 
 export const DEFAULT_SECRETS = {
   jwt: { kind: 'jwt' },
@@ -167,23 +174,24 @@ export const DEFAULT_SECRETS = {
 } as const;
 
 export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  envFile: z.string().min(1).default('.env'),
-  store: z
-    .discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('file'), dir: z.string().min(1).default('.rotate') }),
+  $schema: z.optional(z.string()),
+  envFile: z._default(nonEmpty(), '.env'),
+  store: z.prefault(
+    z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate') }),
       z.strictObject({
         type: z.literal('postgres'),
         /** Name of the environment variable holding the store's connection URL. */
-        urlEnv: envName.default('ROTATE_STORE_URL'),
-        schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('rotate'),
+        urlEnv: z._default(envName, 'ROTATE_STORE_URL'),
+        schema: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/)), 'rotate'),
       }),
-    ])
-    .prefault({ type: 'file' }),
-  services: z.record(z.string().min(1), serviceSchema).default({}),
-  secrets: z
-    .preprocess(
-      (value) => {
+    ]),
+    { type: 'file' },
+  ),
+  services: z._default(z.record(nonEmpty(), serviceSchema), {}),
+  secrets: z.prefault(
+    z.pipe(
+      z.transform((value: unknown) => {
         if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
         return Object.fromEntries(
           Object.entries(value).map(([id, secret]) => {
@@ -192,13 +200,12 @@ export const configSchema = z.strictObject({
             return [id, secret];
           }),
         );
-      },
+      }),
       z.record(secretIdSchema, secretSchema),
-    )
-    .prefault(DEFAULT_SECRETS as never),
-  notify: z
-    .strictObject({ webhookUrl: httpUrl.nullable().default(null) })
-    .prefault({}),
+    ),
+    DEFAULT_SECRETS as never,
+  ),
+  notify: z.prefault(z.strictObject({ webhookUrl: z._default(z.nullable(httpUrl), null) }), {}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
