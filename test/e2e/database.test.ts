@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith, readAppTables, roleCanLogin, tableOwners } from '../helpers/app-database.js';
 import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 
 const MASTER_KEY = 'd'.repeat(64);
@@ -254,22 +255,14 @@ describe('rotate database end to end', () => {
       env: { ...process.env, ROTATE_MASTER_KEY: MASTER_KEY, NO_COLOR: '1' },
       stdio: 'ignore',
     });
-    const journal = join(s.dir, '.rotate/journal/database.json');
     const pids = join(s.dir, 'restart.pids');
-    const writeEnvDone = (): boolean => {
-      try {
-        const steps: { name: string; state: string }[] = JSON.parse(readFileSync(journal, 'utf8')).steps;
-        return steps.some((step) => step.name === 'write-env' && step.state === 'done');
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 150 && !(writeEnvDone() && existsSync(pids)); i++) await sleep(100);
+    const writeEnvDone = (): boolean => journalSteps(s.dir, 'database').some((step) => step.name === 'write-env' && step.state === 'done');
+    await waitUntil(() => writeEnvDone() && pidsIn(pids).length === 2, 15_000, 100);
     expect(writeEnvDone()).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // The restart command's shell and its sleep outlive rotate; end them (they were started by this test's run).
-    for (const pid of readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number)) {
+    for (const pid of pidsIn(pids)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 import { pyDecrypt, pyEncrypt, pyFernetKeys } from '../helpers/python-fernet.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
 
@@ -18,7 +19,6 @@ const DB_URL = database.url;
 const OLD = 'default-encryption-key-change-in-production-32-chars!';
 const KEY = 'EXCHANGE_KEY_ENCRYPTION_KEY';
 const COLUMNS = ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] as const;
-const JOURNAL = '.rotate/journal/exchange-key.json';
 
 const ENV_TEXT = [
   '# CryptoOrchestrator production settings',
@@ -111,14 +111,6 @@ function expectAllUnder(rows: Row[], envs: string[], key: number, expected: (str
   const wrong = read.keys.map((k, i) => ({ k, i })).filter(({ k, i }) => (values[i] === null || values[i] === '' ? k !== null : k !== key));
   expect(wrong, `values not under key #${key}`).toEqual([]);
   expect(read.plain).toEqual(expected);
-}
-
-function journalSteps(dir: string): { name: string; state: string }[] {
-  try {
-    return JSON.parse(readFileSync(join(dir, JOURNAL), 'utf8')).steps;
-  } catch {
-    return []; // not written yet, or mid-rename
-  }
 }
 
 describe('rotate exchange-key end to end', () => {
@@ -283,10 +275,9 @@ describe('rotate exchange-key end to end', () => {
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('close', r));
-    const applying = () => journalSteps(dir).some((s) => s.name === 'apply');
-    for (let i = 0; i < 600 && !applying(); i++) await sleep(20);
+    await waitUntil(() => journalSteps(dir, 'exchange-key').some((s) => s.name === 'apply'), 12_000, 20);
     await sleep(300); // well into the apply: a few batches written inside its transaction
-    const atKill = journalSteps(dir);
+    const atKill = journalSteps(dir, 'exchange-key');
     child.kill('SIGKILL');
     await exited;
     // Killed during apply: it had started and not finished.
@@ -320,14 +311,12 @@ describe('rotate exchange-key end to end', () => {
     });
     const exited = new Promise((r) => child.on('close', r));
     const shellPid = join(dir, 'restart-shell.pid');
-    const restarting = () =>
-      journalSteps(dir).some((s) => s.name === 'restart') && existsSync(shellPid) && readFileSync(shellPid, 'utf8').trim() !== '';
-    for (let i = 0; i < 500 && !restarting(); i++) await sleep(20);
-    expect(restarting()).toBe(true);
+    const restarting = () => journalSteps(dir, 'exchange-key').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
+    expect(await waitUntil(restarting, 10_000, 20)).toBe(true);
     child.kill('SIGKILL');
     await exited;
     // The restart shell outlives rotate: end it and its sleep so it never starts a stray app.
-    const shell = Number(readFileSync(shellPid, 'utf8'));
+    const [shell] = pidsIn(shellPid) as [number];
     spawnSync('pkill', ['-KILL', '-P', String(shell)]);
     process.kill(shell, 'SIGKILL');
 

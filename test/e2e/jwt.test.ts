@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
 
@@ -205,9 +206,7 @@ describe('rotate jwt end to end', () => {
     writeConfig({ restartPrefix: 'sleep 2; ' });
     const first = cli(['jwt', '--yes']);
     // Wait until the first run holds the lock and is in its (2 s) restart, however slow the machine is.
-    const inRestart = () => existsSync(join(dir, '.rotate/journal/jwt.json')) && readFileSync(join(dir, '.rotate/journal/jwt.json'), 'utf8').includes('"restart"');
-    for (let i = 0; i < 200 && !inRestart(); i++) await sleep(25);
-    expect(inRestart()).toBe(true);
+    expect(await waitUntil(() => journalSteps(dir, 'jwt').some((s) => s.name === 'restart'), 5000)).toBe(true);
     const second = await cli(['jwt', '--yes']);
     expect(second.code).toBe(4);
     expect(second.stderr).toContain('[LOCKED]');
@@ -221,17 +220,14 @@ describe('rotate jwt end to end', () => {
       env: { ...process.env, ROTATE_MASTER_KEY: masterKey },
       stdio: 'ignore',
     });
-    const journal = join(dir, '.rotate/journal/jwt.json');
     const shellPid = join(dir, 'restart-shell.pid');
     // The journal names the restart step before the shell is spawned: wait for the shell to have written its pid too.
-    const started = () =>
-      existsSync(journal) && readFileSync(journal, 'utf8').includes('"restart"') && existsSync(shellPid) && readFileSync(shellPid, 'utf8').trim() !== '';
-    for (let i = 0; i < 200 && !started(); i++) await sleep(50);
-    expect(started()).toBe(true);
+    const started = () => journalSteps(dir, 'jwt').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
+    expect(await waitUntil(started)).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // The restart shell rotate had started outlives it; end it (and its sleep) so it never starts a stray app.
-    const shell = Number(readFileSync(shellPid, 'utf8'));
+    const [shell] = pidsIn(shellPid) as [number];
     spawnSync('pkill', ['-KILL', '-P', String(shell)]);
     process.kill(shell, 'SIGKILL');
     expect(env().JWT_SECRET).not.toBe(OLD); // killed after the new value was written

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { pidsIn, waitUntil } from '../helpers/wait.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 
 const KEEPER = 'keeper-pass-never-rotated-0123456789';
@@ -346,17 +347,17 @@ describe('rotate redis end to end', () => {
     const journal = join(s.dir, '.rotate/journal/redis.json');
     const shellPid = join(s.dir, 'restart-shell.pid');
     const sleepPid = join(s.dir, 'restart-sleep.pid');
-    // A pid file can exist before its number is written; never pass 0 (the whole process group) to kill.
-    const pidIn = (file: string) => (existsSync(file) ? Number.parseInt(readFileSync(file, 'utf8'), 10) || 0 : 0);
-    for (let i = 0; i < 100 && !(pidIn(shellPid) > 0 && pidIn(sleepPid) > 0); i++) await sleep(100);
-    expect(pidIn(shellPid)).toBeGreaterThan(0);
-    expect(pidIn(sleepPid)).toBeGreaterThan(0);
+    await waitUntil(() => pidsIn(shellPid).length > 0 && pidsIn(sleepPid).length > 0, 10_000, 100);
+    const [shell] = pidsIn(shellPid);
+    const [sleeper] = pidsIn(sleepPid);
+    expect(shell).toBeGreaterThan(0);
+    expect(sleeper).toBeGreaterThan(0);
     expect(existsSync(journal)).toBe(true);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     // The orphaned restart shell must not restart the app 30 s from now.
-    process.kill(pidIn(shellPid), 'SIGKILL');
-    process.kill(pidIn(sleepPid), 'SIGKILL');
+    process.kill(shell!, 'SIGKILL');
+    process.kill(sleeper!, 'SIGKILL');
 
     const next = newPasswordOf(s);
     expect(next).not.toBe(s.old);

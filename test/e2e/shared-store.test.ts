@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standInApp, type StandInApp } from '../helpers/app.js';
 import { findLeaks, runCli, scratchDir } from '../helpers/cli.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const STORE_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const schema = `rotate_e2e_${randomBytes(4).toString('hex')}`;
@@ -75,8 +76,7 @@ describe('the postgres store shared by two hosts', () => {
     writeFileSync(join(hostA, 'rotate.config.json'), JSON.stringify(config('touch restarting; sleep 2; ')));
     const first = cli(hostA, ['jwt', '--yes']);
     // Host A holds the lock from before its restart step until after it: wait for the restart to have begun.
-    for (let i = 0; i < 400 && !existsSync(join(hostA, 'restarting')); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(existsSync(join(hostA, 'restarting'))).toBe(true);
+    expect(await waitUntil(() => existsSync(join(hostA, 'restarting')))).toBe(true);
     writeFileSync(join(hostB, '.env'), `JWT_SECRET=${OLD}\n`);
     const second = await cli(hostB, ['jwt', '--yes']);
     expect(second.code).toBe(4);
