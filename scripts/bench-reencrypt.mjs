@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { secretSchema } from '../dist/config/schema.js';
-import { exchangeKeyRotator } from '../dist/secrets/exchange-key/index.js';
 import { deriveFernetKey, fernetEncrypt } from '../dist/secrets/exchange-key/fernet.js';
+import { exchangeKeyRotator } from '../dist/secrets/exchange-key/index.js';
 
 const { values: args } = parseArgs({
   options: {

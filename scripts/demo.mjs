@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // npm run demo: a real JWT rotation with the embedded store, against the stand-in app, in a scratch folder.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomBytes } from 'node:crypto';
 
 const root = resolve(import.meta.dirname, '..');
 const cli = join(root, 'dist/bin/rotate.js');
@@ -39,7 +39,9 @@ writeFileSync(
   `${JSON.stringify(
     {
       services: { backend: { restart, health: { url: `http://127.0.0.1:${port}/healthz`, timeoutSeconds: 20 } } },
-      secrets: { jwt: { kind: 'jwt', services: ['backend'], verify: { url: `http://127.0.0.1:${port}/api/auth/me`, claims: { id: '1' } } } },
+      secrets: {
+        jwt: { kind: 'jwt', services: ['backend'], verify: { url: `http://127.0.0.1:${port}/api/auth/me`, claims: { id: '1' } } },
+      },
     },
     null,
     2,

@@ -1,5 +1,5 @@
 // Writes the JSON Schema of rotate.config.json (for editors) from the zod schema the CLI validates with.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { configSchema } from '../dist/config/schema.js';
 

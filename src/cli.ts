@@ -45,7 +45,7 @@ export function buildProgram(): Command {
     .option('--json', 'print exactly one JSON document on stdout')
     .option('--config <file>', 'config file (default: ./rotate.config.json, else built-in defaults)')
     .option('--env-file <file>', 'env file to edit (overrides envFile in the config)')
-    .option('--no-restart', 'do not run the services\' restart commands')
+    .option('--no-restart', "do not run the services' restart commands")
     .option('--emergency', 'retire the old value at once, no grace period (needs --reason)')
     .option('--reason <text>', 'why, recorded in the history (with --emergency)')
     .option('--allow-unpersisted', 'Redis: rotate even if the server cannot persist the new password')
@@ -140,7 +140,9 @@ async function main(): Promise<void> {
       if (process.exitCode !== 0 && wantsJson(process.argv)) {
         const { jsonDocument } = await import('./terminal/render.js');
         const message = error.message.replace(/^error: /, '');
-        process.stdout.write(`${jsonDocument('rotate', ExitCode.usage, { error: { code: 'USAGE', message, hint: 'see rotate --help' } })}\n`);
+        process.stdout.write(
+          `${jsonDocument('rotate', ExitCode.usage, { error: { code: 'USAGE', message, hint: 'see rotate --help' } })}\n`,
+        );
       }
       return;
     }

@@ -17,11 +17,7 @@ export class RotateError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: ExitCodeValue;
 
-  constructor(
-    code: string,
-    message: string,
-    options: { hint?: string; exitCode?: ExitCodeValue; cause?: unknown } = {},
-  ) {
+  constructor(code: string, message: string, options: { hint?: string; exitCode?: ExitCodeValue; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RotateError';
     this.code = code;

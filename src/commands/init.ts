@@ -40,7 +40,8 @@ export const STARTER_CONFIG = {
     },
     database: {
       kind: 'postgres',
-      description: 'password of the role in DATABASE_URL; set ROTATE_DATABASE_ADMIN_URL in the environment, or remove adminUrlEnv to let the role change its own',
+      description:
+        'password of the role in DATABASE_URL; set ROTATE_DATABASE_ADMIN_URL in the environment, or remove adminUrlEnv to let the role change its own',
       env: 'DATABASE_URL',
       intervalDays: 90,
       services: ['backend'],
@@ -58,7 +59,8 @@ export const STARTER_CONFIG = {
     },
     stripe: {
       kind: 'stripe',
-      description: 'roll the secret key in the Stripe Dashboard, then hand it in (ROTATE_NEW_STRIPE_SECRET_KEY, stdin or prompt); the webhook secret is rotated by rotate',
+      description:
+        'roll the secret key in the Stripe Dashboard, then hand it in (ROTATE_NEW_STRIPE_SECRET_KEY, stdin or prompt); the webhook secret is rotated by rotate',
       intervalDays: 90,
       services: ['backend'],
       env: { secretKey: 'STRIPE_SECRET_KEY', publishableKey: 'STRIPE_PUBLISHABLE_KEY', webhookSecret: 'STRIPE_WEBHOOK_SECRET' },

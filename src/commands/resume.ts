@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { resumeJournal } from '../engine/resume.js';
 import { exitCodeOf, type SecretResult } from '../engine/result.js';
+import { resumeJournal } from '../engine/resume.js';
 import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions } from './session.js';
 

@@ -1,13 +1,13 @@
 import * as z from 'zod/mini';
 import { isDue, schedule } from '../engine/due.js';
-import { rotateSecret, retirePending } from '../engine/pipeline.js';
+import { retirePending, rotateSecret } from '../engine/pipeline.js';
 import { planSecret } from '../engine/plan.js';
 import { exitCodeOf, type SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
 import { readEnvFile } from '../envfile/file.js';
 import { usageError } from '../errors.js';
-import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { confirm } from '../terminal/confirm.js';
+import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
 import { assertNoPendingRun, globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, {
@@ -31,7 +31,11 @@ interface Selection {
 async function select(session: Session, names: string[], options: z.output<typeof optionsSchema>): Promise<Selection> {
   const chosen = [names.length > 0, options.due, options.all].filter(Boolean).length;
   if (chosen !== 1) {
-    throw usageError('USAGE', 'name the secrets to rotate, or give --due or --all (exactly one of these)', 'rotate jwt | rotate --due | rotate --all; rotate status lists the secrets');
+    throw usageError(
+      'USAGE',
+      'name the secrets to rotate, or give --due or --all (exactly one of these)',
+      'rotate jwt | rotate --due | rotate --all; rotate status lists the secrets',
+    );
   }
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names), skipped: [] };
   const [states, journals, env] = await Promise.all([
@@ -41,7 +45,13 @@ async function select(session: Session, names: string[], options: z.output<typeo
   ]);
   const selection: Selection = { retire: [], rotate: [], skipped: [] };
   for (const [id, config] of Object.entries(session.config.secrets)) {
-    const s = schedule(config, states[id], journals.find((j) => j.secret === id), env.values, session.deps.now());
+    const s = schedule(
+      config,
+      states[id],
+      journals.find((j) => j.secret === id),
+      env.values,
+      session.deps.now(),
+    );
     const skip = (note: string) =>
       selection.skipped.push({ secret: id, kind: config.kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
     if (s.state === 'retire-due') selection.retire.push(id);
@@ -55,7 +65,11 @@ async function select(session: Session, names: string[], options: z.output<typeo
 export async function rotateCommand(names: string[], raw: unknown): Promise<number> {
   const options = parseOptions(optionsSchema, raw);
   if (options.emergency && !options.reason) {
-    throw usageError('USAGE', '--emergency needs --reason <text>', 'say why, for the audit log: --emergency --reason "key leaked in CI log"');
+    throw usageError(
+      'USAGE',
+      '--emergency needs --reason <text>',
+      'say why, for the audit log: --emergency --reason "key leaked in CI log"',
+    );
   }
   const session = await openSession(options, {
     restart: options.restart,
@@ -92,7 +106,9 @@ async function execute(session: Session, selection: Selection, yes: boolean): Pr
   try {
     await assertNoPendingRun(session);
     if (!yes && selection.rotate.length > 0) {
-      const services = [...new Set(selection.rotate.flatMap((id) => (session.options.restart ? session.config.secrets[id]!.services : [])))];
+      const services = [
+        ...new Set(selection.rotate.flatMap((id) => (session.options.restart ? session.config.secrets[id]!.services : []))),
+      ];
       const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
       await confirm(`Rotate ${selection.rotate.join(', ')} now? This writes ${session.envFile}, ${restarts} and retires the old values.`);
     }

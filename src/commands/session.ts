@@ -1,6 +1,5 @@
 import * as z from 'zod/mini';
-import { loadConfig } from '../config/load.js';
-import { formatIssues } from '../config/load.js';
+import { formatIssues, loadConfig } from '../config/load.js';
 import { processDeps } from '../engine/process-deps.js';
 import type { RunOptions, Session } from '../engine/session.js';
 import { ExitCode, RotateError, usageError } from '../errors.js';
@@ -28,9 +27,7 @@ const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: f
 export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   const runOptions = { ...DEFAULT_RUN, ...run };
-  const privateEnvNames = Object.values(loaded.config.secrets).flatMap((s) =>
-    'adminUrlEnv' in s && s.adminUrlEnv ? [s.adminUrlEnv] : [],
-  );
+  const privateEnvNames = Object.values(loaded.config.secrets).flatMap((s) => ('adminUrlEnv' in s && s.adminUrlEnv ? [s.adminUrlEnv] : []));
   const deps = processDeps({ quiet: options.quiet, verbose: options.verbose, unattended: runOptions.unattended, privateEnvNames });
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {
@@ -49,7 +46,11 @@ export function resolveSecretIds(session: Session, names: string[]): string[] {
   const known = Object.keys(session.config.secrets);
   for (const name of names) {
     if (!known.includes(name)) {
-      throw usageError('UNKNOWN_SECRET', `there is no secret "${name}" in ${session.configPath ?? 'the built-in defaults'}`, `known secrets: ${known.join(', ')}`);
+      throw usageError(
+        'UNKNOWN_SECRET',
+        `there is no secret "${name}" in ${session.configPath ?? 'the built-in defaults'}`,
+        `known secrets: ${known.join(', ')}`,
+      );
     }
   }
   return [...new Set(names)];

@@ -31,12 +31,29 @@ export async function statusCommand(raw: unknown): Promise<number> {
         kind: config.kind,
         intervalDays: config.intervalDays,
         ...schedule(config, states[id], journal, env.values, now),
-        ...(journal ? { pendingRun: { runId: journal.runId, mode: journal.mode, host: journal.host, startedAt: journal.startedAt, needsPerson: journal.needsPerson ?? null } } : {}),
+        ...(journal
+          ? {
+              pendingRun: {
+                runId: journal.runId,
+                mode: journal.mode,
+                host: journal.host,
+                startedAt: journal.startedAt,
+                needsPerson: journal.needsPerson ?? null,
+              },
+            }
+          : {}),
       };
     });
     const code = journals.length > 0 ? 3 : 0;
     if (options.json) {
-      printStdout(jsonDocument('status', code, { config: session.configPath ?? null, envFile: session.envFile, store: session.store.location, secrets }));
+      printStdout(
+        jsonDocument('status', code, {
+          config: session.configPath ?? null,
+          envFile: session.envFile,
+          store: session.store.location,
+          secrets,
+        }),
+      );
       return code;
     }
     const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
@@ -49,13 +66,15 @@ export async function statusCommand(raw: unknown): Promise<number> {
           day(s.lastRotatedAt),
           `${s.intervalDays}d`,
           s.state === 'never-rotated' ? 'now' : day(s.nextDue),
-          s.state === 'grace' ? `grace until ${s.graceUntil}` : STATE_TEXT[s.state] ?? s.state,
+          s.state === 'grace' ? `grace until ${s.graceUntil}` : (STATE_TEXT[s.state] ?? s.state),
         ]),
       ),
     );
     for (const s of secrets) {
       if (s.pendingRun) {
-        printStdout(`\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${s.pendingRun.startedAt} on ${s.pendingRun.host} did not finish.`);
+        printStdout(
+          `\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${s.pendingRun.startedAt} on ${s.pendingRun.host} did not finish.`,
+        );
         if (s.pendingRun.needsPerson) printStdout(`  ${s.pendingRun.needsPerson}`);
         printStdout('  Run `rotate resume` to finish or undo it.');
       }

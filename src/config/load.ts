@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { usageError } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { type Config, configSchema } from './schema.js';
 
 export const CONFIG_FILE = 'rotate.config.json';
 
@@ -67,7 +67,11 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (explicit || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw usageError('CONFIG_UNREADABLE', `cannot read the config file ${path}: ${(error as Error).message}`, 'check --config, or run `rotate init`');
+      throw usageError(
+        'CONFIG_UNREADABLE',
+        `cannot read the config file ${path}: ${(error as Error).message}`,
+        'check --config, or run `rotate init`',
+      );
     }
   }
   let raw: unknown = {};
@@ -75,7 +79,11 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
     try {
       raw = JSON.parse(text);
     } catch (error) {
-      throw usageError('CONFIG_INVALID', `${path}${jsonPosition(text, error as SyntaxError)}: not valid JSON: ${(error as Error).message}`, 'fix the JSON syntax at that line');
+      throw usageError(
+        'CONFIG_INVALID',
+        `${path}${jsonPosition(text, error as SyntaxError)}: not valid JSON: ${(error as Error).message}`,
+        'fix the JSON syntax at that line',
+      );
     }
   }
   const config = parseConfig(raw, text === undefined ? 'the built-in defaults' : path);

@@ -3,7 +3,7 @@ import { markSecret } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { RotatorContext } from '../secrets/types.js';
 import type { SecretState } from '../store/types.js';
-import { secretConfig, type Session } from './session.js';
+import { type Session, secretConfig } from './session.js';
 
 const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|_URL$|CREDENTIAL/i;
 

@@ -10,7 +10,7 @@ import { buildContext, reloadEnv } from './context.js';
 import { record } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
-import { secretConfig, type Session } from './session.js';
+import { type Session, secretConfig } from './session.js';
 
 /** A run in progress for one secret: the journal is written before each side effect. */
 class Run {
@@ -97,12 +97,7 @@ async function startJournal(
 }
 
 /** Keeps the journal, marked with what a person must look at (`rotate status` shows it), and records the run. */
-export async function parkForPerson(
-  run: Run,
-  what: string,
-  result: SecretResult,
-  action?: HistoryEntry['action'],
-): Promise<SecretResult> {
+export async function parkForPerson(run: Run, what: string, result: SecretResult, action?: HistoryEntry['action']): Promise<SecretResult> {
   run.journal.needsPerson = `${what}: ${result.error?.message ?? 'unknown error'}`;
   await run.session.store.writeJournal(run.journal);
   await record(run.session, run.journal, result, action);
@@ -110,11 +105,7 @@ export async function parkForPerson(
 }
 
 /** Runs the contract's sequence for one secret; mode `rollback` goes back to the value the last rotation replaced. */
-export async function rotateSecret(
-  session: Session,
-  id: string,
-  mode: 'rotate' | 'rollback' = 'rotate',
-): Promise<SecretResult> {
+export async function rotateSecret(session: Session, id: string, mode: 'rotate' | 'rollback' = 'rotate'): Promise<SecretResult> {
   const config = secretConfig(session, id);
   const rotator = await session.deps.loadRotator(config.kind);
   const state = (await session.store.readStates())[id];
@@ -278,7 +269,12 @@ export async function retireResumed(
     await record(session, journal, result);
     return result;
   } catch (error) {
-    return parkForPerson(run, 'retiring the old value failed', { ...summary, steps: run.steps, status: 'retire-failed', error: errorInfo(error) });
+    return parkForPerson(run, 'retiring the old value failed', {
+      ...summary,
+      steps: run.steps,
+      status: 'retire-failed',
+      error: errorInfo(error),
+    });
   }
 }
 
@@ -305,7 +301,11 @@ async function rollBack(
     return parkForPerson(run, 'the rotation and its rollback failed', {
       ...summary,
       status: 'rollback-failed',
-      error: { code: 'ROLLBACK_FAILED', message: `${reason.message}; rolling back failed too: ${why.message}`, hint: 'run `rotate status`, fix the cause, then `rotate resume`' },
+      error: {
+        code: 'ROLLBACK_FAILED',
+        message: `${reason.message}; rolling back failed too: ${why.message}`,
+        hint: 'run `rotate status`, fix the cause, then `rotate resume`',
+      },
     });
   }
 }
@@ -343,4 +343,4 @@ async function restoreEnv(session: Session, backupId: string, rotation: Rotation
   await editEnvFile(session.envFile, Object.fromEntries([...keys].map((key) => [key, old[key] ?? null])));
 }
 
-export { Run, finish as finishResumed };
+export { finish as finishResumed, Run };

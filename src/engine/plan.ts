@@ -2,7 +2,7 @@ import { envKeysOf } from '../secrets/index.js';
 import { check } from '../secrets/types.js';
 import { buildContext } from './context.js';
 import { errorInfo, type SecretResult } from './result.js';
-import { secretConfig, type Session } from './session.js';
+import { type Session, secretConfig } from './session.js';
 
 /** A dry run for one secret: the steps it would take and every read-only preflight check. Changes nothing. */
 export async function planSecret(session: Session, id: string): Promise<SecretResult> {
@@ -29,7 +29,16 @@ export async function planSecret(session: Session, id: string): Promise<SecretRe
     const preflight = await rotator.preflight(ctx);
     const pending = (await session.store.readJournals()).find((j) => j.secret === id);
     const checks = [
-      ...(pending ? [check('no interrupted run is pending', false, `${pending.mode} run ${pending.runId} from ${pending.host}`, 'run `rotate resume` first')] : []),
+      ...(pending
+        ? [
+            check(
+              'no interrupted run is pending',
+              false,
+              `${pending.mode} run ${pending.runId} from ${pending.host}`,
+              'run `rotate resume` first',
+            ),
+          ]
+        : []),
       ...preflight.checks,
     ];
     for (const name of services) {
@@ -48,8 +57,18 @@ async function reachable(session: Session, name: string, url: string) {
   try {
     const response = await session.deps.fetch(url, { signal: AbortSignal.timeout(5000) });
     await response.body?.cancel();
-    return check(`service ${name} is healthy`, response.ok, `${url} answered ${response.status}`, `start ${name} or fix services.${name}.health.url`);
+    return check(
+      `service ${name} is healthy`,
+      response.ok,
+      `${url} answered ${response.status}`,
+      `start ${name} or fix services.${name}.health.url`,
+    );
   } catch (error) {
-    return check(`service ${name} is healthy`, false, `${url}: ${(error as Error).message}`, `start ${name} or fix services.${name}.health.url`);
+    return check(
+      `service ${name} is healthy`,
+      false,
+      `${url}: ${(error as Error).message}`,
+      `start ${name} or fix services.${name}.health.url`,
+    );
   }
 }

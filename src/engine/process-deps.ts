@@ -12,9 +12,7 @@ import type { CommandResult, EngineDeps } from './session.js';
 const PRIVATE_ENV = /^ROTATE_(MASTER_KEY|NEW_|.*ADMIN|STORE_URL)/;
 
 function runCommand(command: string, cwd: string, environment: NodeJS.ProcessEnv, privateNames: Set<string>): Promise<CommandResult> {
-  const env = Object.fromEntries(
-    Object.entries(environment).filter(([key]) => !PRIVATE_ENV.test(key) && !privateNames.has(key)),
-  );
+  const env = Object.fromEntries(Object.entries(environment).filter(([key]) => !PRIVATE_ENV.test(key) && !privateNames.has(key)));
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

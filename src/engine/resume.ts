@@ -4,7 +4,7 @@ import { finishResumed, parkForPerson, Run, retireResumed, undoSteps } from './p
 import { record } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { unsealRotation } from './sealing.js';
-import { secretConfig, type Session } from './session.js';
+import { type Session, secretConfig } from './session.js';
 
 /**
  * Finishes or undoes a run that stopped half-way. A run whose new value had passed verification goes forward
@@ -38,6 +38,11 @@ export async function resumeJournal(session: Session, journal: Journal): Promise
     await record(session, journal, result, 'resume');
     return result;
   } catch (error) {
-    return parkForPerson(run, 'undoing the interrupted run failed', { ...summary, status: 'rollback-failed', error: errorInfo(error) }, 'resume');
+    return parkForPerson(
+      run,
+      'undoing the interrupted run failed',
+      { ...summary, status: 'rollback-failed', error: errorInfo(error) },
+      'resume',
+    );
   }
 }

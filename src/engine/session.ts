@@ -1,7 +1,6 @@
-import type { Config, SecretConfig } from '../config/schema.js';
-import type { Store } from '../store/types.js';
-import type { Kind } from '../config/schema.js';
+import type { Config, Kind, SecretConfig } from '../config/schema.js';
 import type { Rotator, RotatorDeps } from '../secrets/types.js';
+import type { Store } from '../store/types.js';
 
 export interface CommandResult {
   code: number;

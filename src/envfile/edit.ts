@@ -121,9 +121,13 @@ export function checkEnvEdit(before: string, after: string, edits: EnvEdits, pat
   for (const key of keys) {
     if (expected[key] !== now[key]) {
       const line = lineOf(after, key) ?? lineOf(before, key);
-      throw new RotateError('ENV_EDIT_MISMATCH', `${path}${line ? `:${line}` : ''}: after editing, ${key} would not read back as intended; nothing was written`, {
-        hint: 'that line has a quote or escape rotate cannot edit safely: write it plainly (KEY=value) by hand, then run rotate again',
-      });
+      throw new RotateError(
+        'ENV_EDIT_MISMATCH',
+        `${path}${line ? `:${line}` : ''}: after editing, ${key} would not read back as intended; nothing was written`,
+        {
+          hint: 'that line has a quote or escape rotate cannot edit safely: write it plainly (KEY=value) by hand, then run rotate again',
+        },
+      );
     }
   }
 }

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import dotenv from 'dotenv';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
-import { checkEnvEdit, replaceEnvLines, type EnvEdits } from './edit.js';
+import { checkEnvEdit, type EnvEdits, replaceEnvLines } from './edit.js';
 
 export interface EnvFileSnapshot {
   path: string;

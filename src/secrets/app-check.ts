@@ -1,4 +1,4 @@
-import { check, type Check, type RotatorContext } from './types.js';
+import { type Check, check, type RotatorContext } from './types.js';
 
 /**
  * Asks the app itself whether it works with the values it loaded: a GET that must answer 2xx. A static health page

@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import type { JwtSecretConfig } from '../config/schema.js';
 import { RotateError } from '../errors.js';
 import { SecretValue } from '../secret-value.js';
-import { check, type Check, type Rotation, type Rotator, type RotatorContext } from './types.js';
+import { type Check, check, type Rotation, type Rotator, type RotatorContext } from './types.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
 export const MIN_SECRET_BYTES = 32;
@@ -40,19 +40,31 @@ async function statusWith(ctx: Ctx, secret: SecretValue): Promise<number> {
 async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
   try {
     const status = await statusWith(ctx, secret);
-    return check(name, status >= 200 && status < 300, `${ctx.config.verify!.url} answered ${status}`,
-      'the app does not accept tokens signed with this secret: did the restart re-read the env file?');
+    return check(
+      name,
+      status >= 200 && status < 300,
+      `${ctx.config.verify!.url} answered ${status}`,
+      'the app does not accept tokens signed with this secret: did the restart re-read the env file?',
+    );
   } catch (error) {
-    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`,
-      'start the app or fix secrets.<id>.verify.url');
+    return check(
+      name,
+      false,
+      `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`,
+      'start the app or fix secrets.<id>.verify.url',
+    );
   }
 }
 
 async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
   try {
     const status = await statusWith(ctx, secret);
-    return check(name, status === 401, `${ctx.config.verify!.url} answered ${status}${status === 401 ? "" : ", not 401"}`,
-      'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere');
+    return check(
+      name,
+      status === 401,
+      `${ctx.config.verify!.url} answered ${status}${status === 401 ? '' : ', not 401'}`,
+      'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere',
+    );
   } catch (error) {
     return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`);
   }
@@ -85,9 +97,13 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     const next = restore?.secrets.old ?? new SecretValue(ctx.deps.randomBytes(MIN_SECRET_BYTES).toString('base64url'));
     const strength = strongEnough(`the ${restore ? 'restored' : 'new'} secret is long enough`, next);
     if (!strength.ok) {
-      throw new RotateError('JWT_SECRET_WEAK', `the ${restore ? 'previous' : 'new'} JWT secret is ${strength.detail}, under ${MIN_SECRET_BYTES}`, {
-        hint: 'rotate refuses to put a weak HS256 secret in place; rotate to a new secret instead',
-      });
+      throw new RotateError(
+        'JWT_SECRET_WEAK',
+        `the ${restore ? 'previous' : 'new'} JWT secret is ${strength.detail}, under ${MIN_SECRET_BYTES}`,
+        {
+          hint: 'rotate refuses to put a weak HS256 secret in place; rotate to a new secret instead',
+        },
+      );
     }
     const keepOld = ctx.config.graceHours > 0 && !ctx.emergency && !restore;
     const prev = previousEnv(ctx.config);

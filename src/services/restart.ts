@@ -1,15 +1,10 @@
 import type { Config } from '../config/schema.js';
+import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
-import type { EngineDeps } from '../engine/session.js';
 
 /** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
-export async function restartServices(
-  names: readonly string[],
-  config: Config,
-  configDir: string,
-  deps: EngineDeps,
-): Promise<void> {
+export async function restartServices(names: readonly string[], config: Config, configDir: string, deps: EngineDeps): Promise<void> {
   for (const name of names) {
     const service = config.services[name];
     if (!service) continue;

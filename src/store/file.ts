@@ -66,7 +66,13 @@ export class FileStore implements Store {
   async acquireLock(command: string): Promise<Lock> {
     await this.#ensureDir();
     const path = this.#path('lock');
-    const me: LockOwner = { token: randomBytes(8).toString('hex'), pid: process.pid, host: hostname(), since: new Date().toISOString(), command };
+    const me: LockOwner = {
+      token: randomBytes(8).toString('hex'),
+      pid: process.pid,
+      host: hostname(),
+      since: new Date().toISOString(),
+      command,
+    };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(path, 'wx', 0o600);
@@ -209,4 +215,3 @@ export class FileStore implements Store {
     return this.#vault;
   }
 }
-

@@ -127,9 +127,7 @@ export class PostgresStore implements Store {
       await client.query(`INSERT INTO ${this.#t('meta')} VALUES ('key-check', $1) ON CONFLICT (name) DO NOTHING`, [
         this.#vault.seal(Buffer.from(KEY_CHECK), 'key-check'),
       ]);
-      const { rows } = await client.query<{ value: string }>(
-        `SELECT value FROM ${this.#t('meta')} WHERE name = 'key-check'`,
-      );
+      const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${this.#t('meta')} WHERE name = 'key-check'`);
       await client.query('COMMIT');
       if (this.#vault.open(rows[0]!.value, 'key-check').toString() !== KEY_CHECK) {
         throw new RotateError('STORE_CORRUPT', 'the store key check holds an unexpected value', { exitCode: 3 });
@@ -227,10 +225,7 @@ export class PostgresStore implements Store {
   }
 
   async appendHistory(entry: HistoryEntry): Promise<void> {
-    await this.#query(`INSERT INTO ${this.#t('history')} (at, entry) VALUES ($1, $2::jsonb)`, [
-      entry.at,
-      JSON.stringify(entry),
-    ]);
+    await this.#query(`INSERT INTO ${this.#t('history')} (at, entry) VALUES ($1, $2::jsonb)`, [entry.at, JSON.stringify(entry)]);
   }
 
   async readHistory(): Promise<HistoryEntry[]> {
@@ -266,9 +261,7 @@ export class PostgresStore implements Store {
   }
 
   async getBackup(id: string): Promise<Buffer> {
-    const { rows } = await this.#query<{ sealed: string }>(`SELECT sealed FROM ${this.#t('backups')} WHERE id = $1`, [
-      id,
-    ]);
+    const { rows } = await this.#query<{ sealed: string }>(`SELECT sealed FROM ${this.#t('backups')} WHERE id = $1`, [id]);
     if (!rows[0]) {
       throw new RotateError('STORE_CORRUPT', `no backup ${id} in ${this.location}`, {
         hint: 'the backup was deleted by hand; restore the env file from your own backups',

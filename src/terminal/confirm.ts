@@ -1,4 +1,4 @@
-import { RotateError, ExitCode } from '../errors.js';
+import { ExitCode, RotateError } from '../errors.js';
 
 /** Asks on a TTY; never on a pipe or under cron (CONTRACT.md: a non-TTY run never prompts). */
 export async function confirm(message: string): Promise<void> {

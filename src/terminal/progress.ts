@@ -8,7 +8,11 @@ export function createProgress(enabled: boolean): (label: string, total: number)
     let pending = 0;
     const ready = import('cli-progress').then(({ default: cli }) => {
       bar = new cli.SingleBar(
-        { format: `${label} [{bar}] {percentage}% {value}/{total} rows {speed} rows/s eta {eta}s`, stream: process.stderr, hideCursor: true },
+        {
+          format: `${label} [{bar}] {percentage}% {value}/{total} rows {speed} rows/s eta {eta}s`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
         cli.Presets.shades_classic,
       );
       bar.start(total, pending, { speed: 0 });

@@ -1,7 +1,6 @@
+import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { redact } from '../secret-value.js';
-import type { SecretResult } from '../engine/result.js';
 import type { JsonValue } from '../secrets/types.js';
-import type { ErrorInfo } from '../engine/result.js';
 import { colorFor } from './logger.js';
 
 export const SCHEMA_VERSION = 1;
@@ -82,7 +81,10 @@ export function renderResults(results: SecretResult[], environment: Record<strin
 function factText(value: JsonValue): string {
   if (value === null) return '';
   if (Array.isArray(value)) return value.map(factText).join(', ');
-  if (typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}=${factText(v)}`).join(', ');
+  if (typeof value === 'object')
+    return Object.entries(value)
+      .map(([k, v]) => `${k}=${factText(v)}`)
+      .join(', ');
   return String(value);
 }
 
@@ -93,6 +95,10 @@ export function errorLines(error: ErrorInfo): string[] {
 /** A plain table: columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 // The stand-in app: a small HTTP server that consumes its secrets the way the platform does (PLATFORM.md).
 // It reads its env file ONCE at start, like the platform, so only a restart picks up new values.
 // Usage: node test/app/server.mjs --env-file <path> --port <n> [--pid-file <path>]
 // Each file in ./routes/ exports `setup(env)` returning { routes: { 'GET /path': handler }, close? };
 // setup may throw to refuse to start (as the platform does when Redis rejects its password).
 import { createServer } from 'node:http';
-import { readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 
@@ -20,7 +20,9 @@ const port = Number(args.port ?? 8000);
 const here = dirname(fileURLToPath(import.meta.url));
 const routes = new Map();
 const closers = [];
-for (const file of readdirSync(join(here, 'routes')).filter((f) => f.endsWith('.mjs')).sort()) {
+for (const file of readdirSync(join(here, 'routes'))
+  .filter((f) => f.endsWith('.mjs'))
+  .sort()) {
   const mod = await import(pathToFileURL(join(here, 'routes', file)).href);
   const part = await mod.setup(env);
   for (const [key, handler] of Object.entries(part.routes ?? {})) routes.set(key, handler);

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, runCli, scratchDir } from '../helpers/cli.js';
 import { configSchema } from '../../src/config/schema.js';
+import { CLI, runCli, scratchDir } from '../helpers/cli.js';
 
 const ESC = '\u001b[';
 const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
@@ -13,7 +13,11 @@ const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
 function onTerminal(dir: string, args: string, keys: string, env: Record<string, string> = {}): string {
   const command = `(sleep 1.5; printf '${keys}') | script -qec "node ${CLI} ${args}" /dev/null`;
   try {
-    return execFileSync('/bin/sh', ['-c', command], { cwd: dir, env: { ...process.env, ...env, NO_COLOR: undefined, ...env }, encoding: 'utf8' });
+    return execFileSync('/bin/sh', ['-c', command], {
+      cwd: dir,
+      env: { ...process.env, ...env, NO_COLOR: undefined, ...env },
+      encoding: 'utf8',
+    });
   } catch (error) {
     return String((error as { stdout?: string }).stdout ?? '');
   }

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith, readAppTables, roleCanLogin, tableOwners } from '../helpers/app-database.js';
 import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 
 const MASTER_KEY = 'd'.repeat(64);
 const ADMIN_ENV = 'ROTATE_DATABASE_ADMIN_URL';

@@ -6,13 +6,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
-import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 import { pyDecrypt, pyEncrypt, pyFernetKeys } from '../helpers/python-fernet.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
+import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 
 const database = scratchDatabase('rotate_xke');
 const DB_URL = database.url;
@@ -97,7 +97,10 @@ const digest = async (): Promise<string> =>
 
 /** Python reads every encrypted value of `rows`: which of `envs` decrypts it, and the plaintext. */
 function pyRead(rows: Row[], envs: string[]) {
-  const reads = pyDecrypt(envs, rows.flatMap((r) => COLUMNS.map((c) => r[c])));
+  const reads = pyDecrypt(
+    envs,
+    rows.flatMap((r) => COLUMNS.map((c) => r[c])),
+  );
   return {
     keys: reads.map((r) => r.key),
     plain: rows.map((_, i) => COLUMNS.map((_, c) => reads[i * 3 + c]!.plain)),
@@ -119,7 +122,14 @@ describe('rotate exchange-key end to end', () => {
   const masterKey = 'b'.repeat(64);
 
   function writeConfig(
-    extra: { restartPrefix?: string; restart?: string; batchSize?: number; healthTimeout?: number; healthPath?: string; verifyPath?: string } = {},
+    extra: {
+      restartPrefix?: string;
+      restart?: string;
+      batchSize?: number;
+      healthTimeout?: number;
+      healthPath?: string;
+      verifyPath?: string;
+    } = {},
   ) {
     const config = {
       services: {
@@ -206,7 +216,13 @@ describe('rotate exchange-key end to end', () => {
       'app.log': app.log(),
     };
     const fernetKeys = pyFernetKeys([OLD, next]);
-    const secrets = [OLD, next, ...fernetKeys, ...fernetKeys.map((k) => k.replace(/=+$/, '')), ...fernetKeys.map((k) => Buffer.from(k, 'base64url').toString('hex'))];
+    const secrets = [
+      OLD,
+      next,
+      ...fernetKeys,
+      ...fernetKeys.map((k) => k.replace(/=+$/, '')),
+      ...fernetKeys.map((k) => Buffer.from(k, 'base64url').toString('hex')),
+    ];
     expect(findLeaks(texts, secrets)).toEqual([]);
     // The greps read real things: the restart shell's own command line, its environment, the app's argv.
     expect(texts['child-argv.log']).toContain('restart.mjs');
@@ -228,7 +244,12 @@ describe('rotate exchange-key end to end', () => {
     expect(planned.checks.length).toBeGreaterThan(0);
     expect(planned.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
     const values = SAMPLE.flat().filter((v) => v !== null && v !== '').length;
-    expect(planned.facts).toMatchObject({ rowsByTable: { exchange_api_keys: SAMPLE.length }, rows: SAMPLE.length, values, undecryptable: 0 });
+    expect(planned.facts).toMatchObject({
+      rowsByTable: { exchange_api_keys: SAMPLE.length },
+      rows: SAMPLE.length,
+      values,
+      undecryptable: 0,
+    });
     expect(typeof planned.facts.estimatedSeconds).toBe('number');
     expect(envText()).toBe(ENV_TEXT);
     expect(await snapshot()).toEqual(before);
@@ -296,7 +317,12 @@ describe('rotate exchange-key end to end', () => {
     expect(await digest()).toBe(before);
     const rows = await snapshot();
     expect(rows).toHaveLength(count);
-    expectAllUnder(rows, [OLD], 0, rows.map((r) => distinct[r.user_id % distinct.length]!));
+    expectAllUnder(
+      rows,
+      [OLD],
+      0,
+      rows.map((r) => distinct[r.user_id % distinct.length]!),
+    );
     expect((await cli(['status'])).code).toBe(0);
   }, 30_000);
 

@@ -1,12 +1,13 @@
 // `rotate jwt` as a user runs it: the built CLI, a real env file, the stand-in app restarted for real.
-import { readFileSync, statSync, writeFileSync, chmodSync, existsSync, readdirSync } from 'node:fs';
+
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn, spawnSync } from 'node:child_process';
 import dotenv from 'dotenv';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 

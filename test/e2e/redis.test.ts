@@ -10,10 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
 import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { pidsIn, waitUntil } from '../helpers/wait.js';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 
 const KEEPER = 'keeper-pass-never-rotated-0123456789';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -40,8 +40,7 @@ function platformEnv(port: number, password: string): string {
 }
 
 /** The env text with every URL's old (encoded) password replaced by the new one: exactly what rotate may change. */
-const withNew = (text: string, old: string, next: string) =>
-  text.replaceAll(`:${encodeURIComponent(old)}@`, `:${next}@`);
+const withNew = (text: string, old: string, next: string) => text.replaceAll(`:${encodeURIComponent(old)}@`, `:${next}@`);
 
 /** A fresh AUTH + PING as the default user: 'ok' or the server's error code (WRONGPASS...). */
 async function authAs(server: PrivateRedis, password: string): Promise<string> {
@@ -72,7 +71,11 @@ async function resetServer(server: PrivateRedis, password: string): Promise<void
     if (server.aclFile) await keeper.call('ACL', 'SAVE');
     await keeper.call('CLIENT', 'KILL', 'USER', 'default');
     await keeper.flushall();
-    for (const [db, count] of [[0, 25], [1, 4], [2, 2]] as const) {
+    for (const [db, count] of [
+      [0, 25],
+      [1, 4],
+      [2, 2],
+    ] as const) {
       await keeper.select(db);
       for (let i = 0; i < count; i++) await keeper.set(`key:${db}:${i}`, `value ${i}`);
     }
@@ -89,7 +92,13 @@ interface Scene {
   cli(args: string[]): ReturnType<typeof runCli>;
   env(): Record<string, string>;
   envBytes(): string;
-  writeConfig(options?: { graceHours?: number; restartPrefix?: string; health?: string; healthTimeout?: number; noServices?: boolean }): void;
+  writeConfig(options?: {
+    graceHours?: number;
+    restartPrefix?: string;
+    health?: string;
+    healthTimeout?: number;
+    noServices?: boolean;
+  }): void;
 }
 
 describe('rotate redis end to end', () => {
@@ -132,15 +141,16 @@ describe('rotate redis end to end', () => {
       env: () => dotenv.parse(readFileSync(join(dir, '.env'))),
       envBytes: () => readFileSync(join(dir, '.env'), 'utf8'),
       writeConfig(options = {}) {
-        const services = app && !options.noServices
-          ? {
-              backend: {
-                // The restart command records its own argv and environment, for the leak greps.
-                restart: `${options.restartPrefix ?? ''}echo "$0 $*" >> child-argv.log; env >> child-env.log; ${app.restartCommand}`,
-                health: { url: options.health ?? `${app.url}/api/cache/ping`, timeoutSeconds: options.healthTimeout ?? 20 },
-              },
-            }
-          : {};
+        const services =
+          app && !options.noServices
+            ? {
+                backend: {
+                  // The restart command records its own argv and environment, for the leak greps.
+                  restart: `${options.restartPrefix ?? ''}echo "$0 $*" >> child-argv.log; env >> child-env.log; ${app.restartCommand}`,
+                  health: { url: options.health ?? `${app.url}/api/cache/ping`, timeoutSeconds: options.healthTimeout ?? 20 },
+                },
+              }
+            : {};
         const config = {
           services,
           secrets: {
@@ -317,7 +327,9 @@ describe('rotate redis end to end', () => {
       expect(s.envBytes()).toBe(s.envText);
 
       // The first restart saw the new URL; that password is gone from the server, the old one works.
-      const seen = readFileSync(join(s.dir, 'seen.env'), 'utf8').split('\n').filter((l) => l.startsWith('REDIS_URL='));
+      const seen = readFileSync(join(s.dir, 'seen.env'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('REDIS_URL='));
       const next = seen.map((l) => decodeURIComponent(new URL(l.slice('REDIS_URL='.length)).password)).find((p) => p !== s.old)!;
       expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(await authAs(aclServer, next)).toBe('WRONGPASS');

@@ -1,10 +1,11 @@
 // Two hosts sharing one PostgreSQL store: shared state and history, one lock across hosts.
-import { existsSync, writeFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, runCli, scratchDir } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
 

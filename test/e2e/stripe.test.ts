@@ -5,11 +5,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { standInApp, type StandInApp } from '../helpers/app.js';
-import { CLI, findLeaks, readTree, runCli, scratchDir, type CliResult } from '../helpers/cli.js';
-import { FakeStripe, type FakeEndpoint } from '../helpers/fake-stripe.js';
-import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
 import { SecretValue } from '../../src/secret-value.js';
+import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
+import { type StandInApp, standInApp } from '../helpers/app.js';
+import { CLI, type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { type FakeEndpoint, FakeStripe } from '../helpers/fake-stripe.js';
 
 const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
 const MASTER_KEY = 'b'.repeat(64);
@@ -31,8 +31,19 @@ describe('rotate stripe through the CLI', () => {
     fake = await FakeStripe.start();
     sk = fake.addKey('acct_A');
     const pk = fake.addKey('acct_A', { type: 'pk' });
-    endpoint = fake.addEndpoint('acct_A', { url: WEBHOOK_URL, enabled_events: ['invoice.paid', 'checkout.session.completed'], api_version: '2024-06-20' });
-    envText = ['# billing', `STRIPE_SECRET_KEY=${sk}`, `STRIPE_PUBLISHABLE_KEY=${pk}`, `STRIPE_WEBHOOK_SECRET=${endpoint.secret} # signing secret`, 'APP_ENV=production', ''].join('\n');
+    endpoint = fake.addEndpoint('acct_A', {
+      url: WEBHOOK_URL,
+      enabled_events: ['invoice.paid', 'checkout.session.completed'],
+      api_version: '2024-06-20',
+    });
+    envText = [
+      '# billing',
+      `STRIPE_SECRET_KEY=${sk}`,
+      `STRIPE_PUBLISHABLE_KEY=${pk}`,
+      `STRIPE_WEBHOOK_SECRET=${endpoint.secret} # signing secret`,
+      'APP_ENV=production',
+      '',
+    ].join('\n');
     writeFileSync(join(dir, '.env'), envText);
     app = await standInApp(dir);
     const config = {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, freePort } from './cli.js';
+import { freePort, ROOT } from './cli.js';
 
 export interface StandInApp {
   port: number;

@@ -1,6 +1,6 @@
 // Builds a RotatorContext for tests that drive a rotator's steps directly against real servers.
 import { randomBytes } from 'node:crypto';
-import { secretSchema, type SecretConfig } from '../../src/config/schema.js';
+import { type SecretConfig, secretSchema } from '../../src/config/schema.js';
 import type { SecretValue } from '../../src/secret-value.js';
 import type { JsonValue, RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
 
@@ -36,9 +36,7 @@ export function testContext<C extends SecretConfig>(options: TestContextOptions)
     },
     progress: () => ({ tick: () => {}, done: () => {} }),
     readSecretInput: async (names) =>
-      Object.fromEntries(
-        names.flatMap(({ name }) => (options.secretInput?.[name] ? [[name, options.secretInput[name]]] : [])),
-      ),
+      Object.fromEntries(names.flatMap(({ name }) => (options.secretInput?.[name] ? [[name, options.secretInput[name]]] : []))),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
   return {

@@ -42,7 +42,15 @@ export interface RecordedRequest {
 
 const error = (status: number, type: string, message: string, code?: string, param?: string) => ({
   status,
-  body: { error: { type, message, ...(code ? { code } : {}), ...(param ? { param } : {}), request_log_url: 'https://dashboard.stripe.com/logs/req_fake' } },
+  body: {
+    error: {
+      type,
+      message,
+      ...(code ? { code } : {}),
+      ...(param ? { param } : {}),
+      request_log_url: 'https://dashboard.stripe.com/logs/req_fake',
+    },
+  },
 });
 
 const masked = (key: string) => `${key.slice(0, key.indexOf('_', 3) + 1)}${'*'.repeat(20)}${key.slice(-4)}`;
@@ -57,8 +65,13 @@ function parseForm(body: string): Record<string, unknown> {
       continue;
     }
     const [, name, sub] = m as unknown as [string, string, string];
-    if (/^\d*$/.test(sub)) ((out[name] ??= []) as string[]).push(value);
-    else ((out[name] ??= {}) as Record<string, string>)[sub] = value;
+    if (/^\d*$/.test(sub)) {
+      out[name] ??= [];
+      (out[name] as string[]).push(value);
+    } else {
+      out[name] ??= {};
+      (out[name] as Record<string, string>)[sub] = value;
+    }
   }
   return out;
 }
@@ -166,13 +179,27 @@ export class FakeStripe {
     if (entry.revoked) return error(401, 'invalid_request_error', `Expired API Key provided: ${masked(key)}`, 'api_key_expired');
     const need = (permission: string) =>
       entry.permissions && !entry.permissions.includes(permission)
-        ? error(403, 'invalid_request_error', `The provided key '${masked(key)}' does not have the required permissions for this endpoint on account '${entry.account}'. Having the 'rak_${permission}' permission would allow this request to continue.`)
+        ? error(
+            403,
+            'invalid_request_error',
+            `The provided key '${masked(key)}' does not have the required permissions for this endpoint on account '${entry.account}'. Having the 'rak_${permission}' permission would allow this request to continue.`,
+          )
         : undefined;
     const path = url.pathname;
     if (method === 'GET' && path === '/v1/account')
-      return need('account_read') ?? { status: 200, body: { id: entry.account, object: 'account', charges_enabled: true, country: 'US', default_currency: 'usd' } };
+      return (
+        need('account_read') ?? {
+          status: 200,
+          body: { id: entry.account, object: 'account', charges_enabled: true, country: 'US', default_currency: 'usd' },
+        }
+      );
     if (method === 'GET' && path === '/v1/balance')
-      return need('balance_read') ?? { status: 200, body: { object: 'balance', available: [{ amount: 0, currency: 'usd' }], pending: [], livemode: entry.mode === 'live' } };
+      return (
+        need('balance_read') ?? {
+          status: 200,
+          body: { object: 'balance', available: [{ amount: 0, currency: 'usd' }], pending: [], livemode: entry.mode === 'live' },
+        }
+      );
     if (path === '/v1/webhook_endpoints') {
       if (method === 'GET') return need('webhook_read') ?? this.#list(entry, url);
       if (method === 'POST') return need('webhook_write') ?? this.#create(entry, parseForm(body));
@@ -216,7 +243,10 @@ export class FakeStripe {
     let all = this.endpointsOf(entry.account, entry.mode).sort((a, b) => b.seq - a.seq);
     if (after) all = all.slice(all.findIndex((e) => e.id === after) + 1);
     const page = all.slice(0, limit);
-    return { status: 200, body: { object: 'list', url: '/v1/webhook_endpoints', has_more: all.length > limit, data: page.map((e) => this.#render(e)) } };
+    return {
+      status: 200,
+      body: { object: 'list', url: '/v1/webhook_endpoints', has_more: all.length > limit, data: page.map((e) => this.#render(e)) },
+    };
   }
 
   #create(entry: FakeKey, params: Record<string, unknown>): { status: number; body: unknown } {

@@ -1,9 +1,9 @@
 // Private redis-server instances for tests that change authentication (the shared 127.0.0.1:6379 must never get a
 // password). Each runs on a free port in its own temp folder; start them in beforeAll, stop them in afterAll, one
 // set per test file. Passwords are set over a connection (or in the aclfile as hashes), never in argv.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,15 @@ async function waitForPort(port: number, child: ChildProcess, logFile: string): 
     if (child.exitCode !== null) {
       throw new Error(`redis-server exited with ${child.exitCode}: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
     }
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false, disableClientInfo: true, maxRetriesPerRequest: 0 });
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      enableReadyCheck: false,
+      disableClientInfo: true,
+      maxRetriesPerRequest: 0,
+    });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -94,14 +102,14 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     for (let i = 0; i < base.length; i += 2) lines.push(`${base[i]} ${base[i + 1]}`);
     if (options.mode === 'aclfile') {
       aclFile = join(dir, 'users.acl');
-      writeFileSync(aclFile, [defaultLine, ...userLines].join('\n') + '\n');
+      writeFileSync(aclFile, `${[defaultLine, ...userLines].join('\n')}\n`);
       lines.push(`aclfile ${aclFile}`);
     } else if (options.requirepassInConfig) {
       lines.push(`requirepass ${options.password}`, ...userLines);
     } else {
       lines.push(defaultLine, ...userLines);
     }
-    writeFileSync(configFile, lines.join('\n') + '\n');
+    writeFileSync(configFile, `${lines.join('\n')}\n`);
     args = [configFile];
   }
 
@@ -117,7 +125,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   if (options.mode === 'none') {
     // Without files the password can only be set live (never through argv, which `ps` shows).
     const admin = new Redis({ port, host: '127.0.0.1', disableClientInfo: true });
-    for (const [name, u] of Object.entries(users)) await admin.call('ACL', 'SETUSER', name, ...u.rules.split(' '), `#${sha256(u.password)}`);
+    for (const [name, u] of Object.entries(users))
+      await admin.call('ACL', 'SETUSER', name, ...u.rules.split(' '), `#${sha256(u.password)}`);
     await admin.call('ACL', 'SETUSER', 'default', 'resetpass', `#${sha256(options.password)}`);
     admin.disconnect();
   }
@@ -138,7 +147,17 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     logFile,
     url,
     async connect(password, user = 'default') {
-      const client = new Redis({ port, host: '127.0.0.1', username: user, password, disableClientInfo: true, enableReadyCheck: false, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      const client = new Redis({
+        port,
+        host: '127.0.0.1',
+        username: user,
+        password,
+        disableClientInfo: true,
+        enableReadyCheck: false,
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
       let lastError: unknown;
       client.on('error', (error) => {
         lastError = error;

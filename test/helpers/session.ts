@@ -4,8 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { EngineDeps, RunOptions, Session } from '../../src/engine/session.js';
-import { FileStore } from '../../src/store/file.js';
 import type { Rotator } from '../../src/secrets/types.js';
+import { FileStore } from '../../src/store/file.js';
 import { scratchDir } from './cli.js';
 
 export interface TestSession extends Session {
@@ -43,7 +43,10 @@ export function testSession(options: {
     host: 'host',
     loadRotator: async () => options.rotator,
   };
-  const config = parseConfig(options.config ?? { services: { app: { restart: 'restart-app' } }, secrets: { jwt: { kind: 'jwt', services: ['app'] } } }, 'test');
+  const config = parseConfig(
+    options.config ?? { services: { app: { restart: 'restart-app' } }, secrets: { jwt: { kind: 'jwt', services: ['app'] } } },
+    'test',
+  );
   return {
     dir,
     logged,

@@ -1,17 +1,16 @@
 // exchange-key with the stand-in app (test/app/routes/exchange-key.mjs), which reads its key once at start like the
 // platform: the old app keeps writing with the old key until its restart, and the sweep in verify catches those rows.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { scratchDatabase } from '../helpers/scratch-database.js';
 import type { ExchangeKeySecretConfig } from '../../src/config/schema.js';
 import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
 import { testContext } from '../helpers/context.js';
+import { scratchDatabase } from '../helpers/scratch-database.js';
 
 const database = scratchDatabase('rotate_xk');
 const DB_URL = database.url;
@@ -38,7 +37,13 @@ async function startApp(env: Record<string, string>): Promise<void> {
     await new Promise((r) => app!.once('exit', r));
   }
   const envFile = join(dir, '.env');
-  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   port = await freePort();
   app = spawn(process.execPath, [SERVER, '--env-file', envFile, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   app.stdout!.on('data', (d: Buffer) => (appLog += d.toString()));
@@ -67,7 +72,10 @@ it('rotates under a running app: old-app writes in the window are swept, the res
   const env = { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: DB_URL };
   await startApp(env);
   for (let i = 0; i < 25; i++) {
-    expect((await call('POST', '/api/exchange-keys', { api_key: `k${i}`, api_secret: i % 4 ? `s${i}` : '', passphrase: i % 3 ? `p${i}` : null })).status).toBe(201);
+    expect(
+      (await call('POST', '/api/exchange-keys', { api_key: `k${i}`, api_secret: i % 4 ? `s${i}` : '', passphrase: i % 3 ? `p${i}` : null }))
+        .status,
+    ).toBe(201);
   }
   expect(await call('GET', '/api/exchange-keys/check')).toMatchObject({ status: 200, body: { rows: 25 } });
 

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExchangeKeySecretConfig } from '../../src/config/schema.js';
 import { RotateError } from '../../src/errors.js';
-import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from '../../src/secrets/exchange-key/fernet.js';
+import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
 import type { Rotation } from '../../src/secrets/types.js';
-import { testContext, type TestContext } from '../helpers/context.js';
+import { type TestContext, testContext } from '../helpers/context.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
 
 const database = scratchDatabase('rotate_xk');
@@ -41,7 +41,10 @@ interface Row {
 }
 
 /** A fresh platform-shaped table; `rows` are [api_key, api_secret, passphrase] plaintexts (or raw tokens). */
-async function makeTable(rows: [string, string, string | null][], encrypt = (p: string) => (p === '' ? '' : fernetEncrypt(oldKey, p))): Promise<string> {
+async function makeTable(
+  rows: [string, string, string | null][],
+  encrypt = (p: string) => (p === '' ? '' : fernetEncrypt(oldKey, p)),
+): Promise<string> {
   const table = `exchange_api_keys_${++tableNo}`;
   await db.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, exchange text NOT NULL DEFAULT 'binance',
     api_key_encrypted text NOT NULL, api_secret_encrypted text NOT NULL, passphrase_encrypted text NULL)`);
@@ -58,7 +61,11 @@ async function makeTable(rows: [string, string, string | null][], encrypt = (p: 
 
 const snapshot = async (table: string): Promise<Row[]> => (await db.query<Row>(`SELECT * FROM ${table} ORDER BY id`)).rows;
 
-function ctxFor(table: string, env: Record<string, string> = { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: DB_URL }, extra: Record<string, unknown> = {}): TestContext<ExchangeKeySecretConfig> {
+function ctxFor(
+  table: string,
+  env: Record<string, string> = { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: DB_URL },
+  extra: Record<string, unknown> = {},
+): TestContext<ExchangeKeySecretConfig> {
   return testContext<ExchangeKeySecretConfig>({
     id: 'exchange-key',
     config: { kind: 'exchange-key', tables: [{ table, key: 'id', columns: [...COLUMNS] }], batchSize: 7, ...extra },
@@ -152,7 +159,10 @@ describe('exchange-key rotator', () => {
     const rotation = await rotator.generate(ctx);
     await rotator.apply(ctx, rotation);
     // the old app, still running until its restart, inserts and updates with the old key
-    await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ($1, $2, NULL)`, [fernetEncrypt(oldKey, 'late'), fernetEncrypt(oldKey, 'late-s')]);
+    await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ($1, $2, NULL)`, [
+      fernetEncrypt(oldKey, 'late'),
+      fernetEncrypt(oldKey, 'late-s'),
+    ]);
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 2`, [fernetEncrypt(oldKey, 'changed')]);
     const after = afterEnvWrite(ctx, rotation);
     expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
@@ -197,7 +207,8 @@ describe('exchange-key rotator', () => {
     let ticks = 0;
     ctx.deps.progress = () => ({
       tick: () => {
-        if (++ticks === 10) void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
+        if (++ticks === 10)
+          void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
       },
       done: () => {},
     });
@@ -231,7 +242,14 @@ describe('exchange-key rotator', () => {
     const script = join(scratch, 'apply.mts');
     writeFileSync(script, code);
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    child.stdin.end(JSON.stringify({ config: { kind: 'exchange-key', tables: [{ table, columns: [...COLUMNS] }], batchSize: 200 }, env: ctx.env, old: OLD, next }));
+    child.stdin.end(
+      JSON.stringify({
+        config: { kind: 'exchange-key', tables: [{ table, columns: [...COLUMNS] }], batchSize: 200 },
+        env: ctx.env,
+        old: OLD,
+        next,
+      }),
+    );
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
@@ -271,7 +289,10 @@ else:
     const table = await makeTable(SAMPLE, () => 'placeholder');
     const ids = (await snapshot(table)).map((r) => r.id);
     for (const [n, id] of ids.entries()) {
-      await db.query(`UPDATE ${table} SET api_key_encrypted = $2, api_secret_encrypted = $3, passphrase_encrypted = $4 WHERE id = $1`, [id, ...tokens.slice(n * 3, n * 3 + 3)]);
+      await db.query(`UPDATE ${table} SET api_key_encrypted = $2, api_secret_encrypted = $3, passphrase_encrypted = $4 WHERE id = $1`, [
+        id,
+        ...tokens.slice(n * 3, n * 3 + 3),
+      ]);
     }
     const ctx = ctxFor(table);
     expect((await rotator.preflight(ctx)).checks.filter((c) => !c.ok)).toEqual([]);
@@ -280,7 +301,11 @@ else:
     const after = afterEnvWrite(ctx, rotation);
     expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
     const rows = await snapshot(table);
-    const read = py('decrypt', after.env.EXCHANGE_KEY_ENCRYPTION_KEY!, rows.flatMap((r) => COLUMNS.map((c) => r[c])));
+    const read = py(
+      'decrypt',
+      after.env.EXCHANGE_KEY_ENCRYPTION_KEY!,
+      rows.flatMap((r) => COLUMNS.map((c) => r[c])),
+    );
     expect(read).toEqual(plain.flat());
   });
 
@@ -312,7 +337,12 @@ else:
     produced.push(String(await rotator.undoApply(ctx, rotation).catch((e: unknown) => `${String(e)} ${(e as RotateError).hint}`)));
     const text = JSON.stringify(produced) + ctx.logged.join('\n') + after.logged.join('\n');
     const next = rotation.secrets.new!.reveal();
-    for (const secret of [OLD, next, deriveFernetKey(OLD, KDF).raw().toString('base64url'), deriveFernetKey(next, KDF).raw().toString('base64url')]) {
+    for (const secret of [
+      OLD,
+      next,
+      deriveFernetKey(OLD, KDF).raw().toString('base64url'),
+      deriveFernetKey(next, KDF).raw().toString('base64url'),
+    ]) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(secret.slice(0, 16));
     }
@@ -323,7 +353,9 @@ else:
     const table = await makeTable([]);
     expect((await rotator.preflight(ctxFor(table, { DATABASE_URL: DB_URL }))).checks.some((c) => !c.ok)).toBe(true);
     expect((await rotator.preflight(ctxFor(table, { EXCHANGE_KEY_ENCRYPTION_KEY: OLD }))).checks.some((c) => !c.ok)).toBe(true);
-    const down = await rotator.preflight(ctxFor(table, { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/x' }));
+    const down = await rotator.preflight(
+      ctxFor(table, { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/x' }),
+    );
     expect(down.checks.find((c) => !c.ok)?.detail).toMatch(/cannot connect/);
     const missing = await rotator.preflight(ctxFor('no_such_table'));
     expect(missing.checks.find((c) => !c.ok)?.name).toContain('no_such_table');

@@ -1,5 +1,5 @@
 // The alter-password strategy against a private scram-sha-256 cluster that logs every statement.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,19 +8,18 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresSecretConfig } from '../../src/config/schema.js';
+import { SecretValue } from '../../src/secret-value.js';
 import { postgresRotator as rotator } from '../../src/secrets/postgres/index.js';
 import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/scram.js';
-import { SecretValue } from '../../src/secret-value.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { loginWith as login } from '../helpers/app-database.js';
-import { testContext, type TestContext } from '../helpers/context.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
+import { type TestContext, testContext } from '../helpers/context.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
 let server: PrivatePostgres;
 let oldPassword: string;
 const seen: string[] = []; // every password this file used, for the log grep
 const produced: string[] = []; // everything the rotator produced, for the leak grep
-
 
 /** Sets a password the way the rotator does (verifier only), so the setup never logs a plaintext either. */
 async function setPassword(role: string, password: string): Promise<void> {
@@ -79,10 +78,13 @@ async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<{ rotatio
 
 const owners = async (): Promise<Record<string, string>> =>
   Object.fromEntries(
-    (await server.sql<{ t: string; o: string }>(
-      `SELECT schemaname || '.' || tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`,
-      [], 'app',
-    )).rows.map((r) => [r.t, r.o]),
+    (
+      await server.sql<{ t: string; o: string }>(
+        `SELECT schemaname || '.' || tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`,
+        [],
+        'app',
+      )
+    ).rows.map((r) => [r.t, r.o]),
   );
 
 beforeAll(async () => {

@@ -3,12 +3,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresSecretConfig } from '../../src/config/schema.js';
-import { applyRoleSetup, postgresRotator as rotator, roleSetupSql, setupRolesOf } from '../../src/secrets/postgres/index.js';
+import { applyRoleSetup, roleSetupSql, postgresRotator as rotator, setupRolesOf } from '../../src/secrets/postgres/index.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { loginWith } from '../helpers/app-database.js';
-import { testContext, type TestContext } from '../helpers/context.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
+import { type TestContext, testContext } from '../helpers/context.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
 let server: PrivatePostgres;
 let current = { user: 'app', password: 'initial-alternate-Pass_0123456789' };
@@ -62,9 +62,9 @@ async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<Rotation>
 }
 
 const owners = async (): Promise<string[]> =>
-  (await server.sql<{ o: string }>(
-    `SELECT DISTINCT tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`, [], 'app',
-  )).rows.map((r) => r.o);
+  (
+    await server.sql<{ o: string }>(`SELECT DISTINCT tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`, [], 'app')
+  ).rows.map((r) => r.o);
 
 beforeAll(async () => {
   server = await startPrivatePostgres();

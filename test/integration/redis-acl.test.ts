@@ -7,11 +7,10 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisSecretConfig } from '../../src/config/schema.js';
 import { redisRotator } from '../../src/secrets/redis/index.js';
-import type { Rotation } from '../../src/secrets/types.js';
-import { testContext } from '../helpers/context.js';
-import { driveRotation, startPrivateRedis, switchedEnv, type PrivateRedis } from '../helpers/private-redis.js';
 // @ts-expect-error: the stand-in app is plain JS
 import { setup as appSetup } from '../app/routes/redis.mjs';
+import { testContext } from '../helpers/context.js';
+import { driveRotation, type PrivateRedis, startPrivateRedis, switchedEnv } from '../helpers/private-redis.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const ADMIN_PW = 'admin-password-A1';
@@ -80,7 +79,13 @@ describe('acl with an aclfile and an admin URL', () => {
     });
     newPw = run.rotation.secrets.newPassword!.reveal();
     seen.push(APP_PW, newPw);
-    expect(run.preflight.facts).toMatchObject({ user: 'app', strategy: 'acl', persistence: 'aclfile', keysBefore: 25, adminVia: 'admin-url' });
+    expect(run.preflight.facts).toMatchObject({
+      user: 'app',
+      strategy: 'acl',
+      persistence: 'aclfile',
+      keysBefore: 25,
+      adminVia: 'admin-url',
+    });
     expect(run.verify.every((c) => c.ok)).toBe(true);
     expect(run.verify.find((c) => c.name === 'no cache loss')?.detail).toMatch(/^25 keys before, 25 after/);
     expect(run.retired).toEqual([expect.objectContaining({ ok: true, detail: expect.stringMatching(/WRONGPASS/) })]);
@@ -98,7 +103,14 @@ describe('acl with an aclfile and an admin URL', () => {
     expect(await again.ping()).toBe('PONG');
     await again.quit();
     await expectRefused(withAclFile, APP_PW, 'app');
-    produced.push(JSON.stringify(run.rotation), JSON.stringify(run.preflight), JSON.stringify(run.verify), JSON.stringify(run.retired), ...ctx.logged, acl);
+    produced.push(
+      JSON.stringify(run.rotation),
+      JSON.stringify(run.preflight),
+      JSON.stringify(run.verify),
+      JSON.stringify(run.retired),
+      ...ctx.logged,
+      acl,
+    );
     app.disconnect();
   });
 
@@ -171,10 +183,7 @@ describe('acl for the default user with only a config file (requirepass)', () =>
     expect(run.rotation.env.CELERY_RESULT_BACKEND!.reveal()).toBe(
       `redis://:${newPw}@127.0.0.1:${withConfig.port}/2?health_check_interval=10`,
     );
-    expect(run.rotation.facts.skippedVars).toEqual([
-      'OTHER_URL: does not embed the same password',
-      'MISSING_URL: not set in the env file',
-    ]);
+    expect(run.rotation.facts.skippedVars).toEqual(['OTHER_URL: does not embed the same password', 'MISSING_URL: not set in the env file']);
     expect(run.rotation.facts.persistence).toBe('config-file');
     expect(run.verify.filter((c) => c.name.endsWith('authenticates')).map((c) => c.ok)).toEqual([true, true, true]);
     expect(run.retired[0]?.ok).toBe(true);
@@ -202,12 +211,20 @@ describe('no secret leaks', () => {
     const ctx = appCtx({ REDIS_URL: withAclFile.url('wrong-password-9', 'app') });
     const failed = await redisRotator.preflight(ctx);
     produced.push(JSON.stringify(failed), ...ctx.logged);
-    await redisRotator.generate(ctx).catch((error: Error) => produced.push(error.message, String(error.stack), inspect(error, { depth: 5 })));
+    await redisRotator
+      .generate(ctx)
+      .catch((error: Error) => produced.push(error.message, String(error.stack), inspect(error, { depth: 5 })));
     // A step that fails after a change must not carry ioredis's error (it lists the command's arguments).
     const rotation = await redisRotator.generate(appCtx({ REDIS_URL: withAclFile.url(await readAppPassword(), 'app') }));
     seen.push(rotation.secrets.newPassword!.reveal());
-    const noAdmin = testContext<RedisSecretConfig>({ config: { kind: 'redis' }, env: { REDIS_URL: withAclFile.url(await readAppPassword(), 'app') } });
-    const denied = await redisRotator.apply(noAdmin, rotation).then(() => undefined, (error: unknown) => error);
+    const noAdmin = testContext<RedisSecretConfig>({
+      config: { kind: 'redis' },
+      env: { REDIS_URL: withAclFile.url(await readAppPassword(), 'app') },
+    });
+    const denied = await redisRotator.apply(noAdmin, rotation).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(denied).toMatchObject({ code: 'REDIS_ADMIN_DENIED' });
     expect((denied as Error).cause).toBeUndefined();
     produced.push(inspect(denied, { depth: 5 }), JSON.stringify(denied), ...noAdmin.logged);
@@ -225,5 +242,3 @@ describe('no secret leaks', () => {
     }
   });
 });
-
-export type { Rotation };

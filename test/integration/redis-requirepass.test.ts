@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisSecretConfig } from '../../src/config/schema.js';
 import { redisRotator } from '../../src/secrets/redis/index.js';
 import { testContext } from '../helpers/context.js';
-import { driveRotation, startPrivateRedis, switchedEnv, type PrivateRedis } from '../helpers/private-redis.js';
+import { driveRotation, type PrivateRedis, startPrivateRedis, switchedEnv } from '../helpers/private-redis.js';
 
 const CONF_PW = 'requirepass-old-1';
 const BARE_PW = 'bare-server-old-1';
@@ -30,7 +30,10 @@ const refused = (server: PrivateRedis, password: string) => expect(server.connec
 
 describe('requirepass with a config file', () => {
   it('undoApply puts the old password back (also twice)', async () => {
-    const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis', strategy: 'requirepass' }, env: { REDIS_URL: withConfig.url(CONF_PW) } });
+    const ctx = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', strategy: 'requirepass' },
+      env: { REDIS_URL: withConfig.url(CONF_PW) },
+    });
     const rotation = await redisRotator.generate(ctx);
     const newPw = rotation.secrets.newPassword!.reveal();
     seen.add(newPw);
@@ -47,7 +50,10 @@ describe('requirepass with a config file', () => {
   it('rotates, warns that there is no overlap, keeps old connections, survives a restart', async () => {
     const app = await withConfig.connect(CONF_PW);
     await app.set('k', 'v');
-    const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis', strategy: 'requirepass' }, env: { REDIS_URL: withConfig.url(CONF_PW) } });
+    const ctx = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', strategy: 'requirepass' },
+      env: { REDIS_URL: withConfig.url(CONF_PW) },
+    });
     const run = await driveRotation(redisRotator, ctx, async () => {
       expect(await app.ping()).toBe('PONG');
     });
@@ -67,7 +73,10 @@ describe('requirepass with a config file', () => {
   });
 
   it('refuses a user other than default', async () => {
-    const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis', strategy: 'requirepass' }, env: { REDIS_URL: withConfig.url('whatever-pw', 'app') } });
+    const ctx = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', strategy: 'requirepass' },
+      env: { REDIS_URL: withConfig.url('whatever-pw', 'app') },
+    });
     const result = await redisRotator.preflight(ctx);
     expect(result.checks.find((c) => c.name === 'strategy fits the user')).toMatchObject({ ok: false, hint: expect.stringMatching(/acl/) });
     await expect(redisRotator.generate(ctx)).rejects.toThrow(/strategy requirepass changes the default user/);
@@ -80,9 +89,15 @@ describe('a server with neither an aclfile nor a config file', () => {
     const admin = await bare.connect(BARE_PW);
     await admin.call('ACL', 'SETUSER', 'free', 'on', 'nopass', '~*', '+@all');
     await admin.quit();
-    const ctx = testContext<RedisSecretConfig>({ config: { kind: 'redis', allowUnpersisted: true }, env: { REDIS_URL: bare.url('anything-goes', 'free') } });
+    const ctx = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', allowUnpersisted: true },
+      env: { REDIS_URL: bare.url('anything-goes', 'free') },
+    });
     const result = await redisRotator.preflight(ctx);
-    expect(result.checks.find((c) => c.name === 'admin may change the password')).toMatchObject({ ok: false, detail: expect.stringMatching(/nopass/) });
+    expect(result.checks.find((c) => c.name === 'admin may change the password')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/nopass/),
+    });
     seen.add('anything-goes');
     produced.push(JSON.stringify(result), ...ctx.logged);
   });
@@ -95,7 +110,10 @@ describe('a server with neither an aclfile nor a config file', () => {
     expect(persistence?.hint).toMatch(/--allow-unpersisted \(secrets\.redis\.allowUnpersisted\)/);
     expect(refusedRun.facts?.persistence).toBe('none');
 
-    const allowed = testContext<RedisSecretConfig>({ config: { kind: 'redis', allowUnpersisted: true }, env: { REDIS_URL: bare.url(BARE_PW) } });
+    const allowed = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', allowUnpersisted: true },
+      env: { REDIS_URL: bare.url(BARE_PW) },
+    });
     const run = await driveRotation(redisRotator, allowed);
     seen.add(run.rotation.secrets.newPassword!.reveal());
     expect(run.verify.every((c) => c.ok)).toBe(true);
@@ -115,7 +133,13 @@ describe('a server with neither an aclfile nor a config file', () => {
       ['CELERY_BROKER_URL authenticates', false],
     ]);
     seen.add('not-the-password');
-    produced.push(JSON.stringify(checks), readFileSync(withConfig.logFile, 'utf8'), readFileSync(bare.logFile, 'utf8'), withConfig.argv().join(' '), bare.argv().join(' '));
+    produced.push(
+      JSON.stringify(checks),
+      readFileSync(withConfig.logFile, 'utf8'),
+      readFileSync(bare.logFile, 'utf8'),
+      withConfig.argv().join(' '),
+      bare.argv().join(' '),
+    );
     const text = produced.join('\n');
     for (const secret of seen) {
       expect(text).not.toContain(secret);

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockKey, nodePostgresUrl, PostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
-import { historyEntry, storeSuite, type StoreHarness } from '../helpers/store-suite.js';
+import { historyEntry, type StoreHarness, storeSuite } from '../helpers/store-suite.js';
 
 const URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const schema = `rotate_test_${randomBytes(5).toString('hex')}`;

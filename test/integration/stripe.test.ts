@@ -5,15 +5,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-// @ts-expect-error the stand-in app is plain JavaScript
-import { setup as stripeRoutes } from '../app/routes/stripe.mjs';
 import type { StripeSecretConfig } from '../../src/config/schema.js';
 import { RotateError } from '../../src/errors.js';
 import { SecretValue } from '../../src/secret-value.js';
 import { stripeRotator as rotator } from '../../src/secrets/stripe/index.js';
 import type { Check, JsonValue, Rotation } from '../../src/secrets/types.js';
-import { FakeStripe, type FakeEndpoint } from '../helpers/fake-stripe.js';
-import { testContext, type TestContext } from '../helpers/context.js';
+// @ts-expect-error the stand-in app is plain JavaScript
+import { setup as stripeRoutes } from '../app/routes/stripe.mjs';
+import { type TestContext, testContext } from '../helpers/context.js';
+import { type FakeEndpoint, FakeStripe } from '../helpers/fake-stripe.js';
 
 const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
 type Handler = (input: { req: unknown; raw: Buffer }) => { status: number; body: unknown };
@@ -33,7 +33,10 @@ class App {
     this.#server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const out = req.url === '/api/billing/webhook' && req.method === 'POST' ? this.#handler({ req, raw: Buffer.concat(chunks) }) : { status: 404, body: {} };
+      const out =
+        req.url === '/api/billing/webhook' && req.method === 'POST'
+          ? this.#handler({ req, raw: Buffer.concat(chunks) })
+          : { status: 404, body: {} };
       res.writeHead(out.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out.body));
     });
@@ -72,11 +75,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  const everything = [
-    ...produced,
-    ...contexts.flatMap((ctx) => ctx.logged),
-    fake.requestLogWithoutAuthorization(),
-  ].join('\n');
+  const everything = [...produced, ...contexts.flatMap((ctx) => ctx.logged), fake.requestLogWithoutAuthorization()].join('\n');
   for (const secret of fake.issued) expect(everything.includes(secret), 'a key or signing secret leaked').toBe(false);
   // The keys do travel, in the Authorization header only.
   expect(fake.requests.every((r) => /^Bearer (sk|rk)_(test|live)_/.test(String(r.headers.authorization)))).toBe(true);
@@ -191,7 +190,14 @@ describe('stripe rotation', () => {
       status: 'enabled',
       metadata: { team: 'billing', rotate_run: rotation.facts.runId, rotate_replaces: endpoint.id },
     });
-    expect(rotation.facts).toMatchObject({ accountId: 'acct_A', mode: 'test', oldEndpointId: endpoint.id, newEndpointId: created!.id, endpointId: created!.id, publishableKeyChanged: true });
+    expect(rotation.facts).toMatchObject({
+      accountId: 'acct_A',
+      mode: 'test',
+      oldEndpointId: endpoint.id,
+      newEndpointId: created!.id,
+      endpointId: created!.id,
+      publishableKeyChanged: true,
+    });
     // Webhook calls used the new key.
     const creates = fake.requests.filter((r) => r.method === 'POST');
     expect(creates).toHaveLength(1);
@@ -211,10 +217,17 @@ describe('stripe rotation', () => {
   });
 
   it('finds the endpoint by id, and follows an id that the last rotation replaced', async () => {
-    const first = await rotate(context({ handIn: handIn(fake.addKey('acct_A')), webhook: { endpointId: endpoint.id, verifyUrl: app.verifyUrl } }));
+    const first = await rotate(
+      context({ handIn: handIn(fake.addKey('acct_A')), webhook: { endpointId: endpoint.id, verifyUrl: app.verifyUrl } }),
+    );
     const env = { ...(contexts[0]!.env as Record<string, string>) };
     const second = await rotate(
-      context({ env, handIn: handIn(fake.addKey('acct_A')), webhook: { endpointId: endpoint.id, verifyUrl: app.verifyUrl }, lastFacts: first.facts }),
+      context({
+        env,
+        handIn: handIn(fake.addKey('acct_A')),
+        webhook: { endpointId: endpoint.id, verifyUrl: app.verifyUrl },
+        lastFacts: first.facts,
+      }),
     );
     expect(second.facts.oldEndpointId).toBe(first.facts.newEndpointId);
     expect(fake.endpointsOf('acct_A').map((e) => e.id)).toEqual([second.facts.newEndpointId]);
@@ -225,7 +238,9 @@ describe('stripe rotation', () => {
     pk = fake.addKey('acct_L', { mode: 'live', type: 'pk' });
     endpoint = fake.addEndpoint('acct_L', { mode: 'live', url: WEBHOOK_URL });
     app.restart(baseEnv());
-    const rotation = await rotate(context({ handIn: handIn(fake.addKey('acct_L', { mode: 'live' }), fake.addKey('acct_L', { mode: 'live', type: 'pk' })) }));
+    const rotation = await rotate(
+      context({ handIn: handIn(fake.addKey('acct_L', { mode: 'live' }), fake.addKey('acct_L', { mode: 'live', type: 'pk' })) }),
+    );
     expect(rotation.facts.mode).toBe('live');
   });
 });
@@ -237,7 +252,10 @@ describe('refused before any write', () => {
   });
 
   it('a publishable key of the other mode than the new secret key', async () => {
-    await refused(context({ handIn: handIn(fake.addKey('acct_A'), fake.addKey('acct_A', { mode: 'live', type: 'pk' })) }), 'STRIPE_MODE_MISMATCH');
+    await refused(
+      context({ handIn: handIn(fake.addKey('acct_A'), fake.addKey('acct_A', { mode: 'live', type: 'pk' })) }),
+      'STRIPE_MODE_MISMATCH',
+    );
   });
 
   it('a kept publishable key of the other mode', async () => {
@@ -283,7 +301,10 @@ describe('refused before any write', () => {
   });
 
   it('an unknown or ambiguous webhook endpoint', async () => {
-    await refused(context({ handIn: handIn(fake.addKey('acct_A')), webhook: { url: 'https://elsewhere.example.com/hook', verifyUrl: app.verifyUrl } }), 'STRIPE_WEBHOOK_NOT_FOUND');
+    await refused(
+      context({ handIn: handIn(fake.addKey('acct_A')), webhook: { url: 'https://elsewhere.example.com/hook', verifyUrl: app.verifyUrl } }),
+      'STRIPE_WEBHOOK_NOT_FOUND',
+    );
     const twin = fake.addEndpoint('acct_A', { url: WEBHOOK_URL });
     const error = await rotator.generate(context({ handIn: handIn(fake.addKey('acct_A')) })).catch((e: unknown) => e);
     record(error);
@@ -321,8 +342,12 @@ describe('preflight', () => {
       return pre.checks.filter((c) => !c.ok).map((c) => c.name);
     };
     expect(await failing(context({ env: { ...baseEnv(), STRIPE_SECRET_KEY: pk } }))).toEqual(['current secret key']);
-    expect(await failing(context({ env: { ...baseEnv(), STRIPE_PUBLISHABLE_KEY: fake.addKey('acct_A', { mode: 'live', type: 'pk' }) } }))).toEqual(['current publishable key']);
-    expect(await failing(context({ webhook: { url: 'https://elsewhere.example.com/hook', verifyUrl: app.verifyUrl } }))).toEqual(['webhook endpoint found']);
+    expect(
+      await failing(context({ env: { ...baseEnv(), STRIPE_PUBLISHABLE_KEY: fake.addKey('acct_A', { mode: 'live', type: 'pk' }) } })),
+    ).toEqual(['current publishable key']);
+    expect(await failing(context({ webhook: { url: 'https://elsewhere.example.com/hook', verifyUrl: app.verifyUrl } }))).toEqual([
+      'webhook endpoint found',
+    ]);
     expect(await failing(context({ webhook: { url: WEBHOOK_URL } }))).toEqual(['webhook.verifyUrl set']);
     const restricted = fake.addKey('acct_A', { restricted: ['webhook_read'] });
     expect(await failing(context({ env: { ...baseEnv(), STRIPE_SECRET_KEY: restricted } }))).toEqual(['current key authenticates']);
@@ -354,11 +379,20 @@ describe('failure, undo and resume', () => {
     const firstId = rotation.facts.newEndpointId;
     await rotator.apply(ctx, rotation);
     expect(rotation.facts.newEndpointId).toBe(firstId);
-    const again: Rotation = { env: { STRIPE_SECRET_KEY: rotation.env.STRIPE_SECRET_KEY! }, secrets: { ...rotation.secrets }, facts: { ...rotation.facts } };
+    const again: Rotation = {
+      env: { STRIPE_SECRET_KEY: rotation.env.STRIPE_SECRET_KEY! },
+      secrets: { ...rotation.secrets },
+      facts: { ...rotation.facts },
+    };
     delete again.secrets.newWebhookSecret;
     await rotator.apply(ctx, again);
     record(again);
-    expect(fake.endpointsOf('acct_A').map((e) => e.id).sort()).toEqual([endpoint.id, again.facts.newEndpointId].sort());
+    expect(
+      fake
+        .endpointsOf('acct_A')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([endpoint.id, again.facts.newEndpointId].sort());
     expect(again.facts.newEndpointId).not.toBe(firstId);
   });
 
@@ -404,7 +438,11 @@ describe('retirement and rollback', () => {
     fake.revokeKey(sk);
     checks = await rotator.verifyRetired(ctx, rotation);
     allOk(checks);
-    expect(checks.map((c) => c.name)).toEqual(['old webhook endpoint deleted', 'app refuses an event signed with the old secret', 'old API key refused']);
+    expect(checks.map((c) => c.name)).toEqual([
+      'old webhook endpoint deleted',
+      'app refuses an event signed with the old secret',
+      'old API key refused',
+    ]);
   });
 
   it('rollback puts the previous key back and makes a fresh endpoint (a deleted one cannot return)', async () => {
@@ -437,7 +475,9 @@ describe('unattended', () => {
     const message = rotator.needsOperator!(context({ unattended: true }));
     expect(message).toMatch(/Dashboard/);
     expect(message).toMatch(/Roll key/);
-    expect(rotator.needsOperator!(context({ unattended: true, environment: { ROTATE_NEW_STRIPE_SECRET_KEY: 'sk_test_x' } }))).toBeUndefined();
+    expect(
+      rotator.needsOperator!(context({ unattended: true, environment: { ROTATE_NEW_STRIPE_SECRET_KEY: 'sk_test_x' } })),
+    ).toBeUndefined();
     expect(rotator.needsOperator!(context({}))).toBeUndefined();
   });
 });

@@ -3,14 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rotateSecret, retirePending } from '../../src/engine/pipeline.js';
-import { resumeJournal } from '../../src/engine/resume.js';
-import { exitCodeOf } from '../../src/engine/result.js';
 import { schedule } from '../../src/engine/due.js';
+import { retirePending, rotateSecret } from '../../src/engine/pipeline.js';
+import { exitCodeOf } from '../../src/engine/result.js';
+import { resumeJournal } from '../../src/engine/resume.js';
 import { SecretValue } from '../../src/secret-value.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import { findLeaks, readTree } from '../helpers/cli.js';
-import { testSession, type TestSession } from '../helpers/session.js';
+import { type TestSession, testSession } from '../helpers/session.js';
 
 const OLD = 'old-value-0123456789-0123456789-abcdef';
 const NEW = 'new-value-9876543210-9876543210-zyxwvu';
@@ -134,14 +134,19 @@ describe('engine', () => {
     expect(result.status).toBe('rollback-failed');
     expect(exitCodeOf([result])).toBe(3);
     const [journal] = await fake.session.store.readJournals();
-    expect(journal?.needsPerson).toMatch(/^the rotation and its rollback failed: .*verification.*; rolling back failed too: undoApply broke/);
+    expect(journal?.needsPerson).toMatch(
+      /^the rotation and its rollback failed: .*verification.*; rolling back failed too: undoApply broke/,
+    );
     const sched = schedule(fake.session.config.secrets.jwt!, undefined, journal, { JWT_SECRET: OLD }, fake.session.deps.now());
     expect(sched.state).toBe('needs-person');
 
     // The person fixes the cause; resume (a new process: only the journal is shared) undoes the rest.
     const fixed = fakeRotator();
     fixed.provider.add(NEW);
-    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    const resumed = await resumeJournal(
+      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
+      journal!,
+    );
     expect(resumed.status).toBe('undone');
     expect(fixed.calls).toEqual(['undoApply', 'verifyCurrent']);
     expect([...fixed.provider]).toEqual([OLD]);
@@ -158,7 +163,10 @@ describe('engine', () => {
     const [journal] = await fake.session.store.readJournals();
     const fixed = fakeRotator();
     fixed.provider.add(NEW);
-    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    const resumed = await resumeJournal(
+      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
+      journal!,
+    );
     expect(resumed.status).toBe('rotated');
     expect(fixed.calls).toEqual(['retire', 'verifyRetired']);
     expect([...fixed.provider]).toEqual([NEW]);
@@ -181,7 +189,10 @@ describe('engine', () => {
     expect(journal?.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
     const fixed = fakeRotator();
     fixed.provider.add(NEW);
-    const resumed = await resumeJournal({ ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } }, journal!);
+    const resumed = await resumeJournal(
+      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
+      journal!,
+    );
     expect(resumed.status).toBe('undone');
     expect([...fixed.provider]).toEqual([OLD]);
     expect(fake.env()).toBe(fake.before);
@@ -197,7 +208,9 @@ describe('engine', () => {
     const state = (await fake.session.store.readStates()).jwt;
     expect(schedule(fake.session.config.secrets.jwt!, state, undefined, { JWT_SECRET: NEW }, fake.session.deps.now()).state).toBe('grace');
     fake.session.clock.now = new Date('2026-01-02T00:00:01Z');
-    expect(schedule(fake.session.config.secrets.jwt!, state, undefined, { JWT_SECRET: NEW }, fake.session.deps.now()).state).toBe('retire-due');
+    expect(schedule(fake.session.config.secrets.jwt!, state, undefined, { JWT_SECRET: NEW }, fake.session.deps.now()).state).toBe(
+      'retire-due',
+    );
     const retired = await retirePending(fake.session, 'jwt');
     expect(retired.status).toBe('retired');
     expect([...fake.provider]).toEqual([NEW]);
@@ -209,12 +222,15 @@ describe('engine', () => {
     expect((await rotateSecret(fake.session, 'jwt')).status).toBe('grace');
     const second = fakeRotator();
     second.provider.clear();
-    fake.provider.forEach((v) => second.provider.add(v));
-    second.rotator.generate = async (ctx) => (second.calls.push('generate'), {
-      env: { JWT_SECRET: new SecretValue('third-value-0123456789-0123456789-abcd') },
-      secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue('third-value-0123456789-0123456789-abcd') },
-      facts: {},
-    });
+    for (const v of fake.provider) second.provider.add(v);
+    second.rotator.generate = async (ctx) => {
+      second.calls.push('generate');
+      return {
+        env: { JWT_SECRET: new SecretValue('third-value-0123456789-0123456789-abcd') },
+        secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue('third-value-0123456789-0123456789-abcd') },
+        facts: {},
+      };
+    };
     second.attach(fake.session);
     const session = { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => second.rotator } };
     const result = await rotateSecret(session, 'jwt');
@@ -227,7 +243,11 @@ describe('engine', () => {
 
   it('--emergency retires at once despite a grace period', async () => {
     const fake = fakeRotator();
-    const session = testSession({ rotator: fake.rotator, config: { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } }, run: { emergency: true, reason: 'leak' } });
+    const session = testSession({
+      rotator: fake.rotator,
+      config: { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } },
+      run: { emergency: true, reason: 'leak' },
+    });
     fake.attach(session);
     const result = await rotateSecret(session, 'jwt');
     expect(result.status).toBe('rotated');

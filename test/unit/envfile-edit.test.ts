@@ -3,7 +3,7 @@
 import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertWritableValue, checkEnvEdit, replaceEnvLines, type EnvEdits } from '../../src/envfile/edit.js';
+import { assertWritableValue, checkEnvEdit, type EnvEdits, replaceEnvLines } from '../../src/envfile/edit.js';
 
 type Eol = '\n' | '\r\n';
 type Quote = '' | "'" | '"' | '`';
@@ -32,11 +32,20 @@ interface EnvModel {
   finalNewline: boolean;
 }
 
-const KEYS = ['JWT_SECRET', 'JWT_SECRET_PREVIOUS', 'DATABASE_URL', 'REDIS_URL', 'CELERY_BROKER_URL', 'app.name', 'feature-flag', 'EXPORTED', 'export'];
+const KEYS = [
+  'JWT_SECRET',
+  'JWT_SECRET_PREVIOUS',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'CELERY_BROKER_URL',
+  'app.name',
+  'feature-flag',
+  'EXPORTED',
+  'export',
+];
 const NEW_KEYS = ['STRIPE_WEBHOOK_SECRET', 'EXCHANGE_KEY_ENCRYPTION_KEY', 'NEW.KEY', 'new-key'];
 
-const chars = (set: string, min: number, max: number) =>
-  fc.string({ unit: fc.constantFrom(...set), minLength: min, maxLength: max });
+const chars = (set: string, min: number, max: number) => fc.string({ unit: fc.constantFrom(...set), minLength: min, maxLength: max });
 const WORD = 'abcXYZ019_-./:@%+=,~';
 const blanks = (max: number) => chars(' \t', 0, max);
 
@@ -126,7 +135,11 @@ const b64url = chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 const hex = chars('0123456789abcdef', 16, 64);
 const percentEncoded = fc
   .string({ minLength: 12, maxLength: 24 })
-  .map((s) => [...Buffer.from(s)].map((b) => (/[\w-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join(''))
+  .map((s) =>
+    [...Buffer.from(s)]
+      .map((b) => (/[\w-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+      .join(''),
+  )
   .filter((s) => s.length >= 12);
 const url = fc
   .tuple(
@@ -137,11 +150,10 @@ const url = fc
   .map(([scheme, password, rest]) => `${scheme}:${password}${rest}`);
 const newValue = fc.oneof(b64url, hex, url);
 
-const edits: fc.Arbitrary<EnvEdits> = fc.dictionary(
-  fc.constantFrom(...KEYS, ...NEW_KEYS),
-  fc.option(newValue, { freq: 4, nil: null }),
-  { minKeys: 1, maxKeys: 5 },
-);
+const edits: fc.Arbitrary<EnvEdits> = fc.dictionary(fc.constantFrom(...KEYS, ...NEW_KEYS), fc.option(newValue, { freq: 4, nil: null }), {
+  minKeys: 1,
+  maxKeys: 5,
+});
 
 function renderLine(item: Item, eol: Eol): string {
   if (item.type !== 'assign') return item.text;
@@ -157,7 +169,10 @@ function lines(model: EnvModel): Array<{ item: Item; text: string }> {
   });
 }
 
-const render = (model: EnvModel): string => lines(model).map((l) => l.text).join('');
+const render = (model: EnvModel): string =>
+  lines(model)
+    .map((l) => l.text)
+    .join('');
 
 /** A file with no line break says nothing about its line endings: appended lines get LF. */
 const appendEol = (model: EnvModel): Eol => (render(model).includes('\n') ? model.eol : '\n');
@@ -206,7 +221,7 @@ function parsedWith(before: string, changes: EnvEdits): Record<string, string> {
 const RUNS = { numRuns: Number(process.env.ENVFILE_RUNS ?? 400) };
 
 describe('replaceEnvLines: properties over generated env files', () => {
-  it('keeps every byte outside the edited keys\' lines', () => {
+  it("keeps every byte outside the edited keys' lines", () => {
     fc.assert(
       fc.property(envModel, edits, (model, changes) => {
         const before = render(model);
@@ -223,7 +238,9 @@ describe('replaceEnvLines: properties over generated env files', () => {
         // Only the final line break may move (a file keeps ending with or without one); the exact-bytes
         // property below pins that down.
         const eol = appendEol(model);
-        expect([restBefore, restBefore + eol, restBefore.endsWith(eol) ? restBefore.slice(0, -eol.length) : restBefore]).toContain(restAfter);
+        expect([restBefore, restBefore + eol, restBefore.endsWith(eol) ? restBefore.slice(0, -eol.length) : restBefore]).toContain(
+          restAfter,
+        );
       }),
       RUNS,
     );
@@ -339,10 +356,8 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
       JWT_SECRET_PREVIOUS: 'Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo',
     });
     expect(after).toBe(
-      PLATFORM_ENV.replace(
-        'JWT_SECRET=Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo\n',
-        `JWT_SECRET=${jwt}\n`,
-      ) + 'JWT_SECRET_PREVIOUS=Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo\n',
+      PLATFORM_ENV.replace('JWT_SECRET=Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo\n', `JWT_SECRET=${jwt}\n`) +
+        'JWT_SECRET_PREVIOUS=Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV6cXV1enF1dXo\n',
     );
     // The commented-out value and the look-alike line inside GREETING are untouched.
     expect(after).toContain('# JWT_SECRET=the-old-one-from-2023\n');
@@ -359,15 +374,9 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
       JWT_SECRET_PREVIOUS: null,
     });
     expect(after).toBe(
-      PLATFORM_ENV.replace(
-        'DATABASE_URL = postgresql+asyncpg://crypto:0ld%2Fpass@db:5432/cryptoorchestrator\n',
-        `DATABASE_URL = ${db}\n`,
-      )
+      PLATFORM_ENV.replace('DATABASE_URL = postgresql+asyncpg://crypto:0ld%2Fpass@db:5432/cryptoorchestrator\n', `DATABASE_URL = ${db}\n`)
         .replace('REDIS_URL=redis://:oldredispass@redis:6379/0\n', `REDIS_URL=redis://:${redisPass}@redis:6379/0\n`)
-        .replace(
-          'CELERY_BROKER_URL=redis://:oldredispass@redis:6379/1\n',
-          `CELERY_BROKER_URL=redis://:${redisPass}@redis:6379/1\n`,
-        )
+        .replace('CELERY_BROKER_URL=redis://:oldredispass@redis:6379/1\n', `CELERY_BROKER_URL=redis://:${redisPass}@redis:6379/1\n`)
         .replace(
           'CELERY_RESULT_BACKEND=redis://:oldredispass@redis:6379/2 # results\n',
           `CELERY_RESULT_BACKEND=redis://:${redisPass}@redis:6379/2 # results\n`,
@@ -387,8 +396,10 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
     expect(after).toContain(`export JWT_REFRESH_SECRET="${jwt}"  # same length rules\n`);
     expect(after).toContain("EXCHANGE_KEY_ENCRYPTION_KEY='abcdef0123456789'\n");
     expect(after.length - PLATFORM_ENV.length).toBe(
-      jwt.length - 'cmVmcmVzaC1zZWNyZXQtdGhhdC1pcy1sb25nLWVub3VnaA'.length +
-        'abcdef0123456789'.length - 'default-encryption-key-change-in-production-32-chars!'.length,
+      jwt.length -
+        'cmVmcmVzaC1zZWNyZXQtdGhhdC1pcy1sb25nLWVub3VnaA'.length +
+        'abcdef0123456789'.length -
+        'default-encryption-key-change-in-production-32-chars!'.length,
     );
   });
 

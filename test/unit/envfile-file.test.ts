@@ -81,7 +81,7 @@ describe('editEnvFile', () => {
     ['a newline', 'abc\ndef'],
     ['a #', 'abc#def'],
     ['a double quote', 'abc"def'],
-    ["a single quote", "abc'def"],
+    ['a single quote', "abc'def"],
     ['a backtick', 'abc`def'],
     ['a space', 'abc def'],
     ['a $', 'abc$def'],

@@ -10,9 +10,9 @@ import {
   decodeLikePython,
   deriveFernetKey,
   deriveFernetKeyText,
+  FernetKey,
   fernetDecrypt,
   fernetEncrypt,
-  FernetKey,
 } from '../../src/secrets/exchange-key/fernet.js';
 
 // github.com/fernet/spec generate.json / verify.json
@@ -44,12 +44,14 @@ const specBytes = Buffer.from(SPEC.token, 'base64url');
 const INVALID: Record<string, string> = {
   'incorrect mac': base64urlPadded(Buffer.concat([specBytes.subarray(0, -1), Buffer.from([specBytes.at(-1)! ^ 1])])),
   'too short': base64urlPadded(specBytes.subarray(0, 40)),
-  'invalid base64 (one char over a quad)': SPEC.token.replace(/=+$/, '') + 'A',
+  'invalid base64 (one char over a quad)': `${SPEC.token.replace(/=+$/, '')}A`,
   'missing padding': SPEC.token.replace(/=+$/, ''),
   'payload size not multiple of block size': signed(Buffer.alloc(15, 1)),
   'payload padding error': signed(rawAes(Buffer.alloc(16, 0))),
   'wrong version': signed(rawAes(Buffer.alloc(16, 16)), SPEC.iv, 0x81),
-  'incorrect IV (MAC no longer matches)': base64urlPadded(Buffer.concat([specBytes.subarray(0, 9), Buffer.alloc(16, 7), specBytes.subarray(25)])),
+  'incorrect IV (MAC no longer matches)': base64urlPadded(
+    Buffer.concat([specBytes.subarray(0, 9), Buffer.alloc(16, 7), specBytes.subarray(25)]),
+  ),
   empty: '',
   'not a token': 'plain text api key',
 };
@@ -98,7 +100,9 @@ describe('Fernet', () => {
 
 describe("the platform's key derivation", () => {
   it('matches the known answers in PLATFORM.md', () => {
-    expect(deriveFernetKeyText('default-encryption-key-change-in-production-32-chars!', KDF)).toBe('jIRG11NZ9piiDwu_78sCqj-wrCJ_p0HDT4nSCUlH3Sk=');
+    expect(deriveFernetKeyText('default-encryption-key-change-in-production-32-chars!', KDF)).toBe(
+      'jIRG11NZ9piiDwu_78sCqj-wrCJ_p0HDT4nSCUlH3Sk=',
+    );
     expect(deriveFernetKeyText('dev-key-32-bytes-long-change-me', KDF)).toBe('-sFQWeLzK-CJ8jsQZRAPhwYowaXkccYL38ksY9e6fX0=');
   });
 
@@ -171,7 +175,11 @@ print(json.dumps({"key": derive(req["env"]).decode(), "made": [f.encrypt(p.encod
     const k = deriveFernetKey(env, KDF);
     const ours = plain.map((p) => fernetEncrypt(k, Buffer.from(p, 'latin1')));
     const badForThisKey = Object.values(INVALID);
-    const reply = python(script, { env, plain, tokens: [...ours, ...badForThisKey] }) as { key: string; made: string[]; read: (string | null)[] };
+    const reply = python(script, { env, plain, tokens: [...ours, ...badForThisKey] }) as {
+      key: string;
+      made: string[];
+      read: (string | null)[];
+    };
     expect(reply.key).toBe(deriveFernetKeyText(env, KDF));
     expect(reply.read).toEqual([...plain, ...badForThisKey.map(() => null)]);
     expect(reply.made.map((t) => fernetDecrypt(k, t)?.toString('latin1'))).toEqual(plain);

@@ -44,7 +44,7 @@ describe('withCredentials', () => {
 
   it('percent-encodes what a URL cannot carry', () => {
     const old = parseDatabaseUrl('postgres://a:b@h/d')!;
-    expect(withCredentials(old, 'a', "p@ss:w/rd#?%!'")).toBe("postgres://a:p%40ss%3Aw%2Frd%23%3F%25%21%27@h/d");
+    expect(withCredentials(old, 'a', "p@ss:w/rd#?%!'")).toBe('postgres://a:p%40ss%3Aw%2Frd%23%3F%25%21%27@h/d');
   });
 
   it('drops the driver suffix for node-postgres', () => {

@@ -56,7 +56,15 @@ describe('withPassword', () => {
     const query = fc.constantFrom('', '?ssl_cert_reqs=none', '?health_check_interval=10&x=a%40b');
     const password = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' });
     fc.assert(
-      fc.property(fc.constantFrom('redis', 'rediss'), user, fc.string({ minLength: 1, maxLength: 20 }), password, host, port, db, query,
+      fc.property(
+        fc.constantFrom('redis', 'rediss'),
+        user,
+        fc.string({ minLength: 1, maxLength: 20 }),
+        password,
+        host,
+        port,
+        db,
+        query,
         (scheme, u, oldPw, newPw, h, p, d, q) => {
           const raw = `${scheme}://${encodeURIComponent(u)}:${encodeURIComponent(oldPw)}@${h}${p ? `:${p}` : ''}${d === undefined ? '' : `/${d}`}${q}`;
           const out = rewrite(raw, newPw);
@@ -66,7 +74,8 @@ describe('withPassword', () => {
           expect({ ...after, password: 0 }).toEqual({ ...before, password: 0 });
           // Everything after the userinfo is byte-identical.
           expect(out.slice(out.lastIndexOf('@'))).toBe(raw.slice(raw.lastIndexOf('@')));
-        }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,8 +1,8 @@
 // NAME=value lines on a piped stdin: read until every wanted name came or stdin ended; never wait forever.
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { forgetStdinLines, readStdinLines } from '../../src/terminal/secret-input.js';
 import { RotateError } from '../../src/errors.js';
+import { forgetStdinLines, readStdinLines } from '../../src/terminal/secret-input.js';
 
 const WANTED = ['NEW_KEY', 'NEW_PUBLIC'];
 

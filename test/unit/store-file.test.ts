@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/store/file.js';
-import { historyEntry, storeSuite, type StoreHarness } from '../helpers/store-suite.js';
+import { historyEntry, type StoreHarness, storeSuite } from '../helpers/store-suite.js';
 
 const folders: string[] = [];
 afterAll(async () => {

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error the stand-in app is plain JavaScript
-import { verifyStripeSignature } from '../app/routes/stripe.mjs';
 import { SecretValue } from '../../src/secret-value.js';
 import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
+// @ts-expect-error the stand-in app is plain JavaScript
+import { verifyStripeSignature } from '../app/routes/stripe.mjs';
 
 const stripe = new Stripe('sk_test_unused0000', { telemetry: false });
 
 describe('Stripe-Signature', () => {
-  it('is accepted by the stripe package\'s own verifier, and by the stand-in app', () => {
+  it("is accepted by the stripe package's own verifier, and by the stand-in app", () => {
     fc.assert(
       fc.property(fc.json(), fc.stringMatching(/^[A-Za-z0-9]{16,40}$/), (payload, tail) => {
         const secret = `whsec_${tail}`;
@@ -23,7 +23,7 @@ describe('Stripe-Signature', () => {
     );
   });
 
-  it('matches Stripe\'s test header for a fixed timestamp', () => {
+  it("matches Stripe's test header for a fixed timestamp", () => {
     const payload = '{"id":"evt_1","object":"event"}';
     const secret = 'whsec_fixedsecretfortests';
     const expected = stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: 1_700_000_000 });

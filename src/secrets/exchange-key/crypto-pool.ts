@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { WORKER_SOURCE } from './worker-source.js';
 
 /**
@@ -72,7 +72,10 @@ export class CryptoPool {
   async runRows(rows: unknown[][], width: number, now: number): Promise<RowsResult> {
     const parts = await Promise.all(this.#chunks(rows).map((part) => this.#send<RowsResult>({ rows: part, width, now })));
     const joined = (pick: (part: RowsResult) => string): string =>
-      parts.filter((part) => part.changed > 0).map(pick).join(',');
+      parts
+        .filter((part) => part.changed > 0)
+        .map(pick)
+        .join(',');
     return {
       rows: rows.length,
       values: parts.reduce((n, part) => n + part.values, 0),

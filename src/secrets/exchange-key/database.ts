@@ -1,8 +1,7 @@
 import type { Client } from 'pg';
-import { RotateError } from '../../errors.js';
-import { describeError } from '../../errors.js';
-import { markSecret } from '../../secret-value.js';
 import type { ExchangeKeySecretConfig } from '../../config/schema.js';
+import { describeError, RotateError } from '../../errors.js';
+import { markSecret } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
 
 /** `postgresql+asyncpg://...` (SQLAlchemy's form, as the platform writes it) -> `postgresql://...` for pg. */

@@ -1,11 +1,11 @@
 import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import { check, type Check, type JsonValue, type Rotation, type Rotator, type RotatorContext } from '../types.js';
 import { appAnswers } from '../app-check.js';
+import { type Check, check, type JsonValue, type Rotation, type Rotator, type RotatorContext } from '../types.js';
 import { withClient } from './database.js';
+import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './steps.js';
 import { countRows, describeTables } from './tables.js';
-import { describeFailures, failedCount, keyCount, undecryptable, walkTables, type TableOutcome } from './steps.js';
 
 type Ctx = RotatorContext<ExchangeKeySecretConfig>;
 
@@ -14,7 +14,10 @@ const APPLY_TO_CHECK_RATIO = 3;
 
 const secretOf = (rotation: Rotation, name: 'old' | 'new'): SecretValue => {
   const value = rotation.secrets[name];
-  if (!value) throw new RotateError('EXCHANGE_KEY_JOURNAL', `the journaled rotation has no ${name} key`, { hint: 'the journal is damaged; restore the store from its backup' });
+  if (!value)
+    throw new RotateError('EXCHANGE_KEY_JOURNAL', `the journaled rotation has no ${name} key`, {
+      hint: 'the journal is damaged; restore the store from its backup',
+    });
   return value;
 };
 
@@ -60,7 +63,10 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue): Pro
       'run `rotate resume` if a rotation was interrupted; otherwise restore those rows from a backup',
     ),
   ];
-  if (old) checks.push(check('0 values remain under the old key', underOld === 0, `${underOld} value(s) under the old key`, 'run `rotate resume`'));
+  if (old)
+    checks.push(
+      check('0 values remain under the old key', underOld === 0, `${underOld} value(s) under the old key`, 'run `rotate resume`'),
+    );
   return checks;
 }
 
@@ -68,7 +74,12 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue): Pro
 async function appDecrypts(ctx: Ctx): Promise<Check[]> {
   if (!ctx.config.verify) return [];
   return [
-    await appAnswers(ctx, 'the app decrypts the stored keys', ctx.config.verify.url, 'the app did not load the new key: does its restart re-read the env file?'),
+    await appAnswers(
+      ctx,
+      'the app decrypts the stored keys',
+      ctx.config.verify.url,
+      'the app did not load the new key: does its restart re-read the env file?',
+    ),
   ];
 }
 
@@ -78,7 +89,8 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
   async preflight(ctx) {
     const name = ctx.config.env;
     const current = currentValue(ctx);
-    if (!current) return { checks: [check(`${name} is set`, false, `not found in ${ctx.envFile}`, `add ${name}=<current key> to the env file`)] };
+    if (!current)
+      return { checks: [check(`${name} is set`, false, `not found in ${ctx.envFile}`, `add ${name}=<current key> to the env file`)] };
     const checks: Check[] = [check(`${name} is set`, true)];
     const reachable = `database in ${ctx.config.databaseUrlEnv} is reachable`;
     let connected = false;
@@ -123,7 +135,10 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
 
   async generate(ctx, restore) {
     const current = currentValue(ctx);
-    if (!current) throw new RotateError('EXCHANGE_KEY_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, { hint: `add ${ctx.config.env} to the env file` });
+    if (!current)
+      throw new RotateError('EXCHANGE_KEY_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+        hint: `add ${ctx.config.env} to the env file`,
+      });
     // 32 random bytes as base64url: 43 characters, no quoting needed, above the platform's 32-character minimum.
     const next = restore ? secretOf(restore, 'old') : new SecretValue(ctx.deps.randomBytes(32).toString('base64url'));
     const counts = await withClient(ctx, async (client) => {

@@ -83,7 +83,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
 function tally(total: PassResult, batch: RowsResult, table: TableInfo): void {
   total.rows += batch.rows;
   total.values += batch.values;
-  batch.byKey.forEach((n, k) => (total.byKey[k] = (total.byKey[k] ?? 0) + n));
+  for (const [k, n] of batch.byKey.entries()) total.byKey[k] = (total.byKey[k] ?? 0) + n;
   total.failedCount += batch.failed;
   for (const failure of batch.failures) {
     if (total.failures.length >= MAX_FAILURES_KEPT) break;

@@ -6,7 +6,7 @@ import type { RotatorContext } from '../types.js';
 import { CryptoPool } from './crypto-pool.js';
 import { inTransaction } from './database.js';
 import { deriveFernetKey } from './fernet.js';
-import { runPass, type Failure, type PassResult } from './pass.js';
+import { type Failure, type PassResult, runPass } from './pass.js';
 import { countRows, describeTables, type TableInfo } from './tables.js';
 
 type Ctx = RotatorContext<ExchangeKeySecretConfig>;
@@ -30,11 +30,7 @@ export interface WalkOptions {
  * everything that is not under `keys[target]` in ONE transaction across all tables. `commitOnFailure` decides what
  * an undecryptable value does to a write pass: roll everything back (apply) or keep the rest (undo, sweep).
  */
-export async function walkTables(
-  ctx: Ctx,
-  client: Client,
-  options: WalkOptions & { commitOnFailure?: boolean },
-): Promise<TableOutcome[]> {
+export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions & { commitOnFailure?: boolean }): Promise<TableOutcome[]> {
   const { tables, checks } = await describeTables(client, ctx.config);
   const broken = checks.filter((c) => !c.ok);
   if (broken.length > 0) {
@@ -59,12 +55,19 @@ export async function walkTables(
       return outcomes;
     });
   } finally {
-    raw.forEach((key) => key.fill(0));
+    for (const key of raw) key.fill(0);
     await pool.close();
   }
 }
 
-async function walkTable(ctx: Ctx, client: Client, pool: CryptoPool, table: TableInfo, options: WalkOptions, write: boolean): Promise<TableOutcome> {
+async function walkTable(
+  ctx: Ctx,
+  client: Client,
+  pool: CryptoPool,
+  table: TableInfo,
+  options: WalkOptions,
+  write: boolean,
+): Promise<TableOutcome> {
   const bar = options.label ? ctx.deps.progress(`${options.label} ${table.name}`, await countRows(client, table)) : undefined;
   try {
     const result = await runPass({

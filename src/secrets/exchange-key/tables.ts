@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { escapeIdentifier } from 'pg';
 import type { ExchangeKeySecretConfig } from '../../config/schema.js';
-import { check, type Check } from '../types.js';
+import { type Check, check } from '../types.js';
 
 /** A configured table, checked against the catalog, with its identifiers quoted for SQL. */
 export interface TableInfo {
@@ -18,13 +18,14 @@ export interface TableInfo {
 
 const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
 
-const quoteQualified = (name: string): string => name.split('.').map((part) => escapeIdentifier(part)).join('.');
+const quoteQualified = (name: string): string =>
+  name
+    .split('.')
+    .map((part) => escapeIdentifier(part))
+    .join('.');
 
 /** Looks every configured table up; a missing table or column, or a non-text column, is a failing check. */
-export async function describeTables(
-  client: Client,
-  config: ExchangeKeySecretConfig,
-): Promise<{ tables: TableInfo[]; checks: Check[] }> {
+export async function describeTables(client: Client, config: ExchangeKeySecretConfig): Promise<{ tables: TableInfo[]; checks: Check[] }> {
   const tables: TableInfo[] = [];
   const checks: Check[] = [];
   for (const entry of config.tables) {
@@ -35,7 +36,14 @@ export async function describeTables(
       [sql],
     );
     if (rows.length === 0) {
-      checks.push(check(`table ${entry.table} exists`, false, 'no such table (or no access to it)', 'fix `tables` in the config, or check the database in the URL'));
+      checks.push(
+        check(
+          `table ${entry.table} exists`,
+          false,
+          'no such table (or no access to it)',
+          'fix `tables` in the config, or check the database in the URL',
+        ),
+      );
       continue;
     }
     const types = new Map(rows.map((row) => [row.name, row.type.replace(/\(.*\)$/, '')]));
@@ -46,7 +54,9 @@ export async function describeTables(
       if (type === undefined) problems.push(`column ${column} is missing`);
       else if (!TEXT_TYPES.has(type)) problems.push(`column ${column} is ${type}, expected text`);
     }
-    checks.push(check(`table ${entry.table} has its columns`, problems.length === 0, problems.join('; ') || undefined, 'fix `tables` in the config'));
+    checks.push(
+      check(`table ${entry.table} has its columns`, problems.length === 0, problems.join('; ') || undefined, 'fix `tables` in the config'),
+    );
     if (problems.length > 0) continue;
     tables.push({
       name: entry.table,

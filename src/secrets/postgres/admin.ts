@@ -1,5 +1,5 @@
 import { adminUrl, type Ctx, type RotationData } from './common.js';
-import { connect, connectError, isLoginRefused, type Client } from './db.js';
+import { type Client, connect, connectError, isLoginRefused } from './db.js';
 
 /**
  * The session that changes roles: the admin URL when configured, else the app's own role, logging in with whichever
@@ -11,8 +11,12 @@ export async function adminSession(ctx: Ctx, data: RotationData, prefer: 'old' |
     try {
       return await connect(admin);
     } catch (error) {
-      throw connectError('POSTGRES_ADMIN_CONNECT', `cannot connect with ${ctx.config.adminUrlEnv}`, error,
-        `Check that ${ctx.config.adminUrlEnv} holds a working admin URL.`);
+      throw connectError(
+        'POSTGRES_ADMIN_CONNECT',
+        `cannot connect with ${ctx.config.adminUrlEnv}`,
+        error,
+        `Check that ${ctx.config.adminUrlEnv} holds a working admin URL.`,
+      );
     }
   }
   const old = { user: data.oldUser, password: data.oldPassword };
@@ -26,8 +30,12 @@ export async function adminSession(ctx: Ctx, data: RotationData, prefer: 'old' |
       if (!isLoginRefused(error)) break;
     }
   }
-  throw connectError('POSTGRES_CONNECT', `cannot log in as ${data.oldUser} or ${data.newUser}`, last,
-    'Set adminUrlEnv to an admin connection so that rotate can repair the roles, or repair them by hand.');
+  throw connectError(
+    'POSTGRES_CONNECT',
+    `cannot log in as ${data.oldUser} or ${data.newUser}`,
+    last,
+    'Set adminUrlEnv to an admin connection so that rotate can repair the roles, or repair them by hand.',
+  );
 }
 
 /** Ends every session matching `where` (bound to $1, $2) except ours; returns how many it signalled. */

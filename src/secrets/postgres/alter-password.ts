@@ -1,17 +1,8 @@
 import { RotateError } from '../../errors.js';
-import { check, type Check, type Rotation } from '../types.js';
-import { adminUrl, newPassword, rotationData, type Ctx } from './common.js';
+import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
-import {
-  ident,
-  literal,
-  mayAlterRole,
-  quietly,
-  reason,
-  tryLogin,
-  withClient,
-  type Client,
-} from './db.js';
+import { adminUrl, type Ctx, newPassword, rotationData } from './common.js';
+import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 import type { DatabaseUrl } from './url.js';

@@ -1,9 +1,9 @@
 import { RotateError } from '../../errors.js';
-import { check, type Check, type Rotation } from '../types.js';
+import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
-import { adminUrl, newPassword, rotationData, type Ctx, type RotationData } from './common.js';
-import { ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient, type Client } from './db.js';
-import { rolesOf, type AlternateRoles } from './role-setup.js';
+import { adminUrl, type Ctx, newPassword, type RotationData, rotationData } from './common.js';
+import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
+import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 import type { DatabaseUrl } from './url.js';
@@ -78,8 +78,14 @@ export const alternateRoles: Strategy = {
     const facts = { strategy: 'alternate-roles', owner: roles.owner, activeRole: app.user, nextRole: idle };
     const checks: Check[] = [];
     const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
-    checks.push(check('alternate-roles-layout', problems.length === 0,
-      problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '), SETUP_HINT));
+    checks.push(
+      check(
+        'alternate-roles-layout',
+        problems.length === 0,
+        problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '),
+        SETUP_HINT,
+      ),
+    );
     const admin = adminUrl(ctx);
     try {
       const may = await withClient(admin ?? app, async (client) => [
@@ -87,9 +93,14 @@ export const alternateRoles: Strategy = {
         await mayAlterRole(client, app.user),
       ]);
       const ok = may.every((m) => m.ok);
-      checks.push(check(admin ? 'admin-may-alter-roles' : 'role-may-alter-roles', ok,
-        may.find((m) => !m.ok)?.detail ?? may[0]!.detail,
-        'alternate-roles changes other roles: set adminUrlEnv to a superuser or CREATEROLE connection.'));
+      checks.push(
+        check(
+          admin ? 'admin-may-alter-roles' : 'role-may-alter-roles',
+          ok,
+          may.find((m) => !m.ok)?.detail ?? may[0]!.detail,
+          'alternate-roles changes other roles: set adminUrlEnv to a superuser or CREATEROLE connection.',
+        ),
+      );
     } catch (error) {
       checks.push(check('admin-url-connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
     }
@@ -116,9 +127,7 @@ export const alternateRoles: Strategy = {
     const data = rotationData(rotation);
     const verifier = scramVerifier(data.newPassword);
     await inAdminSession(ctx, data, 'old', async (client) => {
-      await quietly(client, [
-        `ALTER ROLE ${ident(data.newUser)} WITH LOGIN PASSWORD ${literal(verifier)} VALID UNTIL 'infinity'`,
-      ]);
+      await quietly(client, [`ALTER ROLE ${ident(data.newUser)} WITH LOGIN PASSWORD ${literal(verifier)} VALID UNTIL 'infinity'`]);
     });
   },
 
@@ -144,9 +153,12 @@ export const alternateRoles: Strategy = {
     const data = rotationData(rotation);
     const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
     const checks = [
-      check('old-role-refused', login.outcome === 'refused',
+      check(
+        'old-role-refused',
+        login.outcome === 'refused',
         login.outcome === 'ok' ? `a new login as ${data.oldUser} still works` : login.detail,
-        `Run \`rotate verify database\`; ${data.oldUser} should no longer accept logins.`),
+        `Run \`rotate verify database\`; ${data.oldUser} should no longer accept logins.`,
+      ),
     ];
     if (ctx.emergency) {
       const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, 'usename = $1', [data.oldUser]));

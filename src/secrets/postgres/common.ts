@@ -2,7 +2,7 @@ import type { PostgresSecretConfig } from '../../config/schema.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
-import { parseDatabaseUrl, withCredentials, type DatabaseUrl } from './url.js';
+import { type DatabaseUrl, parseDatabaseUrl, withCredentials } from './url.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;
 
@@ -101,12 +101,7 @@ export function alsoUpdateChanges(ctx: Ctx, old: DatabaseUrl, user: string, pass
 }
 
 /** Builds the Rotation both strategies produce. */
-export function buildRotation(
-  ctx: Ctx,
-  old: DatabaseUrl,
-  next: { user: string; password: string },
-  facts: Rotation['facts'],
-): Rotation {
+export function buildRotation(ctx: Ctx, old: DatabaseUrl, next: { user: string; password: string }, facts: Rotation['facts']): Rotation {
   const newUrl = withCredentials(old, next.user, next.password);
   const env: EnvChanges = {
     [ctx.config.env]: new SecretValue(newUrl),

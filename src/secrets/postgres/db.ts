@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describeError, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
-import { libpqUrl, splitAsyncpgSsl, type DatabaseUrl } from './url.js';
+import { type DatabaseUrl, libpqUrl, splitAsyncpgSsl } from './url.js';
 
 export type Client = pg.Client;
 
@@ -113,10 +113,7 @@ export async function roleInfo(client: Client, name: string): Promise<RoleInfo |
     rolsuper: boolean;
     rolcreaterole: boolean;
     valid: string | null;
-  }>(
-    `SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolvaliduntil::text AS valid FROM pg_roles WHERE rolname = $1`,
-    [name],
-  );
+  }>(`SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolvaliduntil::text AS valid FROM pg_roles WHERE rolname = $1`, [name]);
   const row = result.rows[0];
   if (!row) return undefined;
   return {

@@ -1,14 +1,14 @@
 import type { PostgresSecretConfig } from '../../config/schema.js';
 import { RotateError } from '../../errors.js';
-import { check, type Check, type JsonValue, type Rotation, type Rotator } from '../types.js';
+import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
-import { alsoUpdateChanges, appUrl, buildRotation, rotationData, type Ctx } from './common.js';
+import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, rotationData } from './common.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
 import type { Strategy } from './strategy.js';
-import { describeTarget, parseDatabaseUrl, type DatabaseUrl } from './url.js';
+import { type DatabaseUrl, describeTarget, parseDatabaseUrl } from './url.js';
 
-export { applyRoleSetup, roleSetupSql, setupRolesOf, type AlternateRoles } from './role-setup.js';
+export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from './role-setup.js';
 export { scramVerifier } from './scram.js';
 export { parseDatabaseUrl, withCredentials } from './url.js';
 
@@ -38,16 +38,28 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
       if (name === ctx.config.env) tables = seen;
       checks.push(check(`${name}-connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`));
     } catch (error) {
-      checks.push(check(`${name}-connects`, false, `${describeTarget(url)}: ${reason(error)}`,
-        `Check ${name} in ${ctx.envFile} and that the server is reachable.`));
+      checks.push(
+        check(
+          `${name}-connects`,
+          false,
+          `${describeTarget(url)}: ${reason(error)}`,
+          `Check ${name} in ${ctx.envFile} and that the server is reachable.`,
+        ),
+      );
     }
   }
   if (tables && expected) {
     const missing = expected.filter((t) => !tables!.includes(t));
-    checks.push(check('tables-readable', missing.length === 0,
-      missing.length === 0 ? `all ${expected.length} tables readable before are readable now`
-        : `${missing.length} of ${expected.length} tables no longer readable: ${missing.slice(0, 10).join(', ')}`,
-      'The new credentials lack privileges the old ones had; check role memberships and GRANTs.'));
+    checks.push(
+      check(
+        'tables-readable',
+        missing.length === 0,
+        missing.length === 0
+          ? `all ${expected.length} tables readable before are readable now`
+          : `${missing.length} of ${expected.length} tables no longer readable: ${missing.slice(0, 10).join(', ')}`,
+        'The new credentials lack privileges the old ones had; check role memberships and GRANTs.',
+      ),
+    );
   }
   return { checks, tables };
 }
@@ -96,8 +108,12 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
         now: (await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t')).rows[0]!.t,
       }));
     } catch (error) {
-      throw connectError('POSTGRES_CONNECT', `cannot connect with ${ctx.config.env} (${describeTarget(app)})`, error,
-        `Run \`rotate verify ${ctx.id}\`; the current credentials must work before a rotation.`);
+      throw connectError(
+        'POSTGRES_CONNECT',
+        `cannot connect with ${ctx.config.env} (${describeTarget(app)})`,
+        error,
+        `Run \`rotate verify ${ctx.id}\`; the current credentials must work before a rotation.`,
+      );
     }
     const next = await strategyOf(ctx).next(ctx, app, restore);
     return buildRotation(ctx, app, next, {
@@ -117,16 +133,20 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const data = rotationData(rotation);
     const inEnv = parseDatabaseUrl(ctx.env[ctx.config.env] ?? '');
     const checks = [
-      check('env-has-new-credentials', inEnv?.user === data.newUser && inEnv.password === data.newPassword,
+      check(
+        'env-has-new-credentials',
+        inEnv?.user === data.newUser && inEnv.password === data.newPassword,
         `${ctx.config.env} names ${inEnv?.user ?? 'nothing'}; expected ${data.newUser} with the new password`,
-        'The env file was not updated; the engine restores it on failure.'),
+        'The env file was not updated; the engine restores it on failure.',
+      ),
     ];
     const { checks: current, tables } = await currentChecks(ctx, listedTables(rotation.facts));
     checks.push(...current);
     const expectedCount = Number(rotation.facts.readableTables ?? 0);
     if (tables && !listedTables(rotation.facts)) {
-      checks.push(check('tables-readable', tables.length >= expectedCount,
-        `${tables.length} tables readable now, ${expectedCount} before`));
+      checks.push(
+        check('tables-readable', tables.length >= expectedCount, `${tables.length} tables readable now, ${expectedCount} before`),
+      );
     }
     if (tables && data.oldUser !== data.newUser) {
       // The old role is a different role: compare its privileges live, as the new session sees them.
@@ -134,10 +154,16 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
         const oldCan = await readableTables(client, data.oldUser);
         return oldCan.filter((t) => !tables.includes(t));
       });
-      checks.push(check('privileges-match-old-role', lost.length === 0,
-        lost.length === 0 ? `${data.newUser} reads every table ${data.oldUser} can`
-          : `${data.oldUser} can read ${lost.length} table(s) ${data.newUser} cannot: ${lost.slice(0, 10).join(', ')}`,
-        'Objects owned by a login role instead of the owner: ALTER TABLE ... OWNER TO the owner role.'));
+      checks.push(
+        check(
+          'privileges-match-old-role',
+          lost.length === 0,
+          lost.length === 0
+            ? `${data.newUser} reads every table ${data.oldUser} can`
+            : `${data.oldUser} can read ${lost.length} table(s) ${data.newUser} cannot: ${lost.slice(0, 10).join(', ')}`,
+          'Objects owned by a login role instead of the owner: ALTER TABLE ... OWNER TO the owner role.',
+        ),
+      );
     }
     return checks;
   },

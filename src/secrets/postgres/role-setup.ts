@@ -1,6 +1,6 @@
 import { RotateError } from '../../errors.js';
 import { adminUrl, appUrl, type Ctx } from './common.js';
-import { connectError, ident, literal, withClient, type Client } from './db.js';
+import { type Client, connectError, ident, literal, withClient } from './db.js';
 import type { DatabaseUrl } from './url.js';
 
 /** The alternate-roles layout: two LOGIN roles that are members of the NOLOGIN role owning the app's objects. */
@@ -88,8 +88,12 @@ export async function applyRoleSetup(ctx: Ctx): Promise<{ roles: AlternateRoles;
   try {
     await withClient(target, run);
   } catch (error) {
-    throw connectError('POSTGRES_SETUP_FAILED', 'the alternate-roles setup failed', error,
-      'Run it as a superuser: set adminUrlEnv, or print the SQL with `rotate setup database` and run it with psql.');
+    throw connectError(
+      'POSTGRES_SETUP_FAILED',
+      'the alternate-roles setup failed',
+      error,
+      'Run it as a superuser: set adminUrlEnv, or print the SQL with `rotate setup database` and run it with psql.',
+    );
   }
   ctx.deps.log.info(`alternate-roles setup applied: ${roles.logins.join(', ')} act as ${roles.owner}`);
   return { roles, sql };

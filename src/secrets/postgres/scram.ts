@@ -6,6 +6,7 @@ export const SCRAM_SALT_BYTES = 16;
 
 // RFC 3454 C.1.2 (non-ASCII spaces, mapped to U+0020) and B.1 (mapped to nothing), as SASLprep asks.
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: RFC 3454 table B.1 lists these joiners and variation selectors as single code points
 const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
 
 /**
@@ -39,10 +40,7 @@ export function scramKeys(password: string, salt: Buffer, iterations = SCRAM_ITE
  * The verifier PostgreSQL stores in pg_authid.rolpassword, computed here so that the plaintext never reaches the
  * server (like psql's `\password`): `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, all base64.
  */
-export function scramVerifier(
-  password: string,
-  options: { salt?: Buffer; iterations?: number } = {},
-): string {
+export function scramVerifier(password: string, options: { salt?: Buffer; iterations?: number } = {}): string {
   const salt = options.salt ?? randomBytes(SCRAM_SALT_BYTES);
   const keys = scramKeys(password, salt, options.iterations ?? SCRAM_ITERATIONS);
   return (

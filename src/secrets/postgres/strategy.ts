@@ -7,11 +7,7 @@ export interface Strategy {
   /** Read-only checks of this strategy (who may alter which role, the role layout). */
   preflight(ctx: Ctx, app: DatabaseUrl): Promise<{ checks: Check[]; facts: Record<string, JsonValue> }>;
   /** The credentials the env file gets next (with `restore`: the ones that rotation replaced). */
-  next(
-    ctx: Ctx,
-    app: DatabaseUrl,
-    restore?: Rotation,
-  ): Promise<{ user: string; password: string; facts: Record<string, JsonValue> }>;
+  next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation): Promise<{ user: string; password: string; facts: Record<string, JsonValue> }>;
   apply(ctx: Ctx, rotation: Rotation): Promise<void>;
   undoApply(ctx: Ctx, rotation: Rotation): Promise<void>;
   retire(ctx: Ctx, rotation: Rotation): Promise<void>;

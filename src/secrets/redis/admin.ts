@@ -3,7 +3,7 @@ import type { RedisSecretConfig } from '../../config/schema.js';
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { Rotation, RotatorContext } from '../types.js';
-import { command, connectAs, replyCode, type Authenticated, type RedisClient } from './connection.js';
+import { type Authenticated, command, connectAs, type RedisClient, replyCode } from './connection.js';
 import { parseRedisUrl, type RedisUrl } from './url.js';
 
 export type Ctx = RotatorContext<RedisSecretConfig>;

@@ -45,11 +45,9 @@ async function openSocket(url: RedisUrl): Promise<Redis> {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new RotateError(
-      'REDIS_UNREACHABLE',
-      `cannot connect to Redis (${describeTarget(url)}): ${replyText(lastError ?? error)}`,
-      { hint: 'Check that Redis is running and that the host and port in the URL are right.' },
-    );
+    throw new RotateError('REDIS_UNREACHABLE', `cannot connect to Redis (${describeTarget(url)}): ${replyText(lastError ?? error)}`, {
+      hint: 'Check that Redis is running and that the host and port in the URL are right.',
+    });
   }
   return client;
 }
@@ -83,11 +81,7 @@ export async function connectAs(url: RedisUrl, password: SecretValue | undefined
 }
 
 /** Runs `fn` on a fresh authenticated connection and closes it. */
-export async function withConnection<T>(
-  url: RedisUrl,
-  password: SecretValue | undefined,
-  fn: (client: Redis) => Promise<T>,
-): Promise<T> {
+export async function withConnection<T>(url: RedisUrl, password: SecretValue | undefined, fn: (client: Redis) => Promise<T>): Promise<T> {
   const conn = await connectAs(url, password);
   try {
     return await fn(conn.client);

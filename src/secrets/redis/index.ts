@@ -3,12 +3,12 @@
 import type { RedisSecretConfig } from '../../config/schema.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import { check, type Check, type EnvChanges, type JsonValue, type Rotation, type Rotator } from '../types.js';
-import { appUrl, detectPersistence, openAdmin, type Ctx } from './admin.js';
+import { type Check, check, type EnvChanges, type JsonValue, type Rotation, type Rotator } from '../types.js';
+import { appUrl, type Ctx, detectPersistence, openAdmin } from './admin.js';
 import { command, replyCode } from './connection.js';
 import { preflight } from './preflight.js';
 import { alsoUpdateVars, pingAs, pingCheck } from './probe.js';
-import { strategies, type Passwords } from './strategies.js';
+import { type Passwords, strategies } from './strategies.js';
 import { describeTarget, parseRedisUrl, withPassword } from './url.js';
 
 function passwordsOf(rotation: Rotation): Passwords {
@@ -26,7 +26,11 @@ const userOf = (rotation: Rotation, ctx: Ctx): string =>
   typeof rotation.facts.user === 'string' ? rotation.facts.user : appUrl(ctx).url.user;
 
 /** Runs `fn` with the admin connection and closes it. */
-async function asAdmin<T>(ctx: Ctx, rotation: Rotation | undefined, fn: (admin: Awaited<ReturnType<typeof openAdmin>>) => Promise<T>): Promise<T> {
+async function asAdmin<T>(
+  ctx: Ctx,
+  rotation: Rotation | undefined,
+  fn: (admin: Awaited<ReturnType<typeof openAdmin>>) => Promise<T>,
+): Promise<T> {
   const admin = await openAdmin(ctx, rotation);
   try {
     return await fn(admin);
@@ -95,7 +99,14 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     for (const [name, value] of Object.entries(rotation.env)) {
       if (!value) continue;
       if (ctx.env[name] !== value.reveal()) {
-        checks.push(check(`${name} authenticates`, false, `the env file does not hold the new ${name}`, 'Check the env file and run `rotate resume`.'));
+        checks.push(
+          check(
+            `${name} authenticates`,
+            false,
+            `the env file does not hold the new ${name}`,
+            'Check the env file and run `rotate resume`.',
+          ),
+        );
         continue;
       }
       checks.push(await pingCheck(name, value.reveal()));
@@ -106,7 +117,14 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
       const after = await pingAs(url, url.password);
       // Keys come and go (TTLs, eviction); an emptied database is what a lost cache looks like.
       const lost = before !== undefined && before > 0 && after === 0;
-      checks.push(check('no cache loss', !lost, `${before ?? '?'} keys before, ${after} after (${describeTarget(url)})`, 'The database is empty: did Redis restart without persistence?'));
+      checks.push(
+        check(
+          'no cache loss',
+          !lost,
+          `${before ?? '?'} keys before, ${after} after (${describeTarget(url)})`,
+          'The database is empty: did Redis restart without persistence?',
+        ),
+      );
     } catch (error) {
       checks.push(check('no cache loss', false, describeError(error)));
     }
@@ -131,10 +149,19 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     const name = `old password of user ${url.user} refused`;
     try {
       await pingAs(url, oldPassword);
-      return [check(name, false, 'a new connection still authenticates with the old password', 'Run `rotate resume` or remove it with ACL SETUSER.')];
+      return [
+        check(
+          name,
+          false,
+          'a new connection still authenticates with the old password',
+          'Run `rotate resume` or remove it with ACL SETUSER.',
+        ),
+      ];
     } catch (error) {
       const code = error instanceof RotateError ? error.code : replyCode(error);
-      return [check(name, code === 'REDIS_WRONGPASS', code === 'REDIS_WRONGPASS' ? 'a new AUTH with it gets WRONGPASS' : describeError(error))];
+      return [
+        check(name, code === 'REDIS_WRONGPASS', code === 'REDIS_WRONGPASS' ? 'a new AUTH with it gets WRONGPASS' : describeError(error)),
+      ];
     }
   },
 

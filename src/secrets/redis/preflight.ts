@@ -1,8 +1,8 @@
 // Read-only checks before a Redis rotation: the current URL works, the admin connection may change the user, and
 // the server can persist the change. Each failure is a check with a hint; nothing here writes.
 import { describeError } from '../../errors.js';
-import { check, type Check, type JsonValue, type Preflight } from '../types.js';
-import { appUrl, detectPersistence, openAdmin, persistenceHint, type Ctx } from './admin.js';
+import { type Check, check, type JsonValue, type Preflight } from '../types.js';
+import { appUrl, type Ctx, detectPersistence, openAdmin, persistenceHint } from './admin.js';
 import { command, type RedisClient } from './connection.js';
 import { alsoUpdateVars, pingAs } from './probe.js';
 import { readUser } from './strategies.js';
@@ -23,7 +23,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   const checks: Check[] = [];
   const facts: Record<string, JsonValue> = { strategy: ctx.config.strategy };
   const name = ctx.config.env;
-  let app;
+  let app: ReturnType<typeof appUrl>;
   try {
     app = appUrl(ctx);
   } catch (error) {
@@ -34,11 +34,25 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   facts.user = url.user;
   facts.target = describeTarget(url);
   if (!url.password) {
-    checks.push(check(`${name} holds a password`, false, 'the URL has no password', 'Rotation changes the password in the URL; write it as redis://:password@host:6379/0.'));
+    checks.push(
+      check(
+        `${name} holds a password`,
+        false,
+        'the URL has no password',
+        'Rotation changes the password in the URL; write it as redis://:password@host:6379/0.',
+      ),
+    );
     return { checks, facts };
   }
   if (ctx.config.strategy === 'requirepass' && url.user !== 'default') {
-    checks.push(check('strategy fits the user', false, `requirepass sets the default user's password, but ${name} authenticates as ${url.user}`, `Use strategy acl for user ${url.user}.`));
+    checks.push(
+      check(
+        'strategy fits the user',
+        false,
+        `requirepass sets the default user's password, but ${name} authenticates as ${url.user}`,
+        `Use strategy acl for user ${url.user}.`,
+      ),
+    );
   }
 
   try {
@@ -54,7 +68,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   facts.updatedVars = [name, ...also.update];
   if (also.skipped.length) facts.skippedVars = also.skipped.map((s) => `${s.name}: ${s.reason}`);
 
-  let admin;
+  let admin: Awaited<ReturnType<typeof openAdmin>>;
   try {
     admin = await openAdmin(ctx);
   } catch (error) {
@@ -63,8 +77,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   }
   try {
     facts.adminVia = admin.via;
-    const changeArgs =
-      ctx.config.strategy === 'acl' ? ['ACL', 'SETUSER', url.user] : ['CONFIG', 'SET', 'requirepass', 'x'];
+    const changeArgs = ctx.config.strategy === 'acl' ? ['ACL', 'SETUSER', url.user] : ['CONFIG', 'SET', 'requirepass', 'x'];
     const denied = await mayRun(admin.client, changeArgs);
     const user = await readUser(admin.client, url.user);
     const hashes = user?.passwords;
@@ -74,25 +87,61 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       checks.push(check('admin may change the password', false, `Redis has no ACL user ${url.user}`));
     } else if (user.flags.includes('nopass')) {
       // Redis accepts any password for a nopass user; giving it one would refuse every client at once.
-      checks.push(check('admin may change the password', false, `user ${url.user} is nopass: it accepts any password, so there is none to rotate`, `Give ${url.user} a password first (ACL SETUSER ${url.user} resetpass >...) and update ${name}.`));
+      checks.push(
+        check(
+          'admin may change the password',
+          false,
+          `user ${url.user} is nopass: it accepts any password, so there is none to rotate`,
+          `Give ${url.user} a password first (ACL SETUSER ${url.user} resetpass >...) and update ${name}.`,
+        ),
+      );
     } else {
       facts.passwordsBefore = hashes.length;
-      checks.push(check('admin may change the password', true, `${admin.via === 'admin-url' ? 'admin URL' : 'app user'} may run ${changeArgs.slice(0, 2).join(' ')}; user ${url.user} has ${hashes.length} password(s)`));
+      checks.push(
+        check(
+          'admin may change the password',
+          true,
+          `${admin.via === 'admin-url' ? 'admin URL' : 'app user'} may run ${changeArgs.slice(0, 2).join(' ')}; user ${url.user} has ${hashes.length} password(s)`,
+        ),
+      );
     }
     const persistence = await detectPersistence(admin.client);
     facts.persistence = persistence.mode;
     if (persistence.mode !== 'none') {
       const saveArgs = persistence.mode === 'aclfile' ? ['ACL', 'SAVE'] : ['CONFIG', 'REWRITE'];
       const saveDenied = await mayRun(admin.client, saveArgs);
-      checks.push(check('the change survives a Redis restart', !saveDenied, saveDenied ?? `${saveArgs.join(' ')} (${persistence.mode})`, `Let the admin user run ${saveArgs.join(' ')}.`));
+      checks.push(
+        check(
+          'the change survives a Redis restart',
+          !saveDenied,
+          saveDenied ?? `${saveArgs.join(' ')} (${persistence.mode})`,
+          `Let the admin user run ${saveArgs.join(' ')}.`,
+        ),
+      );
     } else if (ctx.config.allowUnpersisted) {
-      checks.push(check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'));
+      checks.push(
+        check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'),
+      );
     } else {
-      checks.push(check('the change survives a Redis restart', false, 'the server has neither an aclfile nor a config file', persistenceHint.replace('<id>', ctx.id)));
+      checks.push(
+        check(
+          'the change survives a Redis restart',
+          false,
+          'the server has neither an aclfile nor a config file',
+          persistenceHint.replace('<id>', ctx.id),
+        ),
+      );
     }
     if (ctx.emergency) {
       const killDenied = await mayRun(admin.client, ['CLIENT', 'KILL', 'USER', url.user]);
-      checks.push(check('admin may disconnect the user (--emergency)', !killDenied, killDenied ?? `CLIENT KILL USER ${url.user}`, 'Let the admin user run CLIENT KILL.'));
+      checks.push(
+        check(
+          'admin may disconnect the user (--emergency)',
+          !killDenied,
+          killDenied ?? `CLIENT KILL USER ${url.user}`,
+          'Let the admin user run CLIENT KILL.',
+        ),
+      );
     }
   } catch (error) {
     checks.push(check('admin may change the password', false, describeError(error), (error as { hint?: string }).hint));

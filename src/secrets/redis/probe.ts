@@ -1,9 +1,10 @@
 // Read-only probes: does a URL authenticate, how many keys are there, which env vars embed the app's password.
+
+import { describeError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
-import { check, type Check } from '../types.js';
+import { type Check, check } from '../types.js';
 import type { Ctx } from './admin.js';
 import { withConnection } from './connection.js';
-import { describeError } from '../../errors.js';
 import { describeTarget, parseRedisUrl, type RedisUrl } from './url.js';
 
 /** AUTH + PING on a fresh connection; returns the database's key count (DBSIZE). */

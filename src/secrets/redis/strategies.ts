@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { RotateError } from '../../errors.js';
 import { markSecret, type SecretValue } from '../../secret-value.js';
-import { persist, type Ctx } from './admin.js';
+import { type Ctx, persist } from './admin.js';
 import { command, type RedisClient } from './connection.js';
 
-export const passwordHash = (password: SecretValue): string =>
-  createHash('sha256').update(password.reveal(), 'utf8').digest('hex');
+export const passwordHash = (password: SecretValue): string => createHash('sha256').update(password.reveal(), 'utf8').digest('hex');
 
 export interface Passwords {
   oldPassword: SecretValue;
@@ -94,7 +93,8 @@ export const aclStrategy: Strategy = {
   async undo(ctx, client, user, { oldPassword, newPassword }) {
     const hashes = await existingPasswords(client, user);
     // Old first, so that the user is never left without a password that the restored env file holds.
-    if (!hashes.includes(passwordHash(oldPassword))) await setUser(client, user, `#${passwordHash(oldPassword)}`, 'restore the old password');
+    if (!hashes.includes(passwordHash(oldPassword)))
+      await setUser(client, user, `#${passwordHash(oldPassword)}`, 'restore the old password');
     if (!oldPassword.equals(newPassword) && hashes.includes(passwordHash(newPassword))) {
       await setUser(client, user, `!${passwordHash(newPassword)}`, 'remove the new password');
     }

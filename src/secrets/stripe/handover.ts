@@ -3,8 +3,8 @@
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import { stripeFailure } from './client.js';
-import { lastString, lookupAccount, type CurrentValues, type StripeContext } from './current.js';
-import { describeShape, EXPECTED_PREFIX, keyShape, type KeyShape, type StripeMode } from './keys.js';
+import { type CurrentValues, lastString, lookupAccount, type StripeContext } from './current.js';
+import { describeShape, EXPECTED_PREFIX, type KeyShape, keyShape, type StripeMode } from './keys.js';
 
 export const NEW_SECRET_KEY = 'ROTATE_NEW_STRIPE_SECRET_KEY';
 export const NEW_PUBLISHABLE_KEY = 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY';
@@ -33,14 +33,15 @@ export interface CheckedKeys {
 
 const malformed = (source: string, value: SecretValue, role: 'secret' | 'publishable'): RotateError =>
   new RotateError('STRIPE_KEY_MALFORMED', `${source} holds ${describeShape(value.reveal())}; expected ${EXPECTED_PREFIX[role]}`, {
-    hint: role === 'secret'
-      ? 'Copy the secret key (not the publishable key) from Developers -> API keys, without quotes or spaces.'
-      : 'Copy the publishable key from Developers -> API keys, without quotes or spaces.',
+    hint:
+      role === 'secret'
+        ? 'Copy the secret key (not the publishable key) from Developers -> API keys, without quotes or spaces.'
+        : 'Copy the publishable key from Developers -> API keys, without quotes or spaces.',
   });
 
 const modeMismatch = (message: string): RotateError =>
   new RotateError('STRIPE_MODE_MISMATCH', message, {
-    hint: 'Live and test keys must not be mixed: roll the key in the same mode (the Dashboard\'s test-mode toggle) as the keys in the env file.',
+    hint: "Live and test keys must not be mixed: roll the key in the same mode (the Dashboard's test-mode toggle) as the keys in the env file.",
   });
 
 /**
@@ -112,14 +113,23 @@ async function expectedAccount(
   const lookup = await lookupAccount(ctx, current.secretKey);
   if (lookup.ok) return { accountId: lookup.accountId, accountSource: 'current key' };
   if (lookup.status === 401 && recorded) {
-    ctx.deps.log.info(`${names.secretKey} is refused by Stripe (expired?); matching the new key against account ${recorded} from the last rotation`);
+    ctx.deps.log.info(
+      `${names.secretKey} is refused by Stripe (expired?); matching the new key against account ${recorded} from the last rotation`,
+    );
     return { accountId: recorded, accountSource: 'last rotation' };
   }
   if (lookup.status === 401)
-    throw new RotateError('STRIPE_ACCOUNT_UNKNOWN', `Stripe refuses the key in ${names.secretKey} (${lookup.detail}) and no earlier rotation recorded its account`, {
-      hint: 'rotate cannot prove the new key belongs to the same account. Roll again with an expiry for the old key (e.g. 1 hour) so that both work during the rotation.',
-    });
+    throw new RotateError(
+      'STRIPE_ACCOUNT_UNKNOWN',
+      `Stripe refuses the key in ${names.secretKey} (${lookup.detail}) and no earlier rotation recorded its account`,
+      {
+        hint: 'rotate cannot prove the new key belongs to the same account. Roll again with an expiry for the old key (e.g. 1 hour) so that both work during the rotation.',
+      },
+    );
   throw new RotateError('STRIPE_ACCOUNT_UNKNOWN', `Could not read the account of the key in ${names.secretKey}: ${lookup.detail}`, {
-    hint: lookup.status === 403 ? 'The current key is restricted without account read access; grant it in the Dashboard or use a standard key.' : 'Check secrets.stripe.apiBase and the network.',
+    hint:
+      lookup.status === 403
+        ? 'The current key is restricted without account read access; grant it in the Dashboard or use a standard key.'
+        : 'Check secrets.stripe.apiBase and the network.',
   });
 }

@@ -5,15 +5,15 @@ import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { Rotation, Rotator } from '../types.js';
 import { stripeClient } from './client.js';
-import { currentValues, lastString, webhookTarget, type StripeContext } from './current.js';
-import { checkNewKeys, NEW_SECRET_KEY, readHandedKeys, type HandedKeys } from './handover.js';
-import { preflight, verifyCurrent } from './read-only.js';
+import { currentValues, lastString, type StripeContext, webhookTarget } from './current.js';
+import { checkNewKeys, type HandedKeys, NEW_SECRET_KEY, readHandedKeys } from './handover.js';
 import { factString, withKeys } from './journaled.js';
+import { preflight, verifyCurrent } from './read-only.js';
 import { verify, verifyRetired } from './verification.js';
 import { createReplacement, deleteEndpoint, endpointsOfRun, findEndpoint, retrieveEndpoint } from './webhook.js';
 
-export { stripeSignatureHeader } from './signature.js';
 export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './handover.js';
+export { stripeSignatureHeader } from './signature.js';
 
 async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotation> {
   const current = currentValues(ctx);
@@ -32,15 +32,19 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
     source = { secret: NEW_SECRET_KEY, publishable: 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY' };
   }
 
-  let keys;
+  let keys: Awaited<ReturnType<typeof checkNewKeys>>;
   try {
     keys = await checkNewKeys(ctx, handed, current, source);
   } catch (error) {
     if (restore && error instanceof RotateError && error.code === 'STRIPE_KEY_REFUSED')
-      throw new RotateError('STRIPE_ROLLBACK_IMPOSSIBLE', `Stripe refuses the previous secret key: it has expired or was revoked in the Dashboard`, {
-        hint: 'An expired Stripe key cannot come back. Roll a new key in the Dashboard and run `rotate stripe`.',
-        cause: error,
-      });
+      throw new RotateError(
+        'STRIPE_ROLLBACK_IMPOSSIBLE',
+        `Stripe refuses the previous secret key: it has expired or was revoked in the Dashboard`,
+        {
+          hint: 'An expired Stripe key cannot come back. Roll a new key in the Dashboard and run `rotate stripe`.',
+          cause: error,
+        },
+      );
     throw error;
   }
 
@@ -137,7 +141,9 @@ async function retire(ctx: StripeContext, rotation: Rotation): Promise<void> {
   const oldId = factString(rotation, 'oldEndpointId');
   if (oldId && oldId !== factString(rotation, 'newEndpointId')) {
     const existed = await withKeys(ctx, rotation, (client) => deleteEndpoint(client, oldId, 'the Stripe key'));
-    ctx.deps.log.info(existed ? `Stripe: deleted the old webhook endpoint ${oldId}` : `Stripe: old webhook endpoint ${oldId} was already gone`);
+    ctx.deps.log.info(
+      existed ? `Stripe: deleted the old webhook endpoint ${oldId}` : `Stripe: old webhook endpoint ${oldId} was already gone`,
+    );
   }
   ctx.deps.log.info('Stripe: the old API key expires when you chose in the Dashboard when rolling it; Stripe has no API to expire it');
 }
@@ -148,7 +154,9 @@ export const stripeRotator: Rotator<StripeSecretConfig> = {
     if (!ctx.unattended || ctx.deps.environment[NEW_SECRET_KEY]) return undefined;
     return (
       `Stripe secret "${ctx.id}" is due: roll the API key in the Dashboard (Developers -> API keys -> Roll key; ` +
-      'pick an expiry for the old key of at least an hour), then run `rotate ' + ctx.id + '` at a terminal and paste the new key ' +
+      'pick an expiry for the old key of at least an hour), then run `rotate ' +
+      ctx.id +
+      '` at a terminal and paste the new key ' +
       `(or set ${NEW_SECRET_KEY}, never a flag).`
     );
   },

@@ -2,7 +2,7 @@
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { Rotation } from '../types.js';
-import { isAuthError, stripeClient, type StripeClient } from './client.js';
+import { isAuthError, type StripeClient, stripeClient } from './client.js';
 import type { StripeContext } from './current.js';
 
 export const factString = (rotation: Rotation, key: string): string | undefined => {
@@ -28,4 +28,3 @@ async function withKeys<T>(ctx: StripeContext, rotation: Rotation, call: (client
   }
   throw refused ?? new RotateError('STRIPE_NO_KEY', 'The journal holds no Stripe key for this rotation', { hint: 'Run `rotate status`.' });
 }
-

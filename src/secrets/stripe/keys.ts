@@ -47,7 +47,5 @@ export const EXPECTED_PREFIX: Record<KeyRole, string> = {
  * a provider message can go into an error or a check detail whatever it holds.
  */
 export function maskKeys(text: string): string {
-  return text
-    .replace(/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+/g, '$1_$2_…')
-    .replace(/\bwhsec_[A-Za-z0-9+/=_*-]+/g, 'whsec_…');
+  return text.replace(/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+/g, '$1_$2_…').replace(/\bwhsec_[A-Za-z0-9+/=_*-]+/g, 'whsec_…');
 }

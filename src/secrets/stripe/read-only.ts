@@ -1,8 +1,8 @@
 // preflight and `rotate verify`: read-only checks of what the env file holds now.
 import { RotateError } from '../../errors.js';
-import { check, type Check, type JsonValue, type Preflight } from '../types.js';
+import { type Check, check, type JsonValue, type Preflight } from '../types.js';
 import { stripeClient } from './client.js';
-import { currentValues, lastString, lookupAccount, shapeChecks, webhookTarget, type StripeContext } from './current.js';
+import { currentValues, lastString, lookupAccount, type StripeContext, shapeChecks, webhookTarget } from './current.js';
 import { deliveryCheck } from './delivery.js';
 import { endpointFacts, findEndpoint } from './webhook.js';
 
@@ -21,12 +21,24 @@ async function accountCheck(ctx: StripeContext, forRotation: boolean): Promise<A
   const recorded = lastString(ctx, 'accountId');
   if (lookup.ok) {
     if (!forRotation && recorded && recorded !== lookup.accountId)
-      return { check: check(name, false, `account ${lookup.accountId}, but the last rotation recorded ${recorded}`, 'The env file holds a key of another Stripe account.'), usable: true };
+      return {
+        check: check(
+          name,
+          false,
+          `account ${lookup.accountId}, but the last rotation recorded ${recorded}`,
+          'The env file holds a key of another Stripe account.',
+        ),
+        usable: true,
+      };
     return { check: check(name, true, `account ${lookup.accountId}`), usable: true, accountId: lookup.accountId };
   }
   if (lookup.status === 401 && forRotation && recorded)
     return {
-      check: check(name, true, `refused (${lookup.detail}): expired in the Dashboard? The new key will be matched against account ${recorded} from the last rotation`),
+      check: check(
+        name,
+        true,
+        `refused (${lookup.detail}): expired in the Dashboard? The new key will be matched against account ${recorded} from the last rotation`,
+      ),
       usable: false,
       accountId: recorded,
     };
@@ -39,7 +51,11 @@ async function accountCheck(ctx: StripeContext, forRotation: boolean): Promise<A
   return { check: check(name, false, lookup.detail, hint), usable: false };
 }
 
-async function endpointCheck(ctx: StripeContext, usable: boolean, forRotation: boolean): Promise<{ check: Check; facts?: Record<string, JsonValue> }> {
+async function endpointCheck(
+  ctx: StripeContext,
+  usable: boolean,
+  forRotation: boolean,
+): Promise<{ check: Check; facts?: Record<string, JsonValue> }> {
   const target = webhookTarget(ctx)!;
   const name = 'webhook endpoint found';
   const { secretKey } = currentValues(ctx);
@@ -48,7 +64,12 @@ async function endpointCheck(ctx: StripeContext, usable: boolean, forRotation: b
       ? { check: check(name, true, 'not checked with the current key; checked with the new key before any change') }
       : { check: check(name, false, 'not checked: the current key does not work') };
   try {
-    const endpoint = await findEndpoint(stripeClient(ctx.config.apiBase, secretKey), target, lastString(ctx, 'endpointId'), 'the current key');
+    const endpoint = await findEndpoint(
+      stripeClient(ctx.config.apiBase, secretKey),
+      target,
+      lastString(ctx, 'endpointId'),
+      'the current key',
+    );
     const detail = `${endpoint.id} (${endpoint.url}, ${endpoint.status}, ${endpoint.enabled_events.length} event types)`;
     return { check: check(name, true, detail), facts: endpointFacts(endpoint) };
   } catch (error) {
@@ -75,7 +96,12 @@ export async function preflight(ctx: StripeContext): Promise<Preflight> {
   checks.push(
     ctx.config.webhook?.verifyUrl
       ? check('webhook.verifyUrl set', true, ctx.config.webhook.verifyUrl)
-      : check('webhook.verifyUrl set', false, 'without it rotate cannot prove the app accepts the new signing secret', 'Set secrets.stripe.webhook.verifyUrl to where the app receives Stripe events.'),
+      : check(
+          'webhook.verifyUrl set',
+          false,
+          'without it rotate cannot prove the app accepts the new signing secret',
+          'Set secrets.stripe.webhook.verifyUrl to where the app receives Stripe events.',
+        ),
   );
   return { checks, facts };
 }
@@ -90,6 +116,9 @@ export async function verifyCurrent(ctx: StripeContext): Promise<Check[]> {
   if (!webhookTarget(ctx)) return checks;
   const endpoint = await endpointCheck(ctx, account.usable, false);
   checks.push(endpoint.check);
-  if (values.webhookSecret) checks.push(await deliveryCheck(ctx, 'app accepts an event signed with the current secret', values.webhookSecret, 'accept', account.accountId));
+  if (values.webhookSecret)
+    checks.push(
+      await deliveryCheck(ctx, 'app accepts an event signed with the current secret', values.webhookSecret, 'accept', account.accountId),
+    );
   return checks;
 }

@@ -32,12 +32,7 @@ export interface DeliveryResult {
 }
 
 /** POSTs `payload` signed with `secret` to `url`, as Stripe would deliver it. */
-export async function deliverSignedEvent(
-  deps: RotatorDeps,
-  url: string,
-  payload: string,
-  secret: SecretValue,
-): Promise<DeliveryResult> {
+export async function deliverSignedEvent(deps: RotatorDeps, url: string, payload: string, secret: SecretValue): Promise<DeliveryResult> {
   const timestamp = Math.floor(deps.now().getTime() / 1000);
   const response = await deps.fetch(url, {
     method: 'POST',

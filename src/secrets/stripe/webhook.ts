@@ -2,7 +2,7 @@
 // new endpoint that copies the old one; the old endpoint is deleted when the app runs on the new secret.
 import { RotateError } from '../../errors.js';
 import type { JsonValue } from '../types.js';
-import { isNotFound, stripeCall, type StripeClient, type WebhookEndpoint } from './client.js';
+import { isNotFound, type StripeClient, stripeCall, type WebhookEndpoint } from './client.js';
 
 /** Metadata key on endpoints that rotate creates: finds them again after a crash, before the journal knew the id. */
 export const RUN_METADATA = 'rotate_run';
@@ -45,9 +45,13 @@ export async function findEndpoint(
     if (byId) return byId;
     const replaced = lastEndpointId ? await retrieveEndpoint(client, lastEndpointId, what) : undefined;
     if (replaced) return replaced;
-    throw new RotateError('STRIPE_WEBHOOK_NOT_FOUND', `Stripe has no webhook endpoint ${target.endpointId} (secrets.stripe.webhook.endpointId)`, {
-      hint: 'Set secrets.stripe.webhook.url instead (it survives rotations), or the id shown under Developers -> Webhooks in the same mode as the key.',
-    });
+    throw new RotateError(
+      'STRIPE_WEBHOOK_NOT_FOUND',
+      `Stripe has no webhook endpoint ${target.endpointId} (secrets.stripe.webhook.endpointId)`,
+      {
+        hint: 'Set secrets.stripe.webhook.url instead (it survives rotations), or the id shown under Developers -> Webhooks in the same mode as the key.',
+      },
+    );
   }
   const url = target.url!;
   const matches = (await listEndpoints(client, what)).filter((endpoint) => endpoint.url === url);
@@ -82,12 +86,7 @@ export function endpointFacts(endpoint: WebhookEndpoint): Record<string, JsonVal
 }
 
 /** Creates the copy of `old`, tagged with the run id so undo can find it even if its id was never journaled. */
-export async function createReplacement(
-  client: StripeClient,
-  old: WebhookEndpoint,
-  runId: string,
-  what: string,
-): Promise<WebhookEndpoint> {
+export async function createReplacement(client: StripeClient, old: WebhookEndpoint, runId: string, what: string): Promise<WebhookEndpoint> {
   const metadata = { ...old.metadata, [RUN_METADATA]: runId, [REPLACES_METADATA]: old.id };
   return stripeCall(`${what} (POST /v1/webhook_endpoints)`, () =>
     client.webhookEndpoints.create({

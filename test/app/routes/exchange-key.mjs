@@ -63,10 +63,11 @@ export function setup(env) {
       },
       'POST /api/exchange-keys': async ({ raw }) => {
         const body = JSON.parse(raw.toString('utf8') || '{}');
-        const { rows } = await pool.query(
-          `INSERT INTO exchange_api_keys (${COLUMNS.join(', ')}) VALUES ($1, $2, $3) RETURNING id`,
-          [encrypt(key, body.api_key ?? ''), encrypt(key, body.api_secret ?? ''), body.passphrase == null ? null : encrypt(key, body.passphrase)],
-        );
+        const { rows } = await pool.query(`INSERT INTO exchange_api_keys (${COLUMNS.join(', ')}) VALUES ($1, $2, $3) RETURNING id`, [
+          encrypt(key, body.api_key ?? ''),
+          encrypt(key, body.api_secret ?? ''),
+          body.passphrase == null ? null : encrypt(key, body.passphrase),
+        ]);
         return { status: 201, body: { id: rows[0].id } };
       },
     },
