@@ -190,6 +190,10 @@ export class FileStore implements Store {
     return (await this.#getVault()).open(sealed, purpose).toString('utf8');
   }
 
+  async mac(purpose: string, data: string): Promise<string> {
+    return (await this.#getVault()).mac(purpose, data);
+  }
+
   async close(): Promise<void> {}
 
   async #getVault(): Promise<Vault> {

@@ -279,6 +279,10 @@ export class PostgresStore implements Store {
     return this.#vault.open(sealed, purpose).toString('utf8');
   }
 
+  async mac(purpose: string, data: string): Promise<string> {
+    return this.#vault.mac(purpose, data);
+  }
+
   async close(): Promise<void> {
     for (const client of [...this.#held]) await this.#release(client, false);
     await this.#pool.end();

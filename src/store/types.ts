@@ -83,5 +83,10 @@ export interface Store {
   getBackup(id: string): Promise<Buffer>;
   seal(plaintext: string, purpose: string): Promise<string>;
   unseal(sealed: string, purpose: string): Promise<string>;
+  /**
+   * HMAC-SHA256 (64 hex characters) of `data` under a key derived from the master key for `purpose`. The same master
+   * key gives the same MAC on every host, so it can compare values (fingerprints) or chain records without storing them.
+   */
+  mac(purpose: string, data: string): Promise<string>;
   close(): Promise<void>;
 }

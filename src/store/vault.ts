@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { RotateError } from '../errors.js';
 
 const VERSION = 'v1';
@@ -19,9 +19,25 @@ export function parseMasterKey(text: string, source: string): Buffer {
 /** AES-256-GCM with a random 96-bit IV per message; `purpose` is bound as associated data. */
 export class Vault {
   readonly #key: Buffer;
+  readonly #macKeys = new Map<string, Buffer>();
 
   constructor(key: Buffer) {
     this.#key = key;
+  }
+
+  /**
+   * HMAC-SHA256 of `data` (hex) under a key derived from the master key for `purpose` alone (HKDF-SHA256), so a MAC
+   * made for one purpose (a fingerprint, the history chain, a key check) never stands for another, and the master
+   * key itself is never used twice for different jobs. Deterministic: the same key, purpose and data give the same MAC
+   * on every host and run.
+   */
+  mac(purpose: string, data: string | Buffer): string {
+    let key = this.#macKeys.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `rotate mac v1:${purpose}`, 32));
+      this.#macKeys.set(purpose, key);
+    }
+    return createHmac('sha256', key).update(data).digest('hex');
   }
 
   seal(plaintext: Buffer, purpose: string): string {

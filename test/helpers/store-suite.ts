@@ -157,6 +157,16 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       await expect(store.unseal(sealed, 'rotation:run-2')).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
     });
 
+    it('macs deterministically across instances, bound to the purpose, without the data in it', async () => {
+      const harness = await makeHarness();
+      const data = randomBytes(24).toString('base64url');
+      const first = await (await open(harness)).mac('fingerprint', data);
+      expect(first).toMatch(/^[0-9a-f]{64}$/);
+      expect(await (await open(harness)).mac('fingerprint', data)).toBe(first);
+      expect(await (await open(harness)).mac('history-chain', data)).not.toBe(first);
+      expect(await (await open(harness)).mac('fingerprint', `${data}x`)).not.toBe(first);
+    });
+
     it('refuses to open what another master key sealed (MASTER_KEY_MISMATCH)', async () => {
       const harness = await makeHarness();
       const store = await open(harness);
