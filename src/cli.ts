@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end with code 0; every usage mistake is exit 2 (CONTRACT.md).
-      process.exitCode = error.exitCode === 0 ? 0 : ExitCode.usage;
+      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       if (process.exitCode !== 0 && wantsJson(process.argv)) {
         const { jsonDocument } = await import('./terminal/render.js');
         const message = error.message.replace(/^error: /, '');

@@ -1,33 +1,31 @@
-/** Exit codes of the contract (CONTRACT.md, "Exit codes"). */
-export const ExitCode = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  needsPerson: 3,
-  locked: 4,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+import { ERROR_CODES, type ErrorCode, ExitCode, type ExitCodeValue, type UsageErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, type ErrorCode, ExitCode, type ExitCodeValue } from './error-codes.js';
 
 /**
- * The one error type of `rotate`. `code` is stable (docs and scripts match on it), `hint` says what to do, and
- * `exitCode` is what the process ends with when this error reaches the top.
+ * The one error type of `rotate`. `code` is stable (docs and scripts match on it) and must be in the registry
+ * (src/error-codes.ts), which also gives the exit code the process ends with when this error reaches the top.
+ * `hint` says what to do; without one of its own the error carries the registry's.
  */
 export class RotateError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
-  readonly exitCode: ExitCodeValue;
 
-  constructor(code: string, message: string, options: { hint?: string; exitCode?: ExitCodeValue; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RotateError';
     this.code = code;
-    this.hint = options.hint;
-    this.exitCode = options.exitCode ?? ExitCode.failed;
+    // `?.`: a code that reached here through a cast still makes an error, not a TypeError in the error path.
+    this.hint = options.hint ?? ERROR_CODES[code]?.hint;
+  }
+
+  get exitCode(): ExitCodeValue {
+    return ERROR_CODES[this.code]?.exit ?? ExitCode.failed;
   }
 }
 
-export const usageError = (code: string, message: string, hint?: string): RotateError =>
-  new RotateError(code, message, { hint, exitCode: ExitCode.usage });
+/** An error of bad usage or config (exit 2: nothing was touched); only codes registered with exit 2 are accepted. */
+export const usageError = (code: UsageErrorCode, message: string, hint?: string): RotateError => new RotateError(code, message, { hint });
 
 /** A short, printable reason for any thrown value. */
 export function describeError(error: unknown): string {

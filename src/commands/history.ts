@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ExitCode } from '../errors.js';
 import { jsonDocument, printStdout, table } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
 
@@ -12,12 +13,12 @@ export async function historyCommand(secret: string | undefined, raw: unknown): 
     let entries = (await session.store.readHistory()).filter((e) => !secret || e.secret === secret).reverse();
     if (options.limit) entries = entries.slice(0, options.limit);
     if (options.json) {
-      printStdout(jsonDocument('history', 0, { entries }));
-      return 0;
+      printStdout(jsonDocument('history', ExitCode.ok, { entries }));
+      return ExitCode.ok;
     }
     if (entries.length === 0) {
       printStdout(secret ? `no history for ${secret}` : 'no history yet');
-      return 0;
+      return ExitCode.ok;
     }
     printStdout(
       table(
@@ -32,7 +33,7 @@ export async function historyCommand(secret: string | undefined, raw: unknown): 
         ]),
       ),
     );
-    return 0;
+    return ExitCode.ok;
   } finally {
     await session.store.close();
   }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
 import { CONFIG_FILE, parseConfig } from '../config/load.js';
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { printStdout } from '../terminal/render.js';
 import { parseOptions } from './session.js';
 
@@ -85,5 +85,5 @@ export async function initCommand(raw: unknown): Promise<number> {
   }
   printStdout(`wrote ${path}`);
   process.stderr.write('next: edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n');
-  return 0;
+  return ExitCode.ok;
 }

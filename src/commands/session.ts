@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { formatIssues, loadConfig } from '../config/load.js';
 import { processDeps } from '../engine/process-deps.js';
 import type { RunOptions, Session } from '../engine/session.js';
-import { ExitCode, RotateError, usageError } from '../errors.js';
+import { RotateError, usageError } from '../errors.js';
 import { openStore } from '../store/index.js';
 
 /** Options every command takes (CONTRACT.md, Commands). */
@@ -63,6 +63,5 @@ export async function assertNoPendingRun(session: Session): Promise<void> {
   const names = journals.map((j) => `${j.secret} (${j.mode} ${j.runId} from ${j.host}, ${j.needsPerson ?? 'interrupted'})`);
   throw new RotateError('RUN_PENDING', `an earlier run did not finish: ${names.join('; ')}`, {
     hint: 'run `rotate status` to see it, then `rotate resume` to finish or undo it',
-    exitCode: ExitCode.needsPerson,
   });
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { PostgresSecretConfig } from '../config/schema.js';
 import { buildContext } from '../engine/context.js';
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import type { RotatorContext } from '../secrets/types.js';
 import { jsonDocument, printStdout } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
@@ -26,14 +26,14 @@ export async function setupCommand(secret: string, raw: unknown): Promise<number
     if (!options.apply) {
       const roles = setupRolesOf(ctx);
       const sql = roleSetupSql(roles);
-      if (options.json) printStdout(jsonDocument('setup', 0, { secret: id, applied: false, roles, sql }));
+      if (options.json) printStdout(jsonDocument('setup', ExitCode.ok, { secret: id, applied: false, roles, sql }));
       else printStdout(sql);
-      return 0;
+      return ExitCode.ok;
     }
     const { roles, sql } = await applyRoleSetup(ctx);
-    if (options.json) printStdout(jsonDocument('setup', 0, { secret: id, applied: true, roles, sql }));
+    if (options.json) printStdout(jsonDocument('setup', ExitCode.ok, { secret: id, applied: true, roles, sql }));
     else printStdout(`applied: ${roles.logins.join(' and ')} log in as members of ${roles.owner}, which owns the tables`);
-    return 0;
+    return ExitCode.ok;
   } finally {
     await session.store.close();
   }

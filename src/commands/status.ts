@@ -1,5 +1,6 @@
 import { schedule } from '../engine/due.js';
 import { readEnvFile } from '../envfile/file.js';
+import { ExitCode } from '../errors.js';
 import { jsonDocument, printStdout, table } from '../terminal/render.js';
 import { globalOptionsSchema, openSession, parseOptions } from './session.js';
 
@@ -44,7 +45,7 @@ export async function statusCommand(raw: unknown): Promise<number> {
           : {}),
       };
     });
-    const code = journals.length > 0 ? 3 : 0;
+    const code = journals.length > 0 ? ExitCode.needsPerson : ExitCode.ok;
     if (options.json) {
       printStdout(
         jsonDocument('status', code, {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import dotenv from 'dotenv';
 import { replaceEnvLines } from '../envfile/edit.js';
 import { editEnvFile, readEnvFile, writeEnvText } from '../envfile/file.js';
-import { ExitCode, RotateError } from '../errors.js';
+import { type ErrorCode, RotateError } from '../errors.js';
 import type { Check, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
 import type { HistoryEntry, Journal, StepName } from '../store/types.js';
@@ -55,7 +55,7 @@ class Run {
 
 const failed = (checks: Check[]) => checks.filter((c) => !c.ok);
 
-function assertChecks(checks: Check[], code: string, what: string): void {
+function assertChecks(checks: Check[], code: ErrorCode, what: string): void {
   const bad = failed(checks);
   if (bad.length > 0) {
     throw new RotateError(code, `${what}: ${bad.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, {
@@ -139,7 +139,6 @@ export async function rotateSecret(session: Session, id: string, mode: 'rotate' 
     if (!state?.last) {
       throw new RotateError('NOTHING_TO_ROLL_BACK', `${id} has no completed rotation to roll back`, {
         hint: 'rotate history shows what rotate has done to this secret',
-        exitCode: ExitCode.usage,
       });
     }
     restore = await unsealRotation(session.store, id, state.last);

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { ExitCode, RotateError } from '../errors.js';
+import { RotateError } from '../errors.js';
 import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
@@ -39,7 +39,6 @@ const readJson = async <T>(path: string, fallback: T): Promise<T> => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
     throw new RotateError('STORE_CORRUPT', `cannot read ${path}: ${(error as Error).message}`, {
       hint: 'restore the file from a backup or move it aside',
-      exitCode: ExitCode.needsPerson,
     });
   }
 };
@@ -101,11 +100,10 @@ export class FileStore implements Store {
           : `another rotation holds the lock ${path}`,
         {
           hint: 'wait for it to finish; if that process is gone on another host, delete the lock file',
-          exitCode: ExitCode.locked,
         },
       );
     }
-    throw new RotateError('LOCKED', `cannot take the lock ${path}`, { exitCode: ExitCode.locked });
+    throw new RotateError('LOCKED', `cannot take the lock ${path}`);
   }
 
   async readStates(): Promise<Record<string, SecretState>> {
@@ -177,7 +175,7 @@ export class FileStore implements Store {
   }
 
   async getBackup(id: string): Promise<Buffer> {
-    if (!/^[\w.-]+$/.test(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`, { exitCode: 3 });
+    if (!/^[\w.-]+$/.test(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`);
     const sealed = await readFile(this.#path('backups', `${id}.enc`), 'utf8');
     return (await this.#getVault()).open(sealed, `backup:${id}`);
   }

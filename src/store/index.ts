@@ -18,13 +18,11 @@ export async function openStore(
   if (!url) {
     throw new RotateError('STORE_URL_MISSING', `store.urlEnv names ${config.store.urlEnv}, which is not set`, {
       hint: `export ${config.store.urlEnv}=postgresql://... before running rotate`,
-      exitCode: 2,
     });
   }
   if (!masterKey) {
     throw new RotateError('MASTER_KEY_MISSING', 'the postgres store needs ROTATE_MASTER_KEY', {
       hint: 'every host that runs rotate must share one master key: export ROTATE_MASTER_KEY=$(openssl rand -base64 32)',
-      exitCode: 2,
     });
   }
   const { PostgresStore } = await import('./postgres.js');

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
-import { ExitCode, RotateError } from '../errors.js';
+import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
 import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
@@ -130,7 +130,7 @@ export class PostgresStore implements Store {
       const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${this.#t('meta')} WHERE name = 'key-check'`);
       await client.query('COMMIT');
       if (this.#vault.open(rows[0]!.value, 'key-check').toString() !== KEY_CHECK) {
-        throw new RotateError('STORE_CORRUPT', 'the store key check holds an unexpected value', { exitCode: 3 });
+        throw new RotateError('STORE_CORRUPT', 'the store key check holds an unexpected value');
       }
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -205,7 +205,6 @@ export class PostgresStore implements Store {
         : 'another session';
     return new RotateError('LOCKED', `another rotation holds the store lock (${this.location}): ${who}`, {
       hint: 'wait for it to finish; if that host is gone, its lock ends with its database session (pg_terminate_backend)',
-      exitCode: ExitCode.locked,
     });
   }
 
@@ -265,7 +264,6 @@ export class PostgresStore implements Store {
     if (!rows[0]) {
       throw new RotateError('STORE_CORRUPT', `no backup ${id} in ${this.location}`, {
         hint: 'the backup was deleted by hand; restore the env file from your own backups',
-        exitCode: ExitCode.needsPerson,
       });
     }
     return this.#vault.open(rows[0].sealed, `backup:${id}`);

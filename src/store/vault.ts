@@ -10,7 +10,6 @@ export function parseMasterKey(text: string, source: string): Buffer {
   if (key.length !== 32) {
     throw new RotateError('MASTER_KEY_INVALID', `the master key in ${source} is not 32 bytes`, {
       hint: 'give 32 random bytes as 64 hex characters or base64: openssl rand -base64 32',
-      exitCode: 2,
     });
   }
   return key;
@@ -53,7 +52,6 @@ export class Vault {
     if (version !== VERSION || !iv || !body) {
       throw new RotateError('STORE_CORRUPT', 'a sealed value in the store has an unknown format', {
         hint: 'the store was written by a newer rotate, or damaged',
-        exitCode: 3,
       });
     }
     const data = Buffer.from(body, 'base64url');
@@ -65,7 +63,6 @@ export class Vault {
     } catch (error) {
       throw new RotateError('MASTER_KEY_MISMATCH', 'cannot decrypt the store: the master key is not the one that wrote it', {
         hint: 'set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used when this rotation ran',
-        exitCode: 3,
         cause: error,
       });
     }

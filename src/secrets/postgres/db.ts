@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describeError, RotateError } from '../../errors.js';
+import { describeError, type ErrorCode, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
 import { type DatabaseUrl, libpqUrl, splitAsyncpgSsl } from './url.js';
 
@@ -184,6 +184,6 @@ async function trySetting(client: Client, statement: string): Promise<boolean> {
 export const ident = (name: string): string => pg.escapeIdentifier(name);
 export const literal = (text: string): string => pg.escapeLiteral(text);
 
-export function connectError(code: string, what: string, error: unknown, hint: string): RotateError {
+export function connectError(code: ErrorCode, what: string, error: unknown, hint: string): RotateError {
   return new RotateError(code, `${what}: ${reason(error)}`, { hint });
 }

@@ -2,7 +2,7 @@
 // refused password is a clean WRONGPASS reply rather than a reconnect loop, and every error that leaves this file
 // is rebuilt from the reply's first line: ioredis attaches the command's arguments (passwords) to its errors.
 import { Redis } from 'ioredis';
-import { RotateError } from '../../errors.js';
+import { type ErrorCode, RotateError } from '../../errors.js';
 import { redact, type SecretValue } from '../../secret-value.js';
 import { describeTarget, type RedisUrl } from './url.js';
 
@@ -98,7 +98,7 @@ export async function command<T = unknown>(
   client: Redis,
   what: string,
   args: string[],
-  options: { code?: string; sensitive?: string[]; hint?: string } = {},
+  options: { code?: ErrorCode; sensitive?: string[]; hint?: string } = {},
 ): Promise<T> {
   try {
     return (await client.call(args[0]!, ...args.slice(1))) as T;

@@ -15,7 +15,6 @@ function passwordsOf(rotation: Rotation): Passwords {
   const { oldPassword, newPassword } = rotation.secrets;
   if (!oldPassword || !newPassword) {
     throw new RotateError('REDIS_ROTATION_INCOMPLETE', 'the journaled rotation lacks the old or new Redis password', {
-      exitCode: 3,
       hint: 'The journal is damaged; check the user with ACL GETUSER and the env file by hand.',
     });
   }

@@ -1,0 +1,148 @@
+/** Exit codes of the contract (CONTRACT.md, "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  needsPerson: 3,
+  locked: 4,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** One row of the registry: what the process exits with, when the code appears, what to do, and where the docs say more. */
+export interface ErrorCodeEntry {
+  exit: ExitCodeValue;
+  /** When the code appears, in a few words (docs/errors.md's "meaning" column). */
+  when: string;
+  /** What to do. An error thrown without a hint of its own prints this one. */
+  hint: string;
+  /** The operator doc that explains it, relative to docs/ (`page.md#heading-anchor`). */
+  doc: string;
+}
+
+const { failed, usage, needsPerson, locked } = ExitCode;
+const RUNBOOK = 'runbook.md#a-rotation-failed-exit-1';
+const RESUME = 'runbook.md#exit-3-an-interrupted-run-or-a-failed-rollback';
+const CONFIG = 'configuration.md';
+const STORE = 'configuration.md#store';
+const ENV_VARS = 'configuration.md#environment-variables-rotate-reads';
+const DATABASE = 'secrets/database.md#errors';
+const REDIS = 'secrets/redis.md#errors';
+const EXCHANGE_KEY = 'secrets/exchange-key.md#troubleshooting';
+const STRIPE_HANDOVER = 'secrets/stripe.md#handing-the-key-in';
+const STRIPE_CHECKS = 'secrets/stripe.md#what-rotate-checks-before-anything-is-written';
+const STRIPE_FAILURES = 'secrets/stripe.md#failures-resume-rollback';
+
+/**
+ * Every error code `rotate` prints, one entry each. Codes are stable: scripts match on them. Adding a code is one
+ * entry here (then `npm run docs:errors`); `RotateError` accepts no code that is missing, and
+ * test/unit/error-codes.test.ts fails when a code in src/ or docs/errors.md is out of step with this table.
+ */
+// biome-ignore format: one line per code, so that adding one is a one-line change
+export const ERROR_CODES = {
+  // Command line and configuration
+  USAGE: { exit: usage, when: 'the command line is wrong', hint: 'See `rotate --help`.', doc: CONFIG },
+  UNKNOWN_SECRET: { exit: usage, when: 'a secret named on the command line is not in the config', hint: 'Run `rotate status` to list the secrets.', doc: CONFIG },
+  CONFIG_INVALID: { exit: usage, when: 'the config file is not valid JSON or breaks the schema', hint: 'Fix the keys the message names; `rotate init` writes a complete example.', doc: CONFIG },
+  CONFIG_UNREADABLE: { exit: usage, when: 'the config file cannot be read', hint: 'Check --config, or run `rotate init`.', doc: CONFIG },
+  CONFIG_EXISTS: { exit: usage, when: '`rotate init` found a config file already', hint: 'Use --force to overwrite it.', doc: CONFIG },
+  SETUP_NOT_NEEDED: { exit: usage, when: '`rotate setup` named a secret that has no one-time setup', hint: 'Only database secrets with strategy alternate-roles have a setup.', doc: 'secrets/database.md#alternate-roles-one-time-setup' },
+  CANCELLED: { exit: failed, when: 'the operator answered no at a confirmation', hint: 'Nothing was changed; run again and answer yes, or pass --yes.', doc: RUNBOOK },
+  INPUT_TIMEOUT: { exit: failed, when: 'a piped stdin sent no value in time', hint: 'Pipe NAME=value lines and close stdin; ROTATE_STDIN_TIMEOUT sets the wait.', doc: STRIPE_HANDOVER },
+  INPUT_CANCELLED: { exit: failed, when: 'the prompt for a value was cancelled', hint: 'Run again and type the value, or hand it in through the environment.', doc: STRIPE_HANDOVER },
+  UNEXPECTED: { exit: failed, when: 'an error rotate has no code for (a bug)', hint: 'Run again with ROTATE_DEBUG=1 for the stack trace and report it.', doc: RUNBOOK },
+
+  // The run: checks, restarts, rollback, resume
+  PREFLIGHT_FAILED: { exit: failed, when: 'the current value does not pass its checks; nothing was changed', hint: 'Fix what the failed check names, then run `rotate verify`.', doc: RUNBOOK },
+  VERIFY_FAILED: { exit: failed, when: 'the new value did not pass verification; it was rolled back', hint: 'Fix what the failed check names, then run the rotation again.', doc: RUNBOOK },
+  RETIRE_VERIFY_FAILED: { exit: failed, when: 'the old value still works after it was retired', hint: 'Check the provider by hand; `rotate status` shows the run.', doc: RESUME },
+  ROLLBACK_VERIFY_FAILED: { exit: failed, when: 'after a rollback the old value does not pass its checks', hint: 'Run `rotate status`, fix the cause, then `rotate resume`.', doc: RESUME },
+  ROLLBACK_FAILED: { exit: needsPerson, when: 'a rotation failed and rolling it back failed too', hint: 'Run `rotate status`, fix the cause, then `rotate resume`.', doc: RESUME },
+  NOTHING_TO_ROLL_BACK: { exit: usage, when: '`rotate rollback` found no completed rotation of the secret', hint: '`rotate history` shows what rotate has done to the secret.', doc: 'runbook.md#putting-the-previous-value-back' },
+  RUN_PENDING: { exit: needsPerson, when: 'an earlier run did not finish', hint: 'Run `rotate status`, then `rotate resume` to finish or undo it.', doc: RESUME },
+  RESTART_FAILED: { exit: failed, when: "a service's restart command exited non-zero", hint: 'Check services.<name>.restart in the config.', doc: 'configuration.md#servicesname' },
+  HEALTH_TIMEOUT: { exit: failed, when: 'a service did not become healthy in time after its restart', hint: 'Check that the service starts with the new values; raise health.timeoutSeconds if it is only slow.', doc: 'configuration.md#servicesname' },
+
+  // Env files
+  ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
+  ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },
+  ENV_VALUE_UNSAFE: { exit: failed, when: 'a value to write holds characters an env file would mangle', hint: 'Write that line by hand.', doc: RUNBOOK },
+  ENV_EDIT_MISMATCH: { exit: failed, when: 'an edited line would not read back as intended; nothing was written', hint: 'Write the line plainly (KEY=value) by hand, then run again.', doc: RUNBOOK },
+
+  // The store: state, journal, backups, lock, master key
+  LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },
+  STORE_CORRUPT: { exit: needsPerson, when: 'a file or row of the store cannot be read', hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
+  STORE_UNREACHABLE: { exit: failed, when: 'the postgres store cannot be used', hint: 'Check store.urlEnv, the role and its rights, and that the server is up.', doc: STORE },
+  STORE_URL_MISSING: { exit: usage, when: 'store.urlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: STORE },
+  MASTER_KEY_MISSING: { exit: usage, when: 'the postgres store needs ROTATE_MASTER_KEY', hint: 'Every host must share one key: export ROTATE_MASTER_KEY=$(openssl rand -base64 32).', doc: ENV_VARS },
+  MASTER_KEY_INVALID: { exit: usage, when: 'the master key is not 32 bytes', hint: 'Give 32 random bytes as 64 hex characters or base64.', doc: ENV_VARS },
+  MASTER_KEY_MISMATCH: { exit: needsPerson, when: 'the master key is not the one that wrote the store', hint: 'Set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used then.', doc: ENV_VARS },
+
+  // jwt
+  JWT_SECRET_MISSING: { exit: failed, when: 'the JWT secret is not set in the env file', hint: 'Add the variable (secrets.<id>.env, JWT_SECRET by default) to the env file.', doc: 'secrets/jwt.md' },
+  JWT_SECRET_WEAK: { exit: failed, when: 'the secret to put in place is too short for HS256', hint: 'Rotate to a new secret instead.', doc: 'secrets/jwt.md' },
+
+  // exchange-key
+  EXCHANGE_KEY_MISSING: { exit: failed, when: 'the encryption key is not set in the env file', hint: 'Add it to the env file.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_NO_DATABASE_URL: { exit: failed, when: 'the database URL is not set in the env file', hint: 'Set it, or point databaseUrlEnv at the variable that holds it.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_DATABASE_UNREACHABLE: { exit: failed, when: 'the database cannot be reached', hint: 'Check that PostgreSQL is up and the URL is right.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_TABLES: { exit: failed, when: 'a configured table or column is missing or of the wrong type', hint: 'Fix secrets.<id>.tables in the config.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_UNDECRYPTABLE: { exit: failed, when: 'some values do not decrypt under the key', hint: 'Repair or re-enter those rows, then run the rotation again.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_JOURNAL: { exit: failed, when: 'the journal lacks a key it needs', hint: 'The journal is damaged; restore the store from its backup.', doc: EXCHANGE_KEY },
+
+  // database (PostgreSQL)
+  POSTGRES_URL_MISSING: { exit: failed, when: 'DATABASE_URL is not set in the env file', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
+  POSTGRES_URL_INVALID: { exit: failed, when: 'DATABASE_URL is not a postgresql:// URL', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
+  POSTGRES_URL_NO_PASSWORD: { exit: failed, when: 'DATABASE_URL has no password to rotate', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
+  POSTGRES_ADMIN_URL_MISSING: { exit: usage, when: 'adminUrlEnv names a variable that is not set', hint: 'Export it, or remove adminUrlEnv.', doc: DATABASE },
+  POSTGRES_ADMIN_URL_INVALID: { exit: usage, when: 'the admin URL is not a postgresql:// URL', hint: 'Check secrets.<id>.adminUrlEnv.', doc: DATABASE },
+  POSTGRES_ADMIN_CONNECT: { exit: failed, when: 'the admin connection failed (the message carries the SQLSTATE)', hint: 'Check the admin URL and the server.', doc: DATABASE },
+  POSTGRES_CONNECT: { exit: failed, when: 'a connection failed (the message carries the SQLSTATE)', hint: 'Check the URL and the server.', doc: DATABASE },
+  POSTGRES_ALSO_UPDATE_MISMATCH: { exit: failed, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
+  POSTGRES_ROLES_NOT_SET_UP: { exit: failed, when: 'the alternate-roles layout is missing', hint: 'Run `rotate setup <id> [--apply]`.', doc: DATABASE },
+  POSTGRES_ROLES_INVALID: { exit: failed, when: 'the roles for the alternate-roles setup are not usable', hint: 'Name three different roles without `$`.', doc: DATABASE },
+  POSTGRES_SETUP_FAILED: { exit: failed, when: 'the setup SQL failed (often: not a superuser)', hint: 'Set adminUrlEnv, or run the printed SQL with psql.', doc: DATABASE },
+  POSTGRES_ROTATION_INCOMPLETE: { exit: failed, when: 'the journal lacks the database URLs or passwords', hint: 'The journal is damaged; check the roles and the env file by hand.', doc: DATABASE },
+  POSTGRES_NOTHING_TO_RESTORE: { exit: failed, when: 'rollback found no previous password for this role', hint: 'See `rotate history <id>`.', doc: DATABASE },
+
+  // redis
+  REDIS_URL_MISSING: { exit: failed, when: 'REDIS_URL is not set in the env file', hint: 'Add it, or set secrets.<id>.env to the variable that holds it.', doc: REDIS },
+  REDIS_URL_INVALID: { exit: usage, when: 'a Redis URL cannot be read', hint: 'Write it as redis://[user]:password@host:6379/0.', doc: REDIS },
+  REDIS_URL_NO_PASSWORD: { exit: failed, when: 'the Redis URL has no password to rotate', hint: 'Write it as redis://:password@host:6379/0.', doc: REDIS },
+  REDIS_UNREACHABLE: { exit: failed, when: 'Redis cannot be reached', hint: 'Check that Redis is running and the host and port are right.', doc: REDIS },
+  REDIS_WRONGPASS: { exit: failed, when: 'Redis refused the password', hint: 'Check the password in the URL.', doc: REDIS },
+  REDIS_AUTH_FAILED: { exit: failed, when: 'Redis refused to authenticate', hint: 'Check the user and password in the URL.', doc: REDIS },
+  REDIS_ADMIN_URL_MISSING: { exit: failed, when: 'adminUrlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: REDIS },
+  REDIS_ADMIN_AUTH: { exit: failed, when: 'no known password authenticates the admin user', hint: 'Set adminUrlEnv to a user whose password works.', doc: REDIS },
+  REDIS_ADMIN_DENIED: { exit: failed, when: 'the admin connection lacks CONFIG or ACL', hint: 'Set adminUrlEnv to a user that has +@admin.', doc: REDIS },
+  REDIS_USER_MISSING: { exit: failed, when: 'Redis has no ACL user of that name', hint: 'The user comes from the URL; check it and ACL LIST.', doc: REDIS },
+  REDIS_STRATEGY_MISMATCH: { exit: failed, when: 'strategy requirepass with a URL that names a user', hint: 'Set secrets.<id>.strategy to "acl".', doc: REDIS },
+  REDIS_ACL_FAILED: { exit: failed, when: 'ACL SETUSER failed', hint: 'Check the admin user and the Redis log.', doc: REDIS },
+  REDIS_CONFIG_FAILED: { exit: failed, when: 'CONFIG SET requirepass failed', hint: 'Check the admin user and the Redis log.', doc: REDIS },
+  REDIS_COMMAND_FAILED: { exit: failed, when: 'a Redis command failed', hint: 'Check the admin user and the Redis log.', doc: REDIS },
+  REDIS_PERSIST_FAILED: { exit: failed, when: 'Redis could not save its aclfile or config file', hint: 'Check that redis-server can write the file and its folder.', doc: REDIS },
+  REDIS_NEW_PASSWORD_MISSING: { exit: failed, when: 'the user does not hold the new password at retirement', hint: 'Someone changed the user since apply; run `rotate verify <id>`.', doc: REDIS },
+  REDIS_RESTORE_MISSING: { exit: failed, when: 'the last rotation kept no previous password to restore', hint: 'See `rotate history <id>`.', doc: REDIS },
+  REDIS_ROTATION_INCOMPLETE: { exit: needsPerson, when: 'the journal lacks the old or new Redis password', hint: 'The journal is damaged; check the user with ACL GETUSER and the env file by hand.', doc: REDIS },
+
+  // stripe
+  STRIPE_KEY_NOT_HANDED_IN: { exit: failed, when: 'no new Stripe secret key was handed in', hint: 'Roll the key in the Dashboard and hand it in.', doc: STRIPE_HANDOVER },
+  STRIPE_KEY_MALFORMED: { exit: failed, when: 'a handed-in value is not a Stripe key of the expected kind', hint: 'Copy the key again from the Dashboard.', doc: STRIPE_CHECKS },
+  STRIPE_KEY_UNCHANGED: { exit: failed, when: 'the handed-in key is the one already in place', hint: 'Roll the key in the Dashboard first.', doc: STRIPE_CHECKS },
+  STRIPE_MODE_MISMATCH: { exit: failed, when: 'live and test keys are mixed', hint: 'Hand in keys of the same mode as the current ones.', doc: STRIPE_CHECKS },
+  STRIPE_ACCOUNT_MISMATCH: { exit: failed, when: 'the new key belongs to another Stripe account', hint: 'Roll the key in the Dashboard of the same account.', doc: STRIPE_CHECKS },
+  STRIPE_ACCOUNT_UNKNOWN: { exit: failed, when: 'the account of the current key cannot be read', hint: 'Keep the current key working during the rotation (roll with an expiry).', doc: STRIPE_CHECKS },
+  STRIPE_KEY_REFUSED: { exit: failed, when: 'Stripe refused a key (unknown, mistyped or expired)', hint: 'Copy the key again from the Dashboard (Developers -> API keys).', doc: STRIPE_FAILURES },
+  STRIPE_KEY_PERMISSION: { exit: failed, when: 'a restricted key lacks a permission the call needs', hint: 'Grant the permission Stripe names, or hand in a standard secret key.', doc: STRIPE_FAILURES },
+  STRIPE_NOT_FOUND: { exit: failed, when: 'Stripe has no such object', hint: 'Check secrets.stripe.webhook against the Dashboard, in the same mode as the key.', doc: STRIPE_FAILURES },
+  STRIPE_UNREACHABLE: { exit: failed, when: 'Stripe cannot be reached', hint: 'Check secrets.stripe.apiBase and the network.', doc: STRIPE_FAILURES },
+  STRIPE_API_ERROR: { exit: failed, when: 'Stripe answered with an error', hint: 'Retry later; see https://status.stripe.com when it persists.', doc: STRIPE_FAILURES },
+  STRIPE_WEBHOOK_NOT_FOUND: { exit: failed, when: 'the webhook endpoint to rotate does not exist', hint: 'Check secrets.stripe.webhook against Developers -> Webhooks.', doc: STRIPE_FAILURES },
+  STRIPE_WEBHOOK_AMBIGUOUS: { exit: failed, when: 'several webhook endpoints have the configured url', hint: 'Set secrets.stripe.webhook.endpointId to the one to rotate.', doc: STRIPE_FAILURES },
+  STRIPE_NO_KEY: { exit: failed, when: 'the journal holds no Stripe key for the rotation', hint: 'Run `rotate status`.', doc: STRIPE_FAILURES },
+  STRIPE_ROLLBACK_IMPOSSIBLE: { exit: failed, when: 'the previous Stripe key is gone or expired', hint: 'Roll a new key in the Dashboard and run `rotate stripe`.', doc: STRIPE_FAILURES },
+} as const satisfies Record<string, ErrorCodeEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes whose exit code is 2 (bad usage or config: nothing touched); `usageError` takes only these. */
+export type UsageErrorCode = { [C in ErrorCode]: (typeof ERROR_CODES)[C]['exit'] extends typeof usage ? C : never }[ErrorCode];
