@@ -4,7 +4,7 @@ import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
 import { type Check, check, type JsonValue, type Rotation, type Rotator, type RotatorContext } from '../types.js';
 import { withClient } from './database.js';
-import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './steps.js';
+import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './table-walk.js';
 import { countRows, describeTables } from './tables.js';
 
 type Ctx = RotatorContext<ExchangeKeySecretConfig>;
