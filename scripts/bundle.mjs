@@ -1,5 +1,5 @@
 // Bundles the CLI into dist/bin/ so start-up reads a few files instead of hundreds.
-// pg, ioredis and stripe stay outside: the rotators that need them load them on first use.
+// pg, ioredis, stripe and @kubernetes/client-node stay outside: the code that needs them loads them on first use.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -26,7 +26,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['pg', 'pg-native', 'ioredis', 'stripe'],
+  external: ['pg', 'pg-native', 'ioredis', 'stripe', '@kubernetes/client-node'],
   plugins: [englishOnly],
   // CommonJS dependencies inside the bundle expect require, __filename and __dirname.
   banner: {

@@ -12,16 +12,27 @@ const isLoopback = (host: string): boolean =>
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
-export const serviceSchema = z.strictObject({
-  /** Shell command run with /bin/sh -c in the config's folder; it must re-read the env file (recreate, not restart). */
-  restart: z.optional(z.string().check(z.minLength(1))),
-  health: z.optional(
-    z.strictObject({
-      url: httpUrl,
-      timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(3600)), 60),
-    }),
-  ),
+/** A Kubernetes workload restarted the way `kubectl rollout restart` does (src/services/kubernetes.ts). */
+export const kubernetesWorkloadSchema = z.strictObject({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
+  name: z.string().check(z.minLength(1)),
+  /** Defaults to the namespace of `target` (a Kubernetes Secret). */
+  namespace: z.optional(z.string().check(z.minLength(1))),
 });
+
+export const serviceSchema = z
+  .strictObject({
+    /** Shell command run with /bin/sh -c in the config's folder; it must re-read the env file (recreate, not restart). */
+    restart: z.optional(z.string().check(z.minLength(1))),
+    kubernetes: z.optional(kubernetesWorkloadSchema),
+    health: z.optional(
+      z.strictObject({
+        url: httpUrl,
+        timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(3600)), 60),
+      }),
+    ),
+  })
+  .check(z.refine((service) => !(service.restart && service.kubernetes), '`restart` and `kubernetes` are alternatives: keep one'));
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 const intervalDays = (days: number) => z._default(z.number().check(z.positive()), days);
@@ -212,6 +223,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type SecretConfig = z.output<typeof secretSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
+export type KubernetesWorkloadConfig = z.output<typeof kubernetesWorkloadSchema>;
 export type JwtSecretConfig = z.output<typeof jwtSecretSchema>;
 export type ExchangeKeySecretConfig = z.output<typeof exchangeKeySecretSchema>;
 export type PostgresSecretConfig = z.output<typeof postgresSecretSchema>;

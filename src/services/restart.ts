@@ -8,7 +8,11 @@ export async function restartServices(names: readonly string[], config: Config, 
   for (const name of names) {
     const service = config.services[name];
     if (!service) continue;
-    if (service.restart) {
+    if (service.kubernetes) {
+      // Loaded on demand: the Kubernetes client is large, and most runs restart with a shell command.
+      const { rolloutRestart } = await import('./kubernetes.js');
+      await rolloutRestart(name, config, deps);
+    } else if (service.restart) {
       deps.log.info(`restarting ${name}`);
       const result = await deps.runCommand(service.restart, configDir);
       if (result.code !== 0) {

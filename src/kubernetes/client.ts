@@ -1,0 +1,169 @@
+// The connection to the Kubernetes API, shared by the Secret target and the workload restarts. The official client is
+// loaded on first use only (a dynamic import), so commands that never touch a cluster start as fast as before.
+import { RotateError, usageError } from '../errors.js';
+
+export type KubeModule = typeof import('@kubernetes/client-node');
+
+export interface KubeClients {
+  kube: KubeModule;
+  core: import('@kubernetes/client-node').CoreV1Api;
+  apps: import('@kubernetes/client-node').AppsV1Api;
+  authorization: import('@kubernetes/client-node').AuthorizationV1Api;
+  /** The API server's URL, for messages (never a token). */
+  server: string;
+  context: string;
+}
+
+const cache = new Map<string, Promise<KubeClients>>();
+
+/**
+ * Credentials as kubectl finds them: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account (a
+ * CronJob). `context` picks a kubeconfig context; one that is not there is a usage error naming it.
+ */
+export function kubeClients(context?: string): Promise<KubeClients> {
+  // Keyed by KUBECONFIG too: a test (or a long-lived caller) may point it elsewhere between runs.
+  const key = `${process.env.KUBECONFIG ?? ''}\0${context ?? ''}`;
+  let clients = cache.get(key);
+  if (!clients) {
+    clients = connect(context);
+    cache.set(key, clients);
+    clients.catch(() => cache.delete(key));
+  }
+  return clients;
+}
+
+async function connect(context: string | undefined): Promise<KubeClients> {
+  const kube = await import('@kubernetes/client-node');
+  const config = new kube.KubeConfig();
+  try {
+    config.loadFromDefault();
+  } catch (error) {
+    throw usageError(
+      'KUBE_CONFIG_INVALID',
+      `cannot read the kubeconfig ${process.env.KUBECONFIG ? `(KUBECONFIG=${process.env.KUBECONFIG})` : '~/.kube/config'}: ${(error as Error).message.split('\n')[0]}`,
+      'point KUBECONFIG at a readable kubeconfig, or run in a pod with a service account',
+    );
+  }
+  if (context) {
+    if (!config.getContextObject(context)) {
+      const known = config.getContexts().map((c) => c.name);
+      throw usageError(
+        'KUBE_CONTEXT_NOT_FOUND',
+        `the kubeconfig has no context "${context}" (target.context)${known.length ? `; it has: ${known.join(', ')}` : ''}`,
+        'fix target.context in the config, or add the context to the kubeconfig (kubectl config get-contexts)',
+      );
+    }
+    config.setCurrentContext(context);
+  }
+  const cluster = config.getCurrentCluster();
+  const fallback =
+    cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && !config.getContextObject(config.currentContext);
+  if (!cluster || fallback) {
+    throw usageError(
+      'KUBE_NO_CREDENTIALS',
+      'no Kubernetes credentials: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod with a service account',
+      'set KUBECONFIG, or run rotate in the cluster (docs/kubernetes.md)',
+    );
+  }
+  return {
+    kube,
+    core: config.makeApiClient(kube.CoreV1Api),
+    apps: config.makeApiClient(kube.AppsV1Api),
+    authorization: config.makeApiClient(kube.AuthorizationV1Api),
+    server: cluster.server,
+    context: config.currentContext,
+  };
+}
+
+export interface ObjectRef {
+  verb: string;
+  /** Plural, as RBAC names it: `secrets`, `deployments`. */
+  resource: string;
+  group: string;
+  namespace: string;
+  name: string;
+}
+
+/** The Role rule that grants `verbs` on one object, as YAML lines for a hint. */
+export function roleRule(ref: Omit<ObjectRef, 'verb'>, verbs: string[]): string {
+  return [
+    `- apiGroups: ["${ref.group}"]`,
+    `  resources: ["${ref.resource}"]`,
+    `  resourceNames: ["${ref.name}"]`,
+    `  verbs: [${verbs.map((v) => `"${v}"`).join(', ')}]`,
+  ].join('\n');
+}
+
+const describeRef = (ref: ObjectRef) => `${ref.resource}${ref.group ? `.${ref.group}` : ''} ${ref.namespace}/${ref.name}`;
+
+/**
+ * Turns what the client threw into a RotateError naming the object and the fix. Only the API's `Status.message` and
+ * reason are used: the client's own message carries the response body and headers.
+ */
+export function kubeError(error: unknown, ref: ObjectRef, server: string): RotateError {
+  if (error instanceof RotateError) return error;
+  const code = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
+  const body = (error as { body?: unknown })?.body;
+  const status = typeof body === 'string' ? safeParse(body) : (body as { message?: string; reason?: string } | undefined);
+  const said = status?.message ? `: ${status.message}` : '';
+  const what = describeRef(ref);
+  if (code === 404) {
+    return usageError(
+      'KUBE_NOT_FOUND',
+      `${what} not found${said}`,
+      `check the namespace and name in the config, and the context (${server})`,
+    );
+  }
+  if (code === 403) {
+    return usageError(
+      'KUBE_FORBIDDEN',
+      `the Kubernetes account may not ${ref.verb} ${what}${said}`,
+      `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}:\n${roleRule(ref, [ref.verb])}`,
+    );
+  }
+  if (code === 401) {
+    return usageError(
+      'KUBE_UNAUTHORIZED',
+      `the API server ${server} rejected the credentials`,
+      'refresh the kubeconfig token or the service account',
+    );
+  }
+  if (code === 409) {
+    return usageError(
+      'KUBE_CONFLICT',
+      `someone else changed ${what} since rotate read it; nothing was overwritten`,
+      'check who changed it (kubectl get events / audit log), then run rotate again',
+    );
+  }
+  if (code === undefined) {
+    const reason = (error as { code?: string })?.code ?? (error as Error)?.name ?? 'error';
+    return usageError(
+      'KUBE_UNREACHABLE',
+      `cannot reach the Kubernetes API server ${server} (${reason}) to ${ref.verb} ${what}`,
+      'check the cluster address in the kubeconfig and the network',
+    );
+  }
+  return new RotateError('KUBE_API_ERROR', `the API server answered ${code} to ${ref.verb} ${what}${said}`, {
+    hint: 'see the message above; run again once the cluster is healthy',
+  });
+}
+
+function safeParse(text: string): { message?: string } | undefined {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** SelfSubjectAccessReview: may this account `verb` the object? Asks only; changes nothing. */
+export async function mayI(clients: KubeClients, ref: ObjectRef): Promise<boolean> {
+  const review = await clients.authorization.createSelfSubjectAccessReview({
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { namespace: ref.namespace, verb: ref.verb, group: ref.group, resource: ref.resource, name: ref.name } },
+    },
+  });
+  return review.status?.allowed === true;
+}

@@ -1,0 +1,161 @@
+// A service that is a Kubernetes workload: restarted the way `kubectl rollout restart` does (a new restartedAt
+// annotation on the pod template, so new pods start and read the Secret), then watched until the rollout is complete
+// by the fields `kubectl rollout status` reads. A rollout that reports ProgressDeadlineExceeded, or outlives the
+// service's health timeout, fails the restart step; the old pods keep serving meanwhile (maxUnavailable 0).
+import type { Config, KubernetesWorkloadConfig, ServiceConfig } from '../config/schema.js';
+import { RotateError, usageError } from '../errors.js';
+import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
+import type { Check, Logger } from '../secrets/types.js';
+import { type RolloutState, rolloutState } from './rollout-status.js';
+
+export interface RolloutDeps {
+  log: Logger;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+/** What a service needs from the config's `target` (a Kubernetes Secret): its namespace and context. */
+interface KubernetesTargetRef {
+  type?: string;
+  namespace?: string;
+  context?: string;
+}
+
+const RESOURCE = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' } as const;
+const POLL_MS = 250;
+const DEFAULT_TIMEOUT_SECONDS = 600;
+
+interface Workload {
+  service: string;
+  kind: KubernetesWorkloadConfig['kind'];
+  name: string;
+  namespace: string;
+  context: string | undefined;
+}
+
+function workloadOf(service: string, config: Config): Workload {
+  const workload = config.services[service]?.kubernetes;
+  if (!workload) throw new Error(`service ${service} is not a Kubernetes workload`);
+  const target = (config as { target?: KubernetesTargetRef }).target;
+  const fromTarget = target?.type === 'kubernetes' ? target : undefined;
+  const namespace = workload.namespace ?? fromTarget?.namespace;
+  if (!namespace) {
+    throw usageError(
+      'KUBE_NAMESPACE_MISSING',
+      `services.${service}.kubernetes: no namespace, and the target is not a Kubernetes Secret to take it from`,
+      `add services.${service}.kubernetes.namespace`,
+    );
+  }
+  return { service, kind: workload.kind, name: workload.name, namespace, context: fromTarget?.context };
+}
+
+const ref = (w: Workload, verb: string): ObjectRef => ({
+  verb,
+  resource: RESOURCE[w.kind],
+  group: 'apps',
+  namespace: w.namespace,
+  name: w.name,
+});
+const label = (w: Workload) => `${w.kind} ${w.namespace}/${w.name}`;
+
+async function readWorkload(clients: KubeClients, w: Workload): Promise<unknown> {
+  const params = { name: w.name, namespace: w.namespace };
+  try {
+    if (w.kind === 'Deployment') return await clients.apps.readNamespacedDeployment(params);
+    if (w.kind === 'StatefulSet') return await clients.apps.readNamespacedStatefulSet(params);
+    return await clients.apps.readNamespacedDaemonSet(params);
+  } catch (error) {
+    throw kubeError(error, ref(w, 'get'), clients.server);
+  }
+}
+
+/** `kubectl rollout restart`: a strategic merge patch of the pod template's restartedAt annotation. */
+async function restartWorkload(clients: KubeClients, w: Workload, at: Date): Promise<void> {
+  const { kube } = clients;
+  const body = { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': at.toISOString() } } } } };
+  const params = { name: w.name, namespace: w.namespace, body, fieldManager: 'rotate' };
+  const options = kube.setHeaderOptions('Content-Type', kube.PatchStrategy.StrategicMergePatch);
+  try {
+    if (w.kind === 'Deployment') await clients.apps.patchNamespacedDeployment(params, options);
+    else if (w.kind === 'StatefulSet') await clients.apps.patchNamespacedStatefulSet(params, options);
+    else await clients.apps.patchNamespacedDaemonSet(params, options);
+  } catch (error) {
+    throw kubeError(error, ref(w, 'patch'), clients.server);
+  }
+}
+
+/** Restarts the service's workload and waits until its rollout is complete, failed, or past the timeout. */
+export async function rolloutRestart(service: string, config: Config, deps: RolloutDeps): Promise<void> {
+  const w = workloadOf(service, config);
+  const clients = await kubeClients(w.context);
+  const timeoutSeconds = (config.services[service] as ServiceConfig).health?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  deps.log.info(`restarting ${service} (${label(w)}, as kubectl rollout restart)`);
+  await restartWorkload(clients, w, deps.now());
+  const deadline = deps.now().getTime() + timeoutSeconds * 1000;
+  let said = '';
+  let state: RolloutState;
+  for (;;) {
+    state = rolloutState(w.kind, await readWorkload(clients, w));
+    if (state.progress !== said) {
+      said = state.progress;
+      deps.log.info(`${service}: ${state.progress}`);
+    }
+    if (state.done) return;
+    if (state.failed) {
+      throw new RotateError('ROLLOUT_FAILED', `${label(w)} did not roll out: ${state.failed}`, {
+        hint: `the old pods keep serving; look at the new pods (kubectl -n ${w.namespace} describe ${w.kind.toLowerCase()} ${w.name}, kubectl logs)`,
+      });
+    }
+    if (deps.now().getTime() >= deadline) {
+      throw new RotateError('ROLLOUT_TIMEOUT', `${label(w)} did not finish rolling out within ${timeoutSeconds}s (${state.progress})`, {
+        hint: `the old pods keep serving; raise services.${service}.health.timeoutSeconds if the rollout is only slow`,
+      });
+    }
+    await deps.sleep(POLL_MS);
+  }
+}
+
+/** Read-only checks for preflight and --dry-run: the workload exists, and rotate may get and patch it. */
+export async function workloadChecks(service: string, config: Config): Promise<Check[]> {
+  let w: Workload;
+  let clients: KubeClients;
+  try {
+    w = workloadOf(service, config);
+    clients = await kubeClients(w.context);
+  } catch (error) {
+    const failure = error as RotateError;
+    return [{ name: `service ${service} reaches its workload`, ok: false, detail: failure.message, hint: failure.hint }];
+  }
+  const checks: Check[] = [];
+  try {
+    await readWorkload(clients, w);
+    checks.push({ name: `${label(w)} exists (service ${service})`, ok: true });
+  } catch (error) {
+    const failure = error as RotateError;
+    checks.push({ name: `${label(w)} exists (service ${service})`, ok: false, detail: failure.message, hint: failure.hint });
+  }
+  for (const verb of ['get', 'patch']) {
+    const name = `may ${verb} ${label(w)}`;
+    try {
+      const ok = await mayI(clients, ref(w, verb));
+      checks.push(
+        ok
+          ? { name, ok }
+          : {
+              name,
+              ok,
+              detail: `the account of context ${clients.context} may not ${verb} ${RESOURCE[w.kind]}.apps ${w.namespace}/${w.name}`,
+              hint: `add this rule to the Role bound to rotate's account in namespace ${w.namespace}:\n${roleRule(ref(w, verb), ['get', 'patch'])}`,
+            },
+      );
+    } catch (error) {
+      const failure = kubeError(
+        error,
+        { ...ref(w, 'create'), resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
+        clients.server,
+      );
+      checks.push({ name, ok: false, detail: failure.message, hint: failure.hint });
+    }
+  }
+  return checks;
+}

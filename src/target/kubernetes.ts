@@ -1,0 +1,152 @@
+// The Kubernetes target: a run's values are the `data` of one Secret (keys are env names). The write is one merge
+// patch carrying the resourceVersion read at the start, so a concurrent change gets 409 Conflict and nothing is
+// overwritten; keys the patch does not name stay byte for byte on the server.
+import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
+import type { Check, Logger } from '../secrets/types.js';
+import type { Target, TargetSnapshot } from './types.js';
+
+export interface KubernetesTargetConfig {
+  namespace: string;
+  secret: string;
+  context?: string;
+}
+
+type SecretData = Record<string, string>;
+
+const decode = (data: SecretData): Record<string, string> =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
+export async function openKubernetesTarget(target: KubernetesTargetConfig, deps: { log: Logger }): Promise<Target> {
+  const clients = await kubeClients(target.context);
+  return new SecretTarget(clients, target, deps.log);
+}
+
+class SecretTarget implements Target {
+  readonly description: string;
+  /** The resourceVersion of the last read or write: a write without `expected` still carries it. */
+  #version: string | undefined;
+
+  constructor(
+    readonly clients: KubeClients,
+    readonly target: KubernetesTargetConfig,
+    readonly log: Logger,
+  ) {
+    this.description = `Secret ${target.namespace}/${target.secret}`;
+  }
+
+  #ref(verb: string): ObjectRef {
+    return { verb, resource: 'secrets', group: '', namespace: this.target.namespace, name: this.target.secret };
+  }
+
+  async #get(): Promise<{ data: SecretData; version: string }> {
+    try {
+      const secret = await this.clients.core.readNamespacedSecret({ name: this.target.secret, namespace: this.target.namespace });
+      return { data: secret.data ?? {}, version: secret.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      throw kubeError(error, this.#ref('get'), this.clients.server);
+    }
+  }
+
+  async read(): Promise<TargetSnapshot> {
+    const { data, version } = await this.#get();
+    this.#version = version;
+    return { values: decode(data), version };
+  }
+
+  async preflight(keys: readonly string[]): Promise<Check[]> {
+    const checks: Check[] = [];
+    const what = this.description;
+    try {
+      const { data } = await this.#get();
+      checks.push({ name: `${what} exists`, ok: true, detail: `context ${this.clients.context}` });
+      const missing = keys.filter((key) => !(key in data));
+      checks.push({
+        name: `${what} holds ${keys.join(', ') || 'the keys'}`,
+        ok: missing.length === 0,
+        ...(missing.length
+          ? {
+              detail: `missing: ${missing.join(', ')}`,
+              hint: `add ${missing.join(', ')} to the Secret (kubectl edit secret -n ${this.target.namespace} ${this.target.secret})`,
+            }
+          : {}),
+      });
+    } catch (error) {
+      const failure = kubeError(error, this.#ref('get'), this.clients.server);
+      checks.push({ name: `${what} exists`, ok: false, detail: failure.message, hint: failure.hint });
+    }
+    for (const verb of ['get', 'patch']) checks.push(await this.#mayCheck(verb));
+    return checks;
+  }
+
+  async #mayCheck(verb: string): Promise<Check> {
+    const ref = this.#ref(verb);
+    const name = `may ${verb} ${this.description}`;
+    try {
+      if (await mayI(this.clients, ref)) return { name, ok: true };
+      return {
+        name,
+        ok: false,
+        detail: `the account of context ${this.clients.context} may not ${verb} secrets ${ref.namespace}/${ref.name}`,
+        hint: `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}:\n${roleRule(ref, ['get', 'patch'])}`,
+      };
+    } catch (error) {
+      const failure = kubeError(
+        error,
+        { ...ref, verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
+        this.clients.server,
+      );
+      return { name, ok: false, detail: failure.message, hint: failure.hint };
+    }
+  }
+
+  async backup(): Promise<Buffer> {
+    const { data, version } = await this.#get();
+    return Buffer.from(JSON.stringify({ secret: `${this.target.namespace}/${this.target.secret}`, resourceVersion: version, data }));
+  }
+
+  async write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot): Promise<TargetSnapshot> {
+    const version = expected?.version ?? this.#version;
+    const data = Object.fromEntries(
+      Object.entries(changes).map(([k, v]) => [k, v === null ? null : Buffer.from(v, 'utf8').toString('base64')]),
+    );
+    return this.#patch(data, version);
+  }
+
+  async #patch(data: Record<string, string | null>, version: string | undefined): Promise<TargetSnapshot> {
+    const { kube } = this.clients;
+    try {
+      const secret = await this.clients.core.patchNamespacedSecret(
+        {
+          name: this.target.secret,
+          namespace: this.target.namespace,
+          body: { metadata: version ? { resourceVersion: version } : {}, data },
+          fieldManager: 'rotate',
+        },
+        kube.setHeaderOptions('Content-Type', kube.PatchStrategy.MergePatch),
+      );
+      this.#version = secret.metadata?.resourceVersion ?? '';
+      return { values: decode(secret.data ?? {}), version: this.#version };
+    } catch (error) {
+      throw kubeError(error, this.#ref('patch'), this.clients.server);
+    }
+  }
+
+  async restore(backup: Buffer, keys: readonly string[]): Promise<void> {
+    const saved = (JSON.parse(backup.toString('utf8')) as { data: SecretData }).data;
+    // Only `keys` go back (other keys may have been changed by someone since); against the version just read, so a
+    // concurrent writer is never overwritten blindly: on 409 read again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const { data, version } = await this.#get();
+      const changes: Record<string, string | null> = {};
+      for (const key of keys) if (data[key] !== saved[key]) changes[key] = saved[key] ?? null;
+      if (Object.keys(changes).length === 0) return;
+      try {
+        await this.#patch(changes, version);
+        this.log.debug(`restored ${keys.join(', ')} in ${this.description}`);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || (error as { code?: string }).code !== 'KUBE_CONFLICT') throw error;
+      }
+    }
+  }
+}
