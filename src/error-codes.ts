@@ -24,6 +24,7 @@ const RUNBOOK = 'runbook.md#a-rotation-failed-exit-1';
 const RESUME = 'runbook.md#exit-3-an-interrupted-run-or-a-failed-rollback';
 const CONFIG = 'configuration.md';
 const STORE = 'configuration.md#store';
+const KUBE = 'kubernetes.md#errors';
 const ENV_VARS = 'configuration.md#environment-variables-rotate-reads';
 const DATABASE = 'secrets/database.md#errors';
 const REDIS = 'secrets/redis.md#errors';
@@ -61,6 +62,20 @@ export const ERROR_CODES = {
   RUN_PENDING: { exit: needsPerson, when: 'an earlier run did not finish', hint: 'Run `rotate status`, then `rotate resume` to finish or undo it.', doc: RESUME },
   RESTART_FAILED: { exit: failed, when: "a service's restart command exited non-zero", hint: 'Check services.<name>.restart in the config.', doc: 'configuration.md#servicesname' },
   HEALTH_TIMEOUT: { exit: failed, when: 'a service did not become healthy in time after its restart', hint: 'Check that the service starts with the new values; raise health.timeoutSeconds if it is only slow.', doc: 'configuration.md#servicesname' },
+
+  // Kubernetes: the Secret target and workload rollouts
+  KUBE_CONFIG_INVALID: { exit: usage, when: 'the kubeconfig cannot be read', hint: 'Point KUBECONFIG at a readable kubeconfig, or run in a pod with a service account.', doc: KUBE },
+  KUBE_CONTEXT_NOT_FOUND: { exit: usage, when: 'target.context names a context the kubeconfig does not have', hint: 'Fix target.context, or add the context (kubectl config get-contexts).', doc: KUBE },
+  KUBE_NO_CREDENTIALS: { exit: usage, when: 'no kubeconfig and no in-cluster service account', hint: 'Set KUBECONFIG, or run rotate in the cluster.', doc: KUBE },
+  KUBE_NAMESPACE_MISSING: { exit: usage, when: 'a Kubernetes service has no namespace and the target gives none', hint: 'Add services.<name>.kubernetes.namespace.', doc: KUBE },
+  KUBE_NOT_FOUND: { exit: usage, when: 'the Secret or a workload does not exist', hint: 'Check the namespace, the name and the kubeconfig context.', doc: KUBE },
+  KUBE_FORBIDDEN: { exit: usage, when: "rotate's Kubernetes account lacks a right (403)", hint: 'Add the Role rule the message names.', doc: KUBE },
+  KUBE_UNAUTHORIZED: { exit: usage, when: 'the API server rejected the credentials (401)', hint: 'Refresh the kubeconfig token or the service account.', doc: KUBE },
+  KUBE_CONFLICT: { exit: usage, when: 'someone else changed the Secret during the run (409); nothing was overwritten', hint: 'Find out who changed it, then run again.', doc: KUBE },
+  KUBE_UNREACHABLE: { exit: usage, when: 'the Kubernetes API server cannot be reached', hint: 'Check the cluster address in the kubeconfig and the network.', doc: KUBE },
+  KUBE_API_ERROR: { exit: failed, when: 'the API server answered with another error', hint: 'Run again once the cluster is healthy.', doc: KUBE },
+  ROLLOUT_FAILED: { exit: failed, when: 'a workload rollout reported ProgressDeadlineExceeded; the old pods keep serving', hint: 'Look at the new pods (kubectl describe, kubectl logs).', doc: KUBE },
+  ROLLOUT_TIMEOUT: { exit: failed, when: 'a workload rollout outlived health.timeoutSeconds', hint: 'Raise services.<name>.health.timeoutSeconds if the rollout is only slow.', doc: KUBE },
 
   // Env files
   ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
