@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .command('history')
     .argument('[secret]', 'only this secret')
     .option('--limit <n>', 'newest n entries')
+    .option('--verify', 'check that no record was edited, inserted, moved or removed (HMAC chain under the master key)')
     .description('the audit log, newest first')
     .action(async (secret: string | undefined, _opts, cmd: Command) => {
       const { historyCommand } = await import('./commands/history.js');

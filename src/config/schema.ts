@@ -1,6 +1,8 @@
 // zod/mini: the same validation as zod's classic API at a tenth of the bundle, which `rotate status` loads at start-up.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { notifySchema } from '../notify/schema.js';
+import { windowSchema } from '../schedule/window.js';
 
 z.config(en());
 
@@ -42,6 +44,8 @@ const common = {
   /** Hours the old value stays valid after a rotation; 0 retires it at once. */
   graceHours: z._default(z.number().check(z.gte(0)), 0),
   description: z.optional(z.string()),
+  /** When `--due` may rotate this secret; overrides the top-level `window`. */
+  window: z.optional(windowSchema),
 };
 
 export const jwtSecretSchema = z.strictObject({
@@ -216,7 +220,9 @@ export const configSchema = z.strictObject({
     ),
     DEFAULT_SECRETS as never,
   ),
-  notify: z.prefault(z.strictObject({ webhookUrl: z._default(z.nullable(httpUrl), null) }), {}),
+  notify: z.prefault(notifySchema, {}),
+  /** When `--due` may rotate (a secret's own `window` wins). */
+  window: z.optional(windowSchema),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,6 +1,12 @@
+import dotenv from 'dotenv';
+import { readEnvFile } from '../envfile/file.js';
+import { appendChained, fingerprint } from '../history/audit.js';
+import { historyNotice } from '../notify/history-notice.js';
+import { sendNotice } from '../notify/send.js';
+import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult, Journal } from '../store/types.js';
 import type { SecretResult } from './result.js';
-import type { Session } from './session.js';
+import { type Session, secretConfig } from './session.js';
 
 const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   rotated: 'rotated',
@@ -14,10 +20,24 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   failed: 'failed',
 };
 
-/** Appends the run to the history and tells the notification hook. Neither ever carries a secret value. */
+/** The secret's main value before the run (the env backup taken before the write) and now, for the fingerprints. */
+async function valuesAround(session: Session, journal: Journal): Promise<{ old?: string; new?: string }> {
+  const key = envKeysOf(secretConfig(session, journal.secret))[0]!;
+  const now = (await readEnvFile(session.envFile)).values[key];
+  if (!journal.envBackup) return { old: now, new: now };
+  const backup = dotenv.parse((await session.store.getBackup(journal.envBackup)).toString('utf8'));
+  return { old: backup[key], new: now };
+}
+
+/**
+ * Appends the run to the history (with its duration, keyed fingerprints and chain link) and posts the notification
+ * `notify.on` asks for. Neither ever carries a secret value.
+ */
 export async function record(session: Session, journal: Journal, result: SecretResult, action?: HistoryEntry['action']): Promise<void> {
+  const now = session.deps.now();
+  const values = await valuesAround(session, journal).catch(() => ({}) as { old?: string; new?: string });
   const entry: HistoryEntry = {
-    at: session.deps.now().toISOString(),
+    at: now.toISOString(),
     runId: journal.runId,
     secret: journal.secret,
     kind: journal.kind,
@@ -28,24 +48,10 @@ export async function record(session: Session, journal: Journal, result: SecretR
     ...(session.options.reason ? { reason: session.options.reason } : {}),
     ...(Object.keys(result.facts).length ? { facts: result.facts } : {}),
     ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
+    durationMs: Math.max(0, now.getTime() - Date.parse(journal.startedAt)),
+    fingerprints: { old: await fingerprint(session.store, values.old), new: await fingerprint(session.store, values.new) },
   };
-  await session.store.appendHistory(entry);
-  await notify(session, entry);
-}
-
-async function notify(session: Session, entry: HistoryEntry): Promise<void> {
-  const url = session.config.notify.webhookUrl;
-  if (!url) return;
-  try {
-    const response = await session.deps.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ event: `rotate.${entry.action}`, ...entry }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.body?.cancel();
-    if (!response.ok) session.deps.log.warn(`the notification hook answered HTTP ${response.status}`);
-  } catch (error) {
-    session.deps.log.warn(`could not reach the notification hook: ${(error as Error).message}`);
-  }
+  await appendChained(session.store, entry);
+  const notice = historyNotice(entry, result.status, session.deps.host);
+  if (notice) await sendNotice(session.config.notify, session.deps, notice);
 }

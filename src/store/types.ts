@@ -44,22 +44,39 @@ export interface SecretState {
   facts?: Record<string, JsonValue>;
   /** A retirement waiting for the end of its grace period. */
   pendingRetire?: { after: string; runId: string };
+  /** The last reminder `--due` posted for this secret (src/notify/reminders.ts): at most one a day. */
+  reminded?: { at: string; event: string };
 }
 
-export type HistoryResult = 'rotated' | 'rolled-back' | 'rollback-failed' | 'retired' | 'failed' | 'restored' | 'skipped';
+export type HistoryResult =
+  | 'rotated'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'retired'
+  | 'failed'
+  | 'restored'
+  | 'skipped'
+  /** `rotate mark`: a rotation done outside rotate, recorded by an operator. */
+  | 'marked';
 
 export interface HistoryEntry {
   at: string;
   runId: string;
   secret: string;
   kind: string;
-  action: 'rotate' | 'rollback' | 'retire' | 'resume';
+  action: 'rotate' | 'rollback' | 'retire' | 'resume' | 'mark';
   result: HistoryResult;
   actor: string;
   emergency?: boolean;
   reason?: string;
   facts?: Record<string, JsonValue>;
   error?: { code: string; message: string };
+  /** How long the run took, from its start to this record. */
+  durationMs?: number;
+  /** Keyed fingerprints (src/history/audit.ts) of the secret's value before and after the run; null when absent. */
+  fingerprints?: { old: string | null; new: string | null };
+  /** HMAC linking this record to the one before it (src/history/audit.ts); `rotate history --verify` checks it. */
+  chain?: string;
 }
 
 export interface Lock {

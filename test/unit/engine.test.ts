@@ -268,11 +268,15 @@ describe('engine', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const fake = setup([], { notify: { webhookUrl: `http://127.0.0.1:${port}/hook` }, secrets: { jwt: { kind: 'jwt' } } });
+    const fake = setup([], {
+      notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
+      secrets: { jwt: { kind: 'jwt' } },
+    });
     await rotateSecret(fake.session, 'jwt');
     server.close();
     expect(bodies).toHaveLength(1);
-    expect(JSON.parse(bodies[0]!)).toMatchObject({ event: 'rotate.rotate', secret: 'jwt', result: 'rotated' });
+    expect(JSON.parse(bodies[0]!)).toMatchObject({ event: 'success', action: 'rotate', secret: 'jwt', result: 'rotated' });
+    expect(JSON.parse(bodies[0]!).text).toMatch(/^rotate: jwt rotation done on host/);
     expect(findLeaks({ hook: bodies[0]! }, [OLD, NEW])).toEqual([]);
   });
 

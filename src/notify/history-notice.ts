@@ -1,0 +1,58 @@
+import type { SecretStatus } from '../engine/result.js';
+import type { HistoryEntry } from '../store/types.js';
+import type { NotifyEvent } from './schema.js';
+import type { Notice } from './send.js';
+
+/** Which notification a finished run is: the run's status decides, so `notify.on` filters by what it means. */
+export function eventOf(status: SecretStatus | 'marked'): NotifyEvent | undefined {
+  switch (status) {
+    case 'rotated':
+    case 'grace':
+    case 'retired':
+    case 'restored':
+    case 'marked':
+      return 'success';
+    case 'failed':
+    case 'rolled-back':
+    case 'undone':
+      return 'failure';
+    case 'rollback-failed':
+    case 'retire-failed':
+      return 'needs-person';
+    default:
+      return undefined;
+  }
+}
+
+const WHAT: Record<HistoryEntry['action'], string> = {
+  rotate: 'rotation',
+  rollback: 'rollback',
+  retire: 'retirement of the old value',
+  resume: 'resumed run',
+  mark: 'mark',
+};
+
+/** The one-line text people read in the chat, saying what happened and, when something failed, what to run next. */
+function textOf(event: NotifyEvent, entry: HistoryEntry, host: string): string {
+  const what = `${entry.secret} ${WHAT[entry.action]}`;
+  const error = entry.error ? `: [${entry.error.code}] ${entry.error.message}` : '';
+  switch (event) {
+    case 'failure': {
+      const undone = entry.result === 'rolled-back' ? ' and was rolled back; the old value is in place' : '; nothing was changed';
+      return `rotate: ${what} failed on ${host}${undone}${error}. Next: run \`rotate status\`, fix the cause, then \`rotate ${entry.secret}\``;
+    }
+    case 'needs-person':
+      return `rotate: ${what} on ${host} needs a person${error}. Next: run \`rotate status\` on ${host}, fix the cause, then \`rotate resume\``;
+    default:
+      if (entry.action === 'mark') return `rotate: ${entry.secret} recorded as rotated outside rotate by ${entry.actor}`;
+      return `rotate: ${what} done on ${host} (${entry.result})`;
+  }
+}
+
+/** The notification for one history record: the text plus the record's fields (never a secret value). */
+export function historyNotice(entry: HistoryEntry, status: SecretStatus | 'marked', host: string): Notice | undefined {
+  const event = eventOf(status);
+  if (!event) return undefined;
+  const { chain: _, ...fields } = entry;
+  return { ...fields, event, text: textOf(event, entry, host), host, status };
+}

@@ -1,0 +1,20 @@
+import * as z from 'zod/mini';
+
+/** What a notification is about; `notify.on` picks among these. */
+export const NOTIFY_EVENTS = ['failure', 'needs-person', 'due-soon', 'success'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/** `notify` in rotate.config.json (CONTRACT.md, "Operations signals"). */
+export const notifySchema = z.strictObject({
+  webhookUrl: z._default(z.nullable(httpUrl), null),
+  on: z._default(z.array(z.enum(NOTIFY_EVENTS, { error: `expected one of ${NOTIFY_EVENTS.join(', ')}` })), [
+    'failure',
+    'needs-person',
+    'due-soon',
+  ]),
+  /** Days before a secret's due date when `--due` starts posting a daily reminder. */
+  remindDaysBefore: z._default(z.int().check(z.gte(0), z.lte(365)), 14),
+});
+export type NotifyConfig = z.output<typeof notifySchema>;

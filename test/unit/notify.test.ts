@@ -1,0 +1,140 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import { historyNotice } from '../../src/notify/history-notice.js';
+import { notifySchema } from '../../src/notify/schema.js';
+import { oneLine, sendNotice } from '../../src/notify/send.js';
+import { markSecret } from '../../src/secret-value.js';
+import type { HistoryEntry } from '../../src/store/types.js';
+import { freePort } from '../helpers/cli.js';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** A webhook that answers each POST with the next status of `statuses` (then 200) and keeps the bodies. */
+async function webhook(statuses: number[] = []): Promise<{ url: string; bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      bodies.push(body);
+      res.statusCode = statuses.shift() ?? 200;
+      res.end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
+}
+
+function deps() {
+  const warnings: string[] = [];
+  const sleeps: number[] = [];
+  return {
+    warnings,
+    sleeps,
+    fetch: globalThis.fetch,
+    log: { info: () => {}, debug: () => {}, warn: (m: string) => warnings.push(m) },
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+    },
+  };
+}
+
+const failedEntry: HistoryEntry = {
+  at: '2026-12-01T03:00:00.000Z',
+  runId: 'run-1',
+  secret: 'jwt',
+  kind: 'jwt',
+  action: 'rotate',
+  result: 'rolled-back',
+  actor: 'cron@host',
+  error: { code: 'VERIFY_FAILED', message: 'jwt: the new value did not pass verification:\n  app answered 401' },
+  durationMs: 1200,
+  fingerprints: { old: 'aaaaaaaaaaaa', new: 'aaaaaaaaaaaa' },
+  chain: 'f'.repeat(64),
+};
+
+describe('notifications', () => {
+  it('a failure says in one line what failed and what to run next, with the structured fields beside it', async () => {
+    const hook = await webhook();
+    const d = deps();
+    const notice = historyNotice(failedEntry, 'rolled-back', 'host-a')!;
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: hook.url }), d, notice)).toBe(true);
+    const body = JSON.parse(hook.bodies[0]!);
+    expect(body).toMatchObject({ event: 'failure', secret: 'jwt', result: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
+    expect(body.text).not.toContain('\n');
+    expect(body.text).toContain('jwt rotation failed on host-a and was rolled back');
+    expect(body.text).toContain('[VERIFY_FAILED]');
+    expect(body.text).toContain('`rotate status`');
+    expect(body.text).toContain('`rotate jwt`');
+    expect(body.chain).toBeUndefined();
+  });
+
+  it('notify.on filters by event; success is off unless asked for', async () => {
+    const hook = await webhook();
+    const success = historyNotice({ ...failedEntry, result: 'rotated', error: undefined }, 'rotated', 'h')!;
+    expect(success.event).toBe('success');
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: hook.url }), deps(), success)).toBe(false);
+    expect(
+      await sendNotice(
+        notifySchema.parse({ webhookUrl: hook.url, on: ['failure'] }),
+        deps(),
+        historyNotice(failedEntry, 'rolled-back', 'h')!,
+      ),
+    ).toBe(true);
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: hook.url, on: ['success'] }), deps(), success)).toBe(true);
+    expect(hook.bodies).toHaveLength(2);
+    expect(historyNotice(failedEntry, 'retire-failed', 'h')!.event).toBe('needs-person');
+    expect(historyNotice(failedEntry, 'skipped', 'h')).toBeUndefined();
+  });
+
+  it('retries a webhook that answers 503, then delivers', async () => {
+    const hook = await webhook([503, 502]);
+    const d = deps();
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: hook.url }), d, historyNotice(failedEntry, 'failed', 'h')!)).toBe(true);
+    expect(hook.bodies).toHaveLength(3);
+    expect(d.sleeps).toHaveLength(2);
+    expect(d.warnings).toEqual([]);
+  });
+
+  it('gives up on an unreachable webhook after a bounded number of tries, with a warning and no throw', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/hook`;
+    const d = deps();
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: url }), d, historyNotice(failedEntry, 'failed', 'h')!)).toBe(false);
+    expect(d.sleeps).toHaveLength(2);
+    expect(d.warnings).toHaveLength(1);
+    expect(d.warnings[0]).toContain('could not deliver the failure notification');
+  });
+
+  it('does not retry a 4xx other than 408/429', async () => {
+    const hook = await webhook([404]);
+    const d = deps();
+    expect(await sendNotice(notifySchema.parse({ webhookUrl: hook.url }), d, historyNotice(failedEntry, 'failed', 'h')!)).toBe(false);
+    expect(hook.bodies).toHaveLength(1);
+    expect(d.warnings[0]).toContain('HTTP 404');
+  });
+
+  it('never posts a value marked secret, even inside an error message or a reason', async () => {
+    const secret = 'hunter2-super-secret-value-0123456789';
+    markSecret(secret);
+    const hook = await webhook();
+    const entry = { ...failedEntry, reason: `pasted ${secret}`, error: { code: 'X', message: `bad ${secret}` } };
+    await sendNotice(notifySchema.parse({ webhookUrl: hook.url }), deps(), historyNotice(entry, 'failed', 'h')!);
+    expect(hook.bodies[0]).not.toContain(secret);
+  });
+
+  it('refuses an unknown notify.on value at its config path', () => {
+    const result = configSchema.safeParse({ notify: { on: ['failure', 'sometimes'] } });
+    expect(result.error!.issues.map((i) => i.path.join('.'))).toEqual(['notify.on.1']);
+    expect(result.error!.issues[0]!.message).toContain('failure, needs-person, due-soon, success');
+  });
+
+  it('oneLine flattens and bounds text', () => {
+    expect(oneLine('a\n\n  b\tc')).toBe('a b c');
+    expect(oneLine('x'.repeat(500))).toHaveLength(400);
+  });
+});
