@@ -2,9 +2,9 @@
 // Every failure here is a RotateError thrown from generate: nothing at Stripe or in the env file has changed yet.
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
-import { stripeFailure } from './client.js';
-import { type CurrentValues, lastString, lookupAccount, type StripeContext } from './current.js';
-import { describeShape, EXPECTED_PREFIX, type KeyShape, keyShape, type StripeMode } from './keys.js';
+import { lookupAccount, stripeFailure } from './client.js';
+import type { StripeContext } from './index.js';
+import { type CurrentValues, describeShape, EXPECTED_PREFIX, type KeyShape, keyShape, type StripeMode } from './keys.js';
 
 export const NEW_SECRET_KEY = 'ROTATE_NEW_STRIPE_SECRET_KEY';
 export const NEW_PUBLISHABLE_KEY = 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY';
@@ -46,13 +46,14 @@ const modeMismatch = (message: string): RotateError =>
 
 /**
  * Shapes, modes, authentication and account of the new keys. `source` names where they came from (the hand-over
- * variables, or the previous rotation for a rollback).
+ * variables, or the previous rotation for a rollback); `recorded` is the account the last rotation recorded.
  */
 export async function checkNewKeys(
   ctx: StripeContext,
   handed: HandedKeys,
   current: CurrentValues,
   source: { secret: string; publishable: string },
+  recorded: string | undefined,
 ): Promise<CheckedKeys> {
   const secretKey = handed.secretKey;
   if (!secretKey)
@@ -87,7 +88,7 @@ export async function checkNewKeys(
   const fresh = await lookupAccount(ctx, secretKey);
   if (!fresh.ok) throw stripeFailure(`${source.secret} (GET /v1/account)`, fresh.error);
 
-  const { accountId, accountSource } = await expectedAccount(ctx, current);
+  const { accountId, accountSource } = await expectedAccount(ctx, current, recorded);
   if (fresh.accountId !== accountId)
     throw new RotateError(
       'STRIPE_ACCOUNT_MISMATCH',
@@ -101,9 +102,9 @@ export async function checkNewKeys(
 async function expectedAccount(
   ctx: StripeContext,
   current: CurrentValues,
+  recorded: string | undefined,
 ): Promise<{ accountId: string; accountSource: CheckedKeys['accountSource'] }> {
   const names = ctx.config.env;
-  const recorded = lastString(ctx, 'accountId');
   if (!current.secretKey) {
     if (recorded) return { accountId: recorded, accountSource: 'last rotation' };
     throw new RotateError('STRIPE_ACCOUNT_UNKNOWN', `${names.secretKey} is not set and no earlier rotation recorded the Stripe account`, {

@@ -1,5 +1,8 @@
 // Shapes of Stripe keys. A key's prefix says what it is and which mode (live/test) it belongs to; checking the
 // prefixes before any network call catches a pasted publishable key, a test key in production, and so on.
+import { SecretValue } from '../../secret-value.js';
+import { type Check, check } from '../types.js';
+import type { StripeContext } from './index.js';
 
 export type StripeMode = 'live' | 'test';
 export type KeyRole = 'secret' | 'publishable' | 'webhook';
@@ -48,4 +51,96 @@ export const EXPECTED_PREFIX: Record<KeyRole, string> = {
  */
 export function maskKeys(text: string): string {
   return text.replace(/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9*]+/g, '$1_$2_…').replace(/\bwhsec_[A-Za-z0-9+/=_*-]+/g, 'whsec_…');
+}
+
+// The env file's current keys, and the checks of their shapes (preflight and `rotate verify`).
+
+export interface CurrentValues {
+  secretKey?: SecretValue;
+  publishableKey?: SecretValue;
+  webhookSecret?: SecretValue;
+}
+
+const wrap = (value: string | undefined): SecretValue | undefined => (value ? new SecretValue(value) : undefined);
+
+export function currentValues(ctx: StripeContext): CurrentValues {
+  const { env } = ctx.config;
+  const values: CurrentValues = {};
+  const secretKey = wrap(ctx.env[env.secretKey]);
+  const publishableKey = wrap(ctx.env[env.publishableKey]);
+  const webhookSecret = wrap(ctx.env[env.webhookSecret]);
+  if (secretKey) values.secretKey = secretKey;
+  if (publishableKey) values.publishableKey = publishableKey;
+  if (webhookSecret) values.webhookSecret = webhookSecret;
+  return values;
+}
+
+export interface ShapeResult {
+  checks: Check[];
+  secret?: KeyShape;
+}
+
+/** Prefixes and modes of the env file's current values. Never echoes a value, only its prefix. */
+export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebhook: boolean): ShapeResult {
+  const names = ctx.config.env;
+  const checks: Check[] = [];
+  const secret = values.secretKey ? keyShape('secret', values.secretKey.reveal()) : undefined;
+  if (!values.secretKey)
+    checks.push(
+      check(
+        'current secret key',
+        false,
+        `${names.secretKey} is not set in ${ctx.envFile}`,
+        "Put the app's current Stripe secret key in the env file first.",
+      ),
+    );
+  else if (!secret)
+    checks.push(
+      check(
+        'current secret key',
+        false,
+        `${names.secretKey} holds ${describeShape(values.secretKey.reveal())}; expected ${EXPECTED_PREFIX.secret}`,
+        'Fix the env file: the secret key is on Developers -> API keys.',
+      ),
+    );
+  else checks.push(check('current secret key', true, `${names.secretKey}: ${secret.type} key, ${secret.mode} mode`));
+
+  if (values.publishableKey) {
+    const publishable = keyShape('publishable', values.publishableKey.reveal());
+    if (!publishable)
+      checks.push(
+        check(
+          'current publishable key',
+          false,
+          `${names.publishableKey} holds ${describeShape(values.publishableKey.reveal())}; expected ${EXPECTED_PREFIX.publishable}`,
+          'Fix the env file.',
+        ),
+      );
+    else if (secret && publishable.mode !== secret.mode)
+      checks.push(
+        check(
+          'current publishable key',
+          false,
+          `${names.publishableKey} is a ${publishable.mode} key but ${names.secretKey} is a ${secret.mode} key`,
+          'Both keys must come from the same mode (live/test) of the same account.',
+        ),
+      );
+    else checks.push(check('current publishable key', true, `${names.publishableKey}: ${publishable.mode} mode`));
+  } else checks.push(check('current publishable key', true, `${names.publishableKey} is not set; not checked`));
+
+  if (withWebhook) {
+    if (!values.webhookSecret)
+      checks.push(check('current webhook secret', true, `${names.webhookSecret} is not set yet; the rotation sets it`));
+    else if (!keyShape('webhook', values.webhookSecret.reveal()))
+      checks.push(
+        check(
+          'current webhook secret',
+          false,
+          `${names.webhookSecret} holds ${describeShape(values.webhookSecret.reveal())}; expected whsec_`,
+          "Fix the env file: the signing secret is on the endpoint's page under Developers -> Webhooks.",
+        ),
+      );
+    else checks.push(check('current webhook secret', true, `${names.webhookSecret}: whsec_ signing secret`));
+  }
+  return { checks, ...(secret ? { secret } : {}) };
 }

@@ -3,8 +3,9 @@
 // whole `whsec_...` string (not its base64 decoding).
 import { createHmac } from 'node:crypto';
 import type { SecretValue } from '../../secret-value.js';
-import type { RotatorDeps } from '../types.js';
-import type { StripeMode } from './keys.js';
+import { type Check, check, type RotatorDeps } from '../types.js';
+import type { StripeContext } from './index.js';
+import { keyShape, type StripeMode } from './keys.js';
 
 export function stripeSignatureHeader(payload: string, secret: SecretValue, timestamp: number): string {
   const signature = createHmac('sha256', secret.reveal()).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
@@ -46,4 +47,51 @@ export async function deliverSignedEvent(deps: RotatorDeps, url: string, payload
   });
   await response.arrayBuffer().catch(() => undefined);
   return { status: response.status };
+}
+
+/** The check that the app at webhook.verifyUrl accepts (or refuses) an event signed with `secret`. */
+export async function deliveryCheck(
+  ctx: StripeContext,
+  name: string,
+  secret: SecretValue,
+  expect: 'accept' | 'refuse',
+  accountId: string | undefined,
+): Promise<Check> {
+  const url = ctx.config.webhook?.verifyUrl;
+  if (!url)
+    return check(
+      name,
+      false,
+      'secrets.stripe.webhook.verifyUrl is not set',
+      'Set it to where the app receives Stripe events, e.g. http://localhost:8000/api/billing/webhook.',
+    );
+  const key = ctx.env[ctx.config.env.secretKey];
+  const mode = (key ? keyShape('secret', key)?.mode : undefined) ?? 'test';
+  try {
+    const { status } = await deliverSignedEvent(ctx.deps, url, verificationEvent(ctx.deps, mode, accountId), secret);
+    const accepted = status >= 200 && status < 300;
+    if (expect === 'accept')
+      return check(
+        name,
+        accepted,
+        `POST ${url} answered ${status}`,
+        'The app does not accept the new signing secret: is the service restarted and reading the env file?',
+      );
+    const refused = status >= 400 && status < 500;
+    return check(
+      name,
+      refused,
+      `POST ${url} answered ${status}`,
+      accepted
+        ? 'The app still accepts the old secret: it may read a second secret or was not restarted.'
+        : 'Expected 400 from the app for a bad signature.',
+    );
+  } catch (error) {
+    return check(
+      name,
+      false,
+      `POST ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
+      'Is the app up at webhook.verifyUrl?',
+    );
+  }
 }
