@@ -88,6 +88,7 @@ export const ERROR_CODES = {
   STORE_CORRUPT: { exit: needsPerson, when: 'a file or row of the store cannot be read', hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
   STORE_UNREACHABLE: { exit: failed, when: 'the postgres store cannot be used', hint: 'Check store.urlEnv, the role and its rights, and that the server is up.', doc: STORE },
   STORE_URL_MISSING: { exit: usage, when: 'store.urlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: STORE },
+  STORE_URL_INVALID: { exit: usage, when: 'the store URL is not a postgresql:// URL', hint: 'Fix the variable store.urlEnv names; percent-encode a `/`, `?` or `#` in the password.', doc: STORE },
   MASTER_KEY_MISSING: { exit: usage, when: 'the postgres store needs ROTATE_MASTER_KEY', hint: 'Every host must share one key: export ROTATE_MASTER_KEY=$(openssl rand -base64 32).', doc: ENV_VARS },
   MASTER_KEY_INVALID: { exit: usage, when: 'the master key is not 32 bytes', hint: 'Give 32 random bytes as 64 hex characters or base64.', doc: ENV_VARS },
   MASTER_KEY_MISMATCH: { exit: needsPerson, when: 'the master key is not the one that wrote the store', hint: 'Set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used then.', doc: ENV_VARS },
@@ -99,6 +100,7 @@ export const ERROR_CODES = {
   // exchange-key
   EXCHANGE_KEY_MISSING: { exit: failed, when: 'the encryption key is not set in the env file', hint: 'Add it to the env file.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_NO_DATABASE_URL: { exit: failed, when: 'the database URL is not set in the env file', hint: 'Set it, or point databaseUrlEnv at the variable that holds it.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_DATABASE_URL_INVALID: { exit: usage, when: 'the database URL is not a postgresql:// URL', hint: 'Fix it; percent-encode a `/`, `?` or `#` in the password.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_DATABASE_UNREACHABLE: { exit: failed, when: 'the database cannot be reached', hint: 'Check that PostgreSQL is up and the URL is right.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_TABLES: { exit: failed, when: 'a configured table or column is missing or of the wrong type', hint: 'Fix secrets.<id>.tables in the config.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_UNDECRYPTABLE: { exit: failed, when: 'some values do not decrypt under the key', hint: 'Repair or re-enter those rows, then run the rotation again.', doc: EXCHANGE_KEY },
@@ -106,13 +108,14 @@ export const ERROR_CODES = {
 
   // database (PostgreSQL)
   POSTGRES_URL_MISSING: { exit: failed, when: 'DATABASE_URL is not set in the env file', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
+  DATABASE_URL_CREDENTIAL_OVERRIDE: { exit: usage, when: 'a database URL sets user=, password=, passfile= or service= in its query string', hint: 'Keep the credentials in the userinfo only (postgresql://user:password@host/db).', doc: DATABASE },
   POSTGRES_URL_INVALID: { exit: failed, when: 'DATABASE_URL is not a postgresql:// URL', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
   POSTGRES_URL_NO_PASSWORD: { exit: failed, when: 'DATABASE_URL has no password to rotate', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
   POSTGRES_ADMIN_URL_MISSING: { exit: usage, when: 'adminUrlEnv names a variable that is not set', hint: 'Export it, or remove adminUrlEnv.', doc: DATABASE },
   POSTGRES_ADMIN_URL_INVALID: { exit: usage, when: 'the admin URL is not a postgresql:// URL', hint: 'Check secrets.<id>.adminUrlEnv.', doc: DATABASE },
   POSTGRES_ADMIN_CONNECT: { exit: failed, when: 'the admin connection failed (the message carries the SQLSTATE)', hint: 'Check the admin URL and the server.', doc: DATABASE },
   POSTGRES_CONNECT: { exit: failed, when: 'a connection failed (the message carries the SQLSTATE)', hint: 'Check the URL and the server.', doc: DATABASE },
-  POSTGRES_ALSO_UPDATE_MISMATCH: { exit: failed, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
+  POSTGRES_ALSO_UPDATE_MISMATCH: { exit: usage, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
   POSTGRES_ROLES_NOT_SET_UP: { exit: failed, when: 'the alternate-roles layout is missing', hint: 'Run `rotate setup <id> [--apply]`.', doc: DATABASE },
   POSTGRES_ROLES_INVALID: { exit: failed, when: 'the roles for the alternate-roles setup are not usable', hint: 'Name three different roles without `$`.', doc: DATABASE },
   POSTGRES_SETUP_FAILED: { exit: failed, when: 'the setup SQL failed (often: not a superuser)', hint: 'Set adminUrlEnv, or run the printed SQL with psql.', doc: DATABASE },
@@ -121,6 +124,7 @@ export const ERROR_CODES = {
 
   // redis
   REDIS_URL_MISSING: { exit: failed, when: 'REDIS_URL is not set in the env file', hint: 'Add it, or set secrets.<id>.env to the variable that holds it.', doc: REDIS },
+  REDIS_URL_CREDENTIAL_OVERRIDE: { exit: usage, when: 'a Redis URL sets password=, username= or user= in its query string', hint: 'Keep the credentials in the userinfo only (redis://user:password@host:6379/0).', doc: REDIS },
   REDIS_URL_INVALID: { exit: usage, when: 'a Redis URL cannot be read', hint: 'Write it as redis://[user]:password@host:6379/0.', doc: REDIS },
   REDIS_URL_NO_PASSWORD: { exit: failed, when: 'the Redis URL has no password to rotate', hint: 'Write it as redis://:password@host:6379/0.', doc: REDIS },
   REDIS_UNREACHABLE: { exit: failed, when: 'Redis cannot be reached', hint: 'Check that Redis is running and the host and port are right.', doc: REDIS },

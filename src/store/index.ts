@@ -26,5 +26,5 @@ export async function openStore(
     });
   }
   const { PostgresStore } = await import('./postgres.js');
-  return PostgresStore.connect({ url, schema: config.store.schema, masterKey, warn });
+  return PostgresStore.connect({ url, schema: config.store.schema, masterKey, warn, urlEnv: config.store.urlEnv });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
+import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../connection/postgres-url.js';
 import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
 import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
@@ -14,29 +15,16 @@ export interface PostgresStoreOptions {
   /** ROTATE_MASTER_KEY: seals backups and journals. Never stored in the database. */
   masterKey: string;
   warn(message: string): void;
+  /** The env var that held the URL, for messages (never the URL itself). */
+  urlEnv?: string;
 }
 
 const KEY_CHECK = 'rotate-master-key-check';
-
-/** `postgresql+asyncpg://` and friends (SQLAlchemy URLs) name a Python driver; node-postgres wants the bare scheme. */
-export function nodePostgresUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?)\+[\w-]+:\/\//i, '$1://');
-}
 
 /** A stable, non-negative 63-bit advisory-lock key per schema, so every host running rotate agrees on it. */
 export function lockKey(schema: string): bigint {
   const digest = createHash('sha256').update(`rotate:lock:${schema}`).digest();
   return digest.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
-}
-
-/** Where the store is, without credentials: for messages. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    return 'the configured store URL';
-  }
 }
 
 const unreachable = (where: string, error: unknown): RotateError =>
@@ -56,7 +44,7 @@ export class PostgresStore implements Store {
   readonly #warn: (message: string) => void;
   readonly #held = new Set<pg.Client>();
 
-  private constructor(options: PostgresStoreOptions, config: pg.ClientConfig, vault: Vault) {
+  private constructor(options: PostgresStoreOptions, config: pg.ClientConfig, where: string, vault: Vault) {
     this.#config = config;
     this.#pool = new pg.Pool({ ...config, max: 2 });
     this.#pool.on('error', (error) => options.warn(`the store's idle connection failed: ${error.message}`));
@@ -64,26 +52,28 @@ export class PostgresStore implements Store {
     this.#key = lockKey(options.schema);
     this.#vault = vault;
     this.#warn = options.warn;
-    this.location = `postgres ${describeUrl(config.connectionString ?? '')} schema ${options.schema}`;
+    this.location = `postgres ${where} schema ${options.schema}`;
   }
 
   static async connect(options: PostgresStoreOptions): Promise<PostgresStore> {
     markSecret(options.masterKey);
-    const url = nodePostgresUrl(options.url);
-    try {
-      const password = decodeURIComponent(new URL(url).password);
-      if (password) markSecret(password);
-    } catch {
-      // pg reports a malformed URL itself, below.
+    const name = options.urlEnv ?? 'the store URL';
+    const url = parsePostgresUrl(options.url);
+    if (!url) {
+      throw new RotateError('STORE_URL_INVALID', `${name} is not a postgresql:// URL`, {
+        hint: 'Expected postgresql://user:password@host:port/database; percent-encode a `/`, `?` or `#` in the password.',
+      });
     }
+    refuseCredentialOverrides(url, name);
+    const where = `${url.host || 'localhost'}:${url.port}/${url.database ?? url.user}`;
     const vault = new Vault(parseMasterKey(options.masterKey, 'ROTATE_MASTER_KEY'));
-    const store = new PostgresStore(options, { connectionString: url, keepAlive: true }, vault);
+    const store = new PostgresStore(options, { ...clientConfig(url), keepAlive: true }, where, vault);
     try {
       await store.#migrate();
     } catch (error) {
       await store.#pool.end().catch(() => {});
       if (error instanceof RotateError) throw error;
-      throw unreachable(describeUrl(url), error);
+      throw unreachable(where, error);
     }
     return store;
   }

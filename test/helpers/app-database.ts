@@ -1,6 +1,7 @@
 // An app database in a private cluster, the way the platform has it: one login role that owns its tables (two
 // schemas, a row), and small probes the end-to-end tests use to see what a rotation really did to PostgreSQL.
 import pg from 'pg';
+import { clientConfig, parsePostgresUrl } from '../../src/connection/postgres-url.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { PrivatePostgres } from './private-postgres.js';
 
@@ -20,12 +21,16 @@ export async function createAppDatabase(server: PrivatePostgres, role: string, p
   }
 }
 
-/** node-postgres does not know SQLAlchemy's driver suffix: postgresql+asyncpg:// -> postgresql:// */
-export const forNodePostgres = (url: string): string => url.replace(/^(postgres(?:ql)?)\+[A-Za-z0-9_]+:\/\//, '$1://');
+/** node-postgres options for `url`, read the way rotate reads it (last `@`, driver suffix, asyncpg's `?ssl=`). */
+export function forNodePostgres(url: string): pg.ClientConfig {
+  const parsed = parsePostgresUrl(url);
+  if (!parsed) throw new Error('not a postgresql:// URL');
+  return clientConfig(parsed);
+}
 
 /** A NEW login with `url`; 'ok', or the SQLSTATE (or message) of the refusal. */
 export async function loginWith(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: forNodePostgres(url), connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({ ...forNodePostgres(url), connectionTimeoutMillis: 5000 });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -40,7 +45,7 @@ export async function loginWith(url: string): Promise<string> {
 
 /** A new connection with `url` reads the app's tables: the row counts of users and billing.invoices. */
 export async function readAppTables(url: string): Promise<{ users: number; invoices: number }> {
-  const client = new pg.Client({ connectionString: forNodePostgres(url), connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({ ...forNodePostgres(url), connectionTimeoutMillis: 5000 });
   client.on('error', () => {});
   await client.connect();
   try {

@@ -29,8 +29,25 @@ describe('parseRedisUrl', () => {
     } catch (error) {
       expect(String((error as Error).message)).not.toContain('topsecret');
     }
-    expect(() => parseRedisUrl('redis://:%zz@h', 'REDIS_URL')).toThrow(/malformed percent-escape/);
+    // A stray `%` stays as written, as redis-py's unquote leaves it.
+    expect(parseRedisUrl('redis://:100%zz%41@h', 'REDIS_URL').password?.reveal()).toBe('100%zzA');
     expect(() => parseRedisUrl('redis://:pw@h/abc', 'REDIS_URL')).toThrow(/database must be a number/);
+  });
+});
+
+describe('credentials in the query', () => {
+  it('refuses password=, username= and user= as a usage error naming the key, never the value', () => {
+    for (const query of ['?password=hunter2-other', '?username=root', '?db=1&User=x']) {
+      let error: unknown;
+      try {
+        parseRedisUrl(`redis://:pw@h:6379/0${query}`, 'REDIS_URL');
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'REDIS_URL_CREDENTIAL_OVERRIDE', exitCode: 2 });
+      expect((error as Error).message).toContain('REDIS_URL');
+      expect((error as Error).message).not.toContain('hunter2-other');
+    }
   });
 });
 
@@ -77,6 +94,35 @@ describe('withPassword', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('reads raw printable passwords (a raw @, %, quotes, spaces) and rewrites them encoded (property)', () => {
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      minLength: 1,
+      maxLength: 40,
+    });
+    // `/`, `?` and `#` end the authority for every client; `%XX` is an escape: neither can be written raw.
+    const raw = printable.filter((p) => !/[/?#]/.test(p) && !/%[0-9A-Fa-f]{2}/.test(p));
+    fc.assert(
+      fc.property(
+        fc.constantFrom('', 'app'),
+        raw,
+        printable,
+        fc.constantFrom('h:6379/0', '[::1]:6380/2?ssl_cert_reqs=none'),
+        (u, oldPw, newPw, rest) => {
+          const url = `redis://${u}:${oldPw}@${rest}`;
+          const before = parseRedisUrl(url, 'X');
+          expect(before.password?.reveal()).toBe(oldPw);
+          const out = rewrite(url, newPw);
+          const after = parseRedisUrl(out, 'X');
+          expect(after.password?.reveal()).toBe(newPw);
+          expect({ ...after, password: 0 }).toEqual({ ...before, password: 0 });
+          expect(out.endsWith(`@${rest}`)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

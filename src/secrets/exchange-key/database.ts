@@ -1,40 +1,42 @@
 import type { Client } from 'pg';
 import type { ExchangeKeySecretConfig } from '../../config/schema.js';
-import { describeError, RotateError } from '../../errors.js';
-import { markSecret } from '../../secret-value.js';
+import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
+import { describeError, RotateError, usageError } from '../../errors.js';
+import { redact } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
-
-/** `postgresql+asyncpg://...` (SQLAlchemy's form, as the platform writes it) -> `postgresql://...` for pg. */
-export function pgConnectionString(url: string): string {
-  const plain = url.replace(/^(postgres(?:ql)?)\+[A-Za-z0-9_]+:/i, '$1:');
-  try {
-    const password = decodeURIComponent(new URL(plain).password);
-    if (password) markSecret(password);
-  } catch {
-    // not a URL pg can use either; connect() reports it
-  }
-  return plain;
-}
 
 export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Promise<Client> {
   const name = ctx.config.databaseUrlEnv;
-  const url = ctx.env[name];
-  if (!url) {
+  const raw = ctx.env[name];
+  if (!raw) {
     throw new RotateError('EXCHANGE_KEY_NO_DATABASE_URL', `${name} is not set in ${ctx.envFile}`, {
       hint: `set ${name} in the env file, or point secrets.${ctx.id}.databaseUrlEnv at the variable that holds the URL`,
     });
   }
+  const url = parsePostgresUrl(raw);
+  if (!url) {
+    throw usageError(
+      'EXCHANGE_KEY_DATABASE_URL_INVALID',
+      `${name} in ${ctx.envFile} is not a postgresql:// URL`,
+      'Expected postgresql://user:password@host:port/database; percent-encode a `/`, `?` or `#` in the password.',
+    );
+  }
+  refuseCredentialOverrides(url, `${name} in ${ctx.envFile}`);
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: pgConnectionString(url), application_name: 'rotate exchange-key' });
+  const client = new pg.Client({ ...clientConfig(url), application_name: 'rotate exchange-key' });
   client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
-    throw new RotateError('EXCHANGE_KEY_DATABASE_UNREACHABLE', `cannot connect to the database in ${name}: ${describeError(error)}`, {
-      hint: `check that PostgreSQL is up and that ${name} in ${ctx.envFile} is right`,
-      cause: error,
-    });
+    throw new RotateError(
+      'EXCHANGE_KEY_DATABASE_UNREACHABLE',
+      `cannot connect to the database in ${name}: ${redact(describeError(error))}`,
+      {
+        hint: `check that PostgreSQL is up and that ${name} in ${ctx.envFile} is right`,
+        cause: error,
+      },
+    );
   }
   return client;
 }

@@ -1,3 +1,4 @@
+import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
@@ -5,7 +6,6 @@ import { adminUrl, type Ctx, newPassword, rotationData } from './common.js';
 import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
-import type { DatabaseUrl } from './url.js';
 
 async function setPassword(client: Client, role: string, password: string): Promise<string> {
   const statement = `ALTER ROLE ${ident(role)} PASSWORD ${literal(scramVerifier(password))}`;
@@ -18,7 +18,7 @@ async function setPassword(client: Client, role: string, password: string): Prom
 const OLD_SESSIONS = 'usename = $1 AND backend_start < $2::timestamptz';
 
 export const alterPassword: Strategy = {
-  async preflight(ctx: Ctx, app: DatabaseUrl) {
+  async preflight(ctx: Ctx, app: PostgresUrl) {
     const admin = adminUrl(ctx);
     const checks: Check[] = [];
     const facts = { strategy: 'alter-password', role: app.user, changedBy: admin ? admin.user : app.user };
@@ -33,7 +33,7 @@ export const alterPassword: Strategy = {
     return { checks, facts };
   },
 
-  async next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation) {
+  async next(ctx: Ctx, app: PostgresUrl, restore?: Rotation) {
     if (!restore) return { user: app.user, password: newPassword(ctx), facts: { restored: false } };
     const previous = restore.secrets.oldPassword?.reveal();
     if (previous === undefined || restore.facts.oldUser !== app.user) {

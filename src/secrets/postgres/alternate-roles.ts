@@ -1,3 +1,4 @@
+import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
@@ -6,7 +7,6 @@ import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, w
 import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
-import type { DatabaseUrl } from './url.js';
 
 export const SETUP_HINT =
   'Run `rotate setup database` to print the one-time SQL, or `rotate setup database --apply` to run it ' +
@@ -72,7 +72,7 @@ async function inAdminSession(ctx: Ctx, data: RotationData, prefer: 'old' | 'new
 }
 
 export const alternateRoles: Strategy = {
-  async preflight(ctx: Ctx, app: DatabaseUrl) {
+  async preflight(ctx: Ctx, app: PostgresUrl) {
     const roles = rolesOf(ctx, app.user);
     const idle = idleRole(roles, app.user);
     const facts = { strategy: 'alternate-roles', owner: roles.owner, activeRole: app.user, nextRole: idle };
@@ -107,7 +107,7 @@ export const alternateRoles: Strategy = {
     return { checks, facts };
   },
 
-  async next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation) {
+  async next(ctx: Ctx, app: PostgresUrl, restore?: Rotation) {
     const roles = rolesOf(ctx, app.user);
     const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
     if (problems.length > 0) throw notSetUp(problems);

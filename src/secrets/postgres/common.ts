@@ -1,25 +1,26 @@
 import type { PostgresSecretConfig } from '../../config/schema.js';
+import { type PostgresUrl, parsePostgresUrl, refuseCredentialOverrides, withCredentials } from '../../connection/postgres-url.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
-import { type DatabaseUrl, parseDatabaseUrl, withCredentials } from './url.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;
 
 /** The app's URL from the env file. */
-export function appUrl(ctx: Ctx): DatabaseUrl {
+export function appUrl(ctx: Ctx): PostgresUrl {
   const raw = ctx.env[ctx.config.env];
   if (raw === undefined || raw === '') {
     throw new RotateError('POSTGRES_URL_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
       hint: `Add ${ctx.config.env}=postgresql://user:password@host:5432/db to the env file, or set secrets.${ctx.id}.env.`,
     });
   }
-  const url = parseDatabaseUrl(raw);
+  const url = parsePostgresUrl(raw);
   if (!url) {
     throw new RotateError('POSTGRES_URL_INVALID', `${ctx.config.env} in ${ctx.envFile} is not a postgresql:// URL`, {
-      hint: 'Expected postgresql://user:password@host:port/database (a driver suffix such as +asyncpg is fine).',
+      hint: 'Expected postgresql://user:password@host:port/database (a driver suffix such as +asyncpg is fine); percent-encode a `/`, `?` or `#` in the password.',
     });
   }
+  refuseCredentialOverrides(url, `${ctx.config.env} in ${ctx.envFile}`);
   if (url.password === undefined) {
     throw new RotateError('POSTGRES_URL_NO_PASSWORD', `${ctx.config.env} in ${ctx.envFile} has no password to rotate`, {
       hint: 'rotate changes the password embedded in the URL; a URL without one (peer or trust auth) has nothing to rotate.',
@@ -29,7 +30,7 @@ export function appUrl(ctx: Ctx): DatabaseUrl {
 }
 
 /** The admin URL from the process environment, when `adminUrlEnv` is configured. */
-export function adminUrl(ctx: Ctx): DatabaseUrl | undefined {
+export function adminUrl(ctx: Ctx): PostgresUrl | undefined {
   const name = ctx.config.adminUrlEnv;
   if (!name) return undefined;
   const raw = ctx.deps.environment[name];
@@ -40,17 +41,18 @@ export function adminUrl(ctx: Ctx): DatabaseUrl | undefined {
       `Export ${name}=postgresql://admin:password@host:5432/db before running rotate, or remove adminUrlEnv.`,
     );
   }
-  const url = parseDatabaseUrl(raw);
+  const url = parsePostgresUrl(raw);
   if (!url) {
     throw usageError('POSTGRES_ADMIN_URL_INVALID', `${name} is not a postgresql:// URL`, `Check secrets.${ctx.id}.adminUrlEnv.`);
   }
+  refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.adminUrlEnv)`);
   return url;
 }
 
 /** What a rotation carries, read back from `rotation.secrets` and `rotation.facts` (also in a new process). */
 export interface RotationData {
-  oldUrl: DatabaseUrl;
-  newUrl: DatabaseUrl;
+  oldUrl: PostgresUrl;
+  newUrl: PostgresUrl;
   oldUser: string;
   newUser: string;
   oldPassword: string;
@@ -58,8 +60,8 @@ export interface RotationData {
 }
 
 export function rotationData(rotation: Rotation): RotationData {
-  const oldUrl = parseDatabaseUrl(rotation.secrets.oldUrl?.reveal() ?? '');
-  const newUrl = parseDatabaseUrl(rotation.secrets.newUrl?.reveal() ?? '');
+  const oldUrl = parsePostgresUrl(rotation.secrets.oldUrl?.reveal() ?? '');
+  const newUrl = parsePostgresUrl(rotation.secrets.newUrl?.reveal() ?? '');
   const oldPassword = rotation.secrets.oldPassword?.reveal();
   const newPassword = rotation.secrets.newPassword?.reveal();
   if (!oldUrl || !newUrl || oldPassword === undefined || newPassword === undefined) {
@@ -78,7 +80,7 @@ export const newPassword = (ctx: Ctx): string => ctx.deps.randomBytes(32).toStri
  * scheme, host, database and query string. A listed variable that is absent is skipped; one that holds other
  * credentials stops the rotation (rewriting it would break something the operator did not mean to touch).
  */
-export function alsoUpdateChanges(ctx: Ctx, old: DatabaseUrl, user: string, password: string): EnvChanges {
+export function alsoUpdateChanges(ctx: Ctx, old: PostgresUrl, user: string, password: string): EnvChanges {
   const changes: EnvChanges = {};
   for (const name of ctx.config.alsoUpdate) {
     if (name === ctx.config.env) continue;
@@ -87,12 +89,15 @@ export function alsoUpdateChanges(ctx: Ctx, old: DatabaseUrl, user: string, pass
       ctx.deps.log.warn(`${name} (secrets.${ctx.id}.alsoUpdate) is not set in ${ctx.envFile}; skipped`);
       continue;
     }
-    const url = parseDatabaseUrl(raw);
+    const url = parsePostgresUrl(raw);
+    if (url) refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.alsoUpdate) in ${ctx.envFile}`);
     if (!url || url.user !== old.user || url.password !== old.password) {
       throw new RotateError(
         'POSTGRES_ALSO_UPDATE_MISMATCH',
         `${name} (secrets.${ctx.id}.alsoUpdate) does not embed the same credentials as ${ctx.config.env}`,
-        { hint: `Remove ${name} from secrets.${ctx.id}.alsoUpdate, or make it use the same user and password.` },
+        {
+          hint: `Remove ${name} from secrets.${ctx.id}.alsoUpdate, or make it use the same user and password.`,
+        },
       );
     }
     changes[name] = new SecretValue(withCredentials(url, user, password));
@@ -101,7 +106,7 @@ export function alsoUpdateChanges(ctx: Ctx, old: DatabaseUrl, user: string, pass
 }
 
 /** Builds the Rotation both strategies produce. */
-export function buildRotation(ctx: Ctx, old: DatabaseUrl, next: { user: string; password: string }, facts: Rotation['facts']): Rotation {
+export function buildRotation(ctx: Ctx, old: PostgresUrl, next: { user: string; password: string }, facts: Rotation['facts']): Rotation {
   const newUrl = withCredentials(old, next.user, next.password);
   const env: EnvChanges = {
     [ctx.config.env]: new SecretValue(newUrl),

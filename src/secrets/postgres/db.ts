@@ -1,7 +1,7 @@
 import pg from 'pg';
+import { clientConfig, type PostgresUrl } from '../../connection/postgres-url.js';
 import { describeError, type ErrorCode, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
-import { type DatabaseUrl, libpqUrl, splitAsyncpgSsl } from './url.js';
 
 export type Client = pg.Client;
 
@@ -18,11 +18,9 @@ export function reason(error: unknown): string {
 }
 
 /** A NEW connection (never a pooled one: a verification must prove a fresh login works). */
-export async function connect(url: DatabaseUrl, user = url.user, password = url.password): Promise<Client> {
-  const { url: target, ssl } = splitAsyncpgSsl(url);
+export async function connect(url: PostgresUrl, user = url.user, password = url.password): Promise<Client> {
   const client = new pg.Client({
-    connectionString: libpqUrl(target, user, password),
-    ...(ssl === undefined ? {} : { ssl }),
+    ...clientConfig(url, { user, password }),
     connectionTimeoutMillis: 10_000,
     statement_timeout: 30_000,
     application_name: 'rotate',
@@ -39,7 +37,7 @@ export async function connect(url: DatabaseUrl, user = url.user, password = url.
 }
 
 export async function withClient<T>(
-  url: DatabaseUrl,
+  url: PostgresUrl,
   run: (client: Client) => Promise<T>,
   credentials?: { user: string; password: string | undefined },
 ): Promise<T> {
@@ -53,7 +51,7 @@ export async function withClient<T>(
 
 /** Tries a login; `refused` when the server said no to the credentials, `error` for anything else. */
 export async function tryLogin(
-  url: DatabaseUrl,
+  url: PostgresUrl,
   user: string,
   password: string | undefined,
 ): Promise<{ outcome: 'ok' } | { outcome: 'refused' | 'error'; detail: string }> {

@@ -1,16 +1,15 @@
 import type { PostgresSecretConfig } from '../../config/schema.js';
-import { RotateError } from '../../errors.js';
+import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
+import { ExitCode, RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, rotationData } from './common.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
 import type { Strategy } from './strategy.js';
-import { type DatabaseUrl, describeTarget, parseDatabaseUrl } from './url.js';
 
 export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from './role-setup.js';
 export { scramVerifier } from './scram.js';
-export { parseDatabaseUrl, withCredentials } from './url.js';
 
 const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
 
@@ -18,10 +17,10 @@ const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-r
 const MAX_LISTED_TABLES = 500;
 
 /** Every env var this secret writes that holds a URL, parsed (the main one first). */
-function envUrls(ctx: Ctx): { name: string; url: DatabaseUrl | undefined }[] {
+function envUrls(ctx: Ctx): { name: string; url: PostgresUrl | undefined }[] {
   return [ctx.config.env, ...ctx.config.alsoUpdate.filter((n) => n !== ctx.config.env)]
     .filter((name) => ctx.env[name] !== undefined && ctx.env[name] !== '')
-    .map((name) => ({ name, url: parseDatabaseUrl(ctx.env[name]!) }));
+    .map((name) => ({ name, url: parsePostgresUrl(ctx.env[name]!) }));
 }
 
 /** A new connection with each URL in the env file, and the tables the main one can read. */
@@ -71,11 +70,12 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
   kind: 'postgres',
 
   async preflight(ctx) {
-    let app: DatabaseUrl;
+    let app: PostgresUrl;
     try {
       app = appUrl(ctx);
     } catch (error) {
-      if (!(error instanceof RotateError)) throw error;
+      // Bad input (a credential override in the query, ...) stops the run as a usage error: nothing has changed.
+      if (!(error instanceof RotateError) || error.exitCode === ExitCode.usage) throw error;
       return { checks: [check('database-url', false, error.message, error.hint)] };
     }
     const { checks, tables } = await currentChecks(ctx);
@@ -90,6 +90,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       checks.push(...strategy.checks);
       Object.assign(facts, strategy.facts);
     } catch (error) {
+      if (error instanceof RotateError && error.exitCode === ExitCode.usage) throw error;
       if (error instanceof RotateError) {
         checks.push(check(error.code.toLowerCase(), false, error.message, error.hint));
       } else {
@@ -131,7 +132,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
 
   async verify(ctx, rotation) {
     const data = rotationData(rotation);
-    const inEnv = parseDatabaseUrl(ctx.env[ctx.config.env] ?? '');
+    const inEnv = parsePostgresUrl(ctx.env[ctx.config.env] ?? '');
     const checks = [
       check(
         'env-has-new-credentials',

@@ -1,7 +1,7 @@
+import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { adminUrl, appUrl, type Ctx } from './common.js';
 import { type Client, connectError, ident, literal, withClient } from './db.js';
-import type { DatabaseUrl } from './url.js';
 
 /** The alternate-roles layout: two LOGIN roles that are members of the NOLOGIN role owning the app's objects. */
 export interface AlternateRoles {
@@ -74,7 +74,7 @@ export function roleSetupSql(roles: AlternateRoles): string {
 export async function applyRoleSetup(ctx: Ctx): Promise<{ roles: AlternateRoles; sql: string }> {
   const roles = setupRolesOf(ctx);
   const sql = roleSetupSql(roles);
-  const target: DatabaseUrl = adminUrl(ctx) ?? appUrl(ctx);
+  const target: PostgresUrl = adminUrl(ctx) ?? appUrl(ctx);
   const run = async (client: Client): Promise<void> => {
     await client.query('BEGIN');
     try {

@@ -1,13 +1,13 @@
+import type { PostgresUrl } from '../../connection/postgres-url.js';
 import type { Check, JsonValue, Rotation } from '../types.js';
 import type { Ctx } from './common.js';
-import type { DatabaseUrl } from './url.js';
 
 /** What differs between `alter-password` and `alternate-roles`; index.ts holds what they share. */
 export interface Strategy {
   /** Read-only checks of this strategy (who may alter which role, the role layout). */
-  preflight(ctx: Ctx, app: DatabaseUrl): Promise<{ checks: Check[]; facts: Record<string, JsonValue> }>;
+  preflight(ctx: Ctx, app: PostgresUrl): Promise<{ checks: Check[]; facts: Record<string, JsonValue> }>;
   /** The credentials the env file gets next (with `restore`: the ones that rotation replaced). */
-  next(ctx: Ctx, app: DatabaseUrl, restore?: Rotation): Promise<{ user: string; password: string; facts: Record<string, JsonValue> }>;
+  next(ctx: Ctx, app: PostgresUrl, restore?: Rotation): Promise<{ user: string; password: string; facts: Record<string, JsonValue> }>;
   apply(ctx: Ctx, rotation: Rotation): Promise<void>;
   undoApply(ctx: Ctx, rotation: Rotation): Promise<void>;
   retire(ctx: Ctx, rotation: Rotation): Promise<void>;

@@ -1,6 +1,8 @@
 // `redis://` and `rediss://` URLs as the platform (redis-py, Celery) reads them: the authority ends at the first
 // `/`, `?` or `#`; the userinfo ends at the last `@` in it; the password is everything after the first `:` of the
-// userinfo, percent-decoded. Rewriting changes the password and keeps every other byte of the URL as it was.
+// userinfo, percent-decoded (a stray `%` stays as written, as Python's unquote leaves it). Rewriting changes the
+// password and keeps every other byte of the URL as it was. A query that sets the user or password is refused.
+import { encodeUserinfo, percentDecode } from '../../connection/userinfo.js';
 import { RotateError, usageError } from '../../errors.js';
 import { markSecret, SecretValue } from '../../secret-value.js';
 
@@ -53,18 +55,6 @@ function split(raw: string, where: string): UrlParts {
   };
 }
 
-function decode(text: string, where: string, part: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw usageError(
-      'REDIS_URL_INVALID',
-      `${where}: the ${part} holds a malformed percent-escape`,
-      'Percent-encode special characters in the URL (for example `%40` for `@`).',
-    );
-  }
-}
-
 function hostAndPort(hostPort: string, where: string): { host: string; port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(hostPort);
   const plain = /^([^:]*)(?::(\d*))?$/.exec(hostPort);
@@ -77,13 +67,24 @@ function hostAndPort(hostPort: string, where: string): { host: string; port: num
   return { host: match[1] || 'localhost', port };
 }
 
-/** The database number: `?db=N` wins over the path, as in redis-py. */
+/** Query parameters that redis-py or ioredis would read as credentials, in place of (or besides) the userinfo. */
+const CREDENTIAL_PARAMS = new Set(['password', 'username', 'user']);
+
+/** The database number: `?db=N` wins over the path, as in redis-py. Refuses credentials in the query. */
 function dbOf(rest: string, where: string): number {
   const hash = rest.indexOf('#');
   const beforeHash = hash === -1 ? rest : rest.slice(0, hash);
   const q = beforeHash.indexOf('?');
   const path = q === -1 ? beforeHash : beforeHash.slice(0, q);
   const query = new URLSearchParams(q === -1 ? '' : beforeHash.slice(q + 1));
+  const overrides = [...query.keys()].filter((key) => CREDENTIAL_PARAMS.has(key.toLowerCase()));
+  if (overrides.length > 0) {
+    throw usageError(
+      'REDIS_URL_CREDENTIAL_OVERRIDE',
+      `${where} carries ${overrides.map((k) => `\`${k}=\``).join(', ')} in its query string, which overrides the user or password`,
+      'Put the user and password in the userinfo (redis://user:password@host:6379/0) and remove them from the query string.',
+    );
+  }
   const text = query.get('db') ?? path.replace(/^\//, '');
   if (text === '') return 0;
   if (!/^\d+$/.test(text)) {
@@ -94,10 +95,10 @@ function dbOf(rest: string, where: string): number {
 
 export function parseRedisUrl(raw: string, where: string): RedisUrl {
   const parts = split(raw, where);
-  const username = parts.userRaw ? decode(parts.userRaw, where, 'user name') : '';
+  const username = parts.userRaw ? percentDecode(parts.userRaw) : '';
   let password: SecretValue | undefined;
   if (parts.passwordRaw !== undefined && parts.passwordRaw !== '') {
-    const decoded = decode(parts.passwordRaw, where, 'password');
+    const decoded = percentDecode(parts.passwordRaw);
     markSecret(decoded);
     markSecret(parts.passwordRaw);
     password = new SecretValue(decoded);
@@ -113,8 +114,8 @@ export function parseRedisUrl(raw: string, where: string): RedisUrl {
   };
 }
 
-/** Percent-encodes what a userinfo cannot carry as is (`encodeURIComponent` leaves only unreserved and `!'()*`). */
-export const encodePassword = (password: string): string => encodeURIComponent(password);
+/** Percent-encodes what a userinfo cannot carry as is (everything but RFC 3986 unreserved characters). */
+export const encodePassword = encodeUserinfo;
 
 /**
  * The same URL with `password` in it. Scheme, user, host, port, path (db), query and fragment keep their exact bytes.

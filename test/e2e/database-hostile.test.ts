@@ -1,0 +1,145 @@
+// `rotate database` with the passwords and URLs production env files really hold (a raw `@`, `%`, `#`, quotes,
+// spaces; credentials in the query string), end to end with the built CLI against a private scram-sha-256 cluster.
+// Every output rotate wrote (stdout, --json, history, journal, backups, the notification, the child's argv and env)
+// is grepped for every part of the passwords.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type StandInApp, standInApp } from '../helpers/app.js';
+import { createAppDatabase, loginWith, readAppTables } from '../helpers/app-database.js';
+import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
+
+const MASTER_KEY = 'e'.repeat(64);
+const REFUSED = ['28P01', '28000'];
+
+let server: PrivatePostgres;
+let hook: Server;
+let hookUrl: string;
+const notifications: string[] = [];
+const apps: StandInApp[] = [];
+
+beforeAll(async () => {
+  server = await startPrivatePostgres();
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      notifications.push(body);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  const address = hook.address();
+  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => hook?.close(resolve));
+  await server?.stop();
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.stop();
+  notifications.length = 0;
+});
+
+interface Scene {
+  dir: string;
+  envFile(): string;
+  env(): Record<string, string>;
+  cli(args: string[]): ReturnType<typeof runCli>;
+  texts(...outputs: { stdout: string; stderr: string }[]): Record<string, string>;
+  ready(): Promise<number>;
+}
+
+/** An app folder whose .env holds `lines`, restarted by rotate through the stand-in app. */
+async function scene(lines: string[], secret: Record<string, unknown> = {}): Promise<Scene> {
+  const dir = scratchDir('rotate-dbh-');
+  writeFileSync(join(dir, '.env'), `${lines.join('\n')}\n`);
+  const app = await standInApp(dir);
+  apps.push(app);
+  const config = {
+    services: {
+      backend: {
+        restart: `env >> child-env.log; tr '\\0' ' ' < /proc/$$/cmdline >> child-argv.log; ${app.restartCommand}`,
+        health: { url: `${app.url}/api/health/ready`, timeoutSeconds: 15 },
+      },
+    },
+    secrets: { database: { kind: 'postgres', services: ['backend'], ...secret } },
+    notify: { webhookUrl: hookUrl },
+  };
+  writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+  await app.start();
+  const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'latin1') : '');
+  return {
+    dir,
+    envFile: () => readFileSync(join(dir, '.env'), 'utf8'),
+    env: () => dotenv.parse(readFileSync(join(dir, '.env'))),
+    cli: (args) => runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: MASTER_KEY } }),
+    texts: (...outputs) => ({
+      ...readTree(join(dir, '.rotate')),
+      stdout: outputs.map((o) => o.stdout).join('\n'),
+      stderr: outputs.map((o) => o.stderr).join('\n'),
+      notifications: notifications.join('\n'),
+      'app.log': app.log(),
+      'child-env.log': read('child-env.log'),
+      'child-argv.log': read('child-argv.log'),
+    }),
+    ready: async () => (await fetch(`${app.url}/api/health/ready`)).status,
+  };
+}
+
+/** Every piece of a password a leak could show: the whole, and each part between the URL's delimiters. */
+const partsOf = (password: string): string[] => [password, ...password.split(/[@%#:'" ]/).filter((part) => part.length >= 6)];
+
+describe('hostile database URLs', () => {
+  it('a raw @ in the password (postgresql://app:Old@Secret99@host/db) rotates the right role and leaks nothing', async () => {
+    const oldPassword = 'Old@Secret99';
+    await createAppDatabase(server, 'app_at', oldPassword, 'atdb');
+    const oldUrl = `postgresql://app_at:${oldPassword}@127.0.0.1:${server.port}/atdb`;
+    const s = await scene(['APP_ENV=production', `DATABASE_URL=${oldUrl}`, 'LAST=x']);
+    expect(await s.ready()).toBe(200); // node-postgres (the app) reads it as user app_at, password Old@Secret99
+
+    const verify = await s.cli(['verify', 'database']);
+    expect(verify.code, verify.stderr).toBe(0);
+    const result = await s.cli(['database', '--yes', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).results[0]).toMatchObject({ status: 'rotated' });
+
+    const next = s.env().DATABASE_URL!;
+    const newPassword = /^postgresql:\/\/app_at:([A-Za-z0-9_-]{43})@/.exec(next)?.[1];
+    expect(newPassword).toBeDefined();
+    expect(next).toBe(`postgresql://app_at:${newPassword}@127.0.0.1:${server.port}/atdb`);
+    expect(s.envFile()).toBe(`APP_ENV=production\nDATABASE_URL=${next}\nLAST=x\n`);
+    expect(await readAppTables(next)).toEqual({ users: 2, invoices: 1 });
+    expect(REFUSED).toContain(await loginWith(oldUrl));
+    expect(await s.ready()).toBe(200);
+
+    const history = await s.cli(['history', '--json']);
+    expect(notifications.length).toBeGreaterThan(0);
+    const texts = s.texts(verify, result, history);
+    expect(findLeaks(texts, [...partsOf(oldPassword), newPassword!])).toEqual([]);
+    expect(findLeaks(texts, ['Secret99'])).toEqual([]);
+  });
+
+  it('a URL whose query sets password= or user= is refused with exit 2 before anything changes', async () => {
+    await createAppDatabase(server, 'app_q', 'query-pass-1', 'qdb');
+    for (const query of ['password=other-secret-9', 'user=postgres']) {
+      const url = `postgresql://app_q:query-pass-1@127.0.0.1:${server.port}/qdb?${query}`;
+      const s = await scene([`DATABASE_URL=${url}`]);
+      const before = s.envFile();
+      const result = await s.cli(['database', '--yes']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('DATABASE_URL');
+      expect(result.stderr).toContain('DATABASE_URL_CREDENTIAL_OVERRIDE');
+      expect(s.envFile()).toBe(before);
+      expect(await loginWith(`postgresql://app_q:query-pass-1@127.0.0.1:${server.port}/qdb`)).toBe('ok');
+      expect(findLeaks(s.texts(result), ['query-pass-1', 'other-secret-9'])).toEqual([]);
+      await apps.pop()?.stop();
+    }
+  });
+});
