@@ -1,6 +1,6 @@
 import type { PostgresSecretConfig } from '../../config/schema.js';
 import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
-import { ExitCode, RotateError } from '../../errors.js';
+import { RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
@@ -12,6 +12,9 @@ export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from 
 export { scramVerifier } from './scram.js';
 
 const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
+
+/** Bad input found in preflight that stops the whole run (exit 2) instead of failing one check. */
+const STOPS_THE_RUN = new Set<string>(['DATABASE_URL_CREDENTIAL_OVERRIDE', 'POSTGRES_ALSO_UPDATE_MISMATCH']);
 
 // Table lists above this size are kept as a count only, so the history stays small.
 const MAX_LISTED_TABLES = 500;
@@ -75,7 +78,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       app = appUrl(ctx);
     } catch (error) {
       // Bad input (a credential override in the query, ...) stops the run as a usage error: nothing has changed.
-      if (!(error instanceof RotateError) || error.exitCode === ExitCode.usage) throw error;
+      if (!(error instanceof RotateError) || STOPS_THE_RUN.has(error.code)) throw error;
       return { checks: [check('database-url', false, error.message, error.hint)] };
     }
     const { checks, tables } = await currentChecks(ctx);
@@ -90,7 +93,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       checks.push(...strategy.checks);
       Object.assign(facts, strategy.facts);
     } catch (error) {
-      if (error instanceof RotateError && error.exitCode === ExitCode.usage) throw error;
+      if (error instanceof RotateError && STOPS_THE_RUN.has(error.code)) throw error;
       if (error instanceof RotateError) {
         checks.push(check(error.code.toLowerCase(), false, error.message, error.hint));
       } else {

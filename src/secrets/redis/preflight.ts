@@ -1,6 +1,6 @@
 // Read-only checks before a Redis rotation: the current URL works, the admin connection may change the user, and
 // the server can persist the change. Each failure is a check with a hint; nothing here writes.
-import { describeError, ExitCode, RotateError } from '../../errors.js';
+import { describeError, RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Preflight } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin, persistenceHint } from './admin.js';
 import { command, type RedisClient } from './connection.js';
@@ -28,7 +28,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
     app = appUrl(ctx);
   } catch (error) {
     // Bad input (credentials in the query string, ...) stops the run as a usage error: nothing has changed.
-    if (error instanceof RotateError && error.exitCode === ExitCode.usage) throw error;
+    if (error instanceof RotateError && error.code === 'REDIS_URL_CREDENTIAL_OVERRIDE') throw error;
     checks.push(check(`${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint));
     return { checks, facts };
   }
