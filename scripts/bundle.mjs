@@ -1,6 +1,6 @@
 // Bundles the CLI into dist/bin/ so start-up reads a few files instead of hundreds.
 // pg, ioredis, stripe and @kubernetes/client-node stay outside: the code that needs them loads them on first use.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -13,6 +13,8 @@ const englishOnly = {
     );
   },
 };
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 rmSync('dist/bin', { recursive: true, force: true });
 await build({
@@ -28,6 +30,8 @@ await build({
   target: 'node20',
   external: ['pg', 'pg-native', 'ioredis', 'stripe', '@kubernetes/client-node'],
   plugins: [englishOnly],
+  // `rotate --version` without reading package.json at start-up.
+  define: { 'process.env.ROTATE_BUILD_VERSION': JSON.stringify(version) },
   // CommonJS dependencies inside the bundle expect require, __filename and __dirname.
   banner: {
     js: [

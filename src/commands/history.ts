@@ -1,15 +1,27 @@
+import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/session.js';
 import { ExitCode } from '../errors.js';
-import { verifyChain } from '../history/audit.js';
 import type { HistoryEntry } from '../store/types.js';
-import { jsonDocument, printStdout, table } from '../terminal/render.js';
-import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
+import { table } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { resolveSecretIds, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, {
   limit: z.optional(z.coerce.number().check(z.int(), z.positive())),
   verify: z._default(z.boolean(), false),
 });
+
+export function historyCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('history')
+      .description('the audit log, newest first')
+      .argument('[secret]', 'only this secret')
+      .option('--limit <n>', 'newest n entries')
+      .option('--verify', 'check that no record was edited, inserted, moved or removed (HMAC chain under the master key)'),
+  ).action(run((command) => history(command.processedArgs[0] as string | undefined, parseOptions(optionsSchema, commandOptions(command)))));
+}
 
 /** "850 ms", "12.4 s", "3 min 5 s": how long a run took, at a glance. */
 export function formatDuration(ms: number | undefined): string {
@@ -21,24 +33,15 @@ export function formatDuration(ms: number | undefined): string {
 
 const fingerprintText = (e: HistoryEntry) => (e.fingerprints ? `${e.fingerprints.old ?? '-'} -> ${e.fingerprints.new ?? '-'}` : '-');
 
-export async function historyCommand(secret: string | undefined, raw: unknown): Promise<number> {
-  const options = parseOptions(optionsSchema, raw);
-  const session = await openSession(options);
-  try {
-    if (options.verify) return await verifyHistory(session, options.json);
+async function history(secret: string | undefined, options: z.output<typeof optionsSchema>): Promise<number> {
+  return withSession(options, {}, async (session) => {
+    if (options.verify) return verifyHistory(session, options);
     if (secret) resolveSecretIds(session, [secret]);
     let entries = (await session.store.readHistory()).filter((e) => !secret || e.secret === secret).reverse();
     if (options.limit) entries = entries.slice(0, options.limit);
-    if (options.json) {
-      printStdout(jsonDocument('history', ExitCode.ok, { entries }));
-      return ExitCode.ok;
-    }
-    if (entries.length === 0) {
-      printStdout(secret ? `no history for ${secret}` : 'no history yet');
-      return ExitCode.ok;
-    }
-    printStdout(
-      table(
+    return printResult(options, 'history', ExitCode.ok, { results: entries }, () => {
+      if (entries.length === 0) return secret ? `no history for ${secret}` : 'no history yet';
+      return table(
         ['WHEN', 'SECRET', 'ACTION', 'RESULT', 'TOOK', 'VALUE (OLD -> NEW)', 'BY', 'NOTE'],
         entries.map((e) => [
           e.at.replace('T', ' ').slice(0, 19),
@@ -50,16 +53,14 @@ export async function historyCommand(secret: string | undefined, raw: unknown): 
           e.actor,
           [e.reason, e.error && `[${e.error.code}] ${e.error.message}`].filter(Boolean).join('; '),
         ]),
-      ),
-    );
-    return ExitCode.ok;
-  } finally {
-    await session.store.close();
-  }
+      );
+    });
+  });
 }
 
 /** `rotate history --verify`: every record follows from the one before it under the master key; exit 1 names the first that does not. */
-async function verifyHistory(session: Session, json: boolean): Promise<number> {
+async function verifyHistory(session: Session, options: GlobalOptions): Promise<number> {
+  const { verifyChain } = await import('../history/audit.js');
   const entries = await session.store.readHistory();
   const report = await verifyChain(session.store, entries);
   const code = report.ok ? ExitCode.ok : ExitCode.failed;
@@ -70,30 +71,18 @@ async function verifyHistory(session: Session, json: boolean): Promise<number> {
     runId: report.broken.entry.runId,
     why: report.broken.why,
   };
-  if (json) {
-    printStdout(
-      jsonDocument('history', code, {
-        verified: report.ok,
-        records: entries.length,
-        unchained: report.unchained,
-        ...(broken ? { broken } : {}),
-      }),
-    );
-    return code;
-  }
-  const older = report.unchained
-    ? ` (${report.unchained} older record(s) were written before rotate chained its history and are not covered)`
-    : '';
-  if (broken) {
-    printStdout(
-      `history check FAILED at record ${broken.position} of ${entries.length} (${broken.at}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`,
-    );
-  } else {
+  const body = { verified: report.ok, records: entries.length, unchained: report.unchained, ...(broken ? { broken } : {}), results: [] };
+  return printResult(options, 'history', code, body, () => {
+    const older = report.unchained
+      ? ` (${report.unchained} older record(s) were written before rotate chained its history and are not covered)`
+      : '';
+    if (broken) {
+      return `history check FAILED at record ${broken.position} of ${entries.length} (${broken.at}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`;
+    }
     const newest = entries.at(-1);
-    printStdout(
+    return (
       `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed` +
-        `${newest ? `; the newest is from ${newest.at}` : ''}${older}`,
+      `${newest ? `; the newest is from ${newest.at}` : ''}${older}`
     );
-  }
-  return code;
+  });
 }

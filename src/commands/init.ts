@@ -1,12 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Command } from 'commander';
 import * as z from 'zod/mini';
-import { CONFIG_FILE, parseConfig } from '../config/load.js';
 import { ExitCode, usageError } from '../errors.js';
-import { printStdout } from '../terminal/render.js';
-import { parseOptions } from './session.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
 
-const optionsSchema = z.object({ force: z._default(z.boolean(), false), config: z.optional(z.string()) });
+const optionsSchema = z.extend(globalOptionsSchema, { force: z._default(z.boolean(), false) });
+
+export function initCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('init')
+      .description('write a starter rotate.config.json for the current directory')
+      .option('--force', 'overwrite an existing config file'),
+  ).action(run((command) => init(parseOptions(optionsSchema, commandOptions(command)))));
+}
 
 /** A starter config for the platform: every key with its default, each secret saying what it does. */
 export const STARTER_CONFIG = {
@@ -71,8 +79,8 @@ export const STARTER_CONFIG = {
   notify: { webhookUrl: null },
 };
 
-export async function initCommand(raw: unknown): Promise<number> {
-  const options = parseOptions(optionsSchema, raw);
+async function init(options: z.output<typeof optionsSchema>): Promise<number> {
+  const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
   const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
   parseConfig(STARTER_CONFIG, 'the starter config');
   try {
@@ -83,7 +91,6 @@ export async function initCommand(raw: unknown): Promise<number> {
     }
     throw error;
   }
-  printStdout(`wrote ${path}`);
-  process.stderr.write('next: edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n');
-  return ExitCode.ok;
+  if (!options.quiet) process.stderr.write('next: edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n');
+  return printResult(options, 'init', ExitCode.ok, { results: [{ path, written: true }] }, () => `wrote ${path}`);
 }

@@ -1,31 +1,35 @@
+import { Command } from 'commander';
 import * as z from 'zod/mini';
-import { exitCodeOf, type SecretResult } from '../engine/result.js';
-import { resumeJournal } from '../engine/resume.js';
-import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
-import { globalOptionsSchema, openSession, parseOptions } from './session.js';
+import type { SecretResult } from '../engine/result.js';
+import { renderResults } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { withLock, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, { restart: z._default(z.boolean(), true) });
 
+export function resumeCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('resume')
+      .description('finish or undo a rotation that was interrupted (crash, kill, power loss)')
+      .option('--no-restart', "do not run the services' restart commands"),
+  ).action(run((command) => resume(parseOptions(optionsSchema, commandOptions(command)))));
+}
+
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
-export async function resumeCommand(raw: unknown): Promise<number> {
-  const options = parseOptions(optionsSchema, raw);
-  const session = await openSession(options, { restart: options.restart });
-  try {
-    const lock = await session.store.acquireLock('resume');
-    try {
+async function resume(options: z.output<typeof optionsSchema>): Promise<number> {
+  const [{ exitCodeOf }, { resumeJournal }] = await Promise.all([import('../engine/result.js'), import('../engine/resume.js')]);
+  return withSession(options, { restart: options.restart }, (session) =>
+    withLock(session, 'resume', async () => {
       const results: SecretResult[] = [];
       for (const journal of await session.store.readJournals()) {
         session.options.emergency = journal.emergency;
         results.push(await resumeJournal(session, journal));
       }
       const code = exitCodeOf(results);
-      if (options.json) printStdout(jsonDocument('resume', code, { results }));
-      else printStdout(results.length ? renderResults(results, session.deps.environment) : 'nothing to resume');
-      return code;
-    } finally {
-      await lock.release();
-    }
-  } finally {
-    await session.store.close();
-  }
+      return printResult(options, 'resume', code, { results }, () =>
+        results.length ? renderResults(results, session.deps.environment) : 'nothing to resume',
+      );
+    }),
+  );
 }

@@ -1,34 +1,40 @@
+import { Command } from 'commander';
 import * as z from 'zod/mini';
-import { rotateSecret } from '../engine/pipeline.js';
-import { exitCodeOf } from '../engine/result.js';
-import { confirm } from '../terminal/confirm.js';
-import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
-import { assertNoPendingRun, globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
+import { renderResults } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, {
   yes: z._default(z.boolean(), false),
   restart: z._default(z.boolean(), true),
 });
 
+export function rollbackCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('rollback')
+      .description('put back the previous value (env file and provider), verify, record it')
+      .argument('<secret>', 'the secret to put back')
+      .option('-y, --yes', 'do not ask for confirmation on a terminal')
+      .option('--no-restart', "do not run the services' restart commands"),
+  ).action(run((command) => rollback(command.processedArgs[0] as string, parseOptions(optionsSchema, commandOptions(command)))));
+}
+
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
-export async function rollbackCommand(secret: string, raw: unknown): Promise<number> {
-  const options = parseOptions(optionsSchema, raw);
-  const session = await openSession(options, { restart: options.restart });
-  try {
+async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
+  const [{ rotateSecret }, { exitCodeOf }, { confirm }] = await Promise.all([
+    import('../engine/pipeline.js'),
+    import('../engine/result.js'),
+    import('../terminal/confirm.js'),
+  ]);
+  return withSession(options, { restart: options.restart }, async (session) => {
     const [id] = resolveSecretIds(session, [secret]);
-    const lock = await session.store.acquireLock(`rollback ${id}`);
-    try {
+    return withLock(session, `rollback ${id}`, async () => {
       await assertNoPendingRun(session);
       if (!options.yes) await confirm(`Put back the previous value of ${id}? Services will restart.`);
       const result = await rotateSecret(session, id!, 'rollback');
       const code = exitCodeOf([result]);
-      if (options.json) printStdout(jsonDocument('rollback', code, { results: [result] }));
-      else printStdout(renderResults([result], session.deps.environment));
-      return code;
-    } finally {
-      await lock.release();
-    }
-  } finally {
-    await session.store.close();
-  }
+      return printResult(options, 'rollback', code, { results: [result] }, () => renderResults([result], session.deps.environment));
+    });
+  });
 }

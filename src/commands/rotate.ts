@@ -1,14 +1,12 @@
+import { Command } from 'commander';
 import * as z from 'zod/mini';
-import { isDue, schedule } from '../engine/due.js';
-import { retirePending, rotateSecret } from '../engine/pipeline.js';
-import { planSecret } from '../engine/plan.js';
-import { exitCodeOf, type SecretResult } from '../engine/result.js';
+import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
-import { readEnvFile } from '../envfile/file.js';
 import { usageError } from '../errors.js';
-import { confirm } from '../terminal/confirm.js';
-import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
-import { assertNoPendingRun, globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
+import { renderResults } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, {
   due: z._default(z.boolean(), false),
@@ -21,6 +19,30 @@ const optionsSchema = z.extend(globalOptionsSchema, {
   allowUnpersisted: z._default(z.boolean(), false),
 });
 
+/** The root command: `rotate <secret...>`, `rotate --due`, `rotate --all`; cli.ts adds the other commands to it. */
+export function rotateCommand(run: ActionRunner): Command {
+  const command = new Command('rotate')
+    .description('Rotate the secrets of a web platform: JWT, data-encryption key, PostgreSQL, Redis, Stripe')
+    .argument('[secret...]', 'secrets to rotate now (ids from the config: jwt, exchange-key, database, redis, stripe)')
+    .option('--due', 'rotate every secret whose interval has elapsed (and retire grace periods that ended)')
+    .option('--all', 'rotate every configured secret')
+    .option('--dry-run', 'check config and reachability, show the plan, change nothing')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('--no-restart', "do not run the services' restart commands")
+    .option('--emergency', 'retire the old value at once, no grace period (needs --reason)')
+    .option('--reason <text>', 'why, recorded in the history (with --emergency)')
+    .option('--allow-unpersisted', 'Redis: rotate even if the server cannot persist the new password');
+  return withGlobalOptions(command).action(
+    run((cmd) =>
+      rotate(
+        cmd.processedArgs[0] as string[],
+        parseOptions(optionsSchema, commandOptions(cmd)),
+        cmd.commands.map((c) => c.name()),
+      ),
+    ),
+  );
+}
+
 interface Selection {
   /** Secrets whose grace period has ended: their old value is retired. */
   retire: string[];
@@ -28,7 +50,9 @@ interface Selection {
   skipped: SecretResult[];
 }
 
-async function select(session: Session, names: string[], options: z.output<typeof optionsSchema>): Promise<Selection> {
+type RotateOptions = z.output<typeof optionsSchema>;
+
+async function select(session: Session, names: string[], options: RotateOptions, commands: string[]): Promise<Selection> {
   const chosen = [names.length > 0, options.due, options.all].filter(Boolean).length;
   if (chosen !== 1) {
     throw usageError(
@@ -37,7 +61,8 @@ async function select(session: Session, names: string[], options: z.output<typeo
       'rotate jwt | rotate --due | rotate --all; rotate status lists the secrets',
     );
   }
-  if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names), skipped: [] };
+  if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
+  const [{ isDue, schedule }, { readEnvFile }] = await Promise.all([import('../engine/due.js'), import('../envfile/file.js')]);
   const [states, journals, env] = await Promise.all([
     session.store.readStates(),
     session.store.readJournals(),
@@ -62,8 +87,7 @@ async function select(session: Session, names: string[], options: z.output<typeo
   return selection;
 }
 
-export async function rotateCommand(names: string[], raw: unknown): Promise<number> {
-  const options = parseOptions(optionsSchema, raw);
+async function rotate(names: string[], options: RotateOptions, commands: string[]): Promise<number> {
   if (options.emergency && !options.reason) {
     throw usageError(
       'USAGE',
@@ -71,15 +95,16 @@ export async function rotateCommand(names: string[], raw: unknown): Promise<numb
       'say why, for the audit log: --emergency --reason "key leaked in CI log"',
     );
   }
-  const session = await openSession(options, {
+  const run = {
     restart: options.restart,
     emergency: options.emergency,
     ...(options.reason ? { reason: options.reason } : {}),
     unattended: options.due,
     allowUnpersisted: options.allowUnpersisted,
-  });
-  try {
-    const selection = await select(session, names, options);
+  };
+  const [{ planSecret }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
+  return withSession(options, run, async (session) => {
+    const selection = await select(session, names, options, commands);
     let results: SecretResult[];
     if (options.dryRun) {
       results = [...selection.skipped];
@@ -91,19 +116,20 @@ export async function rotateCommand(names: string[], raw: unknown): Promise<numb
     const order = Object.keys(session.config.secrets);
     results.sort((a, b) => order.indexOf(a.secret) - order.indexOf(b.secret));
     const code = exitCodeOf(results);
-    if (options.json) printStdout(jsonDocument('rotate', code, { dryRun: options.dryRun, results }));
-    else if (!options.quiet || code !== 0) printStdout(renderResults(results, session.deps.environment) || 'nothing to do');
-    return code;
-  } finally {
-    await session.store.close();
-  }
+    return printResult(options, 'rotate', code, { dryRun: options.dryRun, results }, () =>
+      options.quiet && code === 0 ? '' : renderResults(results, session.deps.environment) || 'nothing to do',
+    );
+  });
 }
 
 async function execute(session: Session, selection: Selection, yes: boolean): Promise<SecretResult[]> {
   const results = [...selection.skipped];
   if (selection.retire.length + selection.rotate.length === 0) return results;
-  const lock = await session.store.acquireLock(`rotate ${selection.rotate.join(' ')}`.trim());
-  try {
+  const [{ retirePending, rotateSecret }, { confirm }] = await Promise.all([
+    import('../engine/pipeline.js'),
+    import('../terminal/confirm.js'),
+  ]);
+  await withLock(session, `rotate ${selection.rotate.join(' ')}`.trim(), async () => {
     await assertNoPendingRun(session);
     if (!yes && selection.rotate.length > 0) {
       const services = [
@@ -119,8 +145,6 @@ async function execute(session: Session, selection: Selection, yes: boolean): Pr
       // A rollback that failed leaves a pending run: stop before touching anything else.
       if (result.status === 'rollback-failed') break;
     }
-  } finally {
-    await lock.release();
-  }
+  });
   return results;
 }

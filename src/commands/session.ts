@@ -1,30 +1,20 @@
-import * as z from 'zod/mini';
-import { formatIssues, loadConfig } from '../config/load.js';
-import { processDeps } from '../engine/process-deps.js';
 import type { RunOptions, Session } from '../engine/session.js';
 import { RotateError, usageError } from '../errors.js';
-import { openStore } from '../store/index.js';
-
-/** Options every command takes (CONTRACT.md, Commands). */
-export const globalOptionsSchema = z.object({
-  config: z.optional(z.string()),
-  envFile: z.optional(z.string()),
-  json: z._default(z.boolean(), false),
-  quiet: z._default(z.boolean(), false),
-  verbose: z._default(z.boolean(), false),
-});
-export type GlobalOptions = z.output<typeof globalOptionsSchema>;
-
-export function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (!result.success) throw usageError('USAGE', formatIssues(result.error).join('; '), 'see rotate --help');
-  return result.data;
-}
+import type { GlobalOptions } from './options.js';
+import { closest } from './suggest.js';
 
 const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: false, allowUnpersisted: false };
 
-/** Loads the config, opens the store and builds the side effects for one invocation. */
+/**
+ * Loads the config, opens the store and builds the side effects for one invocation. Loaded on first use, so that
+ * `rotate --help` never pays for the config schema, the store or the engine.
+ */
 export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
+  const [{ loadConfig }, { processDeps }, { openStore }] = await Promise.all([
+    import('../config/load.js'),
+    import('../engine/process-deps.js'),
+    import('../store/index.js'),
+  ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   const runOptions = { ...DEFAULT_RUN, ...run };
   const privateEnvNames = Object.values(loaded.config.secrets).flatMap((s) => ('adminUrlEnv' in s && s.adminUrlEnv ? [s.adminUrlEnv] : []));
@@ -41,17 +31,42 @@ export async function openSession(options: GlobalOptions, run: Partial<RunOption
   };
 }
 
-/** The named ids, each checked against the config. */
-export function resolveSecretIds(session: Session, names: string[]): string[] {
+/** Runs `work` with an open session and closes its store afterwards, whatever happens. */
+export async function withSession<T>(options: GlobalOptions, run: Partial<RunOptions>, work: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(options, run);
+  try {
+    return await work(session);
+  } finally {
+    await session.store.close();
+  }
+}
+
+/** Runs `work` holding the store's lock (exit 4 when another run holds it), released afterwards. */
+export async function withLock<T>(session: Session, label: string, work: () => Promise<T>): Promise<T> {
+  const lock = await session.store.acquireLock(label);
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * The named ids, each checked against the config. A typo gets a "did you mean", also when the closest name is a
+ * command (`rotate statsu`).
+ */
+export function resolveSecretIds(session: Session, names: string[], commands: readonly string[] = []): string[] {
   const known = Object.keys(session.config.secrets);
   for (const name of names) {
-    if (!known.includes(name)) {
-      throw usageError(
-        'UNKNOWN_SECRET',
-        `there is no secret "${name}" in ${session.configPath ?? 'the built-in defaults'}`,
-        `known secrets: ${known.join(', ')}`,
-      );
-    }
+    if (known.includes(name)) continue;
+    const where = session.configPath ?? 'the built-in defaults';
+    const guess = closest(name, [...known, ...commands]);
+    const what = commands.length > 0 ? 'secret or command' : 'secret';
+    throw usageError(
+      'UNKNOWN_SECRET',
+      `there is no ${what} "${name}" in ${where}${guess ? `; did you mean \`${guess}\`?` : ''}`,
+      `known secrets: ${known.join(', ')}${commands.length > 0 ? '; `rotate help` lists the commands' : ''}`,
+    );
   }
   return [...new Set(names)];
 }

@@ -1,8 +1,9 @@
-import { schedule } from '../engine/due.js';
-import { readEnvFile } from '../envfile/file.js';
+import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { jsonDocument, printStdout, table } from '../terminal/render.js';
-import { globalOptionsSchema, openSession, parseOptions } from './session.js';
+import { table } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { withSession } from './session.js';
 
 const STATE_TEXT: Record<string, string> = {
   ok: 'ok',
@@ -15,10 +16,15 @@ const STATE_TEXT: Record<string, string> = {
   'needs-person': 'needs a person: see below, then rotate resume',
 };
 
-export async function statusCommand(raw: unknown): Promise<number> {
-  const options = parseOptions(globalOptionsSchema, raw);
-  const session = await openSession(options);
-  try {
+export function statusCommand(run: ActionRunner): Command {
+  return withGlobalOptions(new Command('status').description('one row per secret: kind, last rotated, interval, next due, state')).action(
+    run((command) => status(parseOptions(globalOptionsSchema, commandOptions(command)))),
+  );
+}
+
+async function status(options: GlobalOptions): Promise<number> {
+  const [{ schedule }, { readEnvFile }] = await Promise.all([import('../engine/due.js'), import('../envfile/file.js')]);
+  return withSession(options, {}, async (session) => {
     const [states, journals, env] = await Promise.all([
       session.store.readStates(),
       session.store.readJournals(),
@@ -46,42 +52,31 @@ export async function statusCommand(raw: unknown): Promise<number> {
       };
     });
     const code = journals.length > 0 ? ExitCode.needsPerson : ExitCode.ok;
-    if (options.json) {
-      printStdout(
-        jsonDocument('status', code, {
-          config: session.configPath ?? null,
-          envFile: session.envFile,
-          store: session.store.location,
-          secrets,
-        }),
-      );
-      return code;
-    }
-    const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
-    printStdout(
-      table(
-        ['SECRET', 'KIND', 'LAST ROTATED', 'INTERVAL', 'NEXT DUE', 'STATE'],
-        secrets.map((s) => [
-          s.secret,
-          s.kind,
-          day(s.lastRotatedAt),
-          `${s.intervalDays}d`,
-          s.state === 'never-rotated' ? 'now' : day(s.nextDue),
-          s.state === 'grace' ? `grace until ${s.graceUntil}` : (STATE_TEXT[s.state] ?? s.state),
-        ]),
-      ),
-    );
-    for (const s of secrets) {
-      if (s.pendingRun) {
-        printStdout(
+    const body = { config: session.configPath ?? null, envFile: session.envFile, store: session.store.location, results: secrets };
+    return printResult(options, 'status', code, body, () => {
+      const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
+      const lines = [
+        table(
+          ['SECRET', 'KIND', 'LAST ROTATED', 'INTERVAL', 'NEXT DUE', 'STATE'],
+          secrets.map((s) => [
+            s.secret,
+            s.kind,
+            day(s.lastRotatedAt),
+            `${s.intervalDays}d`,
+            s.state === 'never-rotated' ? 'now' : day(s.nextDue),
+            s.state === 'grace' ? `grace until ${s.graceUntil}` : (STATE_TEXT[s.state] ?? s.state),
+          ]),
+        ),
+      ];
+      for (const s of secrets) {
+        if (!s.pendingRun) continue;
+        lines.push(
           `\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${s.pendingRun.startedAt} on ${s.pendingRun.host} did not finish.`,
         );
-        if (s.pendingRun.needsPerson) printStdout(`  ${s.pendingRun.needsPerson}`);
-        printStdout('  Run `rotate resume` to finish or undo it.');
+        if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
+        lines.push('  Run `rotate resume` to finish or undo it.');
       }
-    }
-    return code;
-  } finally {
-    await session.store.close();
-  }
+      return lines.join('\n');
+    });
+  });
 }

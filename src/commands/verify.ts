@@ -1,15 +1,27 @@
-import { buildContext } from '../engine/context.js';
-import { errorInfo, exitCodeOf, type SecretResult } from '../engine/result.js';
-import { secretConfig } from '../engine/session.js';
-import { envKeysOf } from '../secrets/index.js';
-import { jsonDocument, printStdout, renderResults } from '../terminal/render.js';
-import { globalOptionsSchema, openSession, parseOptions, resolveSecretIds } from './session.js';
+import { Command } from 'commander';
+import type { SecretResult } from '../engine/result.js';
+import { renderResults } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { resolveSecretIds, withSession } from './session.js';
+
+export function verifyCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('verify')
+      .description('run the verification checks against the current values; change nothing')
+      .argument('[secret...]', 'secrets to check (default: all present in the env file)'),
+  ).action(run((command) => verify(command.processedArgs[0] as string[], parseOptions(globalOptionsSchema, commandOptions(command)))));
+}
 
 /** `rotate verify`: the verification checks against the current values; changes nothing. */
-export async function verifyCommand(names: string[], raw: unknown): Promise<number> {
-  const options = parseOptions(globalOptionsSchema, raw);
-  const session = await openSession(options);
-  try {
+async function verify(names: string[], options: GlobalOptions): Promise<number> {
+  const [{ buildContext }, { errorInfo, exitCodeOf }, { secretConfig }, { envKeysOf }] = await Promise.all([
+    import('../engine/context.js'),
+    import('../engine/result.js'),
+    import('../engine/session.js'),
+    import('../secrets/index.js'),
+  ]);
+  return withSession(options, {}, async (session) => {
     const ids = names.length ? resolveSecretIds(session, names) : Object.keys(session.config.secrets);
     const states = await session.store.readStates();
     const results: SecretResult[] = [];
@@ -29,10 +41,6 @@ export async function verifyCommand(names: string[], raw: unknown): Promise<numb
       }
     }
     const code = exitCodeOf(results);
-    if (options.json) printStdout(jsonDocument('verify', code, { results }));
-    else printStdout(renderResults(results, session.deps.environment));
-    return code;
-  } finally {
-    await session.store.close();
-  }
+    return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment));
+  });
 }

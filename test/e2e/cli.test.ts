@@ -35,6 +35,67 @@ describe('rotate CLI surface', () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(CLI, '../../../package.json'), 'utf8')).version);
   });
 
+  it('rotate help, rotate help <command> and rotate version', async () => {
+    const dir = scratchDir();
+    const help = await runCli(['help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('rotate every secret whose interval has elapsed');
+    const status = await runCli(['help', 'status'], { cwd: dir });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('Usage: rotate status');
+    expect(status.stdout).not.toContain('--dry-run');
+    expect((await runCli(['status', '--help'], { cwd: dir })).stdout).toBe(status.stdout);
+    const version = await runCli(['version'], { cwd: dir });
+    expect(version).toMatchObject({ code: 0, stdout: (await runCli(['--version'], { cwd: dir })).stdout });
+    const unknown = await runCli(['help', 'stauts'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('did you mean `rotate help status`');
+    // None of these read a config or touch the folder.
+    expect(existsSync(join(dir, '.rotate'))).toBe(false);
+  });
+
+  it('each command accepts only its own options and the global ones (exit 2 otherwise)', async () => {
+    const dir = scratchDir();
+    for (const args of [
+      ['status', '--emergency'],
+      ['--yes', 'status'],
+      ['history', '--dry-run'],
+      ['init', '--due'],
+    ]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/unknown option|is not an option of rotate/);
+    }
+    const json = await runCli(['status', '--emergency', '--json'], { cwd: dir });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'USAGE' } });
+    // The global options are accepted before and after a command's name.
+    for (const args of [
+      ['status', '--json'],
+      ['--json', 'status'],
+      ['status', '--quiet', '--verbose', '--json'],
+    ]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(JSON.parse(result.stdout).command).toBe('status');
+    }
+  });
+
+  it('a typo in a secret or a command gets a "did you mean" and exit 2', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const secret = await runCli(['jwtt', '--yes'], { cwd: dir });
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain('did you mean `jwt`');
+    const command = await runCli(['statsu'], { cwd: dir });
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('did you mean `status`');
+    const history = await runCli(['history', 'jwtt', '--json'], { cwd: dir });
+    expect(history.code).toBe(2);
+    expect(JSON.parse(history.stdout).error).toMatchObject({ code: 'UNKNOWN_SECRET' });
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
+  });
+
   it('init writes a valid starter config and will not overwrite it without --force', async () => {
     const dir = scratchDir();
     const first = await runCli(['init'], { cwd: dir });

@@ -241,7 +241,7 @@ describe('rotate database end to end', () => {
     expect(await s.ready()).toBe(200);
 
     const history = await s.cli(['history', 'database', '--json']);
-    expect(JSON.parse(history.stdout).entries[0]).toMatchObject({ result: 'rolled-back', error: { code: 'HEALTH_TIMEOUT' } });
+    expect(JSON.parse(history.stdout).results[0]).toMatchObject({ result: 'rolled-back', error: { code: 'HEALTH_TIMEOUT' } });
     expect((await s.cli(['status'])).code).toBe(0);
     expect(findLeaks({ 'server.log': server.log() }, [s.oldPassword, newPassword])).toEqual([]);
     expect(findLeaks(s.texts(result, history), [s.oldPassword, newPassword])).toEqual([]);

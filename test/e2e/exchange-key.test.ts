@@ -381,7 +381,7 @@ describe('rotate exchange-key end to end', () => {
     expect(after).toHaveLength(before.length);
     expectAllUnder(after, [OLD], 0, SAMPLE);
     expect(await check()).toMatchObject({ status: 200, body: { rows: SAMPLE.length } });
-    const history = JSON.parse((await cli(['history', 'exchange-key', '--json'])).stdout).entries;
+    const history = JSON.parse((await cli(['history', 'exchange-key', '--json'])).stdout).results;
     expect(history[0]).toMatchObject({ result: 'rolled-back' });
     expect((await cli(['status'])).code).toBe(0);
   });

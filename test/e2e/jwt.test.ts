@@ -95,14 +95,14 @@ describe('rotate jwt end to end', () => {
     expect(await statusOf(app.url, OLD)).toBe(401);
 
     const history = await cli(['history', '--json']);
-    const entries = JSON.parse(history.stdout).entries;
+    const entries = JSON.parse(history.stdout).results;
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ secret: 'jwt', action: 'rotate', result: 'rotated' });
 
     const status = JSON.parse((await cli(['status', '--json'])).stdout);
     expect(status.schemaVersion).toBe(1);
-    expect(status.secrets[0]).toMatchObject({ secret: 'jwt', state: 'ok' });
-    expect(Date.parse(status.secrets[0].nextDue) - Date.parse(status.secrets[0].lastRotatedAt)).toBe(90 * 86_400_000);
+    expect(status.results[0]).toMatchObject({ secret: 'jwt', state: 'ok' });
+    expect(Date.parse(status.results[0].nextDue) - Date.parse(status.results[0].lastRotatedAt)).toBe(90 * 86_400_000);
 
     // Everything rotate wrote or printed, and everything its child saw, holds neither value.
     const texts = {
@@ -198,7 +198,7 @@ describe('rotate jwt end to end', () => {
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(ENV_TEXT);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o640);
     expect(await statusOf(app.url, OLD)).toBe(200);
-    const history = JSON.parse((await cli(['history', 'jwt', '--json'])).stdout).entries;
+    const history = JSON.parse((await cli(['history', 'jwt', '--json'])).stdout).results;
     expect(history[0]).toMatchObject({ result: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
     expect((await cli(['status', '--json'])).code).toBe(0);
   });

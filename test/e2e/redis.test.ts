@@ -226,7 +226,7 @@ describe('rotate redis end to end', () => {
     expect(await authAs(aclServer, s.old)).toBe('WRONGPASS');
 
     const history = await s.cli(['history', 'redis', '--json']);
-    expect(JSON.parse(history.stdout).entries[0]).toMatchObject({ secret: 'redis', result: 'rotated' });
+    expect(JSON.parse(history.stdout).results[0]).toMatchObject({ secret: 'redis', result: 'rotated' });
     const verify = await s.cli(['verify', 'redis']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
 
@@ -338,7 +338,7 @@ describe('rotate redis end to end', () => {
       expect(aclText).toContain(sha256(s.old));
       expect(aclText).not.toContain(sha256(next));
       expect(await ping(s.app!)).toBe(200); // restarted again, on the old URL
-      const history = JSON.parse((await s.cli(['history', 'redis', '--json'])).stdout).entries;
+      const history = JSON.parse((await s.cli(['history', 'redis', '--json'])).stdout).results;
       expect(history[0]).toMatchObject({ result: 'rolled-back', error: { code: 'HEALTH_TIMEOUT' } });
       expect((await s.cli(['status'])).code).toBe(0);
     } finally {
@@ -413,7 +413,7 @@ describe('rotate redis end to end', () => {
     await expect(leaked.ping()).rejects.toThrow();
     leaked.disconnect();
     expect(await ping(s.app!)).toBe(200);
-    const history = JSON.parse((await s.cli(['history', 'redis', '--json'])).stdout).entries;
+    const history = JSON.parse((await s.cli(['history', 'redis', '--json'])).stdout).results;
     expect(history[0]).toMatchObject({ result: 'rotated', reason: 'password in a CI log' });
   });
 
@@ -429,7 +429,7 @@ describe('rotate redis end to end', () => {
     expect(await authAs(aclServer, s.old)).toBe('ok');
     expect(await authAs(aclServer, next)).toBe('ok');
     const status = JSON.parse((await s.cli(['status', '--json'])).stdout);
-    expect(status.secrets[0]).toMatchObject({ secret: 'redis', state: 'grace' });
+    expect(status.results[0]).toMatchObject({ secret: 'redis', state: 'grace' });
 
     await sleep(Math.max(0, returned + 3700 - Date.now()));
     const retire = await s.cli(['--due', '--json']);

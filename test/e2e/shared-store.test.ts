@@ -55,9 +55,9 @@ describe('the postgres store shared by two hosts', () => {
     expect(result.stderr).not.toContain('UNEXPECTED');
     expect(result.code).toBe(0);
     const status = JSON.parse((await cli(hostB, ['status', '--json', '--env-file', join(hostA, '.env')])).stdout);
-    expect(status.secrets[0]).toMatchObject({ secret: 'jwt', state: 'ok' });
+    expect(status.results[0]).toMatchObject({ secret: 'jwt', state: 'ok' });
     const history = JSON.parse((await cli(hostB, ['history', '--json'])).stdout);
-    expect(history.entries[0]).toMatchObject({ secret: 'jwt', result: 'rotated' });
+    expect(history.results[0]).toMatchObject({ secret: 'jwt', result: 'rotated' });
 
     const next = readFileSync(join(hostA, '.env'), 'utf8').trim().split('=')[1]!;
     const client = new pg.Client(STORE_URL);

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import * as z from 'zod/mini';
+import { usageError } from '../errors.js';
+
+/** The options every command accepts (CONTRACT.md, Commands); every other option belongs to one command. */
+export const GLOBAL_OPTIONS = ['json', 'config', 'envFile', 'quiet', 'verbose'] as const;
+
+export const globalOptionsSchema = z.object({
+  config: z.optional(z.string()),
+  envFile: z.optional(z.string()),
+  json: z._default(z.boolean(), false),
+  quiet: z._default(z.boolean(), false),
+  verbose: z._default(z.boolean(), false),
+});
+export type GlobalOptions = z.output<typeof globalOptionsSchema>;
+
+/** Adds the global options after a command's own, under their own heading in its help. */
+export function withGlobalOptions(command: Command): Command {
+  return command
+    .optionsGroup('Options of every command:')
+    .option('--json', 'print exactly one JSON document on stdout (also on failure)')
+    .option('--config <file>', 'config file (default: ./rotate.config.json, else the built-in defaults)')
+    .option('--env-file <file>', 'env file (overrides envFile in the config)')
+    .option('-q, --quiet', 'no progress or info on stderr')
+    .option('--verbose', 'print each step on stderr: commands run, URLs checked, timings (never a value)')
+    .helpOption('-h, --help', 'show this help');
+}
+
+/**
+ * A command's options, with the global ones also taken from before its name (`rotate --json status`). An option of
+ * `rotate <secret>` given before another command's name (`rotate --yes status`) is refused, as after it.
+ */
+export function commandOptions(command: Command): Record<string, unknown> {
+  const options: Record<string, unknown> = { ...command.opts() };
+  const parent = command.parent;
+  if (!parent) return options;
+  for (const option of parent.options) {
+    const key = option.attributeName();
+    if (parent.getOptionValueSource(key) !== 'cli') continue;
+    if (!(GLOBAL_OPTIONS as readonly string[]).includes(key)) {
+      throw usageError(
+        'USAGE',
+        `${option.long} is not an option of rotate ${command.name()}`,
+        `see rotate help ${command.name()} for its options`,
+      );
+    }
+    if (command.getOptionValueSource(key) !== 'cli') options[key] = parent.getOptionValue(key);
+  }
+  return options;
+}
+
+export function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => {
+      const flag = issue.path.map((key) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(' ');
+      return `${flag || 'options'}: ${issue.message}`;
+    });
+    throw usageError('USAGE', issues.join('; '), 'see rotate help');
+  }
+  return result.data;
+}
+
+/** What a command does: its exit code, from the parsed command (its arguments, options and parent). */
+export type CommandAction = (command: Command) => Promise<number>;
+
+/** cli.ts's wrapper around every action: it maps the returned code or a thrown error to the process's exit code. */
+export type ActionRunner = (action: CommandAction) => (...args: unknown[]) => Promise<void>;
