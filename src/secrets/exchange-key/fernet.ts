@@ -101,13 +101,6 @@ export function decodeLikePython(text: string): Buffer | undefined {
   return Buffer.from(data.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
-/** The timestamp a token carries (seconds since the epoch), without checking it. */
-export function fernetTimestamp(token: string): number | undefined {
-  const data = Buffer.from(token, 'base64url');
-  if (data.length < 9 || data[0] !== VERSION) return undefined;
-  return Number(data.readBigUInt64BE(1));
-}
-
 export interface KdfParams {
   salt: string;
   iterations: number;

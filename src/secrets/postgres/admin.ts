@@ -1,4 +1,4 @@
-import { adminUrl, type Ctx, type RotationData } from './common.js';
+import { adminUrl, type Ctx, type RotationData } from './credentials.js';
 import { type Client, connect, connectError, isLoginRefused } from './db.js';
 
 /**

@@ -2,7 +2,7 @@ import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
-import { adminUrl, type Ctx, newPassword, rotationData } from './common.js';
+import { adminUrl, type Ctx, newPassword, postgresFacts, rotationData } from './credentials.js';
 import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
@@ -16,6 +16,12 @@ async function setPassword(client: Client, role: string, password: string): Prom
 
 // Sessions of the role that began before the change (server time): the ones logged in with the old password.
 const OLD_SESSIONS = 'usename = $1 AND backend_start < $2::timestamptz';
+
+/** Sessions that started before this moment logged in with the old password: the apply's time, else generate's. */
+function cutOf(rotation: Rotation): string {
+  const facts = postgresFacts(rotation.facts);
+  return String(facts.appliedAt ?? facts.generatedAt);
+}
 
 export const alterPassword: Strategy = {
   async preflight(ctx: Ctx, app: PostgresUrl) {
@@ -36,7 +42,7 @@ export const alterPassword: Strategy = {
   async next(ctx: Ctx, app: PostgresUrl, restore?: Rotation) {
     if (!restore) return { user: app.user, password: newPassword(ctx), facts: { restored: false } };
     const previous = restore.secrets.oldPassword?.reveal();
-    if (previous === undefined || restore.facts.oldUser !== app.user) {
+    if (previous === undefined || postgresFacts(restore.facts).oldUser !== app.user) {
       throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not hold a password of this role', {
         hint: 'Rollback needs the rotation that set the current password; run `rotate history database`.',
       });
@@ -69,7 +75,7 @@ export const alterPassword: Strategy = {
     // ALTER ROLE replaced the password: the old one already fails for new logins. Emergency: end its sessions too.
     if (!ctx.emergency) return;
     const data = rotationData(rotation);
-    const cut = String(rotation.facts.appliedAt ?? rotation.facts.generatedAt);
+    const cut = cutOf(rotation);
     const client = await adminSession(ctx, data, 'new');
     try {
       const ended = await endSessions(client, OLD_SESSIONS, [data.oldUser, cut]);
@@ -91,7 +97,7 @@ export const alterPassword: Strategy = {
       ),
     ];
     if (ctx.emergency) {
-      const cut = String(rotation.facts.appliedAt ?? rotation.facts.generatedAt);
+      const cut = cutOf(rotation);
       const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, OLD_SESSIONS, [data.oldUser, cut]));
       checks.push(check('old-sessions-ended', left === 0, `${left} session(s) from before the change remain`));
     }

@@ -2,7 +2,7 @@ import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { type Check, check, type Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
-import { adminUrl, type Ctx, newPassword, type RotationData, rotationData } from './common.js';
+import { adminUrl, type Ctx, newPassword, postgresFacts, type RotationData, rotationData } from './credentials.js';
 import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
 import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
@@ -113,9 +113,9 @@ export const alternateRoles: Strategy = {
     if (problems.length > 0) throw notSetUp(problems);
     const facts = { owner: roles.owner, logins: [...roles.logins] };
     if (!restore) return { user: idleRole(roles, app.user), password: newPassword(ctx), facts };
-    const user = restore.facts.oldUser;
+    const user = postgresFacts(restore.facts).oldUser;
     const password = restore.secrets.oldPassword?.reveal();
-    if (typeof user !== 'string' || user === app.user || password === undefined) {
+    if (user === undefined || user === app.user || password === undefined) {
       throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not name the role to go back to', {
         hint: 'Rollback needs the rotation that moved the app to its current role; run `rotate history database`.',
       });

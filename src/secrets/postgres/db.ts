@@ -96,33 +96,6 @@ export async function tableOwners(client: Client): Promise<Record<string, number
   return Object.fromEntries(result.rows.map((row) => [row.owner, Number(row.count)]));
 }
 
-export interface RoleInfo {
-  name: string;
-  canLogin: boolean;
-  superuser: boolean;
-  createRole: boolean;
-  validUntil: string | null;
-}
-
-export async function roleInfo(client: Client, name: string): Promise<RoleInfo | undefined> {
-  const result = await client.query<{
-    rolname: string;
-    rolcanlogin: boolean;
-    rolsuper: boolean;
-    rolcreaterole: boolean;
-    valid: string | null;
-  }>(`SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolvaliduntil::text AS valid FROM pg_roles WHERE rolname = $1`, [name]);
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    name: row.rolname,
-    canLogin: row.rolcanlogin,
-    superuser: row.rolsuper,
-    createRole: row.rolcreaterole,
-    validUntil: row.valid,
-  };
-}
-
 /**
  * Whether the session may change `target`'s password: itself always; a superuser any role; a CREATEROLE role a
  * non-superuser (from PostgreSQL 16 only with ADMIN OPTION on it).

@@ -4,7 +4,7 @@ import { RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
-import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, rotationData } from './common.js';
+import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
 import type { Strategy } from './strategy.js';
 
@@ -65,9 +65,6 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
   }
   return { checks, tables };
 }
-
-const listedTables = (facts: Record<string, JsonValue>): string[] | undefined =>
-  Array.isArray(facts.tables) ? facts.tables.map(String) : undefined;
 
 export const postgresRotator: Rotator<PostgresSecretConfig> = {
   kind: 'postgres',
@@ -144,10 +141,11 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
         'The env file was not updated; the engine restores it on failure.',
       ),
     ];
-    const { checks: current, tables } = await currentChecks(ctx, listedTables(rotation.facts));
+    const facts = postgresFacts(rotation.facts);
+    const { checks: current, tables } = await currentChecks(ctx, facts.tables);
     checks.push(...current);
-    const expectedCount = Number(rotation.facts.readableTables ?? 0);
-    if (tables && !listedTables(rotation.facts)) {
+    const expectedCount = facts.readableTables ?? 0;
+    if (tables && !facts.tables) {
       checks.push(
         check('tables-readable', tables.length >= expectedCount, `${tables.length} tables readable now, ${expectedCount} before`),
       );

@@ -1,6 +1,6 @@
 import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
-import { adminUrl, appUrl, type Ctx } from './common.js';
+import { adminUrl, appUrl, type Ctx } from './credentials.js';
 import { type Client, connectError, ident, literal, withClient } from './db.js';
 
 /** The alternate-roles layout: two LOGIN roles that are members of the NOLOGIN role owning the app's objects. */

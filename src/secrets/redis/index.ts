@@ -21,8 +21,22 @@ function passwordsOf(rotation: Rotation): Passwords {
   return { oldPassword, newPassword };
 }
 
-const userOf = (rotation: Rotation, ctx: Ctx): string =>
-  typeof rotation.facts.user === 'string' ? rotation.facts.user : appUrl(ctx).url.user;
+/** The facts a Redis rotation records (preflight.ts writes them) that its later steps read back. */
+interface RedisFacts {
+  /** The ACL user whose password changes. */
+  user?: string;
+  /** DBSIZE before the rotation: an emptied database afterwards is what a lost cache looks like. */
+  keysBefore?: number;
+}
+
+function redisFacts(facts: Readonly<Record<string, JsonValue>>): RedisFacts {
+  return {
+    ...(typeof facts.user === 'string' ? { user: facts.user } : {}),
+    ...(typeof facts.keysBefore === 'number' ? { keysBefore: facts.keysBefore } : {}),
+  };
+}
+
+const userOf = (rotation: Rotation, ctx: Ctx): string => redisFacts(rotation.facts).user ?? appUrl(ctx).url.user;
 
 /** Runs `fn` with the admin connection and closes it. */
 async function asAdmin<T>(
@@ -110,7 +124,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
       }
       checks.push(await pingCheck(name, value.reveal()));
     }
-    const before = typeof rotation.facts.keysBefore === 'number' ? rotation.facts.keysBefore : undefined;
+    const before = redisFacts(rotation.facts).keysBefore;
     try {
       const { url } = appUrl(ctx);
       const after = await pingAs(url, url.password);

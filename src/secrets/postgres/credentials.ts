@@ -1,8 +1,10 @@
+// The credentials a database rotation works with: the app's URL (env file) and the admin URL (environment), the
+// old and new credentials a rotation carries (read back from the journal in any process), and the env changes.
 import type { PostgresSecretConfig } from '../../config/schema.js';
 import { type PostgresUrl, parsePostgresUrl, refuseCredentialOverrides, withCredentials } from '../../connection/postgres-url.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
+import type { EnvChanges, JsonValue, Rotation, RotatorContext } from '../types.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;
 
@@ -70,6 +72,31 @@ export function rotationData(rotation: Rotation): RotationData {
     });
   }
   return { oldUrl, newUrl, oldUser: oldUrl.user, newUser: newUrl.user, oldPassword, newPassword };
+}
+
+/** The facts a database rotation records that its later steps, and a rollback, read back. */
+export interface PostgresFacts {
+  /** The role the app used before the rotation (a rollback goes back to it). */
+  oldUser?: string;
+  /** Server time of the password change (alter-password); emergency retirement ends the sessions older than it. */
+  appliedAt?: string;
+  /** Server time when the rotation was generated: the cut when the rotation never reached apply. */
+  generatedAt?: string;
+  /** How many tables the old credentials could read; the new ones must read as many. */
+  readableTables?: number;
+  /** The tables the old credentials could read, when few enough to list. */
+  tables?: string[];
+}
+
+export function postgresFacts(facts: Readonly<Record<string, JsonValue>>): PostgresFacts {
+  const out: PostgresFacts = {};
+  for (const name of ['oldUser', 'appliedAt', 'generatedAt'] as const) {
+    const value = facts[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  if (typeof facts.readableTables === 'number') out.readableTables = facts.readableTables;
+  if (Array.isArray(facts.tables)) out.tables = facts.tables.map(String);
+  return out;
 }
 
 /** A new password: 32 random bytes, base64url (no quoting in env files, no percent-encoding in URLs). */
