@@ -117,6 +117,7 @@ export const ERROR_CODES = {
   POSTGRES_CONNECT: { exit: failed, when: 'a connection failed (the message carries the SQLSTATE)', hint: 'Check the URL and the server.', doc: DATABASE },
   POSTGRES_ALSO_UPDATE_MISMATCH: { exit: usage, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
   POSTGRES_ROLES_NOT_SET_UP: { exit: failed, when: 'the alternate-roles layout is missing', hint: 'Run `rotate setup <id> [--apply]`.', doc: DATABASE },
+  POSTGRES_ROLE_NAME_INVALID: { exit: usage, when: 'a role name (URL user or secrets.<id>.roles) holds a control character', hint: 'Use a role name of printable characters.', doc: DATABASE },
   POSTGRES_ROLES_INVALID: { exit: failed, when: 'the roles for the alternate-roles setup are not usable', hint: 'Name three different roles without `$`.', doc: DATABASE },
   POSTGRES_SETUP_FAILED: { exit: failed, when: 'the setup SQL failed (often: not a superuser)', hint: 'Set adminUrlEnv, or run the printed SQL with psql.', doc: DATABASE },
   POSTGRES_ROTATION_INCOMPLETE: { exit: failed, when: 'the journal lacks the database URLs or passwords', hint: 'The journal is damaged; check the roles and the env file by hand.', doc: DATABASE },

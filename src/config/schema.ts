@@ -37,6 +37,9 @@ export const serviceSchema = z
   .check(z.refine((service) => !(service.restart && service.kubernetes), '`restart` and `kubernetes` are alternatives: keep one'));
 
 const nonEmpty = () => z.string().check(z.minLength(1));
+// A newline in a role name would start a line of its own in SQL and logs (src/connection/postgres-url.ts).
+const roleName = () =>
+  nonEmpty().check(z.refine((name) => !/[\u0000-\u001f\u007f-\u009f]/.test(name), 'a role name cannot hold a control character'));
 const intervalDays = (days: number) => z._default(z.number().check(z.positive()), days);
 
 const common = {
@@ -108,8 +111,8 @@ export const postgresSecretSchema = z.strictObject({
   /** alternate-roles: the two login roles and the NOLOGIN role that owns the app's objects. */
   roles: z.optional(
     z.strictObject({
-      owner: nonEmpty(),
-      logins: z.tuple([nonEmpty(), nonEmpty()]),
+      owner: roleName(),
+      logins: z.tuple([roleName(), roleName()]),
     }),
   ),
 });

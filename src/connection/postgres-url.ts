@@ -113,6 +113,22 @@ export function refuseCredentialOverrides(url: PostgresUrl, where: string): void
   );
 }
 
+/** C0 and C1 control characters (newline, tab, escape, ...): no real role name holds one. */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Refuses (exit 2) a role name with a control character: printed in SQL comments, logs or a terminal, a newline in
+ * a name is a line of its own (`b\nCREATE TABLE pwn();--`). `where` names the value (an env key, a config path).
+ */
+export function refuseUnsafeRoleName(name: string, where: string): void {
+  if (!CONTROL_CHARACTER.test(name)) return;
+  throw usageError(
+    'POSTGRES_ROLE_NAME_INVALID',
+    `the role name in ${where} holds a control character (a newline, tab or escape)`,
+    'Use a role name of printable characters; fix the user in the URL or the name in the config.',
+  );
+}
+
 /** The same URL with other credentials; scheme, host, port, database, query and fragment keep their bytes. */
 export function withCredentials(url: PostgresUrl, user: string, password: string): string {
   const userPart = user === url.user ? url.userRaw : encodeUserinfo(user);

@@ -70,7 +70,7 @@ async function scene(lines: string[], secret: Record<string, unknown> = {}): Pro
       },
     },
     secrets: { database: { kind: 'postgres', services: ['backend'], ...secret } },
-    notify: { webhookUrl: hookUrl },
+    notify: { webhookUrl: hookUrl, on: ['failure', 'needs-person', 'success'] },
   };
   writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
   await app.start();
@@ -141,5 +141,35 @@ describe('hostile database URLs', () => {
       expect(findLeaks(s.texts(result), ['query-pass-1', 'other-secret-9'])).toEqual([]);
       await apps.pop()?.stop();
     }
+  });
+
+  it('a role named `b<newline>CREATE TABLE pwn();--` (URL user or config) is refused with exit 2 and runs no SQL', async () => {
+    const hostile = 'b\nCREATE TABLE pwn();--';
+    const url = `postgresql://${encodeURIComponent(hostile)}:some-pass-123@127.0.0.1:${server.port}/postgres`;
+    const s = await scene([`DATABASE_URL=${url}`], { strategy: 'alternate-roles', adminUrlEnv: 'ROTATE_TEST_ADMIN_URL' });
+    const env = { ROTATE_MASTER_KEY: MASTER_KEY, ROTATE_TEST_ADMIN_URL: server.adminUrl() };
+    const before = s.envFile();
+    for (const args of [
+      ['setup', 'database', '--apply'],
+      ['setup', 'database'],
+      ['database', '--yes'],
+    ]) {
+      const result = await runCli(args, { cwd: s.dir, env });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain('POSTGRES_ROLE_NAME_INVALID');
+      expect(result.stdout).not.toContain('CREATE TABLE pwn');
+    }
+    expect(s.envFile()).toBe(before);
+    const created = await server.sql<{ t: string | null }>("SELECT to_regclass('public.pwn')::text AS t");
+    expect(created.rows[0]!.t).toBeNull();
+
+    // The same name in secrets.database.roles is a config error.
+    const config = JSON.parse(readFileSync(join(s.dir, 'rotate.config.json'), 'utf8'));
+    config.secrets.database.roles = { owner: hostile, logins: ['app_blue', 'app_green'] };
+    writeFileSync(join(s.dir, 'rotate.config.json'), JSON.stringify(config));
+    const fromConfig = await runCli(['setup', 'database', '--apply'], { cwd: s.dir, env });
+    expect(fromConfig.code, fromConfig.stderr).toBe(2);
+    expect(fromConfig.stderr).toContain('secrets.database.roles.owner');
+    expect((await server.sql<{ t: string | null }>("SELECT to_regclass('public.pwn')::text AS t")).rows[0]!.t).toBeNull();
   });
 });

@@ -22,6 +22,18 @@ describe('alternate roles', () => {
     expect(idleRole(roles, 'app_green')).toBe('app_blue');
   });
 
+  it('refuses a role name with a control character and keeps names out of the -- comments', () => {
+    const hostile = 'b\nCREATE TABLE pwn();--';
+    expect(() => roleSetupSql({ owner: hostile, logins: ['a', 'b'] })).toThrow(
+      expect.objectContaining({ code: 'POSTGRES_ROLE_NAME_INVALID', exitCode: 2 }),
+    );
+    expect(() => rolesOf(ctx({ owner: 'own', logins: ['one', 'tw\ro'] }), 'one')).toThrow(/control character/);
+    const sql = roleSetupSql({ owner: 'x -- y', logins: ['p*/q', "r's"] });
+    for (const line of sql.split('\n').filter((l) => l.startsWith('--'))) {
+      for (const name of ['x -- y', 'p*/q', "r's"]) expect(line).not.toContain(name);
+    }
+  });
+
   it('quotes odd role names and refuses a layout of fewer than three roles', () => {
     const sql = roleSetupSql({ owner: 'My App', logins: ["o'blue", 'x"y'] });
     expect(sql).toContain(`GRANT "My App" TO "o'blue";`);

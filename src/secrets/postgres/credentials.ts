@@ -1,7 +1,13 @@
 // The credentials a database rotation works with: the app's URL (env file) and the admin URL (environment), the
 // old and new credentials a rotation carries (read back from the journal in any process), and the env changes.
 import type { PostgresSecretConfig } from '../../config/schema.js';
-import { type PostgresUrl, parsePostgresUrl, refuseCredentialOverrides, withCredentials } from '../../connection/postgres-url.js';
+import {
+  type PostgresUrl,
+  parsePostgresUrl,
+  refuseCredentialOverrides,
+  refuseUnsafeRoleName,
+  withCredentials,
+} from '../../connection/postgres-url.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, JsonValue, Rotation, RotatorContext } from '../types.js';
@@ -23,6 +29,7 @@ export function appUrl(ctx: Ctx): PostgresUrl {
     });
   }
   refuseCredentialOverrides(url, `${ctx.config.env} in ${ctx.envFile}`);
+  refuseUnsafeRoleName(url.user, `${ctx.config.env} in ${ctx.envFile}`);
   if (url.password === undefined) {
     throw new RotateError('POSTGRES_URL_NO_PASSWORD', `${ctx.config.env} in ${ctx.envFile} has no password to rotate`, {
       hint: 'rotate changes the password embedded in the URL; a URL without one (peer or trust auth) has nothing to rotate.',
@@ -48,6 +55,7 @@ export function adminUrl(ctx: Ctx): PostgresUrl | undefined {
     throw usageError('POSTGRES_ADMIN_URL_INVALID', `${name} is not a postgresql:// URL`, `Check secrets.${ctx.id}.adminUrlEnv.`);
   }
   refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.adminUrlEnv)`);
+  refuseUnsafeRoleName(url.user, `${name} (secrets.${ctx.id}.adminUrlEnv)`);
   return url;
 }
 

@@ -14,7 +14,7 @@ export { scramVerifier } from './scram.js';
 const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
 
 /** Bad input found in preflight that stops the whole run (exit 2) instead of failing one check. */
-const STOPS_THE_RUN = new Set<string>(['DATABASE_URL_CREDENTIAL_OVERRIDE', 'POSTGRES_ALSO_UPDATE_MISMATCH']);
+const STOPS_THE_RUN = new Set<string>(['DATABASE_URL_CREDENTIAL_OVERRIDE', 'POSTGRES_ALSO_UPDATE_MISMATCH', 'POSTGRES_ROLE_NAME_INVALID']);
 
 // Table lists above this size are kept as a count only, so the history stays small.
 const MAX_LISTED_TABLES = 500;

@@ -1,4 +1,4 @@
-import type { PostgresUrl } from '../../connection/postgres-url.js';
+import { type PostgresUrl, refuseUnsafeRoleName } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
 import { adminUrl, appUrl, type Ctx } from './credentials.js';
 import { type Client, connectError, ident, literal, withClient } from './db.js';
@@ -16,7 +16,11 @@ const SUFFIXES = ['_blue', '_green'] as const;
  * the first rotation) or one of `<owner>_blue` / `<owner>_green` (after it).
  */
 export function rolesOf(ctx: Ctx, appUser: string): AlternateRoles {
-  if (ctx.config.roles) return { owner: ctx.config.roles.owner, logins: ctx.config.roles.logins };
+  if (ctx.config.roles) {
+    const { owner, logins } = ctx.config.roles;
+    for (const name of [owner, ...logins]) refuseUnsafeRoleName(name, `secrets.${ctx.id}.roles`);
+    return { owner, logins };
+  }
   const suffix = SUFFIXES.find((s) => appUser.endsWith(s) && appUser.length > s.length);
   const owner = suffix ? appUser.slice(0, -suffix.length) : appUser;
   return { owner, logins: [`${owner}${SUFFIXES[0]}`, `${owner}${SUFFIXES[1]}`] };
@@ -43,9 +47,11 @@ export function roleSetupSql(roles: AlternateRoles): string {
       hint: 'Choose role names without `$` in secrets.database.roles.',
     });
   }
+  for (const name of names) refuseUnsafeRoleName(name, 'secrets.<id>.roles or the URL');
   const owner = ident(roles.owner);
+  // Role names appear only as quoted identifiers and literals, never in a `--` comment: a name is data, not text.
   const lines = [
-    `-- rotate: one-time setup of the alternate-roles strategy (owner ${roles.owner}, logins ${roles.logins.join(', ')}).`,
+    '-- rotate: one-time setup of the alternate-roles strategy (the owner role and two login roles below).',
     '-- Run as a superuser, or as a CREATEROLE role with ADMIN OPTION on the owner. Safe to run twice.',
     '-- The owner keeps owning its tables. The login roles get no password here: each rotation gives the idle one a',
     "-- new password and VALID UNTIL 'infinity', and expires the other once the app has moved over.",
@@ -63,7 +69,7 @@ export function roleSetupSql(roles: AlternateRoles): string {
   for (const login of roles.logins) {
     lines.push(
       `GRANT ${owner} TO ${ident(login)};`,
-      `-- Sessions of ${login} act as ${roles.owner}: new tables belong to the owner, readable by both login roles.`,
+      '-- Sessions of this login role act as the owner: new tables belong to the owner, readable by both login roles.',
       `ALTER ROLE ${ident(login)} SET role = ${literal(roles.owner)};`,
     );
   }
