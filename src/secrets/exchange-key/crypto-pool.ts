@@ -15,7 +15,7 @@ export interface CryptoResult {
   out: (string | null)[];
 }
 
-/** A batch of rows worked through: counts, and the UPDATE's array parameters for the rows that changed. */
+/** A batch of rows worked through: counts, and the UPDATE's parameters for the rows that changed. */
 export interface RowsResult {
   rows: number;
   values: number;
@@ -23,10 +23,28 @@ export interface RowsResult {
   failed: number;
   failures: { column: number; id: string }[];
   changed: number;
-  /** PostgreSQL array literals, ready as parameters: keys, xmins, and one per column (NULL = unchanged). */
-  ids: string;
-  xmins: string;
-  columns: string[];
+  /** PostgreSQL binary `text[]` values, sent as binary parameters: keys, xmins, then one per column (NULL = unchanged). */
+  params: Buffer[];
+}
+
+/** One worker's part of a batch: the element sections of every parameter, back to back in `buffer`. */
+interface WorkerBatch extends Omit<RowsResult, 'params'> {
+  sections: number[];
+  nulls: boolean[];
+  buffer: ArrayBuffer;
+}
+
+const TEXT_OID = 25;
+
+/** A one-dimensional binary array header (ndim, has-nulls, element type, length, lower bound) before the elements. */
+function binaryTextArray(count: number, hasNull: boolean, elements: Buffer[]): Buffer {
+  const header = Buffer.alloc(20);
+  header.writeInt32BE(1, 0);
+  header.writeInt32BE(hasNull ? 1 : 0, 4);
+  header.writeUInt32BE(TEXT_OID, 8);
+  header.writeInt32BE(count, 12);
+  header.writeInt32BE(1, 16);
+  return Buffer.concat([header, ...elements]);
 }
 
 type Pending = { resolve(result: never): void; reject(error: unknown): void };
@@ -68,24 +86,41 @@ export class CryptoPool {
     return { found, out: results.flatMap((part) => part.out) };
   }
 
-  /** Rows `[key, xmin, ...columns]` in, split across the workers; the parts are merged in row order. */
+  /**
+   * Rows `[key, xmin, ...columns]` in, split across the workers; the parts come back in row order. Each part travels
+   * as one NUL-joined string (PostgreSQL text never holds NUL; NULL and "" both mean "leave alone").
+   */
   async runRows(rows: unknown[][], width: number, now: number): Promise<RowsResult> {
-    const parts = await Promise.all(this.#chunks(rows).map((part) => this.#send<RowsResult>({ rows: part, width, now })));
-    const joined = (pick: (part: RowsResult) => string): string =>
-      parts
-        .filter((part) => part.changed > 0)
-        .map(pick)
-        .join(',');
+    const parts = await Promise.all(
+      this.#chunks(rows).map((part) =>
+        this.#send<WorkerBatch>({ packed: part.map((row) => row.join('\0')).join('\0'), count: part.length, width, now }),
+      ),
+    );
+    const changed = parts.reduce((n, part) => n + part.changed, 0);
+    const params: Buffer[] = [];
+    if (changed > 0) {
+      for (let p = 0; p < width + 2; p++) {
+        const elements = parts.map((part) => {
+          const start = part.sections.slice(0, p).reduce((a, b) => a + b, 0);
+          return Buffer.from(part.buffer, start, part.sections[p]);
+        });
+        params.push(
+          binaryTextArray(
+            changed,
+            parts.some((part) => part.nulls[p]),
+            elements,
+          ),
+        );
+      }
+    }
     return {
       rows: rows.length,
       values: parts.reduce((n, part) => n + part.values, 0),
       byKey: parts.reduce((sum, part) => sum.map((n, k) => n + (part.byKey[k] ?? 0)), parts[0]?.byKey.map(() => 0) ?? []),
       failed: parts.reduce((n, part) => n + part.failed, 0),
       failures: parts.flatMap((part) => part.failures),
-      changed: parts.reduce((n, part) => n + part.changed, 0),
-      ids: joined((part) => part.ids),
-      xmins: joined((part) => part.xmins),
-      columns: Array.from({ length: width }, (_, c) => joined((part) => part.columns[c]!)),
+      changed,
+      params,
     };
   }
 

@@ -37,20 +37,33 @@ async function checked(name: string, work: () => Promise<Check[]>): Promise<Chec
   }
 }
 
-/** Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart). */
-async function sweep(ctx: Ctx, rotation: Rotation): Promise<TableOutcome[]> {
+/**
+ * Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart).
+ * Returns the outcomes, and whether they already prove "every value under the new key, none under the old": the
+ * sweep read every value and tried the new key then the old one, exactly as the proof does, so when it found nothing
+ * to rewrite, nothing undecryptable and no row changed under it, a second read would count the same. Otherwise the
+ * rows it rewrote are read back by a separate proof.
+ */
+async function sweep(ctx: Ctx, rotation: Rotation): Promise<{ outcomes: TableOutcome[]; proves: boolean }> {
   const outcomes = await withClient(ctx, (client) =>
     walkTables(ctx, client, { keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')], target: 0, commitOnFailure: true }),
   );
   const swept = total(outcomes, 'rewritten');
   if (swept > 0) ctx.deps.log.info(`re-encrypted ${swept} row(s) written with the old key since the rotation`);
-  return outcomes;
+  const proves = swept === 0 && failedCount(outcomes) === 0 && total(outcomes, 'changedMeanwhile') === 0;
+  return { outcomes, proves };
 }
 
-/** Every value decrypts under `envValue`, and (with `old`) none is still under the old key. */
-async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue): Promise<Check[]> {
+/** A retire step's clean sweep, for the verifyRetired that follows it in the same run (same rotation object). */
+const provenByRetire = new WeakMap<Rotation, TableOutcome[]>();
+
+/**
+ * Every value decrypts under `envValue`, and (with `old`) none is still under the old key. `proof`: the outcomes of a
+ * clean sweep just made with the same keys in the same order, which stand for the read.
+ */
+async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proof?: TableOutcome[]): Promise<Check[]> {
   const keys = old ? [envValue, old] : [envValue];
-  const outcomes = await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1 }));
+  const outcomes = proof ?? (await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1 })));
   const underOld = old ? keyCount(outcomes, 1) : 0;
   const bad = failedCount(outcomes) + underOld;
   const checks = [
@@ -186,16 +199,22 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const envValue = currentValue(ctx);
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
       if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
-      await sweep(ctx, rotation);
-      return [...(await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'))), ...(await appDecrypts(ctx))];
+      const swept = await sweep(ctx, rotation);
+      const proof = swept.proves ? swept.outcomes : undefined;
+      return [...(await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof)), ...(await appDecrypts(ctx))];
     }),
 
   async retire(ctx, rotation) {
-    await sweep(ctx, rotation);
+    const swept = await sweep(ctx, rotation);
+    if (swept.proves) provenByRetire.set(rotation, swept.outcomes);
   },
 
   verifyRetired: (ctx, rotation) =>
-    checked('0 values remain under the old key', () => proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'))),
+    checked('0 values remain under the old key', () => {
+      const proof = provenByRetire.get(rotation);
+      provenByRetire.delete(rotation);
+      return proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'), proof);
+    }),
 
   verifyCurrent: (ctx) =>
     checked(`every value decrypts under ${ctx.config.env}`, async () => {

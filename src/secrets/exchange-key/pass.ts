@@ -40,10 +40,16 @@ export interface PassOptions {
 const MAX_FAILURES_KEPT = 50;
 
 /**
+ * Batches read but not yet written: enough that the workers always have the next batch queued while this thread
+ * writes one and reads another, few enough that memory stays flat (a batch of 2000 rows is about 1 MB).
+ */
+const IN_FLIGHT = 3;
+
+/**
  * Reads the table through a server-side cursor (`FETCH batchSize`), decrypts/re-encrypts on the worker pool, and
- * writes changed rows back with one UPDATE per batch. The workers also build the UPDATE's array parameters, so this
- * thread only moves rows. The connection runs one statement at a time (FETCH k+1, UPDATE k, FETCH k+2, ...) while
- * the workers handle the next batch, so only about three batches are ever in memory.
+ * writes changed rows back with one UPDATE per batch. Reading, crypto and writing overlap: up to IN_FLIGHT batches
+ * are on the workers while the connection runs the next FETCH and the previous UPDATE (queued back to back, so it
+ * never idles), and this thread only packs rows into one string per worker and hands binary parameters to pg.
  *
  * Each UPDATE matches the row's `xmin` as read: a row the app rewrote in between is left as the app wrote it
  * (`changedMeanwhile`) instead of being overwritten with stale data; the sweep in verify/retire handles it.
@@ -56,25 +62,49 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
     `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${table.keySql}::text, xmin::text, ${table.columnsSql.join(', ')} FROM ${table.sql}`,
   );
   const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0 };
-  let crypto: Promise<RowsResult> | undefined;
-  try {
-    for (;;) {
-      const { rows } = await client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' });
-      // Queue this batch on the workers before waiting for the previous one, so they never wait for this thread.
-      const next = rows.length > 0 ? pool.runRows(rows, width, options.now()) : undefined;
-      next?.catch(() => {}); // awaited on the next turn
-      const previous = crypto && (await crypto);
-      crypto = next;
-      if (previous) {
-        tally(total, previous, table);
-        if (options.stopOnFailure && total.failedCount > 0) break;
-        if (options.write && previous.changed > 0) await writeBatch(client, table, previous, total);
-        options.onBatch?.(previous.rows);
-      }
-      if (!crypto) break;
+  // pg runs one statement at a time and deprecates queuing on it: statements wait for each other here instead.
+  let line: Promise<unknown> = Promise.resolve();
+  const onConnection = <T>(statement: () => Promise<T>): Promise<T> => {
+    const next = line.then(statement, statement);
+    line = next.catch(() => {});
+    return next;
+  };
+  const queue: Promise<RowsResult | undefined>[] = [];
+  let exhausted = false;
+  const readNext = async (): Promise<RowsResult | undefined> => {
+    const { rows } = await onConnection(() => client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' }));
+    if (rows.length === 0) {
+      exhausted = true;
+      return undefined;
     }
+    return pool.runRows(rows, width, options.now());
+  };
+  const refill = () => {
+    while (!exhausted && queue.length < IN_FLIGHT) {
+      const next = readNext();
+      next.catch(() => {}); // awaited in order below
+      queue.push(next);
+    }
+  };
+  let writing: Promise<void> | undefined;
+  try {
+    refill();
+    while (queue.length > 0) {
+      const batch = await queue.shift();
+      refill(); // the next FETCH goes on the wire before this batch's UPDATE
+      if (!batch) continue;
+      tally(total, batch, table);
+      if (options.stopOnFailure && total.failedCount > 0) break;
+      if (options.write && batch.changed > 0) {
+        await writing; // one UPDATE queued at a time: bounded memory, and its error surfaces here
+        writing = onConnection(() => writeBatch(client, table, batch, total));
+        writing.catch(() => {});
+      }
+      options.onBatch?.(batch.rows);
+    }
+    await writing;
   } finally {
-    await crypto?.catch(() => {});
+    await Promise.allSettled([...queue, writing]);
   }
   await client.query(`CLOSE ${cursor}`);
   return total;
@@ -93,16 +123,16 @@ function tally(total: PassResult, batch: RowsResult, table: TableInfo): void {
 
 async function writeBatch(client: Client, table: TableInfo, batch: RowsResult, total: PassResult): Promise<void> {
   // NULL in a column array means "unchanged" (NULL, "", or already under the target key): COALESCE keeps it.
+  // Every parameter is a binary text[]: no array literal to build here or to parse on the server.
   const sets = table.columnsSql.map((column, c) => `${column} = COALESCE(v.c${c}, t.${column})`).join(', ');
   const names = table.columns.map((_, c) => `c${c}`).join(', ');
   const arrays = table.columns.map((_, c) => `$${c + 3}::text[]`).join(', ');
-  const literal = (inner: string): string => `{${inner}}`;
   const { rowCount } = await client.query({
     // Named: parsed once per connection and table, then planned per batch.
     name: `rotate_xk_update_${table.name}`,
-    text: `UPDATE ${table.sql} AS t SET ${sets} FROM unnest($1::${table.keyType}[], $2::xid[], ${arrays}) AS v(k, x, ${names})
-     WHERE t.${table.keySql} = v.k AND t.xmin = v.x`,
-    values: [literal(batch.ids), literal(batch.xmins), ...batch.columns.map(literal)],
+    text: `UPDATE ${table.sql} AS t SET ${sets} FROM unnest($1::text[], $2::text[], ${arrays}) AS v(k, x, ${names})
+     WHERE t.${table.keySql} = v.k::${table.keyType} AND t.xmin = v.x::xid`,
+    values: batch.params,
   });
   total.rewritten += rowCount ?? 0;
   total.changedMeanwhile += batch.changed - (rowCount ?? 0);
