@@ -41,6 +41,46 @@ const KDF = { salt: 'crypto_orchestrator_salt', iterations: 100_000 };
 const say = (line) => process.stderr.write(`${line}\n`);
 const seconds = (ms) => +(ms / 1000).toFixed(2);
 
+/** CPU seconds (user + system) a process or thread has used, from /proc; undefined once it is gone. */
+function cpuOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends serving `application` in the bench database while `work` runs (sampled every
+ * 20 ms; the server runs on this machine). Wall time on a shared machine depends on the load; CPU time much less.
+ */
+async function backendCpu(application, work) {
+  const watcher = new pg.Client({ connectionString: adminUrl });
+  await watcher.connect();
+  const seen = new Map();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const { rows: found } = await watcher.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
+        dbName,
+        application,
+      ]);
+      for (const { pid } of found) seen.set(pid, seen.get(pid) ?? 0);
+      for (const pid of seen.keys()) seen.set(pid, cpuOf(pid) ?? seen.get(pid));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    const result = await work();
+    return [result, [...seen.values()].reduce((a, b) => a + b, 0)];
+  } finally {
+    sampling = false;
+    await sampler;
+    await watcher.end();
+  }
+}
+
 async function admin(sql) {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -80,6 +120,12 @@ async function seed(db, tokens) {
 /** Floor 1: PostgreSQL's own time to rewrite the same rows in the same batches, without crypto. */
 async function databaseFloor(db) {
   await db.query('VACUUM FULL ANALYZE exchange_api_keys'); // same layout as rotate sees
+  const [elapsed, cpu] = await backendCpu('bench floor', () => databaseRewrite(db));
+  await db.query('VACUUM FULL ANALYZE exchange_api_keys');
+  return { ms: elapsed, cpu };
+}
+
+async function databaseRewrite(db) {
   const started = performance.now();
   await db.query('BEGIN');
   await db.query('DECLARE plain_rewrite NO SCROLL CURSOR FOR SELECT id FROM exchange_api_keys');
@@ -93,9 +139,7 @@ async function databaseFloor(db) {
     );
   }
   await db.query('COMMIT');
-  const elapsed = performance.now() - started;
-  await db.query('VACUUM FULL ANALYZE exchange_api_keys');
-  return elapsed;
+  return performance.now() - started;
 }
 
 // A plain loop, one value at a time, as anyone would write it on node:crypto: decode, check the HMAC, AES-CBC
@@ -149,10 +193,12 @@ async function cryptoFloor(values, tokens) {
   try {
     await Promise.all(workers.map(next));
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const done = workers.map(next);
     for (const [w, worker] of workers.entries()) worker.postMessage(Math.floor(values / cores) + (w < values % cores ? 1 : 0));
     await Promise.all(done);
-    return performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { ms: performance.now() - started, cpu: (cpu.user + cpu.system) / 1e6 };
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -199,25 +245,39 @@ async function rotate() {
     }
   }, 10);
   const writer = concurrentWriter();
+  let finish;
   try {
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss %M', process.execPath, join(root, 'dist/bin/rotate.js'), 'exchange-key', '--yes'], {
-      cwd: dir,
-      env: { ...process.env, ROTATE_MASTER_KEY: randomBytes(32).toString('hex'), NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const watched = backendCpu('rotate exchange-key', () => new Promise((r) => (finish = r)));
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', 'maxrss %M cpu %U %S', process.execPath, join(root, 'dist/bin/rotate.js'), 'exchange-key', '--yes'],
+      {
+        cwd: dir,
+        env: { ...process.env, ROTATE_MASTER_KEY: randomBytes(32).toString('hex'), NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const code = await new Promise((r) => child.on('close', r));
     const wallMs = performance.now() - started;
+    finish();
+    const [, databaseCpu] = await watched;
     if (code !== 0) throw new Error(`rotate exited ${code}:\n${output}`);
     const env = readFileSync(join(dir, '.env'), 'utf8');
     if (env.includes(OLD)) throw new Error('rotate succeeded but the env file still holds the old key');
     const applyMs = steps.get('apply:done') - steps.get('apply:started');
     if (!Number.isFinite(applyMs)) throw new Error('the journal never showed the apply step');
-    const rssKb = Number(/maxrss (\d+)/.exec(output)?.[1]);
-    return { wallMs, applyMs, peakRssMB: Math.round(rssKb / 1024), writer: await writer.stop() };
+    const [, rssKb, user, system] = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(output) ?? [];
+    return {
+      wallMs,
+      applyMs,
+      peakRssMB: Math.round(Number(rssKb) / 1024),
+      cpu: Number(user) + Number(system) + databaseCpu,
+      writer: await writer.stop(),
+    };
   } finally {
     clearInterval(poll);
     if (writer.state.running) await writer.stop().catch(() => {});
@@ -226,7 +286,7 @@ async function rotate() {
 }
 
 await admin(`CREATE DATABASE ${dbName}`);
-const db = new pg.Client({ connectionString: dbUrl });
+const db = new pg.Client({ connectionString: dbUrl, application_name: 'bench floor' });
 let exit = 0;
 try {
   await db.connect();
@@ -243,13 +303,14 @@ try {
   const dbAfter = await databaseFloor(db);
   const cryptoAfter = await cryptoFloor(values, tokens);
   say(`load after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  const floor = (dbBefore + dbAfter) / 2 + (cryptoBefore + cryptoAfter) / 2;
+  const floor = (dbBefore.ms + dbAfter.ms) / 2 + (cryptoBefore.ms + cryptoAfter.ms) / 2;
+  const floorCpu = (dbBefore.cpu + dbAfter.cpu) / 2 + (cryptoBefore.cpu + cryptoAfter.cpu) / 2;
   const result = {
     rows,
     values,
     batchSize,
-    databaseFloorSeconds: [seconds(dbBefore), seconds(dbAfter)],
-    cryptoFloorSeconds: [seconds(cryptoBefore), seconds(cryptoAfter)],
+    databaseFloorSeconds: [seconds(dbBefore.ms), seconds(dbAfter.ms)],
+    cryptoFloorSeconds: [seconds(cryptoBefore.ms), seconds(cryptoAfter.ms)],
     floorSeconds: seconds(floor),
     applySeconds: seconds(run.applyMs),
     ratio: +(run.applyMs / floor).toFixed(2),
@@ -257,6 +318,7 @@ try {
     commandSeconds: seconds(run.wallMs),
     commandRatio: +(run.wallMs / floor).toFixed(2),
     peakRssMB: run.peakRssMB,
+    cpuSeconds: { floors: +floorCpu.toFixed(2), command: +run.cpu.toFixed(2) },
     writerWrites: run.writer.writes,
     longestLockWaitMs: Math.round(run.writer.longestMs),
   };
@@ -270,6 +332,7 @@ try {
         `apply (rotate)    ${result.applySeconds}s  ${result.rowsPerSecond} rows/s\n` +
         `ratio             ${result.ratio}  (apply / (mean PostgreSQL floor + mean crypto floor) = ${result.applySeconds} / ${result.floorSeconds}; target <= 1.0)\n` +
         `whole command     ${result.commandSeconds}s  (ratio ${result.commandRatio}: preflight, apply, verify, retire, process start)\n` +
+        `CPU seconds       floors ${result.cpuSeconds.floors}, whole command ${result.cpuSeconds.command}  (process + its PostgreSQL backends; load-independent)\n` +
         `peak RSS          ${result.peakRssMB} MB  (the rotate process, /usr/bin/time; target < 256)\n` +
         `longest lock wait ${result.longestLockWaitMs} ms  (a writer updating random rows during the run, ${result.writerWrites} writes)\n` +
         (misses.length ? `MISSED: ${misses.join(', ')}\n` : 'targets met\n'),

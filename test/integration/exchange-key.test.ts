@@ -349,6 +349,90 @@ else:
     expect(ctx.logged.length + after.logged.length).toBeGreaterThan(0);
   });
 
+  it('a value that does not decrypt in the last batch, after many batches were written: apply rolls every row back', async () => {
+    // batchSize 7 over 400 rows: ~57 UPDATEs run inside the transaction before the last batch fails.
+    const rows = Array.from({ length: 400 }, (_, i): [string, string, string | null] => [
+      `k${i}`,
+      i % 2 ? '' : `s${i}`,
+      i % 3 ? null : `p${i}`,
+    ]);
+    const table = await makeTable(rows);
+    await db.query(`UPDATE ${table} SET passphrase_encrypted = 'damaged' WHERE id = 400`);
+    const before = await snapshot(table);
+    const ctx = ctxFor(table);
+    let batches = 0;
+    ctx.deps.progress = () => ({ tick: () => batches++, done: () => {} });
+    const rotation = await rotator.generate(ctx);
+    const error = await rotator.apply(ctx, rotation).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EXCHANGE_KEY_UNDECRYPTABLE' });
+    expect((error as RotateError).message).toContain(`${table}.passphrase_encrypted ids 400`);
+    expect(batches).toBeGreaterThan(50);
+    expect(await snapshot(table)).toEqual(before);
+    expect((await rotator.verifyCurrent(ctx)).filter((c) => !c.ok)).toHaveLength(1); // only row 400, as before
+  });
+
+  it('a text key with non-ASCII ids, NULL and "" values at batch boundaries: rotated, the rest byte-identical', async () => {
+    const table = `exchange_api_keys_${++tableNo}`;
+    await db.query(`CREATE TABLE ${table} (name text PRIMARY KEY, note text, api_key_encrypted text NOT NULL,
+      api_secret_encrypted text NOT NULL, passphrase_encrypted text NULL)`);
+    // batchSize 7: rows 7, 14, 21 close a batch; whole batches hold only NULL and "" (nothing to write for them).
+    const plain = Array.from({ length: 30 }, (_, i): [string, string, string | null] =>
+      i >= 7 && i < 14 ? ['', '', null] : [`k${i}`, i % 7 === 6 ? '' : `s${i}`, i % 7 === 0 ? null : `p${i}`],
+    );
+    for (const [i, [k, sec, pass]] of plain.entries()) {
+      const enc = (v: string | null) => (v === null || v === '' ? v : fernetEncrypt(oldKey, v));
+      await db.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4, $5)`, [
+        `ключ-${String(i).padStart(2, '0')} "q" {b},\\`,
+        `note ${i}`,
+        enc(k),
+        enc(sec),
+        enc(pass),
+      ]);
+    }
+    const read = async () => (await db.query(`SELECT * FROM ${table} ORDER BY name`)).rows;
+    const before = await read();
+    const ctx = testContext<ExchangeKeySecretConfig>({
+      id: 'exchange-key',
+      config: { kind: 'exchange-key', tables: [{ table, key: 'name', columns: [...COLUMNS] }], batchSize: 7 },
+      env: { EXCHANGE_KEY_ENCRYPTION_KEY: OLD, DATABASE_URL: DB_URL },
+    });
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    const after = afterEnvWrite(ctx, rotation);
+    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const newKey = deriveFernetKey(rotation.secrets.new!.reveal(), KDF);
+    const rows = await read();
+    expect(rows.map((r) => [r.name, r.note])).toEqual(before.map((r) => [r.name, r.note]));
+    rows.forEach((row, i) => {
+      for (const c of COLUMNS) {
+        const was = before[i][c] as string | null;
+        if (was === null || was === '') expect(row[c]).toBe(was);
+        else expect(fernetDecrypt(newKey, row[c])?.toString()).toBe(fernetDecrypt(oldKey, was)?.toString());
+      }
+    });
+  });
+
+  it('verify and verifyRetired still read the table when the sweep cannot stand for the proof', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 12));
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    await rotator.apply(ctx, rotation);
+    const after = afterEnvWrite(ctx, rotation);
+    // a value no key decrypts: the sweep leaves it, and the proof must name it
+    await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 5`);
+    const failing = (await rotator.verify(after, rotation)).filter((c) => !c.ok);
+    expect(failing.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 5`);
+    // retire's sweep is not clean either: verifyRetired reads for itself and fails
+    await rotator.retire(after, rotation);
+    expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
+    // repaired: a clean retire sweep stands for verifyRetired's proof, which passes
+    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 5`, [fernetEncrypt(oldKey, 'repaired')]);
+    await rotator.retire(after, rotation); // rewrites the repaired row: not clean, so the next verify reads
+    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    await rotator.retire(after, rotation); // clean
+    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+  });
+
   it('preflight fails cleanly when the key, the URL, the database or a table is missing', async () => {
     const table = await makeTable([]);
     expect((await rotator.preflight(ctxFor(table, { DATABASE_URL: DB_URL }))).checks.some((c) => !c.ok)).toBe(true);

@@ -150,6 +150,27 @@ describe('the worker copy, batched', () => {
   });
 });
 
+describe('the worker copy, checking without the plaintext', () => {
+  it('a read-only pool and values already under the target key check the HMAC and the padding like fernet.ts', async () => {
+    const other = new FernetKey(Buffer.alloc(32, 5));
+    const values = [SPEC.token, ...Object.values(INVALID), fernetEncrypt(other, 'under other'), fernetEncrypt(key, '')];
+    const expected = values.map((v) => (fernetDecrypt(key, v) ? 0 : fernetDecrypt(other, v) ? 1 : -1));
+    for (const target of [-1, 0]) {
+      const pool = new CryptoPool([key.raw(), other.raw()], target, 2);
+      try {
+        const { found, out } = await pool.run(values, SPEC.timestamp);
+        expect(Array.from(found)).toEqual(expected);
+        expect(out.map((t) => (t === null ? null : fernetDecrypt(key, t)?.toString()))).toEqual(
+          values.map((_, i) => (target === 0 && expected[i] === 1 ? 'under other' : null)),
+        );
+      } finally {
+        await pool.close();
+      }
+    }
+    expect(expected.filter((k) => k === -1)).toHaveLength(Object.keys(INVALID).length);
+  });
+});
+
 describe("Python's cryptography as the reference", () => {
   const script = String.raw`
 import json, sys
