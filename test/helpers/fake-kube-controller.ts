@@ -24,6 +24,8 @@ export interface WorkloadState {
 
 export class Controller {
   readonly workloads = new Map<string, WorkloadState>();
+  /** Per workload: the pod env its app refuses to start with (a test's broken release). */
+  readonly crashWhen = new Map<string, (env: Record<string, string>) => boolean>();
   #busy = new Set<string>();
   #again = new Set<string>();
   #timer: NodeJS.Timeout;
@@ -168,6 +170,8 @@ export class Controller {
     state.pods.push(pod);
     try {
       pod.options.env = containerEnv(container, (secret) => this.#secretData(state.key.namespace, secret));
+      pod.options.crashes =
+        this.crashWhen.get(`${state.key.resource}/${state.key.namespace}/${state.key.name}`)?.(pod.options.env) ?? false;
     } catch {
       // CreateContainerConfigError: the pod exists but never runs.
       pod.exited = true;

@@ -2,7 +2,7 @@
 // redis-server), its env is read from the Secret when the pod starts (envFrom / secretKeyRef, as the kubelet
 // does), and a readiness probe decides when it may serve.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, ROOT } from './cli.js';
@@ -18,6 +18,8 @@ export interface PodOptions {
   env: Record<string, string>;
   /** HTTP path probed for readiness; none: ready once the port accepts connections. */
   readinessPath?: string;
+  /** The app refuses to start with this env (exits 1 at once, before it listens): a crash-looping pod. */
+  crashes?: boolean;
   dir: string;
   onChange: () => void;
 }
@@ -45,12 +47,24 @@ export class Pod {
     this.port = await freePort();
     const out = openSync(this.log, 'a');
     const { image, env } = this.options;
-    if (image === IMAGES.redis) {
+    if (this.options.crashes) {
+      // What a pod looks like whose app rejects its config at start: the process exits, the pod is never ready.
+      this.#child = spawn(
+        process.execPath,
+        ['-e', 'console.error("refusing to start: the configuration is not usable"); process.exit(1)'],
+        {
+          stdio: ['ignore', out, out],
+        },
+      );
+    } else if (image === IMAGES.redis) {
       // `--requirepass $(REDIS_PASSWORD)` as the platform's manifest says, but through stdin so that no password
       // sits in a process list; like the platform, the server has no config file (CONFIG REWRITE fails).
+      // Its data folder is named after the pod, so a StatefulSet's redis-0 finds its data again (the PVC).
+      const data = join(this.options.dir, `${this.name}-data`);
+      mkdirSync(data, { recursive: true });
       this.#child = spawn('redis-server', ['-'], { stdio: ['pipe', out, out] });
       const password = env.REDIS_PASSWORD ? `requirepass "${env.REDIS_PASSWORD}"\n` : '';
-      this.#child.stdin?.end(`port ${this.port}\nbind 127.0.0.1\nsave ""\nappendonly no\n${password}`);
+      this.#child.stdin?.end(`port ${this.port}\nbind 127.0.0.1\ndir "${data}"\nsave ""\nappendonly yes\n${password}`);
     } else if (image === IMAGES.app) {
       // The stand-in app reads an env file: the pod's environment, written for this pod only.
       const envFile = join(this.options.dir, `${this.name}.env`);

@@ -46,6 +46,8 @@ export interface FakeKube {
   /** Resolves when `condition` holds, re-checked at every change in the cluster. */
   until(condition: () => boolean, timeoutMs?: number): Promise<void>;
   rolledOut(kind: WorkloadKind, namespace: string, name: string): boolean;
+  /** From now on, pods of the workload whose env matches crash at start (the app refuses that config). */
+  crashWhen(kind: WorkloadKind, namespace: string, name: string, predicate: (env: Record<string, string>) => boolean): void;
   kubeconfig(path: string, contexts: KubeconfigContext[]): string;
   stop(): Promise<void>;
 }
@@ -141,6 +143,7 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
         return status.readyReplicas === replicas && status.updatedReplicas === replicas && status.currentRevision === status.updateRevision;
       return status.updatedReplicas === replicas && status.replicas === replicas && status.availableReplicas === replicas;
     },
+    crashWhen: (kind, namespace, name, predicate) => controller.crashWhen.set(`${PLURAL[kind]}/${namespace}/${name}`, predicate),
     kubeconfig: (path, contexts) => writeKubeconfig(path, url, contexts),
     async stop() {
       await controller.stop();

@@ -1,11 +1,13 @@
 // Workload restarts against the fake cluster, whose pods are the real stand-in app reading the Secret at start.
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../src/config/schema.js';
 import { rolloutRestart, workloadChecks } from '../../src/services/kubernetes.js';
 import { scratchDir } from '../helpers/cli.js';
 import { ADMIN_TOKEN, type FakeKube, startFakeKube, type WorkloadKind } from '../helpers/fake-kube.js';
+import { IMAGES } from '../helpers/fake-kube-pods.js';
 import { readOnlyRules } from '../helpers/fake-kube-rbac.js';
 
 const NS = 'cryptoorchestrator';
@@ -113,6 +115,37 @@ describe('Kubernetes workload restarts', () => {
     await rolloutRestart(name, config({ [name]: { kind, name } }), deps);
     expect(Number((kube.workload(kind, NS, name).metadata as { generation: number }).generation)).toBe(generation + 1);
     expect(kube.rolledOut(kind, NS, name)).toBe(true);
+  });
+
+  it('a Redis StatefulSet pod takes REDIS_PASSWORD when it starts and keeps its data across a rollout', async () => {
+    kube.createSecret(NS, 'redis-secret', { REDIS_PASSWORD: 'first-password-0123' });
+    kube.createWorkload('StatefulSet', NS, 'redis', {
+      image: IMAGES.redis,
+      secret: 'redis-secret',
+      secretKeys: { REDIS_PASSWORD: 'REDIS_PASSWORD' },
+    });
+    const service = await kube.service('StatefulSet', NS, 'redis');
+    await kube.until(() => kube.rolledOut('StatefulSet', NS, 'redis'));
+    const first = new Redis({ port: service.port, host: '127.0.0.1', password: 'first-password-0123', lazyConnect: true });
+    await first.connect();
+    await first.set('kept', 'yes');
+    first.disconnect();
+    kube.store.write(
+      { resource: 'secrets', namespace: NS, name: 'redis-secret' },
+      {
+        ...(kube.store.get({ resource: 'secrets', namespace: NS, name: 'redis-secret' }) as object),
+        data: { REDIS_PASSWORD: Buffer.from('second-password-0123').toString('base64') },
+      },
+    );
+    await rolloutRestart('redis', config({ redis: { kind: 'StatefulSet', name: 'redis' } }), deps);
+    const second = new Redis({ port: service.port, host: '127.0.0.1', password: 'second-password-0123', lazyConnect: true });
+    await second.connect();
+    expect(await second.get('kept')).toBe('yes');
+    second.disconnect();
+    const old = new Redis({ port: service.port, host: '127.0.0.1', lazyConnect: true, enableReadyCheck: false });
+    await old.connect();
+    await expect(old.auth('first-password-0123')).rejects.toThrow(/WRONGPASS/);
+    old.disconnect();
   });
 
   it('preflight: a missing workload and a read-only account are named, with the Role rule', async () => {
