@@ -1,4 +1,5 @@
 import type { Kind, SecretConfig } from '../config/schema.js';
+import type { ErrorCode } from '../error-codes.js';
 import type { SecretValue } from '../secret-value.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -11,6 +12,11 @@ export interface Check {
   detail?: string;
   /** What to do when it failed. */
   hint?: string;
+  /**
+   * The error a failing check stands for. One registered with exit 2 (a missing right, Secret or workload) stops a
+   * real run as bad usage before anything changes; a dry run reports it as a failed check (exit 1).
+   */
+  code?: ErrorCode;
 }
 
 /** Env-file changes: a new value, or `null` to remove the line. */

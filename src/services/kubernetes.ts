@@ -124,7 +124,9 @@ export async function workloadChecks(service: string, config: Config): Promise<C
     clients = await kubeClients(w.context);
   } catch (error) {
     const failure = error as RotateError;
-    return [{ name: `service ${service} reaches its workload`, ok: false, detail: failure.message, hint: failure.hint }];
+    return [
+      { name: `service ${service} reaches its workload`, ok: false, detail: failure.message, hint: failure.hint, code: failure.code },
+    ];
   }
   const checks: Check[] = [];
   try {
@@ -132,7 +134,13 @@ export async function workloadChecks(service: string, config: Config): Promise<C
     checks.push({ name: `${label(w)} exists (service ${service})`, ok: true });
   } catch (error) {
     const failure = error as RotateError;
-    checks.push({ name: `${label(w)} exists (service ${service})`, ok: false, detail: failure.message, hint: failure.hint });
+    checks.push({
+      name: `${label(w)} exists (service ${service})`,
+      ok: false,
+      detail: failure.message,
+      hint: failure.hint,
+      code: failure.code,
+    });
   }
   for (const verb of ['get', 'patch']) {
     const name = `may ${verb} ${label(w)}`;
@@ -146,6 +154,7 @@ export async function workloadChecks(service: string, config: Config): Promise<C
               ok,
               detail: `the account of context ${clients.context} may not ${verb} ${RESOURCE[w.kind]}.apps ${w.namespace}/${w.name}`,
               hint: `add this rule to the Role bound to rotate's account in namespace ${w.namespace}:\n${roleRule(ref(w, verb), ['get', 'patch'])}`,
+              code: 'KUBE_FORBIDDEN',
             },
       );
     } catch (error) {
@@ -154,7 +163,7 @@ export async function workloadChecks(service: string, config: Config): Promise<C
         { ...ref(w, 'create'), resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
         clients.server,
       );
-      checks.push({ name, ok: false, detail: failure.message, hint: failure.hint });
+      checks.push({ name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });
     }
   }
   return checks;
