@@ -10,14 +10,15 @@ const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: f
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
 export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
-  const [{ loadConfig }, { processDeps }, { openStore }] = await Promise.all([
+  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNamesOf }] = await Promise.all([
     import('../config/load.js'),
     import('../engine/process-deps.js'),
     import('../store/index.js'),
+    import('../secrets/index.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   const runOptions = { ...DEFAULT_RUN, ...run };
-  const privateEnvNames = Object.values(loaded.config.secrets).flatMap((s) => ('adminUrlEnv' in s && s.adminUrlEnv ? [s.adminUrlEnv] : []));
+  const privateEnvNames = Object.values(loaded.config.secrets).flatMap(credentialEnvNamesOf);
   const deps = processDeps({ quiet: options.quiet, verbose: options.verbose, unattended: runOptions.unattended, privateEnvNames });
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {

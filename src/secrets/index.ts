@@ -1,33 +1,62 @@
-import type { Kind, SecretConfig } from '../config/schema.js';
+import type { JwtSecretConfig, Kind, SecretConfig, SecretConfigOf } from '../config/schema.js';
 import type { Rotator } from './types.js';
 
 /**
- * The registry. Rotators load on first use, so `rotate --help` and `rotate status` never pay for pg, ioredis or
- * stripe.
+ * What the engine, the commands and the config need to know of a kind without loading its rotator. Rotators load
+ * on first use, so `rotate --help` and `rotate status` never pay for pg, ioredis or stripe; everything here is
+ * read from the config alone.
  */
-const loaders: Record<Kind, () => Promise<Rotator<any>>> = {
-  jwt: async () => (await import('./jwt.js')).jwtRotator,
-  'exchange-key': async () => (await import('./exchange-key/index.js')).exchangeKeyRotator,
-  postgres: async () => (await import('./postgres/index.js')).postgresRotator,
-  redis: async () => (await import('./redis/index.js')).redisRotator,
-  stripe: async () => (await import('./stripe/index.js')).stripeRotator,
+interface KindEntry<C extends SecretConfig> {
+  load(): Promise<Rotator<C>>;
+  /** The env-file keys the secret writes; the first is its main value. */
+  envKeys(config: C): string[];
+  /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
+  credentialEnvNames(config: C): string[];
+}
+
+/** The JWT secret's grace-period key: where the old secret stays while tokens signed with it are still valid. */
+export const jwtPreviousEnv = (config: JwtSecretConfig): string => config.previousEnv ?? `${config.env}_PREVIOUS`;
+
+const adminUrlEnvOf = (config: { adminUrlEnv?: string | undefined }): string[] => (config.adminUrlEnv ? [config.adminUrlEnv] : []);
+const none = (): string[] => [];
+
+/** The registry: one entry per kind. */
+const kinds: { [K in Kind]: KindEntry<SecretConfigOf<K>> } = {
+  jwt: {
+    load: async () => (await import('./jwt.js')).jwtRotator,
+    envKeys: (config) => [config.env, jwtPreviousEnv(config)],
+    credentialEnvNames: none,
+  },
+  'exchange-key': {
+    load: async () => (await import('./exchange-key/index.js')).exchangeKeyRotator,
+    envKeys: (config) => [config.env],
+    credentialEnvNames: none,
+  },
+  postgres: {
+    load: async () => (await import('./postgres/index.js')).postgresRotator,
+    envKeys: (config) => [config.env, ...config.alsoUpdate],
+    credentialEnvNames: adminUrlEnvOf,
+  },
+  redis: {
+    load: async () => (await import('./redis/index.js')).redisRotator,
+    envKeys: (config) => [config.env, ...config.alsoUpdate],
+    credentialEnvNames: adminUrlEnvOf,
+  },
+  stripe: {
+    load: async () => (await import('./stripe/index.js')).stripeRotator,
+    envKeys: (config) => [config.env.secretKey, config.env.publishableKey, config.env.webhookSecret],
+    credentialEnvNames: none,
+  },
 };
 
+const entryOf = <C extends SecretConfig>(kind: C['kind']) => kinds[kind] as unknown as KindEntry<C>;
+
 export async function loadRotator<C extends SecretConfig>(kind: C['kind']): Promise<Rotator<C>> {
-  return (await loaders[kind]()) as Rotator<C>;
+  return entryOf<C>(kind).load();
 }
 
 /** Env keys a secret writes, without loading its rotator (status and plans need only this). */
-export function envKeysOf(config: SecretConfig): string[] {
-  switch (config.kind) {
-    case 'jwt':
-      return [config.env, config.previousEnv ?? `${config.env}_PREVIOUS`];
-    case 'exchange-key':
-      return [config.env];
-    case 'postgres':
-    case 'redis':
-      return [config.env, ...config.alsoUpdate];
-    case 'stripe':
-      return [config.env.secretKey, config.env.publishableKey, config.env.webhookSecret];
-  }
-}
+export const envKeysOf = (config: SecretConfig): string[] => entryOf(config.kind).envKeys(config);
+
+/** Process environment variables that hold credentials of this secret (never handed to a child process). */
+export const credentialEnvNamesOf = (config: SecretConfig): string[] => entryOf(config.kind).credentialEnvNames(config);

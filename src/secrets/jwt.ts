@@ -2,14 +2,13 @@ import { SignJWT } from 'jose';
 import type { JwtSecretConfig } from '../config/schema.js';
 import { RotateError } from '../errors.js';
 import { SecretValue } from '../secret-value.js';
+import { jwtPreviousEnv } from './index.js';
 import { type Check, check, type Rotation, type Rotator, type RotatorContext } from './types.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
 export const MIN_SECRET_BYTES = 32;
 
 type Ctx = RotatorContext<JwtSecretConfig>;
-
-const previousEnv = (config: JwtSecretConfig): string => config.previousEnv ?? `${config.env}_PREVIOUS`;
 
 function currentSecret(ctx: Ctx): SecretValue | undefined {
   const value = ctx.env[ctx.config.env];
@@ -106,7 +105,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
       );
     }
     const keepOld = ctx.config.graceHours > 0 && !ctx.emergency && !restore;
-    const prev = previousEnv(ctx.config);
+    const prev = jwtPreviousEnv(ctx.config);
     const rotation: Rotation = {
       env: { [ctx.config.env]: next, ...(keepOld ? { [prev]: old } : prev in ctx.env ? { [prev]: null } : {}) },
       ...(keepOld ? { retireEnv: { [prev]: null } } : {}),
@@ -132,7 +131,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async verifyRetired(ctx, rotation) {
     const old = rotation.secrets.old!;
-    const prev = previousEnv(ctx.config);
+    const prev = jwtPreviousEnv(ctx.config);
     const checks = [check(`${prev} does not hold the old secret`, ctx.env[prev] !== old.reveal(), ctx.envFile)];
     if (ctx.config.verify && !old.equals(rotation.secrets.new)) {
       checks.push(await refused(ctx, 'the app refuses a token signed with the old secret', old));
