@@ -1,6 +1,7 @@
 // Short-lived Redis connections for the rotator. AUTH is sent by hand after connecting (not by ioredis), so a
 // refused password is a clean WRONGPASS reply rather than a reconnect loop, and every error that leaves this file
 // is rebuilt from the reply's first line: ioredis attaches the command's arguments (passwords) to its errors.
+import './quiet-debug.js'; // before ioredis: its debug channel prints passwords
 import { Redis } from 'ioredis';
 import { type ErrorCode, RotateError } from '../../errors.js';
 import { redact, type SecretValue } from '../../secret-value.js';
