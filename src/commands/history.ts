@@ -37,9 +37,12 @@ async function history(secret: string | undefined, options: z.output<typeof opti
   return withSession(options, {}, async (session) => {
     if (options.verify) return verifyHistory(session, options);
     if (secret) resolveSecretIds(session, [secret]);
-    let entries = (await session.store.readHistory()).filter((e) => !secret || e.secret === secret).reverse();
+    const report = await session.store.readHistoryReport();
+    // A damaged record never hides the good ones: they are shown, and the damaged ones named (file and line).
+    for (const d of report.damaged) session.deps.log.warn(`${d.file} line ${d.line} is damaged and was skipped: ${d.error}`);
+    let entries = report.entries.filter((e) => !secret || e.secret === secret).reverse();
     if (options.limit) entries = entries.slice(0, options.limit);
-    return printResult(options, 'history', ExitCode.ok, { results: entries }, () => {
+    return printResult(options, 'history', ExitCode.ok, { results: entries, damaged: report.damaged }, () => {
       if (entries.length === 0) return secret ? `no history for ${secret}` : 'no history yet';
       return table(
         ['WHEN', 'SECRET', 'ACTION', 'RESULT', 'TOOK', 'VALUE (OLD -> NEW)', 'BY', 'NOTE'],

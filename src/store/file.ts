@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
-import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
+import { parseHistoryLines } from './history.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
 export interface FileStoreOptions {
@@ -117,11 +118,27 @@ export class FileStore implements Store {
     await writeFileAtomic(this.#path('state.json'), `${JSON.stringify(states, null, 2)}\n`, { mode: 0o600 });
   }
 
+  /**
+   * Appends one line. A crash or a full disk can leave the last record cut short: the new record then starts on a
+   * fresh line, so the torn one stays isolated (and named by readHistoryReport) instead of swallowing this one.
+   */
   async appendHistory(entry: HistoryEntry): Promise<void> {
     await this.#ensureDir();
-    const handle = await open(this.#path('history.jsonl'), 'a', 0o600);
+    const path = this.#path('history.jsonl');
+    const handle = await open(path, 'a+', 0o600);
     try {
-      await handle.appendFile(`${JSON.stringify(entry)}\n`);
+      const { size } = await handle.stat();
+      let lead = '';
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) {
+          lead = '\n';
+          const line = (await readFile(path, 'utf8')).split('\n').length;
+          this.#options.warn(`${path} line ${line} was cut off (no end of line); it is kept as is and skipped when read`);
+        }
+      }
+      await handle.appendFile(`${lead}${JSON.stringify(entry)}\n`);
       await handle.sync();
     } finally {
       await handle.close();
@@ -129,16 +146,19 @@ export class FileStore implements Store {
   }
 
   async readHistory(): Promise<HistoryEntry[]> {
+    return (await this.readHistoryReport()).entries;
+  }
+
+  async readHistoryReport(): Promise<HistoryReport> {
+    const path = this.#path('history.jsonl');
+    let text: string;
     try {
-      const text = await readFile(this.#path('history.jsonl'), 'utf8');
-      return text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as HistoryEntry);
+      text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], damaged: [] };
       throw error;
     }
+    return parseHistoryLines(text, path);
   }
 
   async readJournals(): Promise<Journal[]> {

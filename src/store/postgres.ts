@@ -4,7 +4,8 @@ import pg from 'pg';
 import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../connection/postgres-url.js';
 import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
-import type { HistoryEntry, Journal, Lock, SecretState, Store } from './types.js';
+import { isHistoryEntry, NOT_A_RECORD } from './history.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
 export interface PostgresStoreOptions {
@@ -218,8 +219,18 @@ export class PostgresStore implements Store {
   }
 
   async readHistory(): Promise<HistoryEntry[]> {
-    const { rows } = await this.#query<{ entry: HistoryEntry }>(`SELECT entry FROM ${this.#t('history')} ORDER BY id`);
-    return rows.map((r) => r.entry);
+    return (await this.readHistoryReport()).entries;
+  }
+
+  /** A row is written whole or not at all (one INSERT); a row that is not a record was put there by hand. */
+  async readHistoryReport(): Promise<HistoryReport> {
+    const { rows } = await this.#query<{ id: string; entry: unknown }>(`SELECT id, entry FROM ${this.#t('history')} ORDER BY id`);
+    const report: HistoryReport = { entries: [], damaged: [] };
+    for (const row of rows) {
+      if (isHistoryEntry(row.entry)) report.entries.push(row.entry);
+      else report.damaged.push({ file: `${this.location} table history`, line: Number(row.id), error: NOT_A_RECORD });
+    }
+    return report;
   }
 
   async readJournals(): Promise<Journal[]> {

@@ -79,6 +79,19 @@ export interface HistoryEntry {
   chain?: string;
 }
 
+/** A history record that cannot be read: where it is (the file and its line, or the table and its row id) and why. */
+export interface DamagedRecord {
+  file: string;
+  line: number;
+  error: string;
+}
+
+/** The history as far as it can be read: every good record, oldest first, and the damaged ones named. */
+export interface HistoryReport {
+  entries: HistoryEntry[];
+  damaged: DamagedRecord[];
+}
+
 export interface Lock {
   release(): Promise<void>;
 }
@@ -90,8 +103,9 @@ export interface Store {
   readStates(): Promise<Record<string, SecretState>>;
   writeState(secret: string, state: SecretState): Promise<void>;
   appendHistory(entry: HistoryEntry): Promise<void>;
-  /** Oldest first. */
+  /** Every readable record, oldest first (damaged records are skipped: readHistoryReport names them). */
   readHistory(): Promise<HistoryEntry[]>;
+  readHistoryReport(): Promise<HistoryReport>;
   readJournals(): Promise<Journal[]>;
   writeJournal(journal: Journal): Promise<void>;
   removeJournal(secret: string): Promise<void>;

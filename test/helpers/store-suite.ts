@@ -11,6 +11,11 @@ export interface StoreHarness {
   atRest(): Promise<string>;
   /** Warnings the stores opened by this harness gave. */
   warnings: string[];
+  /**
+   * Damages the history the way this store can be damaged (file: a record cut off mid-line by a crash or a full
+   * disk; postgres: a row that is not a record, put there by hand) and says where the damaged record is.
+   */
+  damageHistory(): Promise<{ line: number }>;
 }
 
 /** A fresh id so tests sharing one location (a postgres schema per file) do not see each other's rows. */
@@ -101,6 +106,21 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       const after = (await store.readHistory()).filter((e) => e.secret === secret);
       expect(before).toEqual(entries.slice(0, 1));
       expect(after).toEqual(entries);
+    });
+
+    it('a damaged history record is named (where, line) and skipped; every good record before and after it is read', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const secret = uniqueId('jwt');
+      await store.appendHistory(historyEntry(secret, 'run-1', 'rotated'));
+      const damage = await harness.damageHistory();
+      await store.appendHistory(historyEntry(secret, 'run-2', 'failed'));
+      await (await open(harness)).appendHistory(historyEntry(secret, 'run-3', 'rotated'));
+      const report = await (await open(harness)).readHistoryReport();
+      expect(report.entries.filter((e) => e.secret === secret).map((e) => e.runId)).toEqual(['run-1', 'run-2', 'run-3']);
+      const named = report.damaged.find((d) => d.line === damage.line);
+      expect(named).toMatchObject({ file: expect.stringContaining('history'), error: expect.any(String) });
+      expect((await store.readHistory()).filter((e) => e.secret === secret)).toHaveLength(3);
     });
 
     it('round-trips journals, one per secret, and removes them', async () => {

@@ -52,6 +52,13 @@ const harness: StoreHarness = {
   warnings,
   open: (options) => connect(options),
   atRest: tableText,
+  // A row is inserted whole or not at all, so the only damage is a row that is not a record, put there by hand.
+  damageHistory: async () => {
+    const { rows } = await admin.query<{ id: string }>(
+      `INSERT INTO ${pg.escapeIdentifier(schema)}.history (at, entry) VALUES (now(), '"torn"'::jsonb) RETURNING id`,
+    );
+    return { line: Number(rows[0]!.id) };
+  },
 };
 
 storeSuite('PostgresStore', async () => harness);

@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/store/file.js';
 import { historyEntry, type StoreHarness, storeSuite } from '../helpers/store-suite.js';
+
+/** A record cut off mid-string, as a crash or a full disk leaves it: no end of line. */
+const TORN = '{"at":"2026-01-01T00:00:00.000Z","runId":"torn","secret":"jwt","act';
 
 const folders: string[] = [];
 afterAll(async () => {
@@ -33,6 +36,11 @@ async function fileHarness(): Promise<StoreHarness & { dir: string }> {
     atRest: async () => {
       const texts = await Promise.all((await filesUnder(dir)).map((f) => readFile(f, 'latin1')));
       return texts.join('\n');
+    },
+    damageHistory: async () => {
+      const path = join(dir, 'history.jsonl');
+      await appendFile(path, TORN);
+      return { line: (await readFile(path, 'utf8')).split('\n').length };
     },
   };
 }
@@ -98,6 +106,36 @@ describe('FileStore: history and keys at rest', () => {
     expect(after.subarray(0, before.length).equals(before)).toBe(true);
     expect(after.toString('utf8').trimEnd().split('\n')).toHaveLength(2);
     expect((await stat(join(h.dir, 'history.jsonl'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('a torn last line keeps its bytes; the next record starts on a fresh line and every later read works', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    const path = join(h.dir, 'history.jsonl');
+    await store.appendHistory(historyEntry('jwt', 'run-1', 'rotated'));
+    await appendFile(path, TORN);
+    const torn = await readFile(path);
+    await store.appendHistory(historyEntry('jwt', 'run-2', 'rotated'));
+    await store.appendHistory(historyEntry('jwt', 'run-3', 'rotated'));
+    const after = await readFile(path);
+    expect(after.subarray(0, torn.length).equals(torn)).toBe(true);
+    expect(after.toString('utf8').split('\n')[1]).toBe(TORN);
+    expect(h.warnings.filter((w) => w.includes('line 2 was cut off'))).toHaveLength(1);
+    const report = await store.readHistoryReport();
+    expect(report.entries.map((e) => e.runId)).toEqual(['run-1', 'run-2', 'run-3']);
+    expect(report.damaged).toEqual([{ file: path, line: 2, error: expect.stringContaining('not a whole JSON record') }]);
+  });
+
+  it('names every damaged line (a cut-off end, a hand edit, a JSON value that is not a record) and reads the rest', async () => {
+    const h = await fileHarness();
+    const path = join(h.dir, 'history.jsonl');
+    const good = (runId: string) => JSON.stringify(historyEntry('jwt', runId, 'rotated'));
+    await (await h.open()).appendHistory(historyEntry('jwt', 'warm-up', 'rotated'));
+    await writeFile(path, [good('a'), 'not json', '', '[1,2]', good('b'), '{"at":1}', good('c'), TORN].join('\n'));
+    const report = await (await h.open()).readHistoryReport();
+    expect(report.entries.map((e) => e.runId)).toEqual(['a', 'b', 'c']);
+    expect(report.damaged.map((d) => d.line)).toEqual([2, 4, 6, 8]);
+    expect(report.damaged[3]!.error).toMatch(/^cut off/);
   });
 
   it('creates the master key file 0600 on first use, warns to back it up, and reuses it', async () => {
