@@ -26,6 +26,7 @@ const CONFIG = 'configuration.md';
 const STORE = 'configuration.md#store';
 const KUBE = 'kubernetes.md#errors';
 const ENV_VARS = 'configuration.md#environment-variables-rotate-reads';
+const MASTER_KEY = 'runbook.md#the-master-key-wrong-or-missing';
 const DATABASE = 'secrets/database.md#errors';
 const REDIS = 'secrets/redis.md#errors';
 const EXCHANGE_KEY = 'secrets/exchange-key.md#troubleshooting';
@@ -89,9 +90,11 @@ export const ERROR_CODES = {
   STORE_UNREACHABLE: { exit: failed, when: 'the postgres store cannot be used', hint: 'Check store.urlEnv, the role and its rights, and that the server is up.', doc: STORE },
   STORE_URL_MISSING: { exit: usage, when: 'store.urlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: STORE },
   STORE_URL_INVALID: { exit: usage, when: 'the store URL is not a postgresql:// URL', hint: 'Fix the variable store.urlEnv names; percent-encode a `/`, `?` or `#` in the password.', doc: STORE },
-  MASTER_KEY_MISSING: { exit: usage, when: 'the postgres store needs ROTATE_MASTER_KEY', hint: 'Every host must share one key: export ROTATE_MASTER_KEY=$(openssl rand -base64 32).', doc: ENV_VARS },
+  MASTER_KEY_MISSING: { exit: usage, when: 'no master key is given (ROTATE_MASTER_KEY, else .rotate/master.key) but the store holds data sealed with one, or the postgres store has none', hint: 'Restore .rotate/master.key from your backup of it, or set ROTATE_MASTER_KEY to the key that sealed the store; rotate never makes a new key over sealed data.', doc: MASTER_KEY },
   MASTER_KEY_INVALID: { exit: usage, when: 'the master key is not 32 bytes', hint: 'Give 32 random bytes as 64 hex characters or base64.', doc: ENV_VARS },
-  MASTER_KEY_MISMATCH: { exit: needsPerson, when: 'the master key is not the one that wrote the store', hint: 'Set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used then.', doc: ENV_VARS },
+  MASTER_KEY_MISMATCH: { exit: usage, when: 'the master key given is not the one that sealed the store (its key check); nothing was changed', hint: 'Set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used then.', doc: MASTER_KEY },
+  PENDING_RUN_KEY_MISSING: { exit: needsPerson, when: 'an interrupted run waits for `rotate resume`, and the master key that sealed its journal is missing', hint: 'Restore .rotate/master.key (or set ROTATE_MASTER_KEY) to that key, then run `rotate resume`.', doc: MASTER_KEY },
+  PENDING_RUN_KEY_MISMATCH: { exit: needsPerson, when: 'an interrupted run waits for `rotate resume`, and the master key given is not the one that sealed its journal', hint: 'Give the key that sealed the store, then run `rotate resume`.', doc: MASTER_KEY },
 
   // jwt
   JWT_SECRET_MISSING: { exit: failed, when: 'the JWT secret is not set in the env file', hint: 'Add the variable (secrets.<id>.env, JWT_SECRET by default) to the env file.', doc: 'secrets/jwt.md' },

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
+import { loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
 import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
-import { parseMasterKey, Vault } from './vault.js';
+import type { Vault } from './vault.js';
 
 export interface FileStoreOptions {
   dir: string;
@@ -79,12 +80,17 @@ export class FileStore implements Store {
         await handle.writeFile(JSON.stringify(me));
         await handle.sync();
         await handle.close();
-        return {
+        const lock = {
           release: async () => {
             const owner = await readJson<LockOwner | null>(path, null);
             if (owner?.token === me.token) await rm(path, { force: true });
           },
         };
+        await this.#checkKey().catch(async (error: unknown) => {
+          await lock.release();
+          throw error;
+        });
+        return lock;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -216,24 +222,14 @@ export class FileStore implements Store {
 
   async #getVault(): Promise<Vault> {
     if (this.#vault) return this.#vault;
-    if (this.#options.masterKey) {
-      this.#vault = new Vault(parseMasterKey(this.#options.masterKey, 'ROTATE_MASTER_KEY'));
-      return this.#vault;
-    }
-    const keyPath = this.#path('master.key');
-    try {
-      this.#vault = new Vault(parseMasterKey(await readFile(keyPath, 'utf8'), keyPath));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await this.#ensureDir();
-      const key = randomBytes(32);
-      await writeFile(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-      this.#options.warn(
-        `created the master key ${keyPath}: it decrypts the backups and the journal; back it up somewhere safe ` +
-          '(or set ROTATE_MASTER_KEY instead)',
-      );
-      this.#vault = new Vault(key);
-    }
+    await this.#ensureDir();
+    this.#vault = await loadFileStoreKey(this.#options.dir, this.#options.masterKey, this.#options.warn);
+    if (!this.#vault) throw new Error('unreachable: loadFileStoreKey mints a key when asked to');
     return this.#vault;
+  }
+
+  /** Under the lock, before a run changes anything: a wrong or missing key stops it here (a new key waits for use). */
+  async #checkKey(): Promise<void> {
+    this.#vault ??= await loadFileStoreKey(this.#options.dir, this.#options.masterKey, this.#options.warn, { mint: false });
   }
 }

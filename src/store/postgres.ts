@@ -5,6 +5,7 @@ import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../co
 import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
+import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
 import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
@@ -20,7 +21,8 @@ export interface PostgresStoreOptions {
   urlEnv?: string;
 }
 
-const KEY_CHECK = 'rotate-master-key-check';
+/** What stores set up before key checks sealed in meta.key-check. */
+const LEGACY_KEY_CHECK = 'rotate-master-key-check';
 
 /** A stable, non-negative 63-bit advisory-lock key per schema, so every host running rotate agrees on it. */
 export function lockKey(schema: string): bigint {
@@ -114,20 +116,36 @@ export class PostgresStore implements Store {
           END IF;
         END$$;
       `);
-      // A sealed known text proves, at connect, that this host has the key the other hosts used.
+      // A key check (a MAC of a constant, never the key) proves at connect, before anything changes, that this host
+      // has the key the other hosts used. Stores set up before key checks hold a sealed constant instead.
       await client.query(`INSERT INTO ${this.#t('meta')} VALUES ('key-check', $1) ON CONFLICT (name) DO NOTHING`, [
-        this.#vault.seal(Buffer.from(KEY_CHECK), 'key-check'),
+        `mac1:${keyCheckOf(this.#vault)}`,
       ]);
       const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${this.#t('meta')} WHERE name = 'key-check'`);
-      await client.query('COMMIT');
-      if (this.#vault.open(rows[0]!.value, 'key-check').toString() !== KEY_CHECK) {
-        throw new RotateError('STORE_CORRUPT', 'the store key check holds an unexpected value');
+      if (!this.#keyMatches(rows[0]!.value)) {
+        const pending = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.#t('journal')}`);
+        throw keyMismatch(
+          'ROTATE_MASTER_KEY',
+          this.location,
+          pending.rows[0]!.n > 0,
+          'every host that runs rotate must share one master key: set ROTATE_MASTER_KEY to the key the other hosts use',
+        );
       }
+      await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
       client.release();
+    }
+  }
+
+  #keyMatches(stored: string): boolean {
+    if (stored.startsWith('mac1:')) return sameCheck(stored.slice('mac1:'.length), keyCheckOf(this.#vault));
+    try {
+      return this.#vault.open(stored, 'key-check').toString() === LEGACY_KEY_CHECK;
+    } catch {
+      return false;
     }
   }
 

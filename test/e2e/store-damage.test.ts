@@ -1,8 +1,12 @@
 // The built CLI on a damaged file store: a torn history, a wrong or missing master key, loose permissions.
-import { readFileSync, truncateSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JwtProject, jwtProject } from '../helpers/jwt-project.js';
+import { CLI, readTree } from '../helpers/cli.js';
+import { JWT_ENV_TEXT, type JwtProject, jwtProject } from '../helpers/jwt-project.js';
+import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
 
 let project: JwtProject | undefined;
 afterEach(async () => {
@@ -46,5 +50,88 @@ describe('a damaged history never silences the audit log', () => {
     expect(people.code).toBe(0);
     expect(people.stdout.match(/rotated/g)).toHaveLength(2);
     expect(people.stderr).toContain('line 2 is damaged');
+  });
+});
+
+/** Kills a `rotate jwt` in the middle of its restart step (SIGKILL), leaving a journal; ends the shell it started. */
+async function killDuringRestart(project: JwtProject, env: Record<string, string | undefined> = {}): Promise<void> {
+  const { dir } = project;
+  project.writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], { cwd: dir, env: childEnv, stdio: 'ignore' });
+  const shellPid = join(dir, 'restart-shell.pid');
+  const started = () => journalSteps(dir, 'jwt').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
+  expect(await waitUntil(started)).toBe(true);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+  const [shell] = pidsIn(shellPid) as [number];
+  spawnSync('pkill', ['-KILL', '-P', String(shell)]);
+  process.kill(shell, 'SIGKILL');
+  project.writeConfig();
+}
+
+describe('the master key is checked before anything is sealed', () => {
+  it('a ROTATE_MASTER_KEY other than .rotate/master.key: exit 2, one JSON document, nothing changed', async () => {
+    project = await jwtProject();
+    const { cli, dir } = project;
+    expect((await cli(['jwt', '--yes'])).code).toBe(0);
+    const envBefore = readFileSync(join(dir, '.env'), 'utf8');
+    const storeBefore = readTree(join(dir, '.rotate'));
+    const wrong = randomBytes(32).toString('base64');
+    const result = await cli(['jwt', '--yes', '--json'], { env: { ROTATE_MASTER_KEY: wrong } });
+    expect(result.code).toBe(2);
+    const doc = JSON.parse(result.stdout);
+    expect(doc).toMatchObject({ ok: false, exitCode: 2, error: { code: 'MASTER_KEY_MISMATCH' } });
+    expect(doc.error.hint).toContain('unset ROTATE_MASTER_KEY');
+    expect(result.stdout + result.stderr).not.toContain(wrong);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envBefore);
+    expect(readTree(join(dir, '.rotate'))).toEqual(storeBefore);
+    // The file's key still works.
+    expect((await cli(['jwt', '--yes'])).code).toBe(0);
+  });
+
+  it('a deleted master.key is never replaced: rotate exits 2, resume of a pending run exits 3; with the key back resume undoes it', async () => {
+    project = await jwtProject();
+    const { cli, dir } = project;
+    expect((await cli(['jwt', '--yes'])).code).toBe(0);
+    const keyPath = join(dir, '.rotate/master.key');
+    const rotated = readFileSync(join(dir, '.env'), 'utf8');
+    renameSync(keyPath, join(dir, 'master.key.saved'));
+    const storeBefore = readTree(join(dir, '.rotate'));
+
+    const rotate = await cli(['jwt', '--yes', '--json']);
+    expect(rotate.code).toBe(2);
+    const doc = JSON.parse(rotate.stdout);
+    expect(doc.error).toMatchObject({ code: 'MASTER_KEY_MISSING', message: expect.stringContaining(keyPath) });
+    expect(doc.error.hint).toMatch(/restore .*master\.key.*ROTATE_MASTER_KEY/);
+    expect(existsSync(keyPath)).toBe(false);
+    expect(readTree(join(dir, '.rotate'))).toEqual(storeBefore);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(rotated);
+
+    // A run interrupted while the key was there, then the key goes missing: resume needs a person (3).
+    renameSync(join(dir, 'master.key.saved'), keyPath);
+    await killDuringRestart(project);
+    renameSync(keyPath, join(dir, 'master.key.saved'));
+    // The killed run's lock is stale: resume may take it over and drop it. Everything else must stay as it was.
+    const withoutLock = () => {
+      const tree = readTree(join(dir, '.rotate'));
+      delete tree[join(dir, '.rotate/lock')];
+      return tree;
+    };
+    const pending = withoutLock();
+    const resume = await cli(['resume', '--json']);
+    expect(resume.code).toBe(3);
+    expect(JSON.parse(resume.stdout).error.code).toBe('PENDING_RUN_KEY_MISSING');
+    expect(resume.stderr).toContain('pending run journal');
+    expect(existsSync(keyPath)).toBe(false);
+    expect(withoutLock()).toEqual(pending);
+
+    renameSync(join(dir, 'master.key.saved'), keyPath);
+    const back = await cli(['resume', '--json']);
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout).results[0].status).toBe('undone');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(rotated);
+    expect(rotated).not.toBe(JWT_ENV_TEXT);
   });
 });

@@ -197,5 +197,43 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       })();
       await expect(wrong).rejects.toMatchObject({ name: 'RotateError', code: 'MASTER_KEY_MISMATCH' });
     });
+
+    it('a wrong master key stops a run before anything changes: exit 2, 3 while a run is pending; the lock stays free', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const id = await store.putBackup('env', Buffer.from('A=1\n'));
+      const before = await harness.atRest();
+      const wrongKey = otherMasterKey();
+      const lockWithWrongKey = async () => (await open(harness, { masterKey: wrongKey })).acquireLock('rotate jwt');
+      const error = await lockWithWrongKey().then(
+        () => undefined,
+        (e: unknown) => e as { code: string; exitCode: number; message: string; hint: string },
+      );
+      expect(error).toMatchObject({ code: 'MASTER_KEY_MISMATCH', exitCode: 2, message: expect.stringContaining('ROTATE_MASTER_KEY') });
+      expect(`${error?.message} ${error?.hint}`).not.toContain(wrongKey);
+      expect(await harness.atRest()).toBe(before);
+      const lock = await store.acquireLock('rotate jwt');
+      await lock.release();
+
+      const secret = uniqueId('jwt');
+      await store.writeJournal({
+        runId: 'run-pending',
+        secret,
+        kind: 'jwt',
+        mode: 'rotate',
+        startedAt: new Date().toISOString(),
+        host: hostname(),
+        pid: process.pid,
+        emergency: false,
+        rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)),
+        steps: [],
+      });
+      try {
+        await expect(lockWithWrongKey()).rejects.toMatchObject({ code: 'PENDING_RUN_KEY_MISMATCH', exitCode: 3 });
+      } finally {
+        await store.removeJournal(secret);
+      }
+      expect((await (await open(harness)).getBackup(id)).toString()).toBe('A=1\n');
+    });
   });
 }

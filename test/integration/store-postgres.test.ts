@@ -105,8 +105,28 @@ describe('PostgresStore: tables and keys', () => {
     await connect();
     await expect(connect({ masterKey: randomBytes(32).toString('hex') })).rejects.toMatchObject({
       code: 'MASTER_KEY_MISMATCH',
-      exitCode: 3,
+      exitCode: 2,
     });
+  });
+
+  it('keeps a key check that is a MAC, never the key; a store set up before key checks still connects', async () => {
+    await connect();
+    const meta = `${pg.escapeIdentifier(schema)}.meta`;
+    const { rows } = await admin.query<{ value: string }>(`SELECT value FROM ${meta} WHERE name = 'key-check'`);
+    expect(rows[0]!.value).toMatch(/^mac1:[0-9a-f]{64}$/);
+    const legacy = `legacy_${randomBytes(4).toString('hex')}`;
+    try {
+      const { Vault, parseMasterKey } = await import('../../src/store/vault.js');
+      await connect({ schema: legacy });
+      const sealed = new Vault(parseMasterKey(masterKey, 'test')).seal(Buffer.from('rotate-master-key-check'), 'key-check');
+      await admin.query(`UPDATE ${pg.escapeIdentifier(legacy)}.meta SET value = $1 WHERE name = 'key-check'`, [sealed]);
+      await connect({ schema: legacy });
+      await expect(connect({ schema: legacy, masterKey: randomBytes(32).toString('hex') })).rejects.toMatchObject({
+        code: 'MASTER_KEY_MISMATCH',
+      });
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(legacy)} CASCADE`);
+    }
   });
 
   it('accepts a SQLAlchemy URL with a driver (postgresql+asyncpg://)', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -158,21 +158,81 @@ describe('FileStore: history and keys at rest', () => {
     const withEnv = await h.open({ masterKey: envKey });
     const envId = await withEnv.putBackup('env', Buffer.from('A=1\n'));
     await expect(stat(join(h.dir, 'master.key'))).rejects.toMatchObject({ code: 'ENOENT' });
-
-    const withFile = await h.open();
-    const fileId = await withFile.putBackup('env', Buffer.from('B=2\n'));
-    await expect(withFile.getBackup(envId)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH', exitCode: 3 });
-    // The key file now exists, and the environment variable still wins over it.
-    const again = await h.open({ masterKey: envKey });
-    expect((await again.getBackup(envId)).toString()).toBe('A=1\n');
-    await expect(again.getBackup(fileId)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+    expect((await (await h.open({ masterKey: envKey })).getBackup(envId)).toString()).toBe('A=1\n');
   });
 
-  it('fails with MASTER_KEY_MISMATCH when the key file was replaced', async () => {
+  it('never makes a new key over sealed data: without the key it names where it was, exit 2 (3 with a pending run)', async () => {
+    const h = await fileHarness();
+    const envKey = randomBytes(32).toString('hex');
+    await (await h.open({ masterKey: envKey })).putBackup('env', Buffer.from('A=1\n'));
+    const before = await h.atRest();
+    const missing = await (await h.open()).acquireLock('resume').then(
+      () => undefined,
+      (e: unknown) => e as { code: string; exitCode: number; message: string; hint: string },
+    );
+    expect(missing).toMatchObject({ code: 'MASTER_KEY_MISSING', exitCode: 2 });
+    expect(missing?.message).toContain(join(h.dir, 'master.key'));
+    expect(missing?.message).toContain('1 backup(s)');
+    expect(missing?.hint).toContain('ROTATE_MASTER_KEY');
+    await expect(stat(join(h.dir, 'master.key'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect((await h.open()).seal('x', 'p')).rejects.toMatchObject({ code: 'MASTER_KEY_MISSING' });
+    expect(await h.atRest()).toBe(before);
+    await expect(stat(join(h.dir, 'lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    await mkdir(join(h.dir, 'journal'));
+    await writeFile(join(h.dir, 'journal', 'jwt.json'), '{}');
+    await expect((await h.open()).acquireLock('resume')).rejects.toMatchObject({ code: 'PENDING_RUN_KEY_MISSING', exitCode: 3 });
+  });
+
+  it('a deleted master.key is not replaced while backups or a journal exist', async () => {
+    const h = await fileHarness();
+    await (await h.open()).putBackup('env', Buffer.from('A=1\n'));
+    await rm(join(h.dir, 'master.key'));
+    await expect((await h.open()).acquireLock('resume')).rejects.toMatchObject({
+      code: 'MASTER_KEY_MISSING',
+      hint: expect.stringContaining(`restore ${join(h.dir, 'master.key')}`),
+    });
+    await expect(stat(join(h.dir, 'master.key'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps a key check beside the sealed data (a MAC, never the key); a ROTATE_MASTER_KEY that differs from master.key is refused', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    await store.putBackup('env', Buffer.from('A=1\n'));
+    const key = (await readFile(join(h.dir, 'master.key'), 'utf8')).trim();
+    const check = JSON.parse(await readFile(join(h.dir, 'key-check.json'), 'utf8'));
+    expect(check).toMatchObject({ check: expect.stringMatching(/^[0-9a-f]{64}$/), source: 'master.key' });
+    const raw = Buffer.from(key, 'base64');
+    for (const form of [key, raw.toString('hex'), raw.toString('base64url')]) expect(JSON.stringify(check)).not.toContain(form);
+    expect((await stat(join(h.dir, 'key-check.json'))).mode & 0o777).toBe(0o600);
+
+    await expect((await h.open({ masterKey: randomBytes(32).toString('hex') })).acquireLock('rotate jwt')).rejects.toMatchObject({
+      code: 'MASTER_KEY_MISMATCH',
+      exitCode: 2,
+      hint: expect.stringContaining('unset ROTATE_MASTER_KEY'),
+    });
+    // The same key given in the environment is fine.
+    await (await (await h.open({ masterKey: key })).acquireLock('rotate jwt')).release();
+  });
+
+  it('a store from before key checks: the right key writes the check, a wrong one is refused', async () => {
+    const h = await fileHarness();
+    const id = await (await h.open()).putBackup('env', Buffer.from('A=1\n'));
+    await rm(join(h.dir, 'key-check.json'));
+    await expect((await h.open({ masterKey: randomBytes(32).toString('hex') })).acquireLock('x')).rejects.toMatchObject({
+      code: 'MASTER_KEY_MISMATCH',
+      exitCode: 2,
+    });
+    await expect(stat(join(h.dir, 'key-check.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await (await h.open()).getBackup(id)).toString()).toBe('A=1\n');
+    expect(JSON.parse(await readFile(join(h.dir, 'key-check.json'), 'utf8')).source).toBe('master.key');
+  });
+
+  it('fails with MASTER_KEY_MISMATCH (exit 2) when the key file was replaced', async () => {
     const h = await fileHarness();
     const id = await (await h.open()).putBackup('env', Buffer.from('A=1\n'));
     await writeFile(join(h.dir, 'master.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    await expect((await h.open()).getBackup(id)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+    await expect((await h.open()).getBackup(id)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH', exitCode: 2 });
   });
 
   it('refuses a master key that is not 32 bytes', async () => {
