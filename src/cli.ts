@@ -3,6 +3,8 @@ import { type Command, CommanderError } from 'commander';
 import { helpCommand } from './commands/help.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
+import { markCommand } from './commands/mark.js';
+import { metricsCommand } from './commands/metrics.js';
 import type { ActionRunner } from './commands/options.js';
 import { resumeCommand } from './commands/resume.js';
 import { rollbackCommand } from './commands/rollback.js';
@@ -52,6 +54,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
+  commands.push(markCommand, metricsCommand);
   for (const define of [...commands, versionCommand, helpCommand]) {
     program.addCommand(define(runAction).copyInheritedSettings(program));
   }

@@ -147,6 +147,9 @@ export const ERROR_CODES = {
   REDIS_RESTORE_MISSING: { exit: failed, when: 'the last rotation kept no previous password to restore', hint: 'See `rotate history <id>`.', doc: REDIS },
   REDIS_ROTATION_INCOMPLETE: { exit: needsPerson, when: 'the journal lacks the old or new Redis password', hint: 'The journal is damaged; check the user with ACL GETUSER and the env file by hand.', doc: REDIS },
 
+  // Operations: rotate mark
+  MARK_DATE_INVALID: { exit: usage, when: '`rotate mark --rotated-at` is not a date, is in the future, or is older than the rotation rotate recorded', hint: 'Give the day the value was last changed, e.g. --rotated-at 2026-08-23 (UTC) or a full ISO 8601 time.', doc: 'recipes.md#adopting-rotate-record-earlier-rotations-with-rotate-mark' },
+
   // stripe
   STRIPE_KEY_NOT_HANDED_IN: { exit: failed, when: 'no new Stripe secret key was handed in', hint: 'Roll the key in the Dashboard and hand it in.', doc: STRIPE_HANDOVER },
   STRIPE_KEY_MALFORMED: { exit: failed, when: 'a handed-in value is not a Stripe key of the expected kind', hint: 'Copy the key again from the Dashboard.', doc: STRIPE_CHECKS },

@@ -62,26 +62,34 @@ async function select(session: Session, names: string[], options: RotateOptions,
     );
   }
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
-  const [{ isDue, schedule }, { readEnvFile }] = await Promise.all([import('../engine/due.js'), import('../envfile/file.js')]);
+  const [{ isDue, schedule }, { readEnvFile }, { closedWindow, describeWindow }] = await Promise.all([
+    import('../engine/due.js'),
+    import('../envfile/file.js'),
+    import('../schedule/window.js'),
+  ]);
   const [states, journals, env] = await Promise.all([
     session.store.readStates(),
     session.store.readJournals(),
     readEnvFile(session.envFile),
   ]);
   const selection: Selection = { retire: [], rotate: [], skipped: [] };
+  const now = session.deps.now();
   for (const [id, config] of Object.entries(session.config.secrets)) {
     const s = schedule(
       config,
       states[id],
       journals.find((j) => j.secret === id),
       env.values,
-      session.deps.now(),
+      now,
     );
     const skip = (note: string) =>
       selection.skipped.push({ secret: id, kind: config.kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
     if (s.state === 'retire-due') selection.retire.push(id);
     else if (s.state === 'absent') skip(`not in ${session.envFile}`);
-    else if (options.all || isDue(s)) selection.rotate.push(id);
+    else if (options.due && isDue(s) && closedWindow(session.config.window, config, now)) {
+      // Cron's run outside the team's window: the secret stays due, the next run inside the window rotates it.
+      skip(`due, waiting for the window (${describeWindow(closedWindow(session.config.window, config, now)!)})`);
+    } else if (options.all || isDue(s)) selection.rotate.push(id);
     else skip(s.nextDue ? `not due until ${s.nextDue}` : 'not due');
   }
   return selection;
@@ -111,6 +119,7 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
       for (const id of [...selection.retire, ...selection.rotate]) results.push(await planSecret(session, id));
     } else {
       results = await execute(session, selection, options.yes);
+      if (options.due) await (await import('../notify/reminders.js')).sendReminders(session, results);
     }
     // One order for people and machines alike: the config's.
     const order = Object.keys(session.config.secrets);

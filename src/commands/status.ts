@@ -1,7 +1,8 @@
 import { Command } from 'commander';
+import * as z from 'zod/mini';
 import { ExitCode } from '../errors.js';
 import { table } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
@@ -16,28 +17,24 @@ const STATE_TEXT: Record<string, string> = {
   'needs-person': 'needs a person: see below, then rotate resume',
 };
 
+const optionsSchema = z.extend(globalOptionsSchema, { check: z._default(z.boolean(), false) });
+
 export function statusCommand(run: ActionRunner): Command {
-  return withGlobalOptions(new Command('status').description('one row per secret: kind, last rotated, interval, next due, state')).action(
-    run((command) => status(parseOptions(globalOptionsSchema, commandOptions(command)))),
-  );
+  return withGlobalOptions(
+    new Command('status')
+      .description('one row per secret: kind, last rotated, interval, next due, state')
+      .option('--check', 'for monitoring: exit 1 when a secret is overdue or its last run failed, 3 when one needs a person'),
+  ).action(run((command) => status(parseOptions(optionsSchema, commandOptions(command)))));
 }
 
-async function status(options: GlobalOptions): Promise<number> {
-  const [{ schedule }, { readEnvFile }] = await Promise.all([import('../engine/due.js'), import('../envfile/file.js')]);
+async function status(options: z.output<typeof optionsSchema>): Promise<number> {
+  const { checkExitCode, checkProblems, secretHealth } = await import('../monitoring/health.js');
   return withSession(options, {}, async (session) => {
-    const [states, journals, env] = await Promise.all([
-      session.store.readStates(),
-      session.store.readJournals(),
-      readEnvFile(session.envFile),
-    ]);
-    const now = session.deps.now();
-    const secrets = Object.entries(session.config.secrets).map(([id, config]) => {
-      const journal = journals.find((j) => j.secret === id);
+    const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
+    const secrets = health.map((h) => {
+      const journal = journals.find((j) => j.secret === h.secret);
       return {
-        secret: id,
-        kind: config.kind,
-        intervalDays: config.intervalDays,
-        ...schedule(config, states[id], journal, env.values, now),
+        ...h,
         ...(journal
           ? {
               pendingRun: {
@@ -51,8 +48,16 @@ async function status(options: GlobalOptions): Promise<number> {
           : {}),
       };
     });
-    const code = journals.length > 0 ? ExitCode.needsPerson : ExitCode.ok;
-    const body = { config: session.configPath ?? null, envFile: session.envFile, store: session.store.location, results: secrets };
+    // --check (monitoring) also fails on overdue secrets and failed last runs; plain status only on pending runs.
+    const code = options.check ? checkExitCode(health) : journals.length > 0 ? ExitCode.needsPerson : ExitCode.ok;
+    const problems = checkProblems(health);
+    const body = {
+      config: session.configPath ?? null,
+      envFile: session.envFile,
+      store: session.store.location,
+      results: secrets,
+      ...(options.check ? { check: { ok: code === ExitCode.ok, problems } } : {}),
+    };
     return printResult(options, 'status', code, body, () => {
       const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
       const lines = [
@@ -75,6 +80,21 @@ async function status(options: GlobalOptions): Promise<number> {
         );
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
         lines.push('  Run `rotate resume` to finish or undo it.');
+      }
+      const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
+      if (never.length > 0) {
+        lines.push(
+          `\nNever rotated by rotate: ${never.join(', ')}. \`rotate --due\` rotates them all on its next run; if they were ` +
+            'rotated before rotate, record when instead:',
+          ...never.map((id) => `  rotate mark ${id} --rotated-at YYYY-MM-DD`),
+        );
+      }
+      if (options.check) {
+        lines.push(
+          problems.length
+            ? `\ncheck failed (exit ${code}):\n${problems.map((p) => `  ${p}`).join('\n')}`
+            : '\ncheck ok: every secret is in date',
+        );
       }
       return lines.join('\n');
     });

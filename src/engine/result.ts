@@ -55,7 +55,8 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   undone: ExitCode.ok,
   planned: ExitCode.ok,
   skipped: ExitCode.ok,
-  'needs-operator': ExitCode.ok,
+  // `--due` could not rotate a due secret that needs an operator (Stripe): cron monitoring must see it.
+  'needs-operator': ExitCode.failed,
   failed: ExitCode.failed,
   'rolled-back': ExitCode.failed,
   'rollback-failed': ExitCode.needsPerson,

@@ -74,3 +74,13 @@ export function isInsideWindow(window: RotationWindow, now: Date): boolean {
 export function describeWindow(window: RotationWindow): string {
   return `${window.hours} ${window.timezone}${window.days ? `, ${window.days.join(', ')}` : ''}`;
 }
+
+/** The window that holds `--due` back from this secret now (its own, else the top-level one), or undefined. */
+export function closedWindow(
+  topLevel: RotationWindow | undefined,
+  secret: { window?: RotationWindow | undefined },
+  now: Date,
+): RotationWindow | undefined {
+  const window = secret.window ?? topLevel;
+  return window && !isInsideWindow(window, now) ? window : undefined;
+}

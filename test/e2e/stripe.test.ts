@@ -135,7 +135,8 @@ describe('rotate stripe through the CLI', () => {
     expect(result.stdout + result.stderr).toContain('Dashboard');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envText);
     expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
-    expect(result.code).toBe(0);
+    // A due secret that cron cannot rotate is a failure cron monitoring must see (#13.3).
+    expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).results[0]).toMatchObject({ secret: 'stripe', status: 'needs-operator' });
   });
 

@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { redact } from '../secret-value.js';
+import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { withSession } from './session.js';
+
+export function metricsCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('metrics').description("Prometheus text exposition of every secret's state, for a textfile collector"),
+  ).action(run((command) => metrics(parseOptions(globalOptionsSchema, commandOptions(command)))));
+}
+
+/**
+ * `rotate metrics`: every secret's state as Prometheus gauges on stdout, for node_exporter's textfile collector or
+ * a push gateway. Reads the store without taking the lock, so it runs beside a rotation. Secrets that are not in
+ * the env file are left out: there is nothing of theirs to rotate.
+ */
+async function metrics(options: GlobalOptions): Promise<number> {
+  const [{ metricsText }, { secretHealth }] = await Promise.all([import('../monitoring/exposition.js'), import('../monitoring/health.js')]);
+  return withSession(options, {}, async (session) => {
+    const health = (await secretHealth(session)).filter((h) => h.state !== 'absent');
+    if (options.json) return printResult(options, 'metrics', ExitCode.ok, { results: health }, () => '');
+    // The exposition goes out as is: printStdout would add a second final line feed.
+    process.stdout.write(redact(metricsText(health)));
+    return ExitCode.ok;
+  });
+}

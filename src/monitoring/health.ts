@@ -1,0 +1,71 @@
+import { type Schedule, schedule } from '../engine/due.js';
+import type { Session } from '../engine/session.js';
+import { readEnvFile } from '../envfile/file.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { HistoryEntry, HistoryResult } from '../store/types.js';
+
+/** What monitoring asks of one secret: is it in date, did its last run work, does it wait for a person. */
+export interface SecretHealth extends Schedule {
+  secret: string;
+  kind: string;
+  intervalDays: number;
+  /** Past its due date, never rotated by rotate (age unknown), or a grace period that ended without retirement. */
+  overdue: boolean;
+  /** The newest history record of this secret, if any. */
+  lastRun: Pick<HistoryEntry, 'at' | 'action' | 'result' | 'runId'> | null;
+  lastRunOk: boolean;
+  /** An interrupted run or a failed rollback waits for `rotate resume` (exit 3). */
+  needsPerson: boolean;
+}
+
+const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed'];
+const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due'];
+
+export async function secretHealth(session: Session): Promise<SecretHealth[]> {
+  const [states, journals, env, history] = await Promise.all([
+    session.store.readStates(),
+    session.store.readJournals(),
+    readEnvFile(session.envFile),
+    session.store.readHistory(),
+  ]);
+  const now = session.deps.now();
+  return Object.entries(session.config.secrets).map(([id, config]) => {
+    const journal = journals.find((j) => j.secret === id);
+    const s = schedule(config, states[id], journal, env.values, now);
+    const last = history.filter((e) => e.secret === id).at(-1);
+    return {
+      secret: id,
+      kind: config.kind,
+      intervalDays: config.intervalDays,
+      ...s,
+      overdue: OVERDUE.includes(s.state),
+      lastRun: last ? { at: last.at, action: last.action, result: last.result, runId: last.runId } : null,
+      lastRunOk: !last || !FAILED.includes(last.result),
+      needsPerson: journal !== undefined,
+    };
+  });
+}
+
+/** `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue or its last run failed, else 0. */
+export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
+  if (health.some((h) => h.needsPerson)) return ExitCode.needsPerson;
+  if (health.some((h) => h.overdue || !h.lastRunOk)) return ExitCode.failed;
+  return ExitCode.ok;
+}
+
+/** One line per problem, for people reading the check's output. */
+export function checkProblems(health: SecretHealth[]): string[] {
+  return health.flatMap((h) => [
+    ...(h.needsPerson ? [`${h.secret}: needs a person (an unfinished run): rotate status, then rotate resume`] : []),
+    ...(h.state === 'never-rotated'
+      ? [
+          `${h.secret}: never rotated by rotate: rotate --due rotates it, or record an earlier rotation: rotate mark ${h.secret} --rotated-at YYYY-MM-DD`,
+        ]
+      : h.overdue
+        ? [`${h.secret}: overdue since ${h.state === 'retire-due' ? h.graceUntil : h.nextDue}`]
+        : []),
+    ...(h.lastRunOk
+      ? []
+      : [`${h.secret}: the last run (${h.lastRun?.action}, ${h.lastRun?.at}) ended ${h.lastRun?.result}: rotate history ${h.secret}`]),
+  ]);
+}

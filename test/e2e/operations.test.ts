@@ -1,0 +1,217 @@
+// Operations signals end to end (#13): the built CLI, the stand-in app restarted for real, a local webhook.
+
+import { createHmac, hkdfSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type StandInApp, standInApp } from '../helpers/app.js';
+import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { parsePrometheusText } from '../helpers/prometheus-text.js';
+
+const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
+const ENV_TEXT = `APP_ENV=production\nJWT_SECRET=${OLD}\n`;
+const MASTER_KEY = 'c'.repeat(64);
+const DAY = 86_400_000;
+
+/** The contract's keyed fingerprint, computed independently of rotate's code. */
+function expectedFingerprint(value: string): string {
+  const key = Buffer.from(hkdfSync('sha256', Buffer.from(MASTER_KEY, 'hex'), Buffer.alloc(0), 'rotate mac v1:fingerprint', 32));
+  return createHmac('sha256', key).update(value).digest('hex').slice(0, 12);
+}
+
+const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY).toISOString().slice(0, 10);
+const pad = (n: number) => String(n).padStart(2, '0');
+
+describe('operations signals end to end', () => {
+  let dir: string;
+  let app: StandInApp;
+  let hook: Server;
+  let hookUrl: string;
+  let bodies: string[];
+
+  function writeConfig(extra: Record<string, unknown> = {}, restart = app.restartCommand) {
+    const config = {
+      services: {
+        backend: {
+          // Every env file the app was restarted with is kept, for the leak greps (the values a failed run tried).
+          restart: `cat .env >> seen-env.log; ${restart}`,
+          health: { url: `${app.url}/healthz`, timeoutSeconds: 20 },
+        },
+      },
+      secrets: { jwt: { kind: 'jwt', services: ['backend'], verify: { url: `${app.url}/api/auth/me`, claims: { id: '1' } } } },
+      notify: { webhookUrl: hookUrl },
+      ...extra,
+    };
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+  }
+
+  beforeEach(async () => {
+    dir = scratchDir('rotate-ops-');
+    writeFileSync(join(dir, '.env'), ENV_TEXT);
+    bodies = [];
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    app = await standInApp(dir);
+    writeConfig();
+    await app.start();
+  });
+
+  afterEach(async () => {
+    await app.stop();
+    hook.close();
+  });
+
+  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: MASTER_KEY } });
+  const env = () => dotenv.parse(readFileSync(join(dir, '.env')));
+  /** Every JWT_SECRET value the app was ever started with. */
+  const valuesSeen = () =>
+    existsSync(join(dir, 'seen-env.log'))
+      ? [...readFileSync(join(dir, 'seen-env.log'), 'utf8').matchAll(/^JWT_SECRET=(.*)$/gm)].map((m) => m[1]!)
+      : [];
+
+  it('history has durations, keyed fingerprints and a chain that --verify checks', async () => {
+    const rotated = await cli(['jwt', '--yes']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const next = env().JWT_SECRET!;
+    const history = await cli(['history', '--json']);
+    const [entry] = JSON.parse(history.stdout).results;
+    expect(entry.durationMs).toBeGreaterThan(0);
+    expect(entry.fingerprints).toEqual({ old: expectedFingerprint(OLD), new: expectedFingerprint(next) });
+    const table = await cli(['history']);
+    expect(table.stdout).toContain(`${expectedFingerprint(OLD)} -> ${expectedFingerprint(next)}`);
+    expect(table.stdout).toMatch(/\d+(\.\d)? (ms|s)/);
+
+    const verified = await cli(['history', '--verify']);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('history verified: 1 record');
+
+    // An edit by hand: the result of the run is changed after the fact.
+    const path = join(dir, '.rotate/history.jsonl');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"result":"rotated"', '"result":"failed"'));
+    const broken = await cli(['history', '--verify', '--json']);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ verified: false, broken: { position: 1, secret: 'jwt' } });
+
+    const texts = { ...readTree(join(dir, '.rotate')), out: rotated.stdout + rotated.stderr + history.stdout + table.stdout };
+    expect(findLeaks(texts, [OLD, next])).toEqual([]);
+  });
+
+  it('a secret marked 100 days ago fails status --check and is overdue in the metrics; mark refuses bad dates', async () => {
+    const before = await cli(['status']);
+    expect(before.stdout).toContain('Never rotated by rotate: jwt');
+    expect(before.stdout).toContain('rotate mark jwt --rotated-at YYYY-MM-DD');
+
+    for (const bad of ['yesterday', '2026-02-30', day(2)]) {
+      const refused = await cli(['mark', 'jwt', '--rotated-at', bad, '--yes']);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toContain('[MARK_DATE_INVALID]');
+    }
+    const noConsent = await cli(['mark', 'jwt', '--rotated-at', day(-100)]);
+    expect(noConsent.code).toBe(2);
+    expect(noConsent.stderr).toContain('--yes');
+    expect(existsSync(join(dir, '.rotate/state.json'))).toBe(false);
+
+    const marked = await cli(['mark', 'jwt', '--rotated-at', day(-100), '--reason', 'rotated by hand in August', '--yes']);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(marked.stdout).toContain(`next due ${day(-10)}`);
+    const history = JSON.parse((await cli(['history', '--json'])).stdout).results;
+    expect(history[0]).toMatchObject({ action: 'mark', result: 'marked', reason: 'rotated by hand in August' });
+    expect(history[0].fingerprints).toEqual({ old: null, new: expectedFingerprint(OLD) });
+
+    const check = await cli(['status', '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`jwt: overdue since ${day(-10)}`);
+
+    const metrics = await cli(['metrics']);
+    expect(metrics.code, metrics.stderr).toBe(0);
+    const families = parsePrometheusText(metrics.stdout);
+    const sample = (name: string) => families.get(name)!.samples.find((s) => s.labels.secret === 'jwt' && s.labels.kind === 'jwt')!.value;
+    expect(sample('rotate_secret_overdue')).toBe(1);
+    expect(sample('rotate_secret_last_run_ok')).toBe(1);
+    expect(sample('rotate_secret_needs_person')).toBe(0);
+    expect(sample('rotate_secret_last_rotation_timestamp_seconds')).toBe(Date.parse(`${day(-100)}T00:00:00Z`) / 1000);
+    expect(sample('rotate_secret_next_due_timestamp_seconds')).toBe(Date.parse(`${day(-10)}T00:00:00Z`) / 1000);
+
+    // After a rotation the secret is in date again.
+    expect((await cli(['--due'])).code).toBe(0);
+    expect((await cli(['status', '--check'])).code).toBe(0);
+    expect(parsePrometheusText((await cli(['metrics'])).stdout).get('rotate_secret_overdue')!.samples[0]!.value).toBe(0);
+  });
+
+  it('a window that excludes now holds --due back; an explicit rotation is not held', async () => {
+    const hour = new Date().getUTCHours();
+    // Two hours from now for one hour, in Tokyo's clock: never now.
+    const tokyo = (hour + 9) % 24;
+    writeConfig({ window: { hours: `${pad((tokyo + 2) % 24)}:00-${pad((tokyo + 3) % 24)}:00`, timezone: 'Asia/Tokyo' } });
+    const held = await cli(['--due']);
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stdout).toContain('due, waiting for the window');
+    expect(env().JWT_SECRET).toBe(OLD);
+
+    const explicit = await cli(['jwt', '--yes']);
+    expect(explicit.code, explicit.stderr).toBe(0);
+    expect(env().JWT_SECRET).not.toBe(OLD);
+  });
+
+  it('a secret due in ten days gets one reminder a day with a text, and is not rotated', async () => {
+    expect((await cli(['mark', 'jwt', '--rotated-at', day(-80), '--yes'])).code).toBe(0);
+    const due = await cli(['--due']);
+    expect(due.code, due.stderr).toBe(0);
+    expect(env().JWT_SECRET).toBe(OLD);
+    expect(bodies).toHaveLength(1);
+    const reminder = JSON.parse(bodies[0]!);
+    expect(reminder).toMatchObject({ event: 'due-soon', secret: 'jwt', daysLeft: 10 });
+    expect(reminder.text).toContain(`jwt (jwt) is due for rotation in 10 days, on ${day(10)}`);
+    expect((await cli(['--due'])).code).toBe(0);
+    expect(bodies).toHaveLength(1);
+  });
+
+  it('a failed rotation posts a one-line text saying what to run next, and no secret', async () => {
+    writeFileSync(join(dir, 'stale.env'), ENV_TEXT);
+    writeConfig({}, app.restartCommand.replace('--env-file .env', '--env-file stale.env'));
+    const failed = await cli(['jwt', '--yes']);
+    expect(failed.code).toBe(1);
+    expect(env().JWT_SECRET).toBe(OLD);
+    expect(bodies).toHaveLength(1);
+    const notice = JSON.parse(bodies[0]!);
+    expect(notice).toMatchObject({ event: 'failure', secret: 'jwt', result: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
+    expect(notice.text).not.toContain('\n');
+    expect(notice.text).toContain('jwt rotation failed');
+    expect(notice.text).toContain('`rotate jwt`');
+    const tried = valuesSeen().filter((v) => v !== OLD);
+    expect(tried.length).toBeGreaterThan(0);
+    expect(findLeaks({ hook: bodies.join('\n'), out: failed.stdout + failed.stderr }, [OLD, ...tried])).toEqual([]);
+    expect((await cli(['status', '--check'])).code).toBe(1);
+  });
+
+  it('an unreachable webhook is a warning and does not change the exit code', async () => {
+    await new Promise((r) => hook.close(r));
+    writeConfig({ notify: { webhookUrl: hookUrl, on: ['success'] } });
+    const rotated = await cli(['jwt', '--yes']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(env().JWT_SECRET).not.toBe(OLD);
+    expect(rotated.stderr).toContain('could not deliver the success notification');
+  });
+
+  it.each([
+    [{ notify: { webhookUrl: null, on: ['failure', 'always'] } }, 'notify.on'],
+    [{ window: { hours: '02:00-05:00', timezone: 'Mars/Base' } }, 'window.timezone'],
+    [{ window: { hours: '2-5' } }, 'window.hours'],
+  ])('bad config %j: exit 2 naming %s, nothing touched', async (extra, path) => {
+    writeConfig(extra);
+    const result = await cli(['--due']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(path);
+    expect(env().JWT_SECRET).toBe(OLD);
+  });
+});
