@@ -10,15 +10,16 @@ const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: f
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
 export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
-  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNamesOf }] = await Promise.all([
+  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNames }] = await Promise.all([
     import('../config/load.js'),
     import('../engine/process-deps.js'),
     import('../store/index.js'),
-    import('../secrets/index.js'),
+    import('../config/credential-env.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   const runOptions = { ...DEFAULT_RUN, ...run };
-  const privateEnvNames = Object.values(loaded.config.secrets).flatMap(credentialEnvNamesOf);
+  // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
+  const privateEnvNames = credentialEnvNames(loaded.config);
   const deps = processDeps({ quiet: options.quiet, verbose: options.verbose, unattended: runOptions.unattended, privateEnvNames });
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {

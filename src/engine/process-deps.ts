@@ -2,17 +2,15 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
 import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
 import { readSecretInput } from '../terminal/secret-input.js';
 import type { CommandResult, EngineDeps } from './session.js';
 
-/** Variables of rotate's own that a restart command must not inherit: they hold keys. */
-const PRIVATE_ENV = /^ROTATE_(MASTER_KEY|NEW_|.*ADMIN|STORE_URL)/;
-
 function runCommand(command: string, cwd: string, environment: NodeJS.ProcessEnv, privateNames: Set<string>): Promise<CommandResult> {
-  const env = Object.fromEntries(Object.entries(environment).filter(([key]) => !PRIVATE_ENV.test(key) && !privateNames.has(key)));
+  const env = Object.fromEntries(Object.entries(environment).filter(([key]) => !ROTATE_PRIVATE_ENV.test(key) && !privateNames.has(key)));
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -26,7 +24,7 @@ function runCommand(command: string, cwd: string, environment: NodeJS.ProcessEnv
 
 export interface ProcessDepsOptions extends TerminalOptions {
   unattended: boolean;
-  /** Names of process env vars the config points at (admin URLs): kept from child processes too. */
+  /** Names of process env vars the config names as credentials (config/credential-env.ts): kept from children. */
   privateEnvNames: string[];
 }
 
