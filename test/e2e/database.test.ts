@@ -1,7 +1,3 @@
-// `rotate database` as a user runs it: the built CLI, a platform-like env file, the stand-in app restarted for real
-// (its /api/health/ready opens a fresh connection with its DATABASE_URL), against ONE private scram-sha-256 cluster
-// that logs every statement.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +6,9 @@ import dotenv from 'dotenv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith, readAppTables, roleCanLogin, tableOwners } from '../helpers/app-database.js';
-import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
-import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, killInRestart } from '../helpers/wait.js';
 
 const MASTER_KEY = 'd'.repeat(64);
 const ADMIN_ENV = 'ROTATE_DATABASE_ADMIN_URL';
@@ -249,26 +245,8 @@ describe('rotate database end to end', () => {
 
   it('after a SIGKILL during the restart, status exits 3 and resume undoes it', async () => {
     const s = await scene('app_kill', 'killdb');
-    s.configure({ restartPrefix: 'sleep 30 & echo $$ $! > restart.pids; wait $!; ' });
-    const child = spawn(process.execPath, [CLI, 'database', '--yes'], {
-      cwd: s.dir,
-      env: { ...process.env, ROTATE_MASTER_KEY: MASTER_KEY, NO_COLOR: '1' },
-      stdio: 'ignore',
-    });
-    const pids = join(s.dir, 'restart.pids');
-    const writeEnvDone = (): boolean => journalSteps(s.dir, 'database').some((step) => step.name === 'write-env' && step.state === 'done');
-    await waitUntil(() => writeEnvDone() && pidsIn(pids).length === 2, 15_000, 100);
-    expect(writeEnvDone()).toBe(true);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    // The restart command's shell and its sleep outlive rotate; end them (they were started by this test's run).
-    for (const pid of pidsIn(pids)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    s.configure({ restartPrefix: HANGING_RESTART });
+    await killInRestart(s.dir, 'database', ['database', '--yes'], { ROTATE_MASTER_KEY: MASTER_KEY });
 
     const next = s.databaseUrl();
     expect(next).not.toBe(s.oldUrl); // killed after the new URL was written

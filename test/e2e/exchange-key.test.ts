@@ -1,10 +1,9 @@
 // `rotate exchange-key` as a user runs it: the built CLI, a platform-like env file, rows encrypted by the platform's
 // own Python code path, the stand-in app restarted for real; afterwards Python reads every row again with the key
 // the env file holds. One scratch database for this file (rotate_xke_<random>, dropped in afterAll).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { type StandInApp, standInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { pyDecrypt, pyEncrypt, pyFernetKeys } from '../helpers/python-fernet.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
-import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, journalSteps, killInRestart, waitUntil } from '../helpers/wait.js';
 
 const database = scratchDatabase('rotate_xke');
 const DB_URL = database.url;
@@ -296,8 +295,15 @@ describe('rotate exchange-key end to end', () => {
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('close', r));
-    await waitUntil(() => journalSteps(dir, 'exchange-key').some((s) => s.name === 'apply'), 12_000, 20);
-    await sleep(300); // well into the apply: a few batches written inside its transaction
+    // Well into the apply: its transaction has written a batch. Those rows stay invisible until it commits, but the
+    // transaction holds an id from its first write on.
+    const applyHasWritten = async () =>
+      (
+        await db.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rotate exchange-key' AND backend_xid IS NOT NULL",
+        )
+      ).rowCount === 1;
+    expect(await waitUntil(applyHasWritten, 20_000, 20)).toBe(true);
     const atKill = journalSteps(dir, 'exchange-key');
     child.kill('SIGKILL');
     await exited;
@@ -329,22 +335,8 @@ describe('rotate exchange-key end to end', () => {
   it('a kill after the env file was written: resume puts the old key back in the file and every row under it', async () => {
     await seed(SAMPLE);
     await app.start();
-    writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
-    const child = spawn(process.execPath, [CLI, 'exchange-key', '--yes'], {
-      cwd: dir,
-      env: { ...process.env, ROTATE_MASTER_KEY: masterKey, NO_COLOR: '1' },
-      stdio: 'ignore',
-    });
-    const exited = new Promise((r) => child.on('close', r));
-    const shellPid = join(dir, 'restart-shell.pid');
-    const restarting = () => journalSteps(dir, 'exchange-key').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
-    expect(await waitUntil(restarting, 10_000, 20)).toBe(true);
-    child.kill('SIGKILL');
-    await exited;
-    // The restart shell outlives rotate: end it and its sleep so it never starts a stray app.
-    const [shell] = pidsIn(shellPid) as [number];
-    spawnSync('pkill', ['-KILL', '-P', String(shell)]);
-    process.kill(shell, 'SIGKILL');
+    writeConfig({ restartPrefix: HANGING_RESTART });
+    await killInRestart(dir, 'exchange-key', ['exchange-key', '--yes'], { ROTATE_MASTER_KEY: masterKey });
 
     const written = env()[KEY]!;
     expect(written).not.toBe(OLD); // killed after the new key was written and the rows re-encrypted

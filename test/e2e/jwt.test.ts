@@ -1,15 +1,13 @@
 // `rotate jwt` as a user runs it: the built CLI, a real env file, the stand-in app restarted for real.
 
-import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
-import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
-import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
+import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { HANGING_RESTART, journalSteps, killInRestart, waitPast, waitUntil } from '../helpers/wait.js';
 
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
 
@@ -162,7 +160,7 @@ describe('rotate jwt end to end', () => {
     expect(await statusOf(app.url, OLD)).toBe(200);
     expect(await statusOf(app.url, next)).toBe(200);
 
-    await sleep(2000);
+    expect(await waitPast(doc.results[0].graceUntil)).toBe(true);
     const retire = await cli(['--due', '--json']);
     expect(retire.code).toBe(0);
     expect(JSON.parse(retire.stdout).results.map((r: { status: string }) => r.status)).toEqual(['retired']);
@@ -215,22 +213,8 @@ describe('rotate jwt end to end', () => {
   });
 
   it('after a kill in the middle, status says so, rotations wait (exit 3), and resume undoes it', async () => {
-    writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
-    const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], {
-      cwd: dir,
-      env: { ...process.env, ROTATE_MASTER_KEY: masterKey },
-      stdio: 'ignore',
-    });
-    const shellPid = join(dir, 'restart-shell.pid');
-    // The journal names the restart step before the shell is spawned: wait for the shell to have written its pid too.
-    const started = () => journalSteps(dir, 'jwt').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
-    expect(await waitUntil(started)).toBe(true);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    // The restart shell rotate had started outlives it; end it (and its sleep) so it never starts a stray app.
-    const [shell] = pidsIn(shellPid) as [number];
-    spawnSync('pkill', ['-KILL', '-P', String(shell)]);
-    process.kill(shell, 'SIGKILL');
+    writeConfig({ restartPrefix: HANGING_RESTART });
+    await killInRestart(dir, 'jwt', ['jwt', '--yes'], { ROTATE_MASTER_KEY: masterKey });
     expect(env().JWT_SECRET).not.toBe(OLD); // killed after the new value was written
 
     const status = await cli(['status']);

@@ -1,19 +1,14 @@
-// `rotate redis` as a user runs it: the built CLI, a platform-like env file, the stand-in app restarted for real,
-// and private redis-server instances (with an aclfile, with only a config file, with neither) whose passwords the
-// tests check with fresh AUTHs, across a Redis restart too.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import dotenv from 'dotenv';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
-import { CLI, findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { findLeaks, freePort, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
-import { pidsIn, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, killInRestart, waitPast, waitUntil } from '../helpers/wait.js';
 
 const KEEPER = 'keeper-pass-never-rotated-0123456789';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -348,28 +343,10 @@ describe('rotate redis end to end', () => {
 
   it('after a kill in the middle, status exits 3 and resume undoes it: old password works, new refused', async () => {
     const s = await scene(aclServer, 5);
-    // The restart hangs; its shell and its sleep record their pids so the test can end both (no orphan later
-    // restarting the app on its own).
-    s.writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30 & echo $! > restart-sleep.pid; wait; ' });
-    const child = spawn(process.execPath, [CLI, 'redis', '--yes'], {
-      cwd: s.dir,
-      env: { ...process.env, ROTATE_MASTER_KEY: masterKey, NO_COLOR: '1' },
-      stdio: 'ignore',
-    });
-    const journal = join(s.dir, '.rotate/journal/redis.json');
-    const shellPid = join(s.dir, 'restart-shell.pid');
-    const sleepPid = join(s.dir, 'restart-sleep.pid');
-    await waitUntil(() => pidsIn(shellPid).length > 0 && pidsIn(sleepPid).length > 0, 10_000, 100);
-    const [shell] = pidsIn(shellPid);
-    const [sleeper] = pidsIn(sleepPid);
-    expect(shell).toBeGreaterThan(0);
-    expect(sleeper).toBeGreaterThan(0);
-    expect(existsSync(journal)).toBe(true);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
-    // The orphaned restart shell must not restart the app 30 s from now.
-    process.kill(shell!, 'SIGKILL');
-    process.kill(sleeper!, 'SIGKILL');
+    // The restart hangs; killInRestart kills rotate there, then its restart shell and sleep (no orphan later).
+    s.writeConfig({ restartPrefix: HANGING_RESTART });
+    await killInRestart(s.dir, 'redis', ['redis', '--yes'], { ROTATE_MASTER_KEY: masterKey });
+    expect(existsSync(join(s.dir, '.rotate/journal/redis.json'))).toBe(true);
 
     const next = newPasswordOf(s);
     expect(next).not.toBe(s.old);
@@ -408,8 +385,7 @@ describe('rotate redis end to end', () => {
     const next = newPasswordOf(s);
     expect(await authAs(aclServer, s.old)).toBe('WRONGPASS');
     expect(await authAs(aclServer, next)).toBe('ok');
-    for (let i = 0; i < 20 && !closed; i++) await sleep(50);
-    expect(closed).toBe(true);
+    expect(await waitUntil(() => closed, 1000, 50)).toBe(true);
     await expect(leaked.ping()).rejects.toThrow();
     leaked.disconnect();
     expect(await ping(s.app!)).toBe(200);
@@ -421,9 +397,9 @@ describe('rotate redis end to end', () => {
     const s = await scene(aclServer, 7);
     s.writeConfig({ graceHours: 0.001 }); // 3.6 seconds: status must still say grace on a loaded machine
     const result = await s.cli(['redis', '--yes', '--json']);
-    const returned = Date.now(); // the grace period began before this
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).results[0].status).toBe('grace');
+    const { status: state, graceUntil } = JSON.parse(result.stdout).results[0];
+    expect(state).toBe('grace');
     const next = newPasswordOf(s);
     expect(s.envBytes()).toBe(withNew(s.envText, s.old, next));
     expect(await authAs(aclServer, s.old)).toBe('ok');
@@ -431,7 +407,7 @@ describe('rotate redis end to end', () => {
     const status = JSON.parse((await s.cli(['status', '--json'])).stdout);
     expect(status.results[0]).toMatchObject({ secret: 'redis', state: 'grace' });
 
-    await sleep(Math.max(0, returned + 3700 - Date.now()));
+    expect(await waitPast(graceUntil)).toBe(true);
     const retire = await s.cli(['--due', '--json']);
     expect(retire.code, retire.stderr).toBe(0);
     expect(JSON.parse(retire.stdout).results.map((r: { status: string }) => r.status)).toEqual(['retired']);

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, ROOT } from './cli.js';
+import { waitUntil } from './wait.js';
 
 export interface StandInApp {
   port: number;
@@ -27,25 +27,30 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
     restartCommand: `node ${script} ${args.join(' ')}`,
     async start() {
       execFileSync(process.execPath, [script, ...args], { cwd: dir });
-      for (let i = 0; i < 100; i++) {
-        try {
-          if ((await fetch(`${url}/healthz`)).ok) return;
-        } catch {
-          // not up yet
-        }
-        await sleep(100);
-      }
+      const healthy = () =>
+        fetch(`${url}/healthz`).then(
+          (response) => response.ok,
+          () => false,
+        );
+      if (await waitUntil(healthy, 10_000, 100)) return;
       throw new Error(`the stand-in app did not start:\n${app.log()}`);
     },
     async stop() {
       const pidFile = join(dir, 'app.pid');
       if (!existsSync(pidFile)) return;
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await sleep(100);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!(pid > 0) || !alive()) return;
+      process.kill(pid, 'SIGTERM');
+      // Gone means its port is free again for the next start.
+      await waitUntil(() => !alive(), 5000);
     },
     log: () => (existsSync(join(dir, 'app.log')) ? readFileSync(join(dir, 'app.log'), 'utf8') : ''),
   };

@@ -49,9 +49,11 @@ export function scratchDir(prefix = 'rotate-'): string {
   return dir;
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (the one helper for it: servers, apps, private databases). */
 export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const server = createServer();
+    server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));

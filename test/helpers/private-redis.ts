@@ -4,12 +4,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SecretConfig } from '../../src/config/schema.js';
 import type { Rotation, Rotator, RotatorContext } from '../../src/secrets/types.js';
+import { freePort } from './cli.js';
 
 export type PersistenceMode = 'aclfile' | 'config-file' | 'none';
 
@@ -41,17 +41,6 @@ export interface PrivateRedis {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

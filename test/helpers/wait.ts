@@ -1,8 +1,10 @@
 // Waiting on a `rotate` child from the outside: its journal, the pid files its restart command writes, and a poll
-// that never sleeps longer than it must.
+// that never sleeps longer than it must; and killing a run in the middle of its restart.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI } from './cli.js';
 
 export interface JournalStep {
   name: string;
@@ -37,11 +39,47 @@ export function pidsIn(file: string): number[] {
 }
 
 /** Polls `condition` every `everyMs` until it holds or `timeoutMs` has passed; says whether it held. */
-export async function waitUntil(condition: () => boolean, timeoutMs = 10_000, everyMs = 25): Promise<boolean> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 25): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() >= deadline) return false;
     await sleep(everyMs);
   }
   return true;
+}
+
+/** Waits until the clock has passed `iso`, a time rotate reported (the end of a grace period). */
+export async function waitPast(iso: string, timeoutMs = 30_000): Promise<boolean> {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) throw new Error(`not a time: ${iso}`);
+  return waitUntil(() => Date.now() > at, timeoutMs, 50);
+}
+
+/**
+ * A restart command prefix that hangs: its shell starts a long sleep, writes both pids to restart.pids in the run's
+ * folder, and waits. Put it before the real restart command of the secret `killInRestart` will run.
+ */
+export const HANGING_RESTART = 'sleep 30 & echo $$ $! > restart.pids; wait $!; ';
+
+/**
+ * Runs `rotate <args>` in `dir` and SIGKILLs it in the middle of its restart: once the journal of `secret` names
+ * the restart step and the hanging restart shell (HANGING_RESTART) wrote its pids. Then ends that shell and its
+ * sleep, which outlive rotate and would otherwise restart the app later. Throws if the run never got there.
+ */
+export async function killInRestart(dir: string, secret: string, args: string[], env: Record<string, string>): Promise<void> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const pids = join(dir, 'restart.pids');
+  const restarting = () => journalSteps(dir, secret).some((step) => step.name === 'restart') && pidsIn(pids).length === 2;
+  const reached = await waitUntil(restarting, 15_000, 20);
+  child.kill('SIGKILL');
+  await exited;
+  for (const pid of pidsIn(pids)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (!reached) throw new Error(`rotate ${args.join(' ')} never reached its restart: ${JSON.stringify(journalSteps(dir, secret))}`);
 }

@@ -2,15 +2,16 @@
 // platform: the old app keeps writing with the old key until its restart, and the sweep in verify catches those rows.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ExchangeKeySecretConfig } from '../../src/config/schema.js';
 import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
+import { freePort } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const database = scratchDatabase('rotate_xk');
 const DB_URL = database.url;
@@ -20,15 +21,6 @@ const dir = mkdtempSync(join(tmpdir(), 'rotate-xk-app-'));
 let app: ChildProcess | undefined;
 let port = 0;
 let appLog = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 /** (Re)starts the app on the env file as it is now; it reads the file once, like the platform. */
 async function startApp(env: Record<string, string>): Promise<void> {
@@ -48,7 +40,7 @@ async function startApp(env: Record<string, string>): Promise<void> {
   app = spawn(process.execPath, [SERVER, '--env-file', envFile, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   app.stdout!.on('data', (d: Buffer) => (appLog += d.toString()));
   app.stderr!.on('data', (d: Buffer) => (appLog += d.toString()));
-  for (let i = 0; i < 100 && !appLog.includes(`:${port}`); i++) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil(() => appLog.includes(`:${port}`), 5000, 50);
 }
 
 const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {

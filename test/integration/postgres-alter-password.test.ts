@@ -2,7 +2,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +12,7 @@ import { postgresRotator as rotator } from '../../src/secrets/postgres/index.js'
 import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { loginWith as login } from '../helpers/app-database.js';
+import { freePort } from '../helpers/cli.js';
 import { type TestContext, testContext } from '../helpers/context.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
@@ -243,12 +243,7 @@ describe('alter-password', () => {
   it('serves the stand-in app: /api/health/ready proves a fresh login with its DATABASE_URL', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotate-app-'));
     const envFile = join(dir, '.env');
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-      });
-    });
+    const port = await freePort();
     const start = async (): Promise<ChildProcess> => {
       const child = spawn(process.execPath, ['test/app/server.mjs', '--env-file', envFile, '--port', String(port)], {
         stdio: ['ignore', 'pipe', 'inherit'],
