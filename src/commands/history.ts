@@ -64,9 +64,10 @@ async function history(secret: string | undefined, options: z.output<typeof opti
 /** `rotate history --verify`: every record follows from the one before it under the master key; exit 1 names the first that does not. */
 async function verifyHistory(session: Session, options: GlobalOptions): Promise<number> {
   const { verifyChain } = await import('../history/audit.js');
-  const entries = await session.store.readHistory();
+  // A damaged (torn or hand-edited) record cannot be checked: it fails the check too, named by file and line.
+  const { entries, damaged } = await session.store.readHistoryReport();
   const report = await verifyChain(session.store, entries);
-  const code = report.ok ? ExitCode.ok : ExitCode.failed;
+  const code = report.ok && damaged.length === 0 ? ExitCode.ok : ExitCode.failed;
   const broken = report.broken && {
     position: report.broken.position,
     at: report.broken.entry.at,
@@ -74,14 +75,25 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     runId: report.broken.entry.runId,
     why: report.broken.why,
   };
-  const body = { verified: report.ok, records: entries.length, unchained: report.unchained, ...(broken ? { broken } : {}), results: [] };
+  const body = {
+    verified: code === ExitCode.ok,
+    records: entries.length,
+    unchained: report.unchained,
+    ...(broken ? { broken } : {}),
+    damaged,
+    results: [],
+  };
   return printResult(options, 'history', code, body, () => {
     const older = report.unchained
       ? ` (${report.unchained} older record(s) were written before rotate chained its history and are not covered)`
       : '';
+    const unreadable = damaged.map((d) => `history check FAILED: ${d.file} line ${d.line} is not a readable record (${d.error})`);
     if (broken) {
-      return `history check FAILED at record ${broken.position} of ${entries.length} (${broken.at}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`;
+      unreadable.push(
+        `history check FAILED at record ${broken.position} of ${entries.length} (${broken.at}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`,
+      );
     }
+    if (unreadable.length > 0) return unreadable.join('\n');
     const newest = entries.at(-1);
     return (
       `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed` +

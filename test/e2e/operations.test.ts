@@ -102,6 +102,14 @@ describe('operations signals end to end', () => {
     expect(broken.code).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ verified: false, broken: { position: 1, secret: 'jwt' } });
 
+    // A torn last line (a crash mid-write): the check fails naming the line, even though the chain of the rest holds.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"result":"failed"', '"result":"rotated"'));
+    expect((await cli(['history', '--verify'])).code).toBe(0);
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"at":"2026-`);
+    const torn = await cli(['history', '--verify']);
+    expect(torn.code).toBe(1);
+    expect(torn.stdout).toContain('history.jsonl line 2 is not a readable record');
+
     const texts = { ...readTree(join(dir, '.rotate')), out: rotated.stdout + rotated.stderr + history.stdout + table.stdout };
     expect(findLeaks(texts, [OLD, next])).toEqual([]);
   });
