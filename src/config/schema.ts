@@ -191,14 +191,18 @@ export const DEFAULT_SECRETS = {
   stripe: { kind: 'stripe' },
 } as const;
 
+/** Backups kept per secret: 1 (the env file before its last rotation) unless more are asked for. */
+const keepBackups = z._default(z.int().check(z.positive()), 1);
+
 export const configSchema = z.strictObject({
   $schema: z.optional(z.string()),
   envFile: z._default(nonEmpty(), '.env'),
   store: z.prefault(
     z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate') }),
+      z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate'), keepBackups }),
       z.strictObject({
         type: z.literal('postgres'),
+        keepBackups,
         /** Name of the environment variable holding the store's connection URL. */
         urlEnv: z._default(envName, 'ROTATE_STORE_URL'),
         schema: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/)), 'rotate'),

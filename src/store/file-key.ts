@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
@@ -29,6 +29,18 @@ const readOr = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
     throw error;
   }
 };
+
+/** Refuses a folder or key file that group or others can use (mode & 077), naming the chmod that fixes it. */
+export async function assertPrivate(path: string, what: 'folder' | 'file', mode: number): Promise<void> {
+  const info = await readOr(() => stat(path), undefined);
+  if (!info || (info.mode & 0o077) === 0) return;
+  const shown = (info.mode & 0o777).toString(8).padStart(4, '0');
+  throw new RotateError(
+    'STORE_NOT_PRIVATE',
+    `the store ${what} ${path} has mode ${shown}: group or others have access to it, and it holds ${what === 'file' ? 'the master key' : 'sealed backups'}; nothing was changed`,
+    { hint: `chmod ${mode.toString(8)} ${path}` },
+  );
+}
 
 /** What in `dir` was sealed with a master key: a new key must never be made over any of it. */
 async function sealedData(dir: string): Promise<SealedData> {

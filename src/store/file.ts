@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
-import { loadFileStoreKey } from './file-key.js';
+import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
+import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
 import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
 import type { Vault } from './vault.js';
@@ -13,6 +14,8 @@ export interface FileStoreOptions {
   dir: string;
   /** ROTATE_MASTER_KEY, when set. */
   masterKey?: string;
+  /** How many backups to keep per secret (store.keepBackups); default 1, the one before its last rotation. */
+  keepBackups?: number;
   warn(message: string): void;
 }
 
@@ -50,6 +53,7 @@ export class FileStore implements Store {
   readonly location: string;
   readonly #options: FileStoreOptions;
   #vault: Vault | undefined;
+  #gitignored = false;
 
   constructor(options: FileStoreOptions) {
     this.#options = options;
@@ -62,9 +66,22 @@ export class FileStore implements Store {
 
   async #ensureDir(...parts: string[]): Promise<void> {
     await mkdir(this.#path(...parts), { recursive: true, mode: 0o700 });
+    if (this.#gitignored) return;
+    // The folder holds sealed backups and, unless ROTATE_MASTER_KEY is used, the key that opens them: never commit it.
+    await writeFile(this.#path('.gitignore'), '*\n', { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    this.#gitignored = true;
+  }
+
+  /** Like ssh with a private key: a store folder or master.key that group or others may read is refused. */
+  async #assertPrivate(): Promise<void> {
+    await assertPrivate(this.#options.dir, 'folder', 0o700);
+    await assertPrivate(this.#path('master.key'), 'file', 0o600);
   }
 
   async acquireLock(command: string): Promise<Lock> {
+    await this.#assertPrivate();
     await this.#ensureDir();
     const path = this.#path('lock');
     const me: LockOwner = {
@@ -194,15 +211,31 @@ export class FileStore implements Store {
 
   async putBackup(label: string, data: Buffer): Promise<string> {
     await this.#ensureDir('backups');
-    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${label.replace(/[^\w.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    const id = backupId(label);
     const sealed = (await this.#getVault()).seal(data, `backup:${id}`);
     await writeFileAtomic(this.#path('backups', `${id}.enc`), sealed, { mode: 0o600, fsync: true });
+    await this.#pruneBackups(id).catch((error: Error) => this.#options.warn(`could not remove old backups: ${error.message}`));
     return id;
   }
 
+  /** Every old env file is a copy of old secrets: keep only what a restore or a resume can still use. */
+  async #pruneBackups(newest: string): Promise<void> {
+    const ids = (await readdir(this.#path('backups'))).filter((n) => n.endsWith('.enc')).map((n) => n.slice(0, -'.enc'.length));
+    const pinned = new Set([newest, ...(await this.readJournals()).flatMap(backupsOfJournal)]);
+    for (const id of backupsToPrune(ids, this.#options.keepBackups ?? 1, pinned)) {
+      await rm(this.#path('backups', `${id}.enc`), { force: true });
+    }
+  }
+
   async getBackup(id: string): Promise<Buffer> {
-    if (!/^[\w.-]+$/.test(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`);
-    const sealed = await readFile(this.#path('backups', `${id}.enc`), 'utf8');
+    if (!isBackupId(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`);
+    const path = this.#path('backups', `${id}.enc`);
+    const sealed = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      throw new RotateError('STORE_CORRUPT', `the backup ${path} is missing`, {
+        hint: 'it was deleted by hand; restore the env file from your own backups',
+      });
+    });
     return (await this.#getVault()).open(sealed, `backup:${id}`);
   }
 
@@ -222,6 +255,7 @@ export class FileStore implements Store {
 
   async #getVault(): Promise<Vault> {
     if (this.#vault) return this.#vault;
+    await this.#assertPrivate();
     await this.#ensureDir();
     this.#vault = await loadFileStoreKey(this.#options.dir, this.#options.masterKey, this.#options.warn);
     if (!this.#vault) throw new Error('unreachable: loadFileStoreKey mints a key when asked to');

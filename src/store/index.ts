@@ -12,7 +12,7 @@ export async function openStore(
 ): Promise<Store> {
   const masterKey = environment.ROTATE_MASTER_KEY || undefined;
   if (config.store.type === 'file') {
-    return new FileStore({ dir: resolve(configDir, config.store.dir), masterKey, warn });
+    return new FileStore({ dir: resolve(configDir, config.store.dir), masterKey, warn, keepBackups: config.store.keepBackups });
   }
   const url = environment[config.store.urlEnv];
   if (!url) {
@@ -26,5 +26,12 @@ export async function openStore(
     });
   }
   const { PostgresStore } = await import('./postgres.js');
-  return PostgresStore.connect({ url, schema: config.store.schema, masterKey, warn, urlEnv: config.store.urlEnv });
+  return PostgresStore.connect({
+    url,
+    schema: config.store.schema,
+    masterKey,
+    warn,
+    urlEnv: config.store.urlEnv,
+    keepBackups: config.store.keepBackups,
+  });
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../connection/postgres-url.js';
 import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
+import { backupId, backupsOfJournal, backupsToPrune } from './backups.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
 import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
@@ -19,6 +20,8 @@ export interface PostgresStoreOptions {
   warn(message: string): void;
   /** The env var that held the URL, for messages (never the URL itself). */
   urlEnv?: string;
+  /** How many backups to keep per secret (store.keepBackups); default 1, the one before its last rotation. */
+  keepBackups?: number;
 }
 
 /** What stores set up before key checks sealed in meta.key-check. */
@@ -45,6 +48,7 @@ export class PostgresStore implements Store {
   readonly #key: bigint;
   readonly #vault: Vault;
   readonly #warn: (message: string) => void;
+  readonly #keepBackups: number;
   readonly #held = new Set<pg.Client>();
 
   private constructor(options: PostgresStoreOptions, config: pg.ClientConfig, where: string, vault: Vault) {
@@ -55,6 +59,7 @@ export class PostgresStore implements Store {
     this.#key = lockKey(options.schema);
     this.#vault = vault;
     this.#warn = options.warn;
+    this.#keepBackups = options.keepBackups ?? 1;
     this.location = `postgres ${where} schema ${options.schema}`;
   }
 
@@ -269,13 +274,26 @@ export class PostgresStore implements Store {
   }
 
   async putBackup(label: string, data: Buffer): Promise<string> {
-    const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${label.replace(/[^\w.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    const id = backupId(label);
     await this.#query(`INSERT INTO ${this.#t('backups')} (id, label, sealed) VALUES ($1, $2, $3)`, [
       id,
       label,
       this.#vault.seal(data, `backup:${id}`),
     ]);
+    await this.#pruneBackups(id).catch((error: Error) => this.#warn(`could not remove old backups: ${error.message}`));
     return id;
+  }
+
+  /** Every old env file is a copy of old secrets: keep only what a restore or a resume can still use. */
+  async #pruneBackups(newest: string): Promise<void> {
+    const { rows } = await this.#query<{ id: string }>(`SELECT id FROM ${this.#t('backups')}`);
+    const pinned = new Set([newest, ...(await this.readJournals()).flatMap(backupsOfJournal)]);
+    const prune = backupsToPrune(
+      rows.map((r) => r.id),
+      this.#keepBackups,
+      pinned,
+    );
+    if (prune.length > 0) await this.#query(`DELETE FROM ${this.#t('backups')} WHERE id = ANY($1::text[])`, [prune]);
   }
 
   async getBackup(id: string): Promise<Buffer> {

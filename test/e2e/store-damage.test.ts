@@ -1,7 +1,7 @@
 // The built CLI on a damaged file store: a torn history, a wrong or missing master key, loose permissions.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, truncateSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, readTree } from '../helpers/cli.js';
@@ -133,5 +133,45 @@ describe('the master key is checked before anything is sealed', () => {
     expect(JSON.parse(back.stdout).results[0].status).toBe('undone');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(rotated);
     expect(rotated).not.toBe(JWT_ENV_TEXT);
+  });
+});
+
+describe('the file store is not a leak', () => {
+  it('keeps one backup per secret (store.keepBackups more), ignores itself for git, and refuses loose permissions', async () => {
+    project = await jwtProject();
+    const { cli, dir } = project;
+    const backups = () => readdirSync(join(dir, '.rotate/backups'));
+    for (let i = 0; i < 3; i++) expect((await cli(['jwt', '--yes'])).code).toBe(0);
+    expect(backups()).toHaveLength(1);
+    expect(readFileSync(join(dir, '.rotate/.gitignore'), 'utf8')).toBe('*\n');
+    const git = spawnSync('git', ['init', '-q'], { cwd: dir });
+    if (git.status === 0) {
+      const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir, encoding: 'utf8' });
+      expect(status.stdout).not.toContain('.rotate');
+      expect(status.stdout).toContain('.env');
+    }
+    // The one backup left opens the env file from before the last rotation: rollback still works.
+    const back = await cli(['rollback', 'jwt', '--yes', '--json']);
+    expect(back.code).toBe(0);
+
+    project.writeConfig({ store: { type: 'file', keepBackups: 2 } });
+    for (let i = 0; i < 2; i++) expect((await cli(['jwt', '--yes'])).code).toBe(0);
+    expect(backups()).toHaveLength(2);
+
+    chmodSync(join(dir, '.rotate'), 0o755);
+    const envBefore = readFileSync(join(dir, '.env'), 'utf8');
+    const storeBefore = readTree(join(dir, '.rotate'));
+    const open = await cli(['jwt', '--yes', '--json']);
+    expect(open.code).toBe(2);
+    expect(JSON.parse(open.stdout).error).toMatchObject({ code: 'STORE_NOT_PRIVATE', hint: `chmod 700 ${join(dir, '.rotate')}` });
+    chmodSync(join(dir, '.rotate'), 0o700);
+    chmodSync(join(dir, '.rotate/master.key'), 0o644);
+    const key = await cli(['resume', '--json']);
+    expect(key.code).toBe(2);
+    expect(JSON.parse(key.stdout).error).toMatchObject({ code: 'STORE_NOT_PRIVATE', message: expect.stringContaining('0644') });
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(envBefore);
+    expect(readTree(join(dir, '.rotate'))).toEqual(storeBefore);
+    chmodSync(join(dir, '.rotate/master.key'), 0o600);
+    expect((await cli(['jwt', '--yes'])).code).toBe(0);
   });
 });

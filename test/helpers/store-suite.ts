@@ -6,7 +6,7 @@ import type { HistoryEntry, Journal, SealedRotation, SecretState, Store } from '
 
 export interface StoreHarness {
   /** A new Store instance on the same location, as another process or host would open it. */
-  open(options?: { masterKey?: string }): Promise<Store>;
+  open(options?: { masterKey?: string; keepBackups?: number }): Promise<Store>;
   /** Everything the store keeps at rest (file bytes, table rows), as text to grep for plaintext. */
   atRest(): Promise<string>;
   /** Warnings the stores opened by this harness gave. */
@@ -43,7 +43,7 @@ function sealedRotation(sealed: string): SealedRotation {
 export function storeSuite(label: string, makeHarness: () => Promise<StoreHarness>): void {
   describe(`${label}: shared Store behaviour`, () => {
     const opened: Store[] = [];
-    const open = async (harness: StoreHarness, options?: { masterKey?: string }): Promise<Store> => {
+    const open = async (harness: StoreHarness, options?: { masterKey?: string; keepBackups?: number }): Promise<Store> => {
       const store = await harness.open(options);
       opened.push(store);
       return store;
@@ -165,6 +165,54 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       const rest = await harness.atRest();
       expect(rest).not.toContain(marker.slice('JWT_SECRET='.length));
       expect(rest).not.toContain(Buffer.from(marker).toString('base64'));
+    });
+
+    it('keeps only the backups a restore or resume can use: the newest per secret (keepBackups more), and any a journal names', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const [a, b] = [uniqueId('jwt'), uniqueId('redis')];
+      const put = (s: Store, label: string) => s.putBackup(label, Buffer.from(`${label}\n`));
+      const present = async (id: string) =>
+        (await store.getBackup(id).then(
+          () => true,
+          () => false,
+        )) as boolean;
+      const a1 = await put(store, a);
+      const pinned = await put(store, a);
+      const secret = uniqueId('pending');
+      await store.writeJournal({
+        runId: 'run-pinned',
+        secret,
+        kind: 'jwt',
+        mode: 'rotate',
+        startedAt: new Date().toISOString(),
+        host: hostname(),
+        pid: process.pid,
+        emergency: false,
+        rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)),
+        envBackup: pinned,
+        steps: [],
+      } as Journal);
+      try {
+        const b1 = await put(store, b);
+        const both = await put(store, `${a}+${b}`);
+        const a3 = await put(store, a);
+        expect(await present(a1)).toBe(false);
+        expect(await present(pinned)).toBe(true); // a pending run's journal names it
+        expect(await present(b1)).toBe(false); // the set's backup is newer for b
+        expect(await present(both)).toBe(true); // still b's newest
+        expect((await store.getBackup(a3)).toString()).toBe(`${a}\n`);
+
+        const roomy = await open(harness, { keepBackups: 2 });
+        const a4 = await put(roomy, a);
+        const a5 = await put(roomy, a);
+        expect(await present(a3)).toBe(false);
+        expect(await present(a4)).toBe(true);
+        expect(await present(a5)).toBe(true);
+        expect(await present(both)).toBe(true);
+      } finally {
+        await store.removeJournal(secret);
+      }
     });
 
     it('seals with the purpose bound: the right purpose opens, another purpose does not', async () => {

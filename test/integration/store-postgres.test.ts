@@ -27,11 +27,12 @@ afterAll(async () => {
 });
 
 const warnings: string[] = [];
-async function connect(options: { masterKey?: string; url?: string; schema?: string } = {}): Promise<PostgresStore> {
+async function connect(options: { masterKey?: string; url?: string; schema?: string; keepBackups?: number } = {}): Promise<PostgresStore> {
   const store = await PostgresStore.connect({
     url: options.url ?? URL,
     schema: options.schema ?? schema,
     masterKey: options.masterKey ?? masterKey,
+    keepBackups: options.keepBackups,
     warn: (m) => warnings.push(m),
   });
   opened.push(store);

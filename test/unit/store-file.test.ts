@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,8 @@ async function fileHarness(): Promise<StoreHarness & { dir: string }> {
   return {
     dir,
     warnings,
-    open: async (options) => new FileStore({ dir, masterKey: options?.masterKey, warn: (m) => warnings.push(m) }),
+    open: async (options) =>
+      new FileStore({ dir, masterKey: options?.masterKey, keepBackups: options?.keepBackups, warn: (m) => warnings.push(m) }),
     atRest: async () => {
       const texts = await Promise.all((await filesUnder(dir)).map((f) => readFile(f, 'latin1')));
       return texts.join('\n');
@@ -233,6 +234,40 @@ describe('FileStore: history and keys at rest', () => {
     const id = await (await h.open()).putBackup('env', Buffer.from('A=1\n'));
     await writeFile(join(h.dir, 'master.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     await expect((await h.open()).getBackup(id)).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH', exitCode: 2 });
+  });
+
+  it("writes .rotate/.gitignore with * once, and keeps an operator's own", async () => {
+    const h = await fileHarness();
+    await (await h.open()).putBackup('jwt', Buffer.from('A=1\n'));
+    expect(await readFile(join(h.dir, '.gitignore'), 'utf8')).toBe('*\n');
+    await writeFile(join(h.dir, '.gitignore'), '*\n!README\n');
+    await (await h.open()).acquireLock('x').then((l) => l.release());
+    expect(await readFile(join(h.dir, '.gitignore'), 'utf8')).toBe('*\n!README\n');
+  });
+
+  it('refuses (STORE_NOT_PRIVATE, exit 2) a store folder or master.key that group or others can read, naming the chmod', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    await store.putBackup('jwt', Buffer.from('A=1\n'));
+    await chmod(h.dir, 0o755);
+    const before = await h.atRest();
+    await expect((await h.open()).acquireLock('rotate jwt')).rejects.toMatchObject({
+      code: 'STORE_NOT_PRIVATE',
+      exitCode: 2,
+      message: expect.stringContaining('0755'),
+      hint: `chmod 700 ${h.dir}`,
+    });
+    await expect(stat(join(h.dir, 'lock'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await chmod(h.dir, 0o700);
+    await chmod(join(h.dir, 'master.key'), 0o640);
+    await expect((await h.open()).seal('x', 'p')).rejects.toMatchObject({
+      code: 'STORE_NOT_PRIVATE',
+      hint: `chmod 600 ${join(h.dir, 'master.key')}`,
+    });
+    await expect((await h.open()).acquireLock('rotate jwt')).rejects.toMatchObject({ code: 'STORE_NOT_PRIVATE' });
+    expect(await h.atRest()).toBe(before);
+    await chmod(join(h.dir, 'master.key'), 0o600);
+    await (await h.open()).acquireLock('rotate jwt').then((l) => l.release());
   });
 
   it('refuses a master key that is not 32 bytes', async () => {
