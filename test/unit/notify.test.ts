@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
+import type { SecretResult } from '../../src/engine/result.js';
+import type { Session } from '../../src/engine/session.js';
+import { RotateError } from '../../src/errors.js';
 import { historyNotice } from '../../src/notify/history-notice.js';
+import { notifyRunError, notifyUnrecorded } from '../../src/notify/run-notice.js';
 import { notifySchema } from '../../src/notify/schema.js';
 import { oneLine, sendNotice } from '../../src/notify/send.js';
 import { markSecret } from '../../src/secret-value.js';
@@ -136,5 +140,49 @@ describe('notifications', () => {
   it('oneLine flattens and bounds text', () => {
     expect(oneLine('a\n\n  b\tc')).toBe('a b c');
     expect(oneLine('x'.repeat(500))).toHaveLength(400);
+  });
+
+  it('a failure that left no history record (checks failed, nothing changed) is posted once, recorded ones are not', async () => {
+    const hook = await webhook();
+    const session = {
+      config: { notify: notifySchema.parse({ webhookUrl: hook.url }) },
+      deps: { ...deps(), host: 'app-1' },
+    } as unknown as Session;
+    const result = (secret: string, status: SecretResult['status']): SecretResult => ({
+      secret,
+      kind: 'postgres',
+      status,
+      checks: [],
+      facts: {},
+      envKeys: [],
+      steps: [],
+      ...(status === 'failed'
+        ? { error: { code: 'PREFLIGHT_FAILED', message: `${secret}: the current value does not pass its checks` } }
+        : {}),
+    });
+    await notifyUnrecorded(
+      session,
+      [result('database', 'failed'), result('redis', 'failed'), result('jwt', 'skipped')],
+      new Set(['redis']),
+    );
+    expect(hook.bodies).toHaveLength(1);
+    const body = JSON.parse(hook.bodies[0]!);
+    expect(body).toMatchObject({ event: 'failure', secret: 'database', error: { code: 'PREFLIGHT_FAILED' } });
+    expect(body.text).toContain('database rotation failed its checks on app-1; nothing was changed');
+    expect(body.text).toContain('`rotate verify database`');
+  });
+
+  it('a --due run that stops on an error is posted (needs-person for exit 3), a held lock is not', async () => {
+    const hook = await webhook();
+    const session = {
+      config: { notify: notifySchema.parse({ webhookUrl: hook.url }) },
+      deps: { ...deps(), host: 'app-1' },
+    } as unknown as Session;
+    await notifyRunError(session, 'rotate --due', new RotateError('LOCKED', 'another rotation holds the lock'));
+    await notifyRunError(session, 'rotate --due', new RotateError('RUN_PENDING', 'an earlier run did not finish'));
+    await notifyRunError(session, 'rotate --due', new Error('socket hang up'));
+    expect(hook.bodies.map((b) => JSON.parse(b).event)).toEqual(['needs-person', 'failure']);
+    expect(JSON.parse(hook.bodies[0]!).text).toContain('`rotate resume`');
+    expect(JSON.parse(hook.bodies[1]!).text).toContain('[UNEXPECTED] socket hang up');
   });
 });
