@@ -248,6 +248,7 @@ async function rotate() {
   let finish;
   try {
     const started = performance.now();
+    const startedAt = Date.now();
     const watched = backendCpu('rotate exchange-key', () => new Promise((r) => (finish = r)));
     const child = spawn(
       '/usr/bin/time',
@@ -271,9 +272,17 @@ async function rotate() {
     const applyMs = steps.get('apply:done') - steps.get('apply:started');
     if (!Number.isFinite(applyMs)) throw new Error('the journal never showed the apply step');
     const [, rssKb, user, system] = /maxrss (\d+) cpu ([\d.]+) ([\d.]+)/.exec(output) ?? [];
+    // The journal appears when apply starts: what comes before it is start-up, preflight and generate.
+    const firstStep = Math.min(...steps.values());
+    const phases = { 'before apply': firstStep - startedAt };
+    for (const name of ['apply', 'verify', 'retire', 'verify-retired']) {
+      const ms = steps.get(`${name}:done`) - steps.get(`${name}:started`);
+      if (Number.isFinite(ms)) phases[name] = ms;
+    }
     return {
       wallMs,
       applyMs,
+      phases,
       peakRssMB: Math.round(Number(rssKb) / 1024),
       cpu: Number(user) + Number(system) + databaseCpu,
       writer: await writer.stop(),
@@ -317,6 +326,7 @@ try {
     rowsPerSecond: Math.round(rows / (run.applyMs / 1000)),
     commandSeconds: seconds(run.wallMs),
     commandRatio: +(run.wallMs / floor).toFixed(2),
+    commandPhasesSeconds: Object.fromEntries(Object.entries(run.phases).map(([name, ms]) => [name, seconds(ms)])),
     peakRssMB: run.peakRssMB,
     cpuSeconds: { floors: +floorCpu.toFixed(2), command: +run.cpu.toFixed(2) },
     writerWrites: run.writer.writes,
@@ -332,6 +342,9 @@ try {
         `apply (rotate)    ${result.applySeconds}s  ${result.rowsPerSecond} rows/s\n` +
         `ratio             ${result.ratio}  (apply / (mean PostgreSQL floor + mean crypto floor) = ${result.applySeconds} / ${result.floorSeconds}; target <= 1.0)\n` +
         `whole command     ${result.commandSeconds}s  (ratio ${result.commandRatio}: preflight, apply, verify, retire, process start)\n` +
+        `                  ${Object.entries(result.commandPhasesSeconds)
+          .map(([name, s]) => `${name} ${s}s`)
+          .join(', ')}\n` +
         `CPU seconds       floors ${result.cpuSeconds.floors}, whole command ${result.cpuSeconds.command}  (process + its PostgreSQL backends; load-independent)\n` +
         `peak RSS          ${result.peakRssMB} MB  (the rotate process, /usr/bin/time; target < 256)\n` +
         `longest lock wait ${result.longestLockWaitMs} ms  (a writer updating random rows during the run, ${result.writerWrites} writes)\n` +

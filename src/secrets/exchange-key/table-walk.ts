@@ -5,9 +5,9 @@ import type { SecretValue } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
 import { CryptoPool } from './crypto-pool.js';
 import { inTransaction } from './database.js';
-import { deriveFernetKey } from './fernet.js';
+import { deriveFernetKeyAsync } from './fernet.js';
 import { type Failure, type PassResult, runPass } from './pass.js';
-import { countRows, describeTables, type TableInfo } from './tables.js';
+import { describeTables, estimateRows, type TableInfo } from './tables.js';
 
 type Ctx = RotatorContext<ExchangeKeySecretConfig>;
 
@@ -31,15 +31,19 @@ export interface WalkOptions {
  * an undecryptable value does to a write pass: roll everything back (apply) or keep the rest (undo, sweep).
  */
 export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions & { commitOnFailure?: boolean }): Promise<TableOutcome[]> {
-  const { tables, checks } = await describeTables(client, ctx.config);
+  const kdf = ctx.config.kdf;
+  const [{ tables, checks }, derived] = await Promise.all([
+    describeTables(client, ctx.config),
+    Promise.all(options.keys.map((value) => deriveFernetKeyAsync(typeof value === 'string' ? value : value.reveal(), kdf))),
+  ]);
+  const raw = derived.map((key) => key.raw());
   const broken = checks.filter((c) => !c.ok);
   if (broken.length > 0) {
+    for (const key of raw) key.fill(0);
     throw new RotateError('EXCHANGE_KEY_TABLES', broken.map((c) => `${c.name}: ${c.detail}`).join('; '), {
       hint: `fix secrets.${ctx.id}.tables in the config`,
     });
   }
-  const kdf = ctx.config.kdf;
-  const raw = options.keys.map((value) => deriveFernetKey(typeof value === 'string' ? value : value.reveal(), kdf).raw());
   const write = options.target >= 0;
   const pool = new CryptoPool(raw, options.target);
   try {
@@ -68,7 +72,7 @@ async function walkTable(
   options: WalkOptions,
   write: boolean,
 ): Promise<TableOutcome> {
-  const bar = options.label ? ctx.deps.progress(`${options.label} ${table.name}`, await countRows(client, table)) : undefined;
+  const bar = options.label ? ctx.deps.progress(`${options.label} ${table.name}`, await estimateRows(client, table)) : undefined;
   try {
     const result = await runPass({
       client,

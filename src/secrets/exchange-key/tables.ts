@@ -75,3 +75,15 @@ export async function countRows(client: Client, table: TableInfo): Promise<numbe
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.sql}`);
   return Number(rows[0]!.n);
 }
+
+/**
+ * Rows for a progress bar: the planner's estimate when the table has been analyzed (a count(*) reads the whole table,
+ * a second time per pass at a million rows), the exact count otherwise.
+ */
+export async function estimateRows(client: Client, table: TableInfo): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [
+    table.sql,
+  ]);
+  const estimate = rows[0]?.n ?? -1;
+  return estimate > 0 ? Math.round(estimate) : countRows(client, table);
+}
