@@ -80,6 +80,7 @@ export const ERROR_CODES = {
 
   // Env files
   ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
+  ENV_FILE_WORLD_WRITABLE: { exit: usage, when: 'every user may write the env file or its folder', hint: 'chmod o-w the file (or folder) named in the message.', doc: CONFIG },
   ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },
   ENV_VALUE_UNSAFE: { exit: failed, when: 'a value to write holds characters an env file would mangle', hint: 'Write that line by hand.', doc: RUNBOOK },
   ENV_EDIT_MISMATCH: { exit: failed, when: 'an edited line would not read back as intended; nothing was written', hint: 'Write the line plainly (KEY=value) by hand, then run again.', doc: RUNBOOK },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import dotenv from 'dotenv';
 import { replaceEnvLines } from '../envfile/edit.js';
 import { editEnvFile, readEnvFile, writeEnvText } from '../envfile/file.js';
+import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { type ErrorCode, RotateError } from '../errors.js';
 import type { Check, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
@@ -110,6 +111,8 @@ export async function rotateSecret(session: Session, id: string, mode: 'rotate' 
   const rotator = await session.deps.loadRotator(config.kind);
   const state = (await session.store.readStates())[id];
   const base = { secret: id, kind: config.kind, checks: [], facts: {}, envKeys: [], steps: [] };
+  // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
+  for (const warning of await checkEnvFilePermissions(session.envFile)) session.deps.log.warn(warning);
 
   if (state?.pendingRetire) {
     const ended = Date.parse(state.pendingRetire.after) <= session.deps.now().getTime();
