@@ -43,7 +43,7 @@ async function remindersOf(session: Session, results: SecretResult[]): Promise<R
           event: 'due-soon',
           reminder: 'needs-operator',
           ...fields,
-          text: `rotate: ${id} is ${since} and needs an operator on ${host}: ${result.note ?? ''} Next: run \`rotate ${id}\` at a terminal`,
+          text: `rotate: ${id} is ${since} and needs an operator on ${host}: ${(result.note ?? '').replace(/[.\s]*$/, '.')} Next: run \`rotate ${id}\` at a terminal`,
         },
       });
       continue;

@@ -1,0 +1,102 @@
+// Due-soon reminders on a fake clock: the real file store, a local webhook, no rotation.
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SecretResult } from '../../src/engine/result.js';
+import { sendReminders } from '../../src/notify/reminders.js';
+import type { Rotator } from '../../src/secrets/types.js';
+import { testSession } from '../helpers/session.js';
+
+const DAY = 86_400_000;
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+async function webhook(): Promise<{ url: string; bodies: Record<string, unknown>[] }> {
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body));
+      res.end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
+}
+
+const skipped = (secret: string, kind: string): SecretResult => ({
+  secret,
+  kind,
+  status: 'skipped',
+  checks: [],
+  facts: {},
+  envKeys: [],
+  steps: [],
+});
+
+async function setup(notify: Record<string, unknown> = {}) {
+  const hook = await webhook();
+  const session = testSession({
+    rotator: {} as Rotator,
+    config: {
+      secrets: { jwt: { kind: 'jwt', intervalDays: 90 }, stripe: { kind: 'stripe', intervalDays: 90 } },
+      notify: { webhookUrl: hook.url, ...notify },
+    },
+    envText: 'JWT_SECRET=old-value-0123456789-0123456789-abcdef\nSTRIPE_SECRET_KEY=sk_test_x\n',
+  });
+  return { hook, session };
+}
+
+describe('due-soon reminders', () => {
+  it('remind a secret within remindDaysBefore once a day, from the day it enters the period', async () => {
+    const { hook, session } = await setup({ remindDaysBefore: 14 });
+    const start = session.clock.now.getTime();
+    await session.store.writeState('jwt', { lastRotatedAt: new Date(start - 70 * DAY).toISOString() });
+    await sendReminders(session, [skipped('jwt', 'jwt')]);
+    expect(hook.bodies).toEqual([]); // due in 20 days: not yet
+
+    session.clock.now = new Date(start + 10 * DAY); // due in 10 days
+    await sendReminders(session, [skipped('jwt', 'jwt')]);
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]).toMatchObject({ event: 'due-soon', reminder: 'due-soon', secret: 'jwt', daysLeft: 10 });
+    expect(hook.bodies[0]!.text).toMatch(/^rotate: jwt \(jwt\) is due for rotation in 10 days, on \d{4}-\d{2}-\d{2}/);
+
+    session.clock.now = new Date(start + 10 * DAY + 3_600_000); // an hour later, the same day
+    await sendReminders(session, [skipped('jwt', 'jwt')]);
+    expect(hook.bodies).toHaveLength(1);
+
+    session.clock.now = new Date(start + 11 * DAY); // the next day
+    await sendReminders(session, [skipped('jwt', 'jwt')]);
+    expect(hook.bodies).toHaveLength(2);
+    expect(hook.bodies[1]).toMatchObject({ daysLeft: 9 });
+  });
+
+  it('remind a due secret that needs an operator, once a day, saying what to run', async () => {
+    const { hook, session } = await setup();
+    const needsOperator: SecretResult = {
+      ...skipped('stripe', 'stripe'),
+      status: 'needs-operator',
+      note: 'roll the key in the Stripe Dashboard and hand it in.',
+    };
+    await sendReminders(session, [needsOperator]);
+    await sendReminders(session, [needsOperator]);
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]).toMatchObject({ event: 'due-soon', reminder: 'needs-operator', secret: 'stripe' });
+    expect(hook.bodies[0]!.text).toContain('stripe is due (never rotated by rotate) and needs an operator on host');
+    expect(hook.bodies[0]!.text).toContain('Next: run `rotate stripe` at a terminal');
+  });
+
+  it('sends nothing when notify.on leaves out due-soon, and remembers nothing it could not deliver', async () => {
+    const quiet = await setup({ on: ['failure'] });
+    await sendReminders(quiet.session, [{ ...skipped('stripe', 'stripe'), status: 'needs-operator', note: 'x' }]);
+    expect(quiet.hook.bodies).toEqual([]);
+
+    const { session } = await setup({ webhookUrl: 'http://127.0.0.1:9/hook' });
+    await sendReminders(session, [{ ...skipped('stripe', 'stripe'), status: 'needs-operator', note: 'x' }]);
+    expect((await session.store.readStates()).stripe?.reminded).toBeUndefined();
+    expect(session.logged.some((m) => m.includes('could not deliver the due-soon notification'))).toBe(true);
+  });
+});
