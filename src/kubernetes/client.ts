@@ -84,14 +84,10 @@ export interface ObjectRef {
   name: string;
 }
 
-/** The Role rule that grants `verbs` on one object, as YAML lines for a hint. */
+/** The Role rule that grants `verbs` on one object, on one line (YAML flow style) so that it reads well in a hint. */
 export function roleRule(ref: Omit<ObjectRef, 'verb'>, verbs: string[]): string {
-  return [
-    `- apiGroups: ["${ref.group}"]`,
-    `  resources: ["${ref.resource}"]`,
-    `  resourceNames: ["${ref.name}"]`,
-    `  verbs: [${verbs.map((v) => `"${v}"`).join(', ')}]`,
-  ].join('\n');
+  const list = (items: string[]) => `[${items.map((item) => `"${item}"`).join(', ')}]`;
+  return `- { apiGroups: ${list([ref.group])}, resources: ${list([ref.resource])}, resourceNames: ${list([ref.name])}, verbs: ${list(verbs)} }`;
 }
 
 const describeRef = (ref: ObjectRef) => `${ref.resource}${ref.group ? `.${ref.group}` : ''} ${ref.namespace}/${ref.name}`;
@@ -118,7 +114,7 @@ export function kubeError(error: unknown, ref: ObjectRef, server: string): Rotat
     return usageError(
       'KUBE_FORBIDDEN',
       `the Kubernetes account may not ${ref.verb} ${what}${said}`,
-      `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}:\n${roleRule(ref, [ref.verb])}`,
+      `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}: ${roleRule(ref, [ref.verb])}`,
     );
   }
   if (code === 401) {

@@ -153,7 +153,7 @@ export async function workloadChecks(service: string, config: Config): Promise<C
               name,
               ok,
               detail: `the account of context ${clients.context} may not ${verb} ${RESOURCE[w.kind]}.apps ${w.namespace}/${w.name}`,
-              hint: `add this rule to the Role bound to rotate's account in namespace ${w.namespace}:\n${roleRule(ref(w, verb), ['get', 'patch'])}`,
+              hint: `add this rule to the Role bound to rotate's account in namespace ${w.namespace}: ${roleRule(ref(w, verb), ['get', 'patch'])}`,
               code: 'KUBE_FORBIDDEN',
             },
       );

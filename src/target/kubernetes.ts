@@ -80,7 +80,7 @@ class SecretTarget implements Target {
         name,
         ok: false,
         detail: `the account of context ${this.clients.context} may not ${verb} secrets ${ref.namespace}/${ref.name}`,
-        hint: `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}:\n${roleRule(ref, ['get', 'patch'])}`,
+        hint: `add this rule to the Role bound to rotate's account in namespace ${ref.namespace}: ${roleRule(ref, ['get', 'patch'])}`,
         code: 'KUBE_FORBIDDEN',
       };
     } catch (error) {
