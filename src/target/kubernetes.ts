@@ -62,7 +62,7 @@ class SecretTarget implements Target {
       // Keys a run may add (JWT_SECRET_PREVIOUS, an optional copy) need not exist yet; each rotator checks the keys it
       // cannot do without. Listing the absent ones still tells a reader of the plan what will appear.
       const absent = keys.filter((key) => !(key in data));
-      if (absent.length > 0) checks.push({ name: `${what} keys not there yet`, ok: true, detail: absent.join(', ') });
+      if (absent.length > 0) checks.push({ name: `${what}: keys the run adds when needed`, ok: true, detail: absent.join(', ') });
     } catch (error) {
       const failure = kubeError(error, this.#ref('get'), this.clients.server);
       checks.push({ name: `${what} exists`, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });

@@ -92,7 +92,7 @@ describe('Kubernetes Secret target', () => {
   it('preflight: the admin may; keys not there yet are listed', async () => {
     const checks = await target.preflight(['JWT_SECRET', 'STRIPE_SECRET_KEY']);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
-    expect(checks.find((c) => c.name.endsWith('keys not there yet'))?.detail).toBe('STRIPE_SECRET_KEY');
+    expect(checks.find((c) => c.name.endsWith('keys the run adds when needed'))?.detail).toBe('STRIPE_SECRET_KEY');
   });
 
   it('preflight with a read-only account names the verb and the Role rule; a write is 403 exit 2', async () => {
