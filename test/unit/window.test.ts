@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { isInsideWindow, localTime, windowSchema } from '../../src/schedule/window.js';
+import { closedWindow, isInsideWindow, localTime, windowSchema } from '../../src/schedule/window.js';
 
 const at = (iso: string) => new Date(iso);
 const parse = (window: unknown) => windowSchema.parse(window);
@@ -55,5 +55,15 @@ describe('rotation windows', () => {
     expect(paths).toContain(path);
     const perSecret = configSchema.safeParse({ secrets: { jwt: { window } } });
     expect(perSecret.error!.issues.map((issue) => issue.path.join('.'))).toContain(path.replace(/^window/, 'secrets.jwt.window'));
+  });
+
+  it("a secret's own window wins over the top-level one; no window never holds anything back", () => {
+    const night = parse({ hours: '02:00-05:00' });
+    const noon = parse({ hours: '11:00-13:00' });
+    const at3 = at('2026-12-01T03:00:00Z');
+    expect(closedWindow(night, {}, at3)).toBeUndefined();
+    expect(closedWindow(night, { window: noon }, at3)).toBe(noon);
+    expect(closedWindow(noon, { window: night }, at3)).toBeUndefined();
+    expect(closedWindow(undefined, {}, at3)).toBeUndefined();
   });
 });
