@@ -59,3 +59,15 @@ export function redact(text: string): string {
   }
   return out;
 }
+
+/**
+ * Text a person typed (`--reason`) before it is stored or posted: every known secret value and each of `values`
+ * (the secret's current and new values, whatever their length above three characters) becomes `[redacted]`.
+ */
+export function redactTyped(text: string, values: (string | undefined)[]): string {
+  let out = text;
+  for (const value of [...values].sort((a, b) => (b?.length ?? 0) - (a?.length ?? 0))) {
+    if (value && value.length >= 4 && out.includes(value)) out = out.split(value).join(REDACTED);
+  }
+  return redact(out);
+}

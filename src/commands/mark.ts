@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/session.js';
 import { ExitCode, usageError } from '../errors.js';
+import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry } from '../store/types.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
@@ -87,7 +88,14 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
     action: 'mark',
     result: 'marked',
     actor: session.deps.actor,
-    ...(options.reason ? { reason: options.reason } : {}),
+    ...(options.reason
+      ? {
+          reason: redactTyped(
+            options.reason,
+            envKeysOf(config).map((key) => current[key]),
+          ),
+        }
+      : {}),
     facts: { rotatedAt: rotatedAt.toISOString() },
     durationMs: 0,
     fingerprints: { old: null, new: await fingerprint(session.store, current[envKeysOf(config)[0]!]) },

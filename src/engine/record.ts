@@ -3,6 +3,7 @@ import { readEnvFile } from '../envfile/file.js';
 import { appendChained, fingerprint } from '../history/audit.js';
 import { historyNotice } from '../notify/history-notice.js';
 import { sendNotice } from '../notify/send.js';
+import { redactTyped } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult, Journal } from '../store/types.js';
 import type { SecretResult } from './result.js';
@@ -45,7 +46,8 @@ export async function record(session: Session, journal: Journal, result: SecretR
     result: RESULT[result.status] ?? 'skipped',
     actor: session.deps.actor,
     ...(journal.emergency ? { emergency: true } : {}),
-    ...(session.options.reason ? { reason: session.options.reason } : {}),
+    // A person may paste the leaked value into --reason: the current and new values never reach history or a post.
+    ...(session.options.reason ? { reason: redactTyped(session.options.reason, [values.old, values.new]) } : {}),
     ...(Object.keys(result.facts).length ? { facts: result.facts } : {}),
     ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
     durationMs: Math.max(0, now.getTime() - Date.parse(journal.startedAt)),

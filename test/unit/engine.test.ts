@@ -280,6 +280,37 @@ describe('engine', () => {
     expect(findLeaks({ hook: bodies[0]! }, [OLD, NEW])).toEqual([]);
   });
 
+  it('--reason with the current or new value typed in is stored and posted redacted', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const fake = setup([], {
+      notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
+      secrets: { jwt: { kind: 'jwt' } },
+    });
+    fake.session.options.reason = `leaked ${OLD} in CI; replaced by ${NEW}`;
+    await rotateSecret(fake.session, 'jwt');
+    server.close();
+    const [entry] = await fake.session.store.readHistory();
+    expect(entry?.reason).toBe('leaked [redacted] in CI; replaced by [redacted]');
+    expect(bodies).toHaveLength(1);
+    expect(
+      findLeaks({ hook: bodies[0]!, history: JSON.stringify(entry), store: JSON.stringify(readTree(join(fake.session.dir, '.rotate'))) }, [
+        OLD,
+        NEW,
+      ]),
+    ).toEqual([]);
+  });
+
   it('rollback goes back to the replaced value, then has nothing left to roll back', async () => {
     const fake = setup();
     await rotateSecret(fake.session, 'jwt');
