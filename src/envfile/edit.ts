@@ -48,10 +48,24 @@ function assignments(text: string): Assignment[] {
   return found;
 }
 
+/**
+ * A UTF-8 byte order mark (editors on Windows write one) belongs to the file, not to its first key: it is set aside
+ * before the lines are read and put back in front when the file is written.
+ */
+const BOM = '\uFEFF';
+
+export function splitBom(text: string): { bom: string; body: string } {
+  return text.startsWith(BOM) ? { bom: BOM, body: text.slice(BOM.length) } : { bom: '', body: text };
+}
+
+/** The file's values as dotenv reads them, a byte order mark set aside. */
+export const parseEnv = (text: string): Record<string, string> => dotenv.parse(splitBom(text).body);
+
 /** The 1-based line where `key` is assigned, for error messages. */
 function lineOf(text: string, key: string): number | undefined {
-  const found = assignments(text).find((a) => a.key === key);
-  return found ? text.slice(0, found.start).split('\n').length : undefined;
+  const { body } = splitBom(text);
+  const found = assignments(body).find((a) => a.key === key);
+  return found ? body.slice(0, found.start).split('\n').length : undefined;
 }
 
 /** Values we write never need escaping: no newline, quote, `#`, `$` or surrounding blank. */
@@ -72,7 +86,12 @@ function lineEnding(text: string): string {
  * `export `, spacing, quote style and trailing comment kept), a `null` edit removes those lines, and a key not
  * present is appended. Every other byte is kept as it was.
  */
-export function replaceEnvLines(text: string, edits: EnvEdits): string {
+export function replaceEnvLines(file: string, edits: EnvEdits): string {
+  const { bom, body } = splitBom(file);
+  return bom + replaceInBody(body, edits);
+}
+
+function replaceInBody(text: string, edits: EnvEdits): string {
   for (const [key, value] of Object.entries(edits)) if (value !== null) assertWritableValue(key, value);
   const seen = new Set<string>();
   let out = '';
@@ -110,8 +129,8 @@ export function replaceEnvLines(text: string, edits: EnvEdits): string {
  * other key parses to exactly what it did before. Throws before anything is written otherwise.
  */
 export function checkEnvEdit(before: string, after: string, edits: EnvEdits, path = 'the env file'): void {
-  const old = dotenv.parse(before);
-  const now = dotenv.parse(after);
+  const old = parseEnv(before);
+  const now = parseEnv(after);
   const expected: Record<string, string> = { ...old };
   for (const [key, value] of Object.entries(edits)) {
     if (value === null) delete expected[key];

@@ -1,8 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
-import dotenv from 'dotenv';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
-import { checkEnvEdit, type EnvEdits, replaceEnvLines } from './edit.js';
+import { checkEnvEdit, type EnvEdits, parseEnv, replaceEnvLines } from './edit.js';
 
 export interface EnvFileSnapshot {
   path: string;
@@ -14,7 +13,7 @@ export interface EnvFileSnapshot {
 export async function readEnvFile(path: string): Promise<EnvFileSnapshot> {
   try {
     const text = await readFile(path, 'utf8');
-    return { path, exists: true, text, values: dotenv.parse(text) };
+    return { path, exists: true, text, values: parseEnv(text) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, exists: false, text: '', values: {} };
     throw new RotateError('ENV_READ', `cannot read the env file ${path}: ${(error as Error).message}`, {

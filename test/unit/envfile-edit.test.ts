@@ -3,7 +3,9 @@
 import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertWritableValue, checkEnvEdit, type EnvEdits, replaceEnvLines } from '../../src/envfile/edit.js';
+import { assertWritableValue, checkEnvEdit, type EnvEdits, parseEnv, replaceEnvLines } from '../../src/envfile/edit.js';
+
+const BOM = '\uFEFF';
 
 type Eol = '\n' | '\r\n';
 type Quote = '' | "'" | '"' | '`';
@@ -267,6 +269,19 @@ describe('replaceEnvLines: properties over generated env files', () => {
     );
   });
 
+  it('a UTF-8 byte order mark stays in front of the file and out of the first key: same bytes after it, same values', () => {
+    fc.assert(
+      fc.property(envModel, edits, (model, changes) => {
+        const before = BOM + render(model);
+        const after = replaceEnvLines(before, changes);
+        expect(after).toBe(BOM + expectedEdit(model, changes));
+        expect(parseEnv(after)).toEqual(parsedWith(render(model), changes));
+        checkEnvEdit(before, after, changes);
+      }),
+      RUNS,
+    );
+  });
+
   it('is a byte-for-byte no-op when every value is already the one asked for', () => {
     fc.assert(
       fc.property(envModel, fc.constantFrom(...NEW_KEYS), (model, missing) => {
@@ -444,6 +459,22 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
     const after = replaceEnvLines(text, { JWT_SECRET: jwt });
     expect(after).toBe(`# yaml-ish\nJWT_SECRET: ${jwt}\nOTHER=1\n`);
     expect(after).not.toContain('old-secret-value');
+  });
+
+  it('a byte order mark before the first key: that line is edited in place, never a second one appended', () => {
+    const text = `${BOM}JWT_SECRET=old-secret-value\r\nOTHER=1\r\n`;
+    const after = replaceEnvLines(text, { JWT_SECRET: jwt });
+    expect(after).toBe(`${BOM}JWT_SECRET=${jwt}\r\nOTHER=1\r\n`);
+    expect(after).not.toContain('old-secret-value');
+    expect(after.match(/JWT_SECRET/g)).toHaveLength(1);
+    expect(parseEnv(after)).toEqual({ JWT_SECRET: jwt, OTHER: '1' });
+    expect(Object.keys(parseEnv(text))).toEqual(['JWT_SECRET', 'OTHER']);
+    expect(replaceEnvLines(`${BOM}export JWT_SECRET="old" # c\n`, { JWT_SECRET: jwt })).toBe(`${BOM}export JWT_SECRET="${jwt}" # c\n`);
+    expect(replaceEnvLines(`${BOM}JWT_SECRET=old`, { JWT_SECRET: null })).toBe(BOM);
+    expect(replaceEnvLines(BOM, { JWT_SECRET: jwt })).toBe(`${BOM}JWT_SECRET=${jwt}\n`);
+    expect(replaceEnvLines(`${BOM}A=1\n`, { B: 'x' })).toBe(`${BOM}A=1\nB=x\n`);
+    // Only a mark at the very start is one; elsewhere U+FEFF is just a character of a value.
+    expect(replaceEnvLines(`A=1\nB=x${BOM}\n`, { B: 'y' })).toBe('A=1\nB=y\n');
   });
 
   it('refuses values an env file would mangle (ENV_VALUE_UNSAFE)', () => {
