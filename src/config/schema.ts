@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { notifySchema } from '../notify/schema.js';
 import { windowSchema } from '../schedule/window.js';
+import { isInsecureVerifyUrl } from './private-host.js';
 
 z.config(en());
 
@@ -51,21 +52,31 @@ const common = {
   window: z.optional(windowSchema),
 };
 
-export const jwtSecretSchema = z.strictObject({
-  kind: z.literal('jwt'),
-  env: z._default(envName, 'JWT_SECRET'),
-  /** Where the old value lives during the grace period. */
-  previousEnv: z.optional(envName),
-  ...common,
-  intervalDays: intervalDays(90),
-  verify: z.optional(
-    z.strictObject({
-      url: httpUrl,
-      claims: z._default(z.record(z.string(), z.unknown()), { id: '1' }),
-      expiresInSeconds: z._default(z.int().check(z.positive(), z.lte(3600)), 120),
+export const jwtSecretSchema = z
+  .strictObject({
+    kind: z.literal('jwt'),
+    env: z._default(envName, 'JWT_SECRET'),
+    /** Where the old value lives during the grace period. */
+    previousEnv: z.optional(envName),
+    ...common,
+    intervalDays: intervalDays(90),
+    verify: z.optional(
+      z.strictObject({
+        url: httpUrl,
+        claims: z._default(z.record(z.string(), z.unknown()), { id: '1' }),
+        expiresInSeconds: z._default(z.int().check(z.positive(), z.lte(3600)), 120),
+      }),
+    ),
+    /** Lets `verify.url` be plain http to a public host (the signed token then crosses the network in clear text). */
+    allowInsecureVerify: z._default(z.boolean(), false),
+  })
+  .check(
+    z.refine((secret) => secret.allowInsecureVerify || !secret.verify || !isInsecureVerifyUrl(secret.verify.url), {
+      message:
+        'plain http to a host that is not loopback or a private address would send a token signed with the live secret in clear text: use https, or set "allowInsecureVerify": true',
+      path: ['verify', 'url'],
     }),
-  ),
-});
+  );
 
 export const exchangeKeyTableSchema = z.strictObject({
   table: nonEmpty(),
