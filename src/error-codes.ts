@@ -62,6 +62,9 @@ export const ERROR_CODES = {
   NOTHING_TO_ROLL_BACK: { exit: usage, when: '`rotate rollback` found no completed rotation of the secret', hint: '`rotate history` shows what rotate has done to the secret.', doc: 'runbook.md#putting-the-previous-value-back' },
   RUN_PENDING: { exit: needsPerson, when: 'an earlier run did not finish', hint: 'Run `rotate status`, then `rotate resume` to finish or undo it.', doc: RESUME },
   RESTART_FAILED: { exit: failed, when: "a service's restart command exited non-zero", hint: 'Check services.<name>.restart in the config.', doc: 'configuration.md#servicesname' },
+  TARGET_CHANGED: { exit: failed, when: 'the env files changed between the start of the run and its write; nothing was written and the run rolled back', hint: 'Let the other writer finish, then run again.', doc: RUNBOOK },
+  KEY_WRITTEN_TWICE: { exit: usage, when: 'two secrets of one run would write the same key', hint: 'A key belongs to one secret: remove it from the env or alsoUpdate of one of them.', doc: CONFIG },
+  JOURNAL_OLD_FORMAT: { exit: needsPerson, when: 'an interrupted run was journaled by an older rotate (one journal per secret)', hint: 'Resume it with the rotate version that started it, or check the secret with `rotate verify` and remove that journal.', doc: RESUME },
   HEALTH_TIMEOUT: { exit: failed, when: 'a service did not become healthy in time after its restart', hint: 'Check that the service starts with the new values; raise health.timeoutSeconds if it is only slow.', doc: 'configuration.md#servicesname' },
 
   // Kubernetes: the Secret target and workload rollouts
@@ -79,6 +82,7 @@ export const ERROR_CODES = {
   ROLLOUT_TIMEOUT: { exit: failed, when: 'a workload rollout outlived health.timeoutSeconds', hint: 'Raise services.<name>.health.timeoutSeconds if the rollout is only slow.', doc: KUBE },
 
   // Env files
+  ENV_FILES_DISAGREE: { exit: usage, when: 'the env files of envFile hold different current values of a key being rotated; nothing was changed', hint: 'Make every listed file hold the same current value, or list only the files of the services that read it.', doc: CONFIG },
   ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
   ENV_FILE_WORLD_WRITABLE: { exit: usage, when: 'every user may write the env file or its folder', hint: 'chmod o-w the file (or folder) named in the message.', doc: CONFIG },
   ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },

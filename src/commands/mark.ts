@@ -76,7 +76,7 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
   const { last: _, reminded: __, ...kept } = state;
   const runId = randomUUID();
   await session.store.writeState(id, { ...kept, lastRotatedAt: rotatedAt.toISOString(), lastRunId: runId });
-  const current = await readEnvFile(session.envFile).then(
+  const current = await session.target.read().then(
     (file) => file.values,
     () => ({}) as Record<string, string>,
   );

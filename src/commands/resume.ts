@@ -18,13 +18,13 @@ export function resumeCommand(run: ActionRunner): Command {
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
 async function resume(options: z.output<typeof optionsSchema>): Promise<number> {
-  const [{ exitCodeOf }, { resumeJournal }] = await Promise.all([import('../engine/result.js'), import('../engine/resume.js')]);
+  const [{ exitCodeOf }, { resumeRun }] = await Promise.all([import('../engine/result.js'), import('../engine/resume.js')]);
   return withSession(options, { restart: options.restart }, (session) =>
     withLock(session, 'resume', async () => {
       const results: SecretResult[] = [];
       for (const journal of await session.store.readJournals()) {
-        session.options.emergency = journal.emergency;
-        results.push(await resumeJournal(session, journal));
+        session.options.emergency = 'emergency' in journal && journal.emergency;
+        results.push(...(await resumeRun(session, journal)));
       }
       const code = exitCodeOf(results);
       return printResult(options, 'resume', code, { results }, () =>

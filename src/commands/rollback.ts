@@ -22,7 +22,7 @@ export function rollbackCommand(run: ActionRunner): Command {
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
 async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
-  const [{ rotateSecret }, { exitCodeOf }, { confirm }] = await Promise.all([
+  const [{ rotateSet }, { exitCodeOf }, { confirm }] = await Promise.all([
     import('../engine/pipeline.js'),
     import('../engine/result.js'),
     import('../terminal/confirm.js'),
@@ -32,9 +32,9 @@ async function rollback(secret: string, options: z.output<typeof optionsSchema>)
     return withLock(session, `rollback ${id}`, async () => {
       await assertNoPendingRun(session);
       if (!options.yes) await confirm(`Put back the previous value of ${id}? Services will restart.`);
-      const result = await rotateSecret(session, id!, 'rollback');
-      const code = exitCodeOf([result]);
-      return printResult(options, 'rollback', code, { results: [result] }, () => renderResults([result], session.deps.environment));
+      const results = await rotateSet(session, [id!], 'rollback');
+      const code = exitCodeOf(results);
+      return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment));
     });
   });
 }

@@ -62,30 +62,26 @@ async function select(session: Session, names: string[], options: RotateOptions,
     );
   }
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
-  const [{ isDue, schedule }, { readEnvFile }, { closedWindow, describeWindow }] = await Promise.all([
+  const [{ isDue, schedule }, { journalSecretIds }, { closedWindow, describeWindow }] = await Promise.all([
     import('../engine/due.js'),
-    import('../envfile/file.js'),
+    import('../store/types.js'),
     import('../schedule/window.js'),
   ]);
-  const [states, journals, env] = await Promise.all([
-    session.store.readStates(),
-    session.store.readJournals(),
-    readEnvFile(session.envFile),
-  ]);
+  const [states, journals, env] = await Promise.all([session.store.readStates(), session.store.readJournals(), session.target.read()]);
   const selection: Selection = { retire: [], rotate: [], skipped: [] };
   const now = session.deps.now();
   for (const [id, config] of Object.entries(session.config.secrets)) {
     const s = schedule(
       config,
       states[id],
-      journals.find((j) => j.secret === id),
+      journals.find((j) => journalSecretIds(j).includes(id)),
       env.values,
       now,
     );
     const skip = (note: string) =>
       selection.skipped.push({ secret: id, kind: config.kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
     if (s.state === 'retire-due') selection.retire.push(id);
-    else if (s.state === 'absent') skip(`not in ${session.envFile}`);
+    else if (s.state === 'absent') skip(`not in ${session.target.description}`);
     else if (options.due && isDue(s) && closedWindow(session.config.window, config, now)) {
       // Cron's run outside the team's window: the secret stays due, the next run inside the window rotates it.
       skip(`due, waiting for the window (${describeWindow(closedWindow(session.config.window, config, now)!)})`);
@@ -110,13 +106,12 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     unattended: options.due,
     allowUnpersisted: options.allowUnpersisted,
   };
-  const [{ planSecret }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
+  const [{ planSet }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
   return withSession(options, run, async (session) => {
     const selection = await select(session, names, options, commands);
     let results: SecretResult[];
     if (options.dryRun) {
-      results = [...selection.skipped];
-      for (const id of [...selection.retire, ...selection.rotate]) results.push(await planSecret(session, id));
+      results = [...selection.skipped, ...(await planSet(session, [...selection.retire, ...selection.rotate]))];
     } else {
       results = await execute(session, selection, options.yes);
       if (options.due) await (await import('../notify/reminders.js')).sendReminders(session, results);
@@ -134,25 +129,40 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
 async function execute(session: Session, selection: Selection, yes: boolean): Promise<SecretResult[]> {
   const results = [...selection.skipped];
   if (selection.retire.length + selection.rotate.length === 0) return results;
-  const [{ retirePending, rotateSecret }, { confirm }] = await Promise.all([
+  const [{ retireSet, rotateSet, servicesOf }, { confirm }] = await Promise.all([
     import('../engine/pipeline.js'),
     import('../terminal/confirm.js'),
   ]);
   await withLock(session, `rotate ${selection.rotate.join(' ')}`.trim(), async () => {
     await assertNoPendingRun(session);
     if (!yes && selection.rotate.length > 0) {
-      const services = [
-        ...new Set(selection.rotate.flatMap((id) => (session.options.restart ? session.config.secrets[id]!.services : []))),
-      ];
+      const services = servicesOf(session, selection.rotate);
       const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
-      await confirm(`Rotate ${selection.rotate.join(', ')} now? This writes ${session.envFile}, ${restarts} and retires the old values.`);
+      await confirm(
+        `Rotate ${selection.rotate.join(', ')} now? This writes ${session.target.description}, ${restarts} and retires the old values.`,
+      );
     }
-    for (const id of selection.retire) results.push(await retirePending(session, id));
-    for (const id of selection.rotate) {
-      const result = await rotateSecret(session, id);
-      results.push(result);
-      // A rollback that failed leaves a pending run: stop before touching anything else.
-      if (result.status === 'rollback-failed') break;
+    const retired = await retireSet(session, selection.retire);
+    results.push(...retired);
+    // A retirement that failed leaves a pending run: rotate nothing else until it is resumed.
+    const stuck = retired.filter((r) => r.status === 'retire-failed').map((r) => r.secret);
+    if (stuck.length > 0) {
+      const note = `not rotated: the retirement of ${stuck.join(', ')} needs \`rotate resume\` first`;
+      for (const id of selection.rotate) {
+        results.push({
+          secret: id,
+          kind: session.config.secrets[id]!.kind,
+          status: 'skipped',
+          note,
+          checks: [],
+          facts: {},
+          envKeys: [],
+          steps: [],
+        });
+      }
+    } else {
+      // One run for the whole set: one write of the target, one restart of each service.
+      results.push(...(await rotateSet(session, selection.rotate)));
     }
   });
   return results;

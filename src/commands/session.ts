@@ -1,5 +1,6 @@
 import type { RunOptions, Session } from '../engine/session.js';
 import { RotateError, usageError } from '../errors.js';
+import { journalSecretIds } from '../store/types.js';
 import type { GlobalOptions } from './options.js';
 import { closest } from './suggest.js';
 
@@ -10,23 +11,26 @@ const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: f
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
 export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
-  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNames }] = await Promise.all([
+  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
     import('../config/load.js'),
     import('../engine/process-deps.js'),
     import('../store/index.js'),
     import('../config/credential-env.js'),
+    import('../target/index.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   const runOptions = { ...DEFAULT_RUN, ...run };
   // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
   const privateEnvNames = credentialEnvNames(loaded.config);
   const deps = processDeps({ quiet: options.quiet, verbose: options.verbose, unattended: runOptions.unattended, privateEnvNames });
+  const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log });
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {
     config: loaded.config,
     configDir: loaded.dir,
     configPath: loaded.path,
-    envFile: loaded.envFile,
+    envFiles: loaded.config.target.type === 'envfile' ? loaded.envFiles : [],
+    target,
     store,
     deps,
     options: runOptions,
@@ -77,7 +81,9 @@ export function resolveSecretIds(session: Session, names: string[], commands: re
 export async function assertNoPendingRun(session: Session): Promise<void> {
   const journals = await session.store.readJournals();
   if (journals.length === 0) return;
-  const names = journals.map((j) => `${j.secret} (${j.mode} ${j.runId} from ${j.host}, ${j.needsPerson ?? 'interrupted'})`);
+  const names = journals.map(
+    (j) => `${journalSecretIds(j).join(', ')} (${j.mode} ${j.runId} from ${j.host}, ${j.needsPerson ?? 'interrupted'})`,
+  );
   throw new RotateError('RUN_PENDING', `an earlier run did not finish: ${names.join('; ')}`, {
     hint: 'run `rotate status` to see it, then `rotate resume` to finish or undo it',
   });

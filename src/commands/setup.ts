@@ -30,7 +30,7 @@ async function setup(secret: string, options: z.output<typeof optionsSchema>): P
       throw usageError('SETUP_NOT_NEEDED', `${id} is a ${config.kind} secret; only postgres secrets have a one-time setup`);
     }
     const { buildContext } = await import('../engine/context.js');
-    const ctx = (await buildContext(session, id!, undefined)) as RotatorContext<PostgresSecretConfig>;
+    const ctx = buildContext(session, id!, undefined, await session.target.read()) as RotatorContext<PostgresSecretConfig>;
     const { applyRoleSetup, roleSetupSql, setupRolesOf } = await import('../secrets/postgres/index.js');
     if (!options.apply) {
       const roles = setupRolesOf(ctx);

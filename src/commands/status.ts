@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode } from '../errors.js';
+import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
@@ -32,7 +33,7 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
   return withSession(options, {}, async (session) => {
     const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
     const secrets = health.map((h) => {
-      const journal = journals.find((j) => j.secret === h.secret);
+      const journal = journals.find((j) => journalSecretIds(j).includes(h.secret));
       return {
         ...h,
         ...(journal
@@ -53,7 +54,7 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
     const problems = checkProblems(health);
     const body = {
       config: session.configPath ?? null,
-      envFile: session.envFile,
+      envFile: session.target.description,
       store: session.store.location,
       results: secrets,
       ...(options.check ? { check: { ok: code === ExitCode.ok, problems } } : {}),

@@ -15,7 +15,7 @@ export function verifyCommand(run: ActionRunner): Command {
 
 /** `rotate verify`: the verification checks against the current values; changes nothing. */
 async function verify(names: string[], options: GlobalOptions): Promise<number> {
-  const [{ buildContext }, { errorInfo, exitCodeOf }, { secretConfig }, { envKeysOf }] = await Promise.all([
+  const [{ buildContext, keysOf }, { errorInfo, exitCodeOf }, { secretConfig }, { envKeysOf }] = await Promise.all([
     import('../engine/context.js'),
     import('../engine/result.js'),
     import('../engine/session.js'),
@@ -25,13 +25,15 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
     const ids = names.length ? resolveSecretIds(session, names) : Object.keys(session.config.secrets);
     const states = await session.store.readStates();
     const results: SecretResult[] = [];
+    // Several env files must agree on what is verified (exit 2 otherwise, as for a rotation).
+    const snapshot = await session.target.read(keysOf(session, ids));
     for (const id of ids) {
       const config = secretConfig(session, id);
       const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), facts: {}, steps: [] };
       try {
-        const ctx = await buildContext(session, id, states[id]);
+        const ctx = buildContext(session, id, states[id], snapshot);
         if (names.length === 0 && !(envKeysOf(config)[0]! in ctx.env)) {
-          results.push({ ...base, status: 'skipped', checks: [], note: `not in ${session.envFile}` });
+          results.push({ ...base, status: 'skipped', checks: [], note: `not in ${session.target.description}` });
           continue;
         }
         const checks = await (await session.deps.loadRotator(config.kind)).verifyCurrent(ctx);

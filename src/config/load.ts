@@ -12,7 +12,8 @@ export interface LoadedConfig {
   path: string | undefined;
   /** Folder that relative paths (envFile, store.dir) and restart commands are relative to. */
   dir: string;
-  envFile: string;
+  /** The env files, resolved: `--env-file` (one file) or the config's `envFile` (one or a list). */
+  envFiles: string[];
 }
 
 /** `secrets.database.adminUrlEnv: expected string, received number` */
@@ -88,6 +89,7 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   }
   const config = parseConfig(raw, text === undefined ? 'the built-in defaults' : path);
   const dir = text === undefined ? options.cwd : dirname(path);
-  const envFile = options.envFile ? resolve(options.cwd, options.envFile) : resolve(dir, config.envFile);
-  return { config, path: text === undefined ? undefined : path, dir, envFile };
+  const listed = typeof config.envFile === 'string' ? [config.envFile] : config.envFile;
+  const envFiles = options.envFile ? [resolve(options.cwd, options.envFile)] : [...new Set(listed.map((file) => resolve(dir, file)))];
+  return { config, path: text === undefined ? undefined : path, dir, envFiles };
 }

@@ -205,9 +205,23 @@ export const DEFAULT_SECRETS = {
 /** Backups kept per secret: 1 (the env file before its last rotation) unless more are asked for. */
 const keepBackups = z._default(z.int().check(z.positive()), 1);
 
+/** Where a run reads and writes values: the env files (default) or a Kubernetes Secret. */
+export const targetSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('envfile') }),
+  z.strictObject({
+    type: z.literal('kubernetes'),
+    namespace: nonEmpty(),
+    secret: nonEmpty(),
+    /** A kubeconfig context; the current one when absent. */
+    context: z.optional(nonEmpty()),
+  }),
+]);
+
 export const configSchema = z.strictObject({
   $schema: z.optional(z.string()),
-  envFile: z._default(nonEmpty(), '.env'),
+  /** One env file or several that must hold the same values (relative to the config's folder). */
+  envFile: z._default(z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))]), '.env'),
+  target: z._default(targetSchema, { type: 'envfile' }),
   store: z.prefault(
     z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate'), keepBackups }),
@@ -246,6 +260,7 @@ export const configSchema = z.strictObject({
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type SecretConfig = z.output<typeof secretSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type KubernetesWorkloadConfig = z.output<typeof kubernetesWorkloadSchema>;
 export type JwtSecretConfig = z.output<typeof jwtSecretSchema>;

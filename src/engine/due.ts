@@ -1,6 +1,6 @@
 import type { SecretConfig } from '../config/schema.js';
 import { envKeysOf } from '../secrets/index.js';
-import type { Journal, SecretState } from '../store/types.js';
+import type { SecretState, StoredJournal } from '../store/types.js';
 
 export type DueState = 'ok' | 'due' | 'never-rotated' | 'absent' | 'grace' | 'retire-due' | 'interrupted' | 'needs-person';
 
@@ -17,7 +17,7 @@ const DAY = 86_400_000;
 export function schedule(
   config: SecretConfig,
   state: SecretState | undefined,
-  journal: Journal | undefined,
+  journal: StoredJournal | undefined,
   env: Record<string, string>,
   now: Date,
 ): Schedule {

@@ -1,20 +1,51 @@
 import { envKeysOf } from '../secrets/index.js';
-import { check } from '../secrets/types.js';
-import { buildContext } from './context.js';
+import { type Check, check } from '../secrets/types.js';
+import type { SecretState, StoredJournal } from '../store/types.js';
+import { journalSecretIds } from '../store/types.js';
+import type { TargetSnapshot } from '../target/types.js';
+import { buildContext, keysOf } from './context.js';
+import { preflightSet } from './pipeline.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
 
-/** A dry run for one secret: the steps it would take and every read-only preflight check. Changes nothing. */
-export async function planSecret(session: Session, id: string): Promise<SecretResult> {
+/** A dry run for a set: the steps each secret would take and every read-only preflight check. Changes nothing. */
+export async function planSet(session: Session, ids: readonly string[]): Promise<SecretResult[]> {
+  if (ids.length === 0) return [];
+  // Env files that disagree are bad input (exit 2), for a dry run as for a rotation.
+  const snapshot = await session.target.read(keysOf(session, ids));
+  const [states, journals] = await Promise.all([session.store.readStates(), session.store.readJournals()]);
+  const setChecks = await preflightSet(session, ids);
+  const results: SecretResult[] = [];
+  for (const id of ids) {
+    const pending = journals.find((j) => journalSecretIds(j).includes(id));
+    results.push(await planSecret(session, id, states[id], snapshot, pendingCheck(pending), setChecks));
+  }
+  return results;
+}
+
+function pendingCheck(pending: StoredJournal | undefined): Check[] {
+  if (!pending) return [];
+  return [
+    check('no interrupted run is pending', false, `${pending.mode} run ${pending.runId} from ${pending.host}`, 'run `rotate resume` first'),
+  ];
+}
+
+async function planSecret(
+  session: Session,
+  id: string,
+  state: SecretState | undefined,
+  snapshot: TargetSnapshot,
+  pending: Check[],
+  setChecks: Check[],
+): Promise<SecretResult> {
   const config = secretConfig(session, id);
-  const state = (await session.store.readStates())[id];
   const services = session.options.restart ? config.services : [];
   const grace = config.graceHours > 0 && !session.options.emergency;
   const steps = [
     'preflight',
     'generate',
     'apply',
-    'write-env',
+    'write-target',
     ...(services.length ? [`restart ${services.join(', ')}`] : []),
     'verify',
     grace ? `retire after ${config.graceHours}h` : 'retire',
@@ -23,24 +54,11 @@ export async function planSecret(session: Session, id: string): Promise<SecretRe
   const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), steps, facts: {} };
   try {
     const rotator = await session.deps.loadRotator(config.kind);
-    const ctx = await buildContext(session, id, state);
+    const ctx = buildContext(session, id, state, snapshot);
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
     const preflight = await rotator.preflight(ctx);
-    const pending = (await session.store.readJournals()).find((j) => j.secret === id);
-    const checks = [
-      ...(pending
-        ? [
-            check(
-              'no interrupted run is pending',
-              false,
-              `${pending.mode} run ${pending.runId} from ${pending.host}`,
-              'run `rotate resume` first',
-            ),
-          ]
-        : []),
-      ...preflight.checks,
-    ];
+    const checks = [...pending, ...preflight.checks, ...setChecks];
     for (const name of services) {
       const service = session.config.services[name]!;
       checks.push(check(`service ${name} has a restart command`, Boolean(service.restart), undefined, `add services.${name}.restart`));
@@ -49,7 +67,7 @@ export async function planSecret(session: Session, id: string): Promise<SecretRe
     return { ...base, status: 'planned', checks, facts: preflight.facts ?? {} };
   } catch (error) {
     const info = errorInfo(error);
-    return { ...base, status: 'planned', checks: [check('preflight', false, info.message, info.hint)] };
+    return { ...base, status: 'planned', checks: [...pending, ...setChecks, check('preflight', false, info.message, info.hint)] };
   }
 }
 

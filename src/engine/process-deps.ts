@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
@@ -50,6 +50,8 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     runCommand: (command, cwd) => runCommand(command, cwd, environment, privateNames),
     actor,
     host: hostname(),
+    pid: process.pid,
+    randomUUID: () => randomUUID(),
     loadRotator,
   };
 }

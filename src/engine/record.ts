@@ -1,13 +1,10 @@
-import dotenv from 'dotenv';
-import { readEnvFile } from '../envfile/file.js';
 import { appendChained, fingerprint } from '../history/audit.js';
 import { historyNotice } from '../notify/history-notice.js';
 import { sendNotice } from '../notify/send.js';
 import { redactTyped } from '../secret-value.js';
-import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult, Journal } from '../store/types.js';
 import type { SecretResult } from './result.js';
-import { type Session, secretConfig } from './session.js';
+import type { Session } from './session.js';
 
 const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   rotated: 'rotated',
@@ -21,27 +18,29 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   failed: 'failed',
 };
 
-/** The secret's main value before the run (the env backup taken before the write) and now, for the fingerprints. */
-async function valuesAround(session: Session, journal: Journal): Promise<{ old?: string; new?: string }> {
-  const key = envKeysOf(secretConfig(session, journal.secret))[0]!;
-  const now = (await readEnvFile(session.envFile)).values[key];
-  if (!journal.envBackup) return { old: now, new: now };
-  const backup = dotenv.parse((await session.store.getBackup(journal.envBackup)).toString('utf8'));
-  return { old: backup[key], new: now };
+/** A secret's main value before the run and after it, as the run read them: only their keyed fingerprints are kept. */
+export interface ValuesAround {
+  old?: string | undefined;
+  new?: string | undefined;
 }
 
 /**
- * Appends the run to the history (with its duration, keyed fingerprints and chain link) and posts the notification
- * `notify.on` asks for. Neither ever carries a secret value.
+ * Appends one secret's outcome of the run to the history (with its duration, keyed fingerprints and chain link) and
+ * posts the notification `notify.on` asks for. Neither ever carries a secret value.
  */
-export async function record(session: Session, journal: Journal, result: SecretResult, action?: HistoryEntry['action']): Promise<void> {
+export async function record(
+  session: Session,
+  journal: Journal,
+  result: SecretResult,
+  action?: HistoryEntry['action'],
+  values: ValuesAround = {},
+): Promise<void> {
   const now = session.deps.now();
-  const values = await valuesAround(session, journal).catch(() => ({}) as { old?: string; new?: string });
   const entry: HistoryEntry = {
     at: now.toISOString(),
     runId: journal.runId,
-    secret: journal.secret,
-    kind: journal.kind,
+    secret: result.secret,
+    kind: result.kind,
     action: action ?? journal.mode,
     result: RESULT[result.status] ?? 'skipped',
     actor: session.deps.actor,

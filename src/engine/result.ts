@@ -28,6 +28,8 @@ export interface ErrorInfo {
 export interface SecretResult {
   secret: string;
   kind: string;
+  /** The run this secret was part of (absent when no run started: a failed preflight, a plan, a skip). */
+  runId?: string;
   status: SecretStatus;
   checks: Check[];
   facts: Record<string, JsonValue>;

@@ -1,6 +1,7 @@
 import type { Config, Kind, SecretConfig } from '../config/schema.js';
 import type { Rotator, RotatorDeps } from '../secrets/types.js';
 import type { Store } from '../store/types.js';
+import type { Target } from '../target/types.js';
 
 export interface CommandResult {
   code: number;
@@ -13,6 +14,10 @@ export interface EngineDeps extends RotatorDeps {
   runCommand(command: string, cwd: string): Promise<CommandResult>;
   actor: string;
   host: string;
+  /** This process's id, journaled so `rotate status` can say which process left a run unfinished. */
+  pid: number;
+  /** A new run id. */
+  randomUUID(): string;
   /** The registry (src/secrets/index.ts); engine tests pass a fake rotator here. */
   loadRotator(kind: Kind): Promise<Rotator<any>>;
 }
@@ -32,7 +37,10 @@ export interface Session {
   config: Config;
   configDir: string;
   configPath: string | undefined;
-  envFile: string;
+  /** The env files of the config (resolved); empty when the target is a Kubernetes Secret. */
+  envFiles: string[];
+  /** Where values are read and written: the env files, or a Kubernetes Secret. */
+  target: Target;
   store: Store;
   deps: EngineDeps;
   options: RunOptions;

@@ -49,3 +49,20 @@ export async function editEnvFile(path: string, edits: EnvEdits): Promise<EnvFil
   checkEnvEdit(before.text, after.text, edits, path);
   return after;
 }
+
+/**
+ * Puts `keys` of an env file back as they are in `backup` (its text before rotate wrote it): the backup's exact
+ * bytes when nothing but those keys changed since, otherwise only the lines of those keys. Idempotent.
+ */
+export async function restoreEnvFile(path: string, backup: string, keys: readonly string[]): Promise<void> {
+  const current = await readEnvFile(path);
+  if (current.text === backup) return;
+  const now = dotenv.parse(current.text);
+  const onlyKeysChanged = replaceEnvLines(backup, Object.fromEntries(keys.map((key) => [key, now[key] ?? null]))) === current.text;
+  if (onlyKeysChanged) {
+    await writeEnvText(path, backup);
+    return;
+  }
+  const old = dotenv.parse(backup);
+  await editEnvFile(path, Object.fromEntries(keys.map((key) => [key, old[key] ?? null])));
+}

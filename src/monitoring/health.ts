@@ -1,8 +1,7 @@
 import { type Schedule, schedule } from '../engine/due.js';
 import type { Session } from '../engine/session.js';
-import { readEnvFile } from '../envfile/file.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
-import type { HistoryEntry, HistoryResult } from '../store/types.js';
+import { type HistoryEntry, type HistoryResult, journalSecretIds } from '../store/types.js';
 
 /** What monitoring asks of one secret: is it in date, did its last run work, does it wait for a person. */
 export interface SecretHealth extends Schedule {
@@ -25,12 +24,12 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
   const [states, journals, env, history] = await Promise.all([
     session.store.readStates(),
     session.store.readJournals(),
-    readEnvFile(session.envFile),
+    session.target.read(),
     session.store.readHistory(),
   ]);
   const now = session.deps.now();
   return Object.entries(session.config.secrets).map(([id, config]) => {
-    const journal = journals.find((j) => j.secret === id);
+    const journal = journals.find((j) => journalSecretIds(j).includes(id));
     const s = schedule(config, states[id], journal, env.values, now);
     const last = history.filter((e) => e.secret === id).at(-1);
     return {

@@ -1,8 +1,7 @@
 import { schedule } from '../engine/due.js';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
-import { readEnvFile } from '../envfile/file.js';
-import type { Lock } from '../store/types.js';
+import { journalSecretIds, type Lock } from '../store/types.js';
 import { type Notice, sendNotice } from './send.js';
 
 const DAY = 86_400_000;
@@ -16,11 +15,7 @@ interface Reminder {
 
 /** What `--due` reminds of after its run: secrets coming due soon, and due ones that wait for an operator. */
 async function remindersOf(session: Session, results: SecretResult[]): Promise<Reminder[]> {
-  const [states, journals, env] = await Promise.all([
-    session.store.readStates(),
-    session.store.readJournals(),
-    readEnvFile(session.envFile),
-  ]);
+  const [states, journals, env] = await Promise.all([session.store.readStates(), session.store.readJournals(), session.target.read()]);
   const now = session.deps.now();
   const host = session.deps.host;
   const reminders: Reminder[] = [];
@@ -29,7 +24,7 @@ async function remindersOf(session: Session, results: SecretResult[]): Promise<R
     const s = schedule(
       config,
       states[id],
-      journals.find((j) => j.secret === id),
+      journals.find((j) => journalSecretIds(j).includes(id)),
       env.values,
       now,
     );

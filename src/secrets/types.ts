@@ -70,8 +70,9 @@ export interface RotatorContext<C extends SecretConfig = SecretConfig> {
   /** The secret's id in the config (`jwt`, `database`, ...). */
   id: string;
   config: C;
-  /** The env file's values as `dotenv.parse` reads them now (after the write-env step: the new values). */
+  /** The target's values as read now (after the write-target step: the new values). Keys are env names. */
   env: Readonly<Record<string, string>>;
+  /** Where those values live, for messages: `/app/.env`, `/app/.env and /app/worker/.env`, a Kubernetes Secret. */
   envFile: string;
   configDir: string;
   /** `--emergency`: retire the old value at once and cut its sessions where the provider can. */
@@ -93,9 +94,10 @@ export interface Preflight {
  * One kind of secret. Data plus a few async steps; the engine owns the order, the journal, the lock and the
  * rollback. A rotator never prints, never touches `process`, never calls another rotator.
  *
- * Order: preflight -> generate -> apply -> (engine writes env, restarts, reloads ctx.env) -> verify ->
+ * Order: preflight -> generate -> apply -> (engine writes the target, restarts, reloads ctx.env) -> verify ->
  * retire (now, or after graceHours) -> (engine writes retireEnv, restarts if it did) -> verifyRetired.
- * On failure after apply: undoApply (the engine restores the env file and restarts).
+ * On failure after apply: undoApply (the engine restores the target and restarts). A run may hold several
+ * secrets: each step runs for every secret of the set before the next (one write, one restart per service).
  */
 export interface Rotator<C extends SecretConfig = SecretConfig> {
   kind: Kind;

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
+import type { Check } from '../secrets/types.js';
 
 /** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
 export async function restartServices(names: readonly string[], config: Config, configDir: string, deps: EngineDeps): Promise<void> {
@@ -46,4 +47,12 @@ export async function waitHealthy(name: string, url: string, timeoutSeconds: num
   throw new RotateError('HEALTH_TIMEOUT', `service ${name} did not become healthy within ${timeoutSeconds}s (${url}: ${last})`, {
     hint: `check that the service starts with the new values; raise services.${name}.health.timeoutSeconds if it is only slow`,
   });
+}
+
+/**
+ * Read-only checks that the named services can be restarted, for a run's preflight and `--dry-run`. Shell
+ * restarts have nothing to check ahead; Kubernetes workloads are checked in `services/kubernetes.ts`.
+ */
+export async function preflightServices(_names: readonly string[], _config: Config, _deps: EngineDeps): Promise<Check[]> {
+  return [];
 }

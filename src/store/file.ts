@@ -7,7 +7,7 @@ import { RotateError } from '../errors.js';
 import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store, StoredJournal } from './types.js';
 import type { Vault } from './vault.js';
 
 export interface FileStoreOptions {
@@ -184,7 +184,7 @@ export class FileStore implements Store {
     return parseHistoryLines(text, path);
   }
 
-  async readJournals(): Promise<Journal[]> {
+  async readJournals(): Promise<StoredJournal[]> {
     let names: string[];
     try {
       names = await readdir(this.#path('journal'));
@@ -192,21 +192,21 @@ export class FileStore implements Store {
       return [];
     }
     const journals = await Promise.all(
-      names.filter((n) => n.endsWith('.json')).map((n) => readJson<Journal | null>(this.#path('journal', n), null)),
+      names.filter((n) => n.endsWith('.json')).map((n) => readJson<StoredJournal | null>(this.#path('journal', n), null)),
     );
-    return journals.filter((j): j is Journal => j !== null);
+    return journals.filter((j): j is StoredJournal => j !== null);
   }
 
   async writeJournal(journal: Journal): Promise<void> {
     await this.#ensureDir('journal');
-    await writeFileAtomic(this.#path('journal', `${journal.secret}.json`), JSON.stringify(journal, null, 2), {
+    await writeFileAtomic(this.#path('journal', `${journal.runId}.json`), JSON.stringify(journal, null, 2), {
       mode: 0o600,
       fsync: true,
     });
   }
 
-  async removeJournal(secret: string): Promise<void> {
-    await rm(this.#path('journal', `${secret}.json`), { force: true });
+  async removeJournal(key: string): Promise<void> {
+    await rm(this.#path('journal', `${key}.json`), { force: true });
   }
 
   async putBackup(label: string, data: Buffer): Promise<string> {

@@ -7,7 +7,7 @@ import { markSecret } from '../secret-value.js';
 import { backupId, backupsOfJournal, backupsToPrune } from './backups.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store } from './types.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store, StoredJournal } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
 export interface PostgresStoreOptions {
@@ -256,21 +256,23 @@ export class PostgresStore implements Store {
     return report;
   }
 
-  async readJournals(): Promise<Journal[]> {
-    const { rows } = await this.#query<{ data: Journal }>(`SELECT data FROM ${this.#t('journal')} ORDER BY secret`);
+  async readJournals(): Promise<StoredJournal[]> {
+    const { rows } = await this.#query<{ data: StoredJournal }>(`SELECT data FROM ${this.#t('journal')} ORDER BY secret`);
     return rows.map((r) => r.data);
   }
 
+  // The table's key column is named `secret` (one journal per secret before runs covered sets); it now holds the
+  // run id of a journal, and a legacy row keeps its secret id. No migration needed either way.
   async writeJournal(journal: Journal): Promise<void> {
     await this.#query(
       `INSERT INTO ${this.#t('journal')} (secret, data) VALUES ($1, $2::jsonb)
        ON CONFLICT (secret) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
-      [journal.secret, JSON.stringify(journal)],
+      [journal.runId, JSON.stringify(journal)],
     );
   }
 
-  async removeJournal(secret: string): Promise<void> {
-    await this.#query(`DELETE FROM ${this.#t('journal')} WHERE secret = $1`, [secret]);
+  async removeJournal(key: string): Promise<void> {
+    await this.#query(`DELETE FROM ${this.#t('journal')} WHERE secret = $1`, [key]);
   }
 
   async putBackup(label: string, data: Buffer): Promise<string> {

@@ -3,37 +3,75 @@ import type { JsonValue } from '../secrets/types.js';
 /** A Rotation as it is kept: facts in clear, everything else sealed with the store's master key. */
 export interface SealedRotation {
   facts: Record<string, JsonValue>;
-  /** Keys changed by the write-env and retire steps (no values), for plans and resume. */
+  /** Keys changed by the write-target and retire steps (no values), for plans and resume. */
   envKeys: string[];
   sealed: string;
 }
 
-export type StepName = 'apply' | 'write-env' | 'restart' | 'verify' | 'retire' | 'write-retire-env' | 'verify-retired';
+/** Steps of the whole run (one write of the target, one restart of each service). */
+export type RunStepName = 'write-target' | 'restart' | 'write-retire-target';
+/** Steps of one secret of the run. */
+export type SecretStepName = 'apply' | 'verify' | 'retire' | 'verify-retired';
+export type StepName = RunStepName | SecretStepName;
 
-export interface JournalStep {
-  name: StepName;
+export interface JournalStep<N extends StepName = StepName> {
+  name: N;
   state: 'started' | 'done';
   at: string;
 }
 
-/** Written before every side effect of a run; removed when the run ends cleanly. */
-export interface Journal {
-  runId: string;
+/** One secret of a run: its sealed rotation and the steps taken for it alone. */
+export interface JournalSecret {
   secret: string;
   kind: string;
-  /** rotate: a new value; rollback: back to the previous value; retire: end of a grace period. */
+  rotation: SealedRotation;
+  steps: JournalStep<SecretStepName>[];
+}
+
+/**
+ * Written before every side effect of a run; removed when the run ends cleanly. One journal covers the run's whole
+ * set of secrets: `rotate resume` finishes or undoes the set together. Stored under its `runId`.
+ */
+export interface Journal {
+  /** 2: one journal per run. Journals without it were written by rotate before sets (one per secret). */
+  format: 2;
+  runId: string;
+  /** rotate: new values; rollback: back to the previous values; retire: end of a grace period. */
   mode: 'rotate' | 'rollback' | 'retire';
   startedAt: string;
   host: string;
   pid: number;
   emergency: boolean;
-  rotation: SealedRotation;
-  /** Id of the encrypted backup of the env file taken before the write-env step. */
-  envBackup?: string;
-  steps: JournalStep[];
+  /** `--no-restart`: the run writes the target and restarts nothing. */
+  noRestart?: boolean;
+  /** In the order they were applied (undone in reverse). A secret leaves the list once it is recorded. */
+  secrets: JournalSecret[];
+  /** Id of the sealed backup of the target (every env file's bytes, or the Secret's data) taken before a write. */
+  targetBackup?: string;
+  steps: JournalStep<RunStepName>[];
   /** Set when a rollback failed: what a person must look at. */
   needsPerson?: string;
 }
+
+/** A journal as rotate wrote it before runs covered sets (one per secret): resume refuses it, naming it. */
+export interface LegacyJournal {
+  runId: string;
+  secret: string;
+  mode: string;
+  startedAt: string;
+  host: string;
+  pid: number;
+  needsPerson?: string;
+}
+
+export type StoredJournal = Journal | LegacyJournal;
+
+export const isLegacyJournal = (journal: StoredJournal): journal is LegacyJournal =>
+  (journal as Journal).format !== 2 || !Array.isArray((journal as Journal).secrets);
+
+/** The secrets a stored journal holds up, in either shape. */
+export const journalSecretIds = (journal: StoredJournal): string[] =>
+  isLegacyJournal(journal) ? [journal.secret] : journal.secrets.map((s) => s.secret);
 
 export interface SecretState {
   lastRotatedAt?: string;
@@ -106,9 +144,12 @@ export interface Store {
   /** Every readable record, oldest first (damaged records are skipped: readHistoryReport names them). */
   readHistory(): Promise<HistoryEntry[]>;
   readHistoryReport(): Promise<HistoryReport>;
-  readJournals(): Promise<Journal[]>;
+  /** Every journal left by an unfinished run, in either shape (see `isLegacyJournal`). */
+  readJournals(): Promise<StoredJournal[]>;
+  /** Stores the journal under its `runId`, replacing the previous version. */
   writeJournal(journal: Journal): Promise<void>;
-  removeJournal(secret: string): Promise<void>;
+  /** `key`: a journal's runId, or a legacy journal's secret id. */
+  removeJournal(key: string): Promise<void>;
   /** Keeps `data` encrypted; returns an id for getBackup. */
   putBackup(label: string, data: Buffer): Promise<string>;
   getBackup(id: string): Promise<Buffer>;

@@ -6,10 +6,13 @@ import { parseConfig } from '../../src/config/load.js';
 import type { EngineDeps, RunOptions, Session } from '../../src/engine/session.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import { FileStore } from '../../src/store/file.js';
+import { openEnvFileTarget } from '../../src/target/envfile.js';
 import { scratchDir } from './cli.js';
 
 export interface TestSession extends Session {
   dir: string;
+  /** The one env file of the session's target. */
+  envFile: string;
   logged: string[];
   commands: string[];
   clock: { now: Date };
@@ -24,6 +27,7 @@ export function testSession(options: {
   const dir = scratchDir('rotate-engine-');
   writeFileSync(join(dir, '.env'), options.envText ?? 'JWT_SECRET=old-value-0123456789-0123456789-abcdef\n');
   const logged: string[] = [];
+  let runs = 0;
   const commands: string[] = [];
   const clock = { now: new Date('2026-01-01T00:00:00Z') };
   const deps: EngineDeps = {
@@ -41,6 +45,8 @@ export function testSession(options: {
     },
     actor: 'tester@host',
     host: 'host',
+    pid: 4242,
+    randomUUID: () => `run-${++runs}`,
     loadRotator: async () => options.rotator,
   };
   const config = parseConfig(
@@ -56,6 +62,8 @@ export function testSession(options: {
     configDir: dir,
     configPath: undefined,
     envFile: join(dir, '.env'),
+    envFiles: [join(dir, '.env')],
+    target: openEnvFileTarget([join(dir, '.env')]),
     store: new FileStore({ dir: join(dir, '.rotate'), masterKey: 'b'.repeat(64), warn: (m) => logged.push(m) }),
     deps,
     options: { restart: true, emergency: false, unattended: false, allowUnpersisted: false, ...options.run },

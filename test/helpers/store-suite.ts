@@ -123,35 +123,41 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       expect((await store.readHistory()).filter((e) => e.secret === secret)).toHaveLength(3);
     });
 
-    it('round-trips journals, one per secret, and removes them', async () => {
+    it('round-trips journals, one per run, and removes them', async () => {
       const harness = await makeHarness();
       const store = await open(harness);
-      const secret = uniqueId('jwt');
+      const runId = uniqueId('run');
       const journal: Journal = {
-        runId: 'run-9',
-        secret,
-        kind: 'jwt',
+        format: 2,
+        runId,
         mode: 'rotate',
         startedAt: new Date().toISOString(),
         host: hostname(),
         pid: process.pid,
         emergency: false,
-        rotation: sealedRotation(await store.seal('{"secrets":{"JWT_SECRET":"x"}}', 'rotation:run-9')),
-        steps: [{ name: 'apply', state: 'started', at: new Date().toISOString() }],
+        secrets: [
+          {
+            secret: 'jwt',
+            kind: 'jwt',
+            rotation: sealedRotation(await store.seal('{"secrets":{"JWT_SECRET":"x"}}', 'rotation:jwt')),
+            steps: [{ name: 'apply', state: 'started', at: new Date().toISOString() }],
+          },
+        ],
+        steps: [],
       };
       await store.writeJournal(journal);
       const progressed: Journal = {
         ...journal,
-        envBackup: 'backup-1',
-        steps: [...journal.steps, { name: 'write-env', state: 'done', at: new Date().toISOString() }],
+        targetBackup: 'backup-1',
+        steps: [{ name: 'write-target', state: 'done', at: new Date().toISOString() }],
         needsPerson: 'rollback failed at undoApply',
       };
       await store.writeJournal(progressed);
-      const mine = (await (await open(harness)).readJournals()).filter((j) => j.secret === secret);
+      const mine = (await (await open(harness)).readJournals()).filter((j) => j.runId === runId);
       expect(mine).toEqual([progressed]);
-      await store.removeJournal(secret);
-      await store.removeJournal(secret);
-      expect((await store.readJournals()).filter((j) => j.secret === secret)).toEqual([]);
+      await store.removeJournal(runId);
+      await store.removeJournal(runId);
+      expect((await store.readJournals()).filter((j) => j.runId === runId)).toEqual([]);
     });
 
     it('keeps backups encrypted at rest and gives back the same bytes', async () => {
@@ -263,23 +269,22 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       const lock = await store.acquireLock('rotate jwt');
       await lock.release();
 
-      const secret = uniqueId('jwt');
+      const runId = uniqueId('run-pending');
       await store.writeJournal({
-        runId: 'run-pending',
-        secret,
-        kind: 'jwt',
+        format: 2,
+        runId,
         mode: 'rotate',
         startedAt: new Date().toISOString(),
         host: hostname(),
         pid: process.pid,
         emergency: false,
-        rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)),
+        secrets: [{ secret: 'jwt', kind: 'jwt', rotation: sealedRotation(await store.seal('{}', 'rotation:jwt')), steps: [] }],
         steps: [],
       });
       try {
         await expect(lockWithWrongKey()).rejects.toMatchObject({ code: 'PENDING_RUN_KEY_MISMATCH', exitCode: 3 });
       } finally {
-        await store.removeJournal(secret);
+        await store.removeJournal(runId);
       }
       expect((await (await open(harness)).getBackup(id)).toString()).toBe('A=1\n');
     });

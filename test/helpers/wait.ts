@@ -1,7 +1,7 @@
 // Waiting on a `rotate` child from the outside: its journal, the pid files its restart command writes, and a poll
 // that never sleeps longer than it must; and killing a run in the middle of its restart.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from './cli.js';
@@ -11,13 +11,22 @@ export interface JournalStep {
   state: string;
 }
 
-/** The steps of the file store's journal for `secret` in `dir`: [] when not written yet (or caught mid-rename). */
+/**
+ * The steps of the file store's journal in `dir` that holds `secret`: the run's own steps (write-target, restart)
+ * and that secret's (apply, verify). [] when not written yet (or caught mid-rename).
+ */
 export function journalSteps(dir: string, secret: string): JournalStep[] {
+  const folder = join(dir, '.rotate/journal');
   try {
-    return JSON.parse(readFileSync(join(dir, '.rotate/journal', `${secret}.json`), 'utf8')).steps;
+    for (const name of readdirSync(folder).filter((n) => n.endsWith('.json'))) {
+      const journal = JSON.parse(readFileSync(join(folder, name), 'utf8'));
+      const entry = journal.secrets?.find((s: { secret: string }) => s.secret === secret);
+      if (entry) return [...journal.steps, ...entry.steps];
+    }
   } catch {
-    return [];
+    // not written yet, or caught mid-rename
   }
+  return [];
 }
 
 /**

@@ -4,13 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schedule } from '../../src/engine/due.js';
-import { retirePending, rotateSecret } from '../../src/engine/pipeline.js';
+import { retireSet, rotateSet } from '../../src/engine/pipeline.js';
 import { exitCodeOf } from '../../src/engine/result.js';
-import { resumeJournal } from '../../src/engine/resume.js';
+import { resumeRun } from '../../src/engine/resume.js';
+import type { Session } from '../../src/engine/session.js';
 import { SecretValue } from '../../src/secret-value.js';
 import type { Rotator } from '../../src/secrets/types.js';
+import type { Journal, StoredJournal } from '../../src/store/types.js';
 import { findLeaks, readTree } from '../helpers/cli.js';
 import { type TestSession, testSession } from '../helpers/session.js';
+
+// One secret per run, as the tests before sets: the result of that secret.
+const rotateSecret = async (session: Session, id: string, mode?: 'rotate' | 'rollback') => (await rotateSet(session, [id], mode))[0]!;
+const retirePending = async (session: Session, id: string) => (await retireSet(session, [id]))[0]!;
+const resumeJournal = async (session: Session, journal: StoredJournal) => (await resumeRun(session, journal))[0]!;
 
 const OLD = 'old-value-0123456789-0123456789-abcdef';
 const NEW = 'new-value-9876543210-9876543210-zyxwvu';
@@ -38,8 +45,8 @@ function fakeRotator(fail: Set<Fail> = new Set()) {
     async apply(_ctx, rotation) {
       calls.push('apply');
       // The journal names the step before the side effect happens.
-      const journal = (await session!.store.readJournals())[0]!;
-      expect(journal.steps.at(-1)).toMatchObject({ name: 'apply', state: 'started' });
+      const journal = (await session!.store.readJournals())[0] as Journal;
+      expect(journal.secrets[0]!.steps.at(-1)).toMatchObject({ name: 'apply', state: 'started' });
       provider.add(rotation.secrets.new!.reveal());
       boom('apply');
     },
@@ -186,7 +193,8 @@ describe('engine', () => {
     };
     await rotateSecret(fake.session, 'jwt');
     const [journal] = await fake.session.store.readJournals();
-    expect(journal?.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
+    expect((journal as Journal).secrets[0]!.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
+    expect((journal as Journal).steps).toEqual([]);
     const fixed = fakeRotator();
     fixed.provider.add(NEW);
     const resumed = await resumeJournal(

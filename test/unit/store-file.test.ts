@@ -283,18 +283,17 @@ describe('FileStore: history and keys at rest', () => {
     const secret = randomBytes(24).toString('base64url');
     const sealed = await store.seal(JSON.stringify({ JWT_SECRET: secret }), 'rotation:run-1');
     await store.writeJournal({
+      format: 2,
       runId: 'run-1',
-      secret: 'jwt',
-      kind: 'jwt',
       mode: 'rotate',
       startedAt: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
       emergency: false,
-      rotation: { facts: {}, envKeys: ['JWT_SECRET'], sealed },
+      secrets: [{ secret: 'jwt', kind: 'jwt', rotation: { facts: {}, envKeys: ['JWT_SECRET'], sealed }, steps: [] }],
       steps: [],
     });
     expect(await h.atRest()).not.toContain(secret);
-    expect((await stat(join(h.dir, 'journal', 'jwt.json'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(h.dir, 'journal', 'run-1.json'))).mode & 0o777).toBe(0o600);
   });
 });

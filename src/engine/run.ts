@@ -1,0 +1,367 @@
+import type { SecretConfig } from '../config/schema.js';
+import { type ErrorCode, RotateError } from '../errors.js';
+import { envKeysOf } from '../secrets/index.js';
+import type { Check, EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
+import { restartServices } from '../services/restart.js';
+import type { HistoryEntry, Journal, JournalSecret, RunStepName, SecretState, SecretStepName } from '../store/types.js';
+import type { TargetSnapshot } from '../target/types.js';
+import { buildContext, withSnapshot } from './context.js';
+import { record, type ValuesAround } from './record.js';
+import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
+import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
+import { type Session, secretConfig } from './session.js';
+
+/** A secret ready to join a run: checked, generated, not yet journaled. */
+export interface Prepared {
+  id: string;
+  rotator: Rotator;
+  rotation: Rotation;
+  ctx: RotatorContext;
+  checks: Check[];
+}
+
+/** One secret of a run. */
+interface Member extends Prepared {
+  config: SecretConfig;
+  entry: JournalSecret;
+  /** Steps done for this secret, the run's shared steps included: what the result lists. */
+  steps: string[];
+}
+
+export const failedChecks = (checks: readonly Check[]): Check[] => checks.filter((c) => !c.ok);
+
+export function assertChecks(checks: Check[], code: ErrorCode, what: string): void {
+  const bad = failedChecks(checks);
+  if (bad.length > 0) {
+    throw new RotateError(code, `${what}: ${bad.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, {
+      hint: bad.find((c) => c.hint)?.hint,
+    });
+  }
+}
+
+const unique = (names: string[]): string[] => [...new Set(names)];
+
+/**
+ * A run over a set of secrets. The journal is written before each side effect: the run's own steps (one target
+ * write, one restart of each service) and each secret's steps (apply, verify, retire). A run started here and one
+ * taken over from a journal by `rotate resume` behave the same.
+ */
+export class Run {
+  private constructor(
+    readonly session: Session,
+    readonly journal: Journal,
+    private readonly members: Member[],
+    /** The target as last read or written. */
+    private snapshot: TargetSnapshot,
+    /** The target as the run found it (unknown to a resumed run): the old values for the history's fingerprints. */
+    private readonly before?: TargetSnapshot,
+  ) {}
+
+  /** Journals the set (each rotation sealed) before any side effect. */
+  static async start(session: Session, mode: Journal['mode'], prepared: Prepared[], snapshot: TargetSnapshot): Promise<Run> {
+    const { deps, store, options } = session;
+    const journal: Journal = {
+      format: 2,
+      runId: deps.randomUUID(),
+      mode,
+      startedAt: deps.now().toISOString(),
+      host: deps.host,
+      pid: deps.pid,
+      emergency: options.emergency,
+      ...(options.restart ? {} : { noRestart: true }),
+      secrets: [],
+      steps: [],
+    };
+    const members: Member[] = [];
+    for (const p of prepared) {
+      const config = secretConfig(session, p.id);
+      const entry: JournalSecret = { secret: p.id, kind: config.kind, rotation: await sealRotation(store, p.id, p.rotation), steps: [] };
+      journal.secrets.push(entry);
+      members.push({ ...p, config, entry, steps: [] });
+    }
+    await store.writeJournal(journal);
+    return new Run(session, journal, members, snapshot, snapshot);
+  }
+
+  /** Takes over the journal of a run that stopped half-way (another process, or this one after a failure). */
+  static async load(session: Session, journal: Journal): Promise<Run> {
+    const snapshot = await session.target.read();
+    const states: Record<string, SecretState> = await session.store.readStates();
+    const members: Member[] = [];
+    for (const entry of journal.secrets) {
+      const config = secretConfig(session, entry.secret);
+      const rotation = await unsealRotation(session.store, entry.secret, entry.rotation);
+      members.push({
+        id: entry.secret,
+        config,
+        rotator: await session.deps.loadRotator(config.kind),
+        rotation,
+        ctx: buildContext(session, entry.secret, states[entry.secret], snapshot),
+        checks: [],
+        entry,
+        steps: [],
+      });
+    }
+    return new Run(session, journal, members, snapshot);
+  }
+
+  get ids(): string[] {
+    return this.members.map((m) => m.id);
+  }
+
+  /** Every secret of the set has passed verification: the run can only go forward. */
+  get verified(): boolean {
+    return this.members.every((m) => m.entry.steps.some((s) => s.name === 'verify' && s.state === 'done'));
+  }
+
+  async apply(): Promise<void> {
+    for (const m of this.members) await this.#secretStep(m, 'apply', () => m.rotator.apply(m.ctx, m.rotation));
+  }
+
+  /** One write of every secret's new values; the target's content is backed up (sealed) first. */
+  async writeTarget(): Promise<void> {
+    const { store, target } = this.session;
+    this.journal.targetBackup = await store.putBackup(this.ids.join('+'), await target.backup());
+    await store.writeJournal(this.journal);
+    const expected = this.snapshot;
+    await this.#runStep('write-target', () =>
+      this.#write(
+        this.members.map((m) => m.rotation.env),
+        expected,
+      ),
+    );
+  }
+
+  async restart(): Promise<void> {
+    await this.#runStep('restart', () => this.#restart(this.members));
+  }
+
+  /** 'verify' is journaled as done only when every check passed: resume goes forward from there and only there. */
+  async verify(): Promise<void> {
+    for (const m of this.members) {
+      await this.#secretStep(m, 'verify', async () => {
+        const checks = await m.rotator.verify(m.ctx, m.rotation);
+        m.checks = checks;
+        assertChecks(checks, 'VERIFY_FAILED', `${m.id}: the new value did not pass verification`);
+      });
+    }
+  }
+
+  /** After every secret verified: record the ones with a grace period, retire the others' old values now. */
+  async finish(): Promise<SecretResult[]> {
+    const { session, journal } = this;
+    const now = session.deps.now();
+    const results: SecretResult[] = [];
+    const states = await session.store.readStates();
+    const graceHours = (m: Member) => (journal.mode === 'rotate' && !journal.emergency ? m.config.graceHours : 0);
+    for (const m of this.members.filter((m) => graceHours(m) > 0)) {
+      const after = new Date(now.getTime() + graceHours(m) * 3_600_000).toISOString();
+      await session.store.writeState(m.id, { ...this.#nextState(m, states[m.id]), pendingRetire: { after, runId: journal.runId } });
+      results.push(await this.#recorded(m, 'grace', { graceUntil: after }));
+    }
+    const rest = this.members.filter((m) => graceHours(m) === 0);
+    try {
+      await this.#retire(rest);
+    } catch (error) {
+      // The new values are in place and verified; only old ones may still work. Resume retries the retirement.
+      const failed = rest.map((m) => this.#result(m, 'retire-failed', { error: errorInfo(error) }));
+      return [...results, ...(await this.park('retiring the old value failed', failed))];
+    }
+    const status: SecretStatus = journal.mode === 'retire' ? 'retired' : journal.mode === 'rollback' ? 'restored' : 'rotated';
+    for (const m of rest) {
+      await session.store.writeState(m.id, this.#nextState(m, states[m.id]));
+      results.push(await this.#recorded(m, status));
+    }
+    await session.store.removeJournal(journal.runId);
+    return results;
+  }
+
+  /** Undoes the whole set after a failure: every secret gets the same outcome (the set rotates together). */
+  async rollBack(cause: unknown): Promise<SecretResult[]> {
+    const reason = errorInfo(cause);
+    this.session.deps.log.warn(`${this.ids.join(', ')}: ${reason.message}; rolling back`);
+    try {
+      await this.undo();
+    } catch (error) {
+      const why = errorInfo(error);
+      const info: ErrorInfo = {
+        code: 'ROLLBACK_FAILED',
+        message: `${reason.message}; rolling back failed too: ${why.message}`,
+        hint: 'run `rotate status`, fix the cause, then `rotate resume`',
+      };
+      return this.park(
+        'the rotation and its rollback failed',
+        this.members.map((m) => this.#result(m, 'rollback-failed', { error: info })),
+      );
+    }
+    return this.#end(this.members.map((m) => this.#result(m, 'rolled-back', { error: reason })));
+  }
+
+  /** `rotate resume` of a run that had not verified: undo it, recorded as a resume. */
+  async undoInterrupted(): Promise<SecretResult[]> {
+    try {
+      await this.undo();
+    } catch (error) {
+      const failed = this.members.map((m) => this.#result(m, 'rollback-failed', { error: errorInfo(error) }));
+      return this.park('undoing the interrupted run failed', failed, 'resume');
+    }
+    return this.#end(
+      this.members.map((m) => this.#result(m, 'undone')),
+      'resume',
+    );
+  }
+
+  /**
+   * Undoes every step that started, in reverse: the target from its backup, each secret's apply (last applied
+   * first), one restart; then proves every old value works again.
+   */
+  async undo(): Promise<void> {
+    const { journal, session } = this;
+    const wrote = this.#started('write-target');
+    if (wrote && journal.targetBackup) {
+      const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
+      await session.target.restore(await session.store.getBackup(journal.targetBackup), keys);
+    }
+    this.#use(await session.target.read());
+    for (const m of [...this.members].reverse()) {
+      if (m.entry.steps.some((s) => s.name === 'apply')) await m.rotator.undoApply(m.ctx, m.rotation);
+    }
+    if (wrote || this.#started('restart')) await this.#restart(this.members);
+    this.#use(await session.target.read());
+    for (const m of this.members) {
+      m.checks = await m.rotator.verifyCurrent(m.ctx);
+      assertChecks(m.checks, 'ROLLBACK_VERIFY_FAILED', `${m.id}: after the rollback the old value does not pass its checks`);
+    }
+  }
+
+  /** Keeps the journal, marked with what a person must look at (`rotate status` shows it), and records the run. */
+  async park(what: string, results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
+    this.journal.needsPerson = `${what}: ${results[0]?.error?.message ?? 'unknown error'}`;
+    await this.session.store.writeJournal(this.journal);
+    for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
+    return results;
+  }
+
+  async #retire(members: Member[]): Promise<void> {
+    for (const m of members) await this.#secretStep(m, 'retire', () => m.rotator.retire(m.ctx, m.rotation));
+    const withEnv = members.filter((m) => Object.keys(m.rotation.retireEnv ?? {}).length > 0);
+    if (withEnv.length > 0) {
+      await this.#runStep('write-retire-target', async () => {
+        await this.#write(withEnv.map((m) => m.rotation.retireEnv ?? {}));
+        await this.#restart(withEnv);
+      });
+    }
+    for (const m of members) {
+      await this.#secretStep(m, 'verify-retired', async () => {
+        const checks = await m.rotator.verifyRetired(m.ctx, m.rotation);
+        m.checks = [...m.checks, ...checks];
+        assertChecks(checks, 'RETIRE_VERIFY_FAILED', `${m.id}: the old value still works after retirement`);
+      });
+    }
+  }
+
+  /** After a rotation: the new `last`; after a rollback nothing is left to roll back to; a retirement ends the grace. */
+  #nextState(m: Member, state: SecretState | undefined): SecretState {
+    const { journal } = this;
+    if (journal.mode === 'retire') {
+      const { pendingRetire: _, ...rest } = state ?? {};
+      return rest;
+    }
+    return {
+      lastRotatedAt: this.session.deps.now().toISOString(),
+      lastRunId: journal.runId,
+      facts: m.rotation.facts,
+      ...(journal.mode === 'rollback' ? {} : { last: m.entry.rotation }),
+    };
+  }
+
+  async #write(changes: EnvChanges[], expected?: TargetSnapshot): Promise<void> {
+    const merged = Object.assign({}, ...changes.map((c) => revealEnv(c))) as Record<string, string | null>;
+    this.#use(await this.session.target.write(merged, expected));
+  }
+
+  /** The one place services restart: each service of `members` once, in the config's order of the set. */
+  async #restart(members: Member[]): Promise<void> {
+    const { session, journal } = this;
+    if (!session.options.restart || journal.noRestart) return;
+    const names = unique(members.flatMap((m) => m.config.services));
+    await restartServices(names, session.config, session.configDir, session.deps);
+  }
+
+  #use(snapshot: TargetSnapshot): void {
+    this.snapshot = snapshot;
+    for (const m of this.members) m.ctx = withSnapshot(this.session, m.ctx, snapshot);
+  }
+
+  #started(name: RunStepName): boolean {
+    return this.journal.steps.some((s) => s.name === name);
+  }
+
+  async #runStep<T>(name: RunStepName, action: () => Promise<T>): Promise<T> {
+    const at = () => this.session.deps.now().toISOString();
+    this.journal.steps.push({ name, state: 'started', at: at() });
+    await this.session.store.writeJournal(this.journal);
+    const value = await action();
+    this.journal.steps.push({ name, state: 'done', at: at() });
+    await this.session.store.writeJournal(this.journal);
+    for (const m of this.members) m.steps.push(name);
+    return value;
+  }
+
+  async #secretStep<T>(m: Member, name: SecretStepName, action: () => Promise<T>): Promise<T> {
+    const { store } = this.session;
+    const at = () => this.session.deps.now().toISOString();
+    m.entry.steps.push({ name, state: 'started', at: at() });
+    await store.writeJournal(this.journal);
+    let value: T;
+    try {
+      value = await action();
+    } finally {
+      // A step may add to the rotation (Stripe's apply learns the new endpoint's secret), also when it then
+      // fails: journal what the rotation holds now, so an undo in another process knows it.
+      m.entry.rotation = await sealRotation(store, m.id, m.rotation);
+      await store.writeJournal(this.journal);
+    }
+    m.entry.steps.push({ name, state: 'done', at: at() });
+    await store.writeJournal(this.journal);
+    m.steps.push(name);
+    return value;
+  }
+
+  #result(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): SecretResult {
+    return {
+      secret: m.id,
+      kind: m.config.kind,
+      runId: this.journal.runId,
+      status,
+      checks: m.checks,
+      facts: m.rotation.facts,
+      envKeys: m.entry.rotation.envKeys,
+      steps: m.steps,
+      ...extra,
+    };
+  }
+
+  /** A secret whose outcome is final leaves the journal, then its outcome is recorded. */
+  async #recorded(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): Promise<SecretResult> {
+    this.journal.secrets = this.journal.secrets.filter((e) => e !== m.entry);
+    await this.session.store.writeJournal(this.journal);
+    const result = this.#result(m, status, extra);
+    await record(this.session, this.journal, result, undefined, this.#values(result.secret));
+    return result;
+  }
+
+  async #end(results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
+    await this.session.store.removeJournal(this.journal.runId);
+    for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
+    return results;
+  }
+
+  /** A secret's main value before the run and now, for the history's keyed fingerprints (never stored as such). */
+  #values(id: string): ValuesAround {
+    const member = this.members.find((m) => m.id === id);
+    const key = member ? envKeysOf(member.config)[0] : undefined;
+    if (!key) return {};
+    return { old: this.before?.values[key], new: this.snapshot.values[key] };
+  }
+}

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type EnvFileSnapshot, editEnvFile, readEnvFile, restoreEnvFile } from '../envfile/file.js';
+import { RotateError } from '../errors.js';
+import { type Check, check } from '../secrets/types.js';
+import type { Target, TargetSnapshot } from './types.js';
+
+/** What `backup()` returns: every file's bytes (the store seals it). */
+interface EnvFilesBackup {
+  format: 'envfiles';
+  files: { path: string; exists: boolean; text: string }[];
+}
+
+const versionOf = (snapshots: EnvFileSnapshot[]): string => {
+  const hash = createHash('sha256');
+  for (const s of snapshots) hash.update(`${s.path}\0${s.exists}\0${s.text}\0`);
+  return hash.digest('hex');
+};
+
+const writable = (path: string): Promise<boolean> =>
+  access(path, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * One or several env files that must hold the same values: the backend's `.env` and the worker's, say. Each is
+ * edited in place (only the changed lines), one after the other; a crash between two files is undone by `restore`.
+ */
+export function openEnvFileTarget(paths: readonly string[]): Target {
+  if (paths.length === 0) throw new Error('an env-file target needs at least one file');
+  const readAll = () => Promise.all(paths.map((path) => readEnvFile(path)));
+
+  async function read(agreeOn: readonly string[] = []): Promise<TargetSnapshot> {
+    const snapshots = await readAll();
+    const [first, ...others] = snapshots as [EnvFileSnapshot, ...EnvFileSnapshot[]];
+    for (const key of agreeOn) {
+      const other = others.find((s) => s.values[key] !== first.values[key]);
+      if (!other) continue;
+      const held = (s: EnvFileSnapshot) => (s.values[key] === undefined ? 'does not set it' : 'sets it');
+      throw new RotateError(
+        'ENV_FILES_DISAGREE',
+        `${first.path} and ${other.path} hold different values of ${key} (${first.path} ${held(first)}, ${other.path} ${held(other)}); nothing was changed`,
+        {
+          hint: `make every file in envFile hold the same current ${key} (or list only the files of the services that read it), then run rotate again`,
+        },
+      );
+    }
+    // Every key of every file; where files differ on a key nobody rotates, the first file's value is shown.
+    const values: Record<string, string> = {};
+    for (const s of [...snapshots].reverse()) Object.assign(values, s.values);
+    return { values, version: versionOf(snapshots) };
+  }
+
+  return {
+    description: paths.join(' and '),
+    read,
+
+    async preflight(): Promise<Check[]> {
+      const checks: Check[] = [];
+      for (const path of paths) {
+        const snapshot = await readEnvFile(path);
+        const ok = snapshot.exists ? await writable(path) : await writable(dirname(path));
+        checks.push(
+          check(
+            `${path} is writable`,
+            ok,
+            undefined,
+            `rotate edits ${path} in place: give the user running rotate write access to it and its folder`,
+          ),
+        );
+      }
+      return checks;
+    },
+
+    async backup(): Promise<Buffer> {
+      const files = (await readAll()).map(({ path, exists, text }) => ({ path, exists, text }));
+      return Buffer.from(JSON.stringify({ format: 'envfiles', files } satisfies EnvFilesBackup));
+    },
+
+    async write(changes, expected): Promise<TargetSnapshot> {
+      if (expected && (await read()).version !== expected.version) {
+        throw new RotateError(
+          'TARGET_CHANGED',
+          `${paths.join(' or ')} changed since rotate read it at the start of the run; nothing was written`,
+          {
+            hint: 'another process edits the env file: let it finish, then run rotate again',
+          },
+        );
+      }
+      for (const path of paths) await editEnvFile(path, changes as Record<string, string | null>);
+      return read();
+    },
+
+    async restore(backup: Buffer, keys: readonly string[]): Promise<void> {
+      const parsed = JSON.parse(backup.toString('utf8')) as EnvFilesBackup;
+      if (parsed.format !== 'envfiles') throw new Error('not a backup of env files');
+      for (const file of parsed.files) await restoreEnvFile(file.path, file.text, keys);
+    },
+  };
+}
