@@ -123,6 +123,7 @@ export const ERROR_CODES = {
   POSTGRES_ADMIN_URL_MISSING: { exit: usage, when: 'adminUrlEnv names a variable that is not set', hint: 'Export it, or remove adminUrlEnv.', doc: DATABASE },
   POSTGRES_ADMIN_URL_INVALID: { exit: usage, when: 'the admin URL is not a postgresql:// URL', hint: 'Check secrets.<id>.adminUrlEnv.', doc: DATABASE },
   POSTGRES_ADMIN_CONNECT: { exit: failed, when: 'the admin connection failed (the message carries the SQLSTATE)', hint: 'Check the admin URL and the server.', doc: DATABASE },
+  POSTGRES_UNREACHABLE: { exit: failed, when: 'the database server refused or did not answer a connection (down, unreachable, starting up)', hint: 'Start PostgreSQL or fix the network to it, then run again (`rotate resume` for an interrupted run).', doc: DATABASE },
   POSTGRES_CONNECT: { exit: failed, when: 'a connection failed (the message carries the SQLSTATE)', hint: 'Check the URL and the server.', doc: DATABASE },
   POSTGRES_ALSO_UPDATE_MISMATCH: { exit: usage, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
   POSTGRES_ROLES_NOT_SET_UP: { exit: failed, when: 'the alternate-roles layout is missing', hint: 'Run `rotate setup <id> [--apply]`.', doc: DATABASE },

@@ -37,16 +37,26 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-const readJson = async <T>(path: string, fallback: T): Promise<T> => {
+const readJson = async <T>(path: string, fallback: T, hint = 'restore the file from a backup or move it aside'): Promise<T> => {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
-    throw new RotateError('STORE_CORRUPT', `cannot read ${path}: ${(error as Error).message}`, {
-      hint: 'restore the file from a backup or move it aside',
-    });
+    throw new RotateError('STORE_CORRUPT', `cannot read ${path}: ${(error as Error).message}`, { hint });
   }
 };
+
+/**
+ * A damaged journal cannot say how far its run got: the env file may hold a new value that was never verified, so
+ * moving the journal aside alone would leave it there. The env file comes back from the backup taken before the run.
+ */
+const damagedJournalHint = (path: string): string =>
+  'the interrupted run cannot be resumed from it, and the env file may hold a value that was never verified: put back ' +
+  'the env file from before the run with `rotate backups restore` (`rotate backups` lists the backups), check that the ' +
+  `provider still takes that value (\`rotate verify\`), then move ${path} aside`;
+
+/** Temp files write-file-atomic leaves when the process dies between writing and renaming (`state.json.123456`). */
+const TORN_WRITE = /\.(json|enc)\.\d+$/;
 
 /** The embedded store: a folder (0700) beside the config. */
 export class FileStore implements Store {
@@ -72,6 +82,17 @@ export class FileStore implements Store {
       if (error.code !== 'EEXIST') throw error;
     });
     this.#gitignored = true;
+  }
+
+  /** Under the lock nobody else writes here: a temp file left is from a write a kill interrupted; it was never used. */
+  async #removeTornWrites(): Promise<void> {
+    for (const sub of ['', 'journal', 'backups']) {
+      const names = await readdir(this.#path(sub)).catch(() => [] as string[]);
+      for (const name of names.filter((n) => TORN_WRITE.test(n))) {
+        await rm(this.#path(sub, name), { force: true });
+        this.#options.warn(`removed ${this.#path(sub, name)}, left by a write that was interrupted`);
+      }
+    }
   }
 
   /** Like ssh with a private key: a store folder or master.key that group or others may read is refused. */
@@ -107,6 +128,7 @@ export class FileStore implements Store {
           await lock.release();
           throw error;
         });
+        await this.#removeTornWrites();
         return lock;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -192,7 +214,9 @@ export class FileStore implements Store {
       return [];
     }
     const journals = await Promise.all(
-      names.filter((n) => n.endsWith('.json')).map((n) => readJson<StoredJournal | null>(this.#path('journal', n), null)),
+      names
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => readJson<StoredJournal | null>(this.#path('journal', n), null, damagedJournalHint(this.#path('journal', n)))),
     );
     return journals.filter((j): j is StoredJournal => j !== null);
   }

@@ -23,6 +23,9 @@ export interface PrivatePostgres {
   sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[], database?: string): Promise<pg.QueryResult<R>>;
   /** Everything the server logged so far. */
   log(): string;
+  /** Stops the server and keeps its data, as a database that went down (start() brings it back on the same port). */
+  halt(): void;
+  start(): void;
   stop(): Promise<void>;
 }
 
@@ -75,6 +78,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       }
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    halt: () => void asPostgres([join(BIN, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']),
+    start: () => void asPostgres([join(BIN, 'pg_ctl'), '-D', data, '-o', options, '-l', logFile, '-w', 'start']),
     async stop() {
       try {
         asPostgres([join(BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -270,6 +270,36 @@ describe('FileStore: history and keys at rest', () => {
     await (await h.open()).acquireLock('rotate jwt').then((l) => l.release());
   });
 
+  it('removes the temp files a kill during a write left (journal/<id>.json.<n>, state.json.<n>) when the next run takes the lock', async () => {
+    const h = await fileHarness();
+    const store = await h.open();
+    await store.acquireLock('warm-up').then((l) => l.release());
+    await mkdir(join(h.dir, 'journal'));
+    const left = [join(h.dir, 'journal', 'jwt.json.2733105911'), join(h.dir, 'state.json.15'), join(h.dir, 'backups.enc.1')];
+    for (const file of left) await writeFile(file, '{"half":');
+    await writeFile(join(h.dir, 'journal', 'notes.txt'), 'mine');
+    const lock = await (await h.open()).acquireLock('rotate jwt');
+    for (const file of left) await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(h.dir, 'journal', 'notes.txt'), 'utf8')).toBe('mine');
+    expect(h.warnings.filter((w) => w.includes('interrupted'))).toHaveLength(3);
+    expect(await store.readJournals()).toEqual([]);
+    await lock.release();
+  });
+
+  it('a damaged journal points to restoring the env file (rotate backups restore), not only to moving it aside', async () => {
+    const h = await fileHarness();
+    await (await h.open()).acquireLock('warm-up').then((l) => l.release());
+    await mkdir(join(h.dir, 'journal'));
+    const path = join(h.dir, 'journal', 'jwt.json');
+    await writeFile(path, '{"runId": "r1", "steps": [');
+    await expect((await h.open()).readJournals()).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      exitCode: 3,
+      message: expect.stringContaining(path),
+      hint: expect.stringMatching(/rotate backups restore.*never verified|never verified.*rotate backups restore/),
+    });
+  });
+
   it('refuses a master key that is not 32 bytes', async () => {
     const h = await fileHarness();
     await expect((await h.open({ masterKey: 'too-short' })).seal('x', 'p')).rejects.toMatchObject({

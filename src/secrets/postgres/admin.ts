@@ -1,5 +1,7 @@
+import type { PostgresUrl } from '../../connection/postgres-url.js';
+import type { RotateError } from '../../errors.js';
 import { adminUrl, type Ctx, type RotationData } from './credentials.js';
-import { type Client, connect, connectError, isLoginRefused } from './db.js';
+import { type Client, connect, connectError, isLoginRefused, isServerUnreachable } from './db.js';
 
 /**
  * The session that changes roles: the admin URL when configured, else the app's own role, logging in with whichever
@@ -11,11 +13,14 @@ export async function adminSession(ctx: Ctx, data: RotationData, prefer: 'old' |
     try {
       return await connect(admin);
     } catch (error) {
-      throw connectError(
-        'POSTGRES_ADMIN_CONNECT',
-        `cannot connect with ${ctx.config.adminUrlEnv}`,
-        error,
-        `Check that ${ctx.config.adminUrlEnv} holds a working admin URL.`,
+      throw (
+        unreachable(admin, error) ??
+        connectError(
+          'POSTGRES_ADMIN_CONNECT',
+          `cannot connect with ${ctx.config.adminUrlEnv}`,
+          error,
+          `Check that ${ctx.config.adminUrlEnv} holds a working admin URL.`,
+        )
       );
     }
   }
@@ -30,11 +35,28 @@ export async function adminSession(ctx: Ctx, data: RotationData, prefer: 'old' |
       if (!isLoginRefused(error)) break;
     }
   }
-  throw connectError(
-    'POSTGRES_CONNECT',
-    `cannot log in as ${data.oldUser} or ${data.newUser}`,
-    last,
-    'Set adminUrlEnv to an admin connection so that rotate can repair the roles, or repair them by hand.',
+  throw (
+    unreachable(data.oldUrl, last) ??
+    connectError(
+      'POSTGRES_CONNECT',
+      `cannot log in as ${data.oldUser} or ${data.newUser}`,
+      last,
+      'Set adminUrlEnv to an admin connection so that rotate can repair the roles, or repair them by hand.',
+    )
+  );
+}
+
+/**
+ * A connection that never got an answer about its credentials (the server is down, unreachable or starting up) is
+ * about the server: say so, instead of sending the operator to check URLs and credentials that are fine.
+ */
+function unreachable(url: PostgresUrl, error: unknown): RotateError | undefined {
+  if (!isServerUnreachable(error)) return undefined;
+  return connectError(
+    'POSTGRES_UNREACHABLE',
+    `the database server ${url.host || 'localhost'}:${url.port} did not accept a connection`,
+    error,
+    'Start PostgreSQL (or fix the network to it), then run the command again; an interrupted run waits for `rotate resume`.',
   );
 }
 

@@ -11,6 +11,18 @@ const REFUSED = new Set(['28P01', '28000']);
 export const isLoginRefused = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && REFUSED.has(String((error as { code?: unknown }).code));
 
+/** Network errors and SQLSTATEs that say the server could not be reached or is not taking connections now. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', '57P03']);
+
+export function isServerUnreachable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, errors, message } = error as { code?: unknown; errors?: unknown; message?: unknown };
+  if (UNREACHABLE.has(String(code))) return true;
+  // node-postgres: a connect timeout is a plain Error; a host with several addresses fails as an AggregateError.
+  if (typeof message === 'string' && /connection timeout|timeout expired/i.test(message)) return true;
+  return Array.isArray(errors) && errors.length > 0 && errors.every(isServerUnreachable);
+}
+
 /** A printable reason for a failed connection or query: the SQLSTATE and the server's words, redacted. */
 export function reason(error: unknown): string {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
