@@ -57,12 +57,12 @@ export async function editEnvFile(path: string, edits: EnvEdits): Promise<EnvFil
 export async function restoreEnvFile(path: string, backup: string, keys: readonly string[]): Promise<void> {
   const current = await readEnvFile(path);
   if (current.text === backup) return;
-  const now = dotenv.parse(current.text);
+  const now = parseEnv(current.text);
   const onlyKeysChanged = replaceEnvLines(backup, Object.fromEntries(keys.map((key) => [key, now[key] ?? null]))) === current.text;
   if (onlyKeysChanged) {
     await writeEnvText(path, backup);
     return;
   }
-  const old = dotenv.parse(backup);
+  const old = parseEnv(backup);
   await editEnvFile(path, Object.fromEntries(keys.map((key) => [key, old[key] ?? null])));
 }
