@@ -62,7 +62,8 @@ export interface RotatorDeps {
    * Asks for secret values the operator must hand in (Stripe): from the environment variable of the same name,
    * else `NAME=value` lines on stdin when it is not a TTY, else a hidden prompt. Missing ones are absent.
    */
-  readSecretInput(names: { name: string; prompt: string }[]): Promise<Record<string, SecretValue>>;
+  /** `optional` values are not waited for on stdin when the environment gives every required one. */
+  readSecretInput(names: { name: string; prompt: string; optional?: boolean }[]): Promise<Record<string, SecretValue>>;
   sleep(ms: number): Promise<void>;
 }
 

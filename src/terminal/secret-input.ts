@@ -75,21 +75,24 @@ export function forgetStdinLines(): void {
 /**
  * Secret values an operator hands in: the environment variable of the same name, else `NAME=value` lines on a
  * piped stdin, else a hidden prompt on the terminal. Never a command-line flag (argv is visible to every user).
+ * When the environment gives every required value, stdin is not read at all: an open, silent stdin (a CI runner's)
+ * must not hold the run up for the optional ones.
  */
 export async function readSecretInput(
-  names: { name: string; prompt: string }[],
+  names: { name: string; prompt: string; optional?: boolean }[],
   environment: Readonly<Record<string, string | undefined>>,
   unattended: boolean,
 ): Promise<Record<string, SecretValue>> {
   const out: Record<string, SecretValue> = {};
   const wanted = names.map((n) => n.name).filter((name) => !environment[name]);
+  const requiredGiven = names.every((n) => n.optional || environment[n.name]);
   for (const { name, prompt } of names) {
     const fromEnv = environment[name];
     if (fromEnv) {
       out[name] = new SecretValue(fromEnv.trim());
       continue;
     }
-    if (unattended) continue;
+    if (unattended || requiredGiven) continue;
     if (!process.stdin.isTTY) {
       const piped = (await readStdinLines(wanted))[name];
       if (piped) out[name] = new SecretValue(piped);

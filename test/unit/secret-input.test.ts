@@ -1,8 +1,8 @@
 // NAME=value lines on a piped stdin: read until every wanted name came or stdin ended; never wait forever.
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RotateError } from '../../src/errors.js';
-import { forgetStdinLines, readStdinLines } from '../../src/terminal/secret-input.js';
+import { forgetStdinLines, readSecretInput, readStdinLines } from '../../src/terminal/secret-input.js';
 
 const WANTED = ['NEW_KEY', 'NEW_PUBLIC'];
 
@@ -51,5 +51,31 @@ describe('readStdinLines', () => {
     input.end('NEW_KEY=k\n');
     await first;
     expect(await readStdinLines(WANTED, new PassThrough(), 5)).toEqual({ NEW_KEY: 'k' });
+  });
+});
+
+describe('readSecretInput', () => {
+  afterEach(() => {
+    forgetStdinLines();
+    vi.restoreAllMocks();
+  });
+
+  it('does not read stdin at all when the environment gives every required value (an open, silent stdin)', async () => {
+    const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+    Object.defineProperty(process.stdin, 'isTTY', { value: false, configurable: true });
+    const listened = vi.spyOn(process.stdin, 'on');
+    try {
+      const names = [
+        { name: 'ROTATE_NEW_STRIPE_SECRET_KEY', prompt: 'secret' },
+        { name: 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY', prompt: 'publishable', optional: true },
+      ];
+      const values = await readSecretInput(names, { ROTATE_NEW_STRIPE_SECRET_KEY: 'sk_test_from_env_123 ' }, false);
+      expect(Object.keys(values)).toEqual(['ROTATE_NEW_STRIPE_SECRET_KEY']);
+      expect(values.ROTATE_NEW_STRIPE_SECRET_KEY?.reveal()).toBe('sk_test_from_env_123');
+      expect(listened).not.toHaveBeenCalled();
+    } finally {
+      if (tty) Object.defineProperty(process.stdin, 'isTTY', tty);
+      else delete (process.stdin as { isTTY?: boolean }).isTTY;
+    }
   });
 });

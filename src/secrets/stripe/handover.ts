@@ -17,7 +17,7 @@ export interface HandedKeys {
 export async function readHandedKeys(ctx: StripeContext): Promise<HandedKeys> {
   const input = await ctx.deps.readSecretInput([
     { name: NEW_SECRET_KEY, prompt: `New Stripe secret key for ${ctx.id} (rolled in the Dashboard, sk_/rk_)` },
-    { name: NEW_PUBLISHABLE_KEY, prompt: 'New Stripe publishable key (pk_; leave empty to keep the current one)' },
+    { name: NEW_PUBLISHABLE_KEY, prompt: 'New Stripe publishable key (pk_; leave empty to keep the current one)', optional: true },
   ]);
   return { secretKey: input[NEW_SECRET_KEY], publishableKey: input[NEW_PUBLISHABLE_KEY] };
 }
