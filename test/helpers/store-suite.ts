@@ -185,20 +185,19 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
         )) as boolean;
       const a1 = await put(store, a);
       const pinned = await put(store, a);
-      const secret = uniqueId('pending');
+      const runId = uniqueId('run-pinned');
       await store.writeJournal({
-        runId: 'run-pinned',
-        secret,
-        kind: 'jwt',
+        format: 2,
+        runId,
         mode: 'rotate',
         startedAt: new Date().toISOString(),
         host: hostname(),
         pid: process.pid,
         emergency: false,
-        rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)),
-        envBackup: pinned,
+        secrets: [{ secret: a, kind: 'jwt', rotation: sealedRotation(await store.seal('{}', `rotation:${a}`)), steps: [] }],
+        targetBackup: pinned,
         steps: [],
-      } as unknown as Journal); // the shape before run sets: its envBackup still pins
+      });
       try {
         const b1 = await put(store, b);
         const both = await put(store, `${a}+${b}`);
@@ -217,7 +216,7 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
         expect(await present(a5)).toBe(true);
         expect(await present(both)).toBe(true);
       } finally {
-        await store.removeJournal(secret);
+        await store.removeJournal(runId);
       }
     });
 
