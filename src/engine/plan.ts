@@ -61,7 +61,10 @@ async function planSecret(
     const checks = [...pending, ...preflight.checks, ...setChecks];
     for (const name of services) {
       const service = session.config.services[name]!;
-      checks.push(check(`service ${name} has a restart command`, Boolean(service.restart), undefined, `add services.${name}.restart`));
+      // A Kubernetes workload is checked with the set (it exists, rotate may patch it): services/kubernetes.ts.
+      if (!service.kubernetes) {
+        checks.push(check(`service ${name} has a restart command`, Boolean(service.restart), undefined, `add services.${name}.restart`));
+      }
       if (service.health) checks.push(await reachable(session, name, service.health.url));
     }
     return { ...base, status: 'planned', checks, facts: preflight.facts ?? {} };

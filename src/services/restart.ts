@@ -53,6 +53,11 @@ export async function waitHealthy(name: string, url: string, timeoutSeconds: num
  * Read-only checks that the named services can be restarted, for a run's preflight and `--dry-run`. Shell
  * restarts have nothing to check ahead; Kubernetes workloads are checked in `services/kubernetes.ts`.
  */
-export async function preflightServices(_names: readonly string[], _config: Config, _deps: EngineDeps): Promise<Check[]> {
-  return [];
+export async function preflightServices(names: readonly string[], config: Config, _deps: EngineDeps): Promise<Check[]> {
+  const workloads = names.filter((name) => config.services[name]?.kubernetes);
+  if (workloads.length === 0) return [];
+  const { workloadChecks } = await import('./kubernetes.js');
+  const checks: Check[] = [];
+  for (const name of workloads) checks.push(...(await workloadChecks(name, config)));
+  return checks;
 }
