@@ -1,4 +1,5 @@
 import type { Config, Kind, SecretConfig } from '../config/schema.js';
+import { withRunOverrides } from '../secrets/index.js';
 import type { Rotator, RotatorDeps } from '../secrets/types.js';
 import type { Store } from '../store/types.js';
 import type { Target } from '../target/types.js';
@@ -28,7 +29,7 @@ export interface RunOptions {
   reason?: string;
   /** cron `--due`: never prompt, never read stdin. */
   unattended: boolean;
-  /** `--allow-unpersisted` for Redis servers without a config file or aclfile. */
+  /** `--allow-unpersisted` for Redis servers without a config file or aclfile (the redis kind applies it). */
   allowUnpersisted: boolean;
 }
 
@@ -49,6 +50,5 @@ export interface Session {
 export function secretConfig(session: Session, id: string): SecretConfig {
   const config = session.config.secrets[id];
   if (!config) throw new Error(`unknown secret ${id}`);
-  if (config.kind === 'redis' && session.options.allowUnpersisted) return { ...config, allowUnpersisted: true };
-  return config;
+  return withRunOverrides(config, session.options);
 }

@@ -12,6 +12,14 @@ interface KindEntry<C extends SecretConfig> {
   envKeys(config: C): string[];
   /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
   credentialEnvNames(config: C): string[];
+  /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
+  withOverrides?(config: C, run: RunOverrides): C;
+}
+
+/** Command-line options that override a kind's config for one run. */
+export interface RunOverrides {
+  /** `--allow-unpersisted`: Redis's `allowUnpersisted`. */
+  allowUnpersisted: boolean;
 }
 
 /** The JWT secret's grace-period key: where the old secret stays while tokens signed with it are still valid. */
@@ -41,6 +49,7 @@ const kinds: { [K in Kind]: KindEntry<SecretConfigOf<K>> } = {
     load: async () => (await import('./redis/index.js')).redisRotator,
     envKeys: (config) => [config.env, ...config.alsoUpdate],
     credentialEnvNames: adminUrlEnvOf,
+    withOverrides: (config, run) => (run.allowUnpersisted ? { ...config, allowUnpersisted: true } : config),
   },
   stripe: {
     load: async () => (await import('./stripe/index.js')).stripeRotator,
@@ -60,3 +69,7 @@ export const envKeysOf = (config: SecretConfig): string[] => entryOf(config.kind
 
 /** Process environment variables that hold credentials of this secret (never handed to a child process). */
 export const credentialEnvNamesOf = (config: SecretConfig): string[] => entryOf(config.kind).credentialEnvNames(config);
+
+/** A secret's config with this run's command-line overrides applied by its kind. */
+export const withRunOverrides = (config: SecretConfig, run: RunOverrides): SecretConfig =>
+  entryOf(config.kind).withOverrides?.(config, run) ?? config;
