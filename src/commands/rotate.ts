@@ -108,13 +108,12 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
   };
   const [{ planSet }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
   return withSession(options, run, async (session) => {
-    const selection = await select(session, names, options, commands);
     let results: SecretResult[];
     if (options.dryRun) {
+      const selection = await select(session, names, options, commands);
       results = [...selection.skipped, ...(await planSet(session, [...selection.retire, ...selection.rotate]))];
     } else {
-      results = await execute(session, selection, options.yes);
-      if (options.due) await (await import('../notify/reminders.js')).sendReminders(session, results);
+      results = await executeAndNotify(session, options, () => select(session, names, options, commands));
     }
     // One order for people and machines alike: the config's.
     const order = Object.keys(session.config.secrets);
@@ -124,6 +123,26 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
       options.quiet && code === 0 ? '' : renderResults(results, session.deps.environment) || 'nothing to do',
     );
   });
+}
+
+/**
+ * Runs the selection and makes sure nothing fails silently: a failure the history does not record (failed checks,
+ * nothing changed) and a `--due` run stopped by an error are posted too; then `--due` sends its reminders.
+ */
+async function executeAndNotify(session: Session, options: RotateOptions, selecting: () => Promise<Selection>): Promise<SecretResult[]> {
+  const { notifyRunError, notifyUnrecorded } = await import('../notify/run-notice.js');
+  const recordsBefore = (await session.store.readHistory()).length;
+  let results: SecretResult[];
+  try {
+    results = await execute(session, await selecting(), options.yes);
+  } catch (error) {
+    if (options.due) await notifyRunError(session, 'rotate --due', error);
+    throw error;
+  }
+  const recorded = new Set((await session.store.readHistory()).slice(recordsBefore).map((e) => e.secret));
+  await notifyUnrecorded(session, results, recorded);
+  if (options.due) await (await import('../notify/reminders.js')).sendReminders(session, results);
+  return results;
 }
 
 async function execute(session: Session, selection: Selection, yes: boolean): Promise<SecretResult[]> {

@@ -202,6 +202,21 @@ describe('operations signals end to end', () => {
     expect((await cli(['status', '--check'])).code).toBe(1);
   });
 
+  it('a rotation stopped by its checks (nothing changed, no history record) still posts a failure', async () => {
+    // The app keeps the value it started with; the env file now holds another one, which the app refuses.
+    const other = 'another-signing-secret-0123456789-abcdefghij';
+    writeFileSync(join(dir, '.env'), ENV_TEXT.replace(OLD, other));
+    const failed = await cli(['--due']);
+    expect(failed.code).toBe(1);
+    expect(env().JWT_SECRET).toBe(other);
+    expect(bodies).toHaveLength(1);
+    const notice = JSON.parse(bodies[0]!);
+    expect(notice).toMatchObject({ event: 'failure', secret: 'jwt', error: { code: 'PREFLIGHT_FAILED' } });
+    expect(notice.text).toContain('jwt rotation failed its checks');
+    expect(notice.text).toContain('`rotate verify jwt`');
+    expect(findLeaks({ hook: bodies[0]! }, [OLD, other])).toEqual([]);
+  });
+
   it('an unreachable webhook is a warning and does not change the exit code', async () => {
     await new Promise((r) => hook.close(r));
     writeConfig({ notify: { webhookUrl: hookUrl, on: ['success'] } });
