@@ -125,6 +125,7 @@ export const ERROR_CODES = {
   POSTGRES_ADMIN_CONNECT: { exit: failed, when: 'the admin connection failed (the message carries the SQLSTATE)', hint: 'Check the admin URL and the server.', doc: DATABASE },
   POSTGRES_UNREACHABLE: { exit: failed, when: 'the database server refused or did not answer a connection (down, unreachable, starting up)', hint: 'Start PostgreSQL or fix the network to it, then run again (`rotate resume` for an interrupted run).', doc: DATABASE },
   POSTGRES_CONNECT: { exit: failed, when: 'a connection failed (the message carries the SQLSTATE)', hint: 'Check the URL and the server.', doc: DATABASE },
+  POSTGRES_COPY_NOT_LISTED: { exit: usage, when: 'another key holds the database password (in a URL for the same role, or whole) and is not in alsoUpdate', hint: 'Add the key to secrets.<id>.alsoUpdate, or stop it from holding the password.', doc: DATABASE },
   POSTGRES_ALSO_UPDATE_MISMATCH: { exit: usage, when: 'an alsoUpdate variable holds other credentials', hint: 'Remove it from alsoUpdate or align it.', doc: DATABASE },
   POSTGRES_ROLES_NOT_SET_UP: { exit: failed, when: 'the alternate-roles layout is missing', hint: 'Run `rotate setup <id> [--apply]`.', doc: DATABASE },
   POSTGRES_ROLE_NAME_INVALID: { exit: usage, when: 'a role name (URL user or secrets.<id>.roles) holds a control character', hint: 'Use a role name of printable characters.', doc: DATABASE },
@@ -135,6 +136,8 @@ export const ERROR_CODES = {
 
   // redis
   REDIS_URL_MISSING: { exit: failed, when: 'REDIS_URL is not set in the env file', hint: 'Add it, or set secrets.<id>.env to the variable that holds it.', doc: REDIS },
+  REDIS_COPY_NOT_LISTED: { exit: usage, when: 'another key holds the Redis password (in a URL for the same user, or whole) and is not in alsoUpdate', hint: 'Add the key to secrets.<id>.alsoUpdate, or stop it from holding the password.', doc: REDIS },
+  REDIS_ALSO_UPDATE_MISMATCH: { exit: usage, when: 'an alsoUpdate key holds another Redis user or password', hint: 'Remove it from alsoUpdate or make it hold the same user and password.', doc: REDIS },
   REDIS_URL_CREDENTIAL_OVERRIDE: { exit: usage, when: 'a Redis URL sets password=, username= or user= in its query string', hint: 'Keep the credentials in the userinfo only (redis://user:password@host:6379/0).', doc: REDIS },
   REDIS_URL_INVALID: { exit: usage, when: 'a Redis URL cannot be read', hint: 'Write it as redis://[user]:password@host:6379/0.', doc: REDIS },
   REDIS_URL_NO_PASSWORD: { exit: failed, when: 'the Redis URL has no password to rotate', hint: 'Write it as redis://:password@host:6379/0.', doc: REDIS },

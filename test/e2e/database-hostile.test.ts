@@ -93,6 +93,9 @@ async function scene(lines: string[], secret: Record<string, unknown> = {}): Pro
   };
 }
 
+const tagged = (tag: string, texts: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(texts).map(([where, text]) => [`${tag}: ${where}`, text]));
+
 /** Every piece of a password a leak could show: the whole, and each part between the URL's delimiters. */
 const partsOf = (password: string): string[] => [password, ...password.split(/[@%#:'" ]/).filter((part) => part.length >= 6)];
 
@@ -171,5 +174,53 @@ describe('hostile database URLs', () => {
     expect(fromConfig.code, fromConfig.stderr).toBe(2);
     expect(fromConfig.stderr).toContain('secrets.database.roles.owner');
     expect((await server.sql<{ t: string | null }>("SELECT to_regclass('public.pwn')::text AS t")).rows[0]!.t).toBeNull();
+  });
+
+  it('copies of the password: unlisted ones stop the run (exit 2, role unchanged); listed ones (URL and bare) all get the new one', async () => {
+    const old = 'Copy@p%ss-w0rd:1';
+    await createAppDatabase(server, 'app_copy', old, 'copydb');
+    const at = `127.0.0.1:${server.port}/copydb`;
+    const lines = [
+      `DATABASE_URL=postgresql://app_copy:${old}@${at}`,
+      `DATABASE_URL_SYNC=postgresql+psycopg://app_copy:${encodeURIComponent(old)}@${at}?sslmode=disable`,
+      `POSTGRES_PASSWORD=${old}`,
+      'POSTGRES_USER=app_copy',
+    ];
+    const s = await scene(lines);
+    const before = s.envFile();
+    const refused = await s.cli(['database', '--yes']);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('POSTGRES_COPY_NOT_LISTED');
+    expect(refused.stderr).toContain('DATABASE_URL_SYNC, POSTGRES_PASSWORD');
+    expect(s.envFile()).toBe(before);
+    expect(await loginWith(`postgresql://app_copy:${encodeURIComponent(old)}@${at}`)).toBe('ok');
+
+    // A listed key that holds another credential is bad input too.
+    const other = await scene([...lines, `OTHER_URL=postgresql://someone:else-pass-1@${at}`], {
+      alsoUpdate: ['DATABASE_URL_SYNC', 'POSTGRES_PASSWORD', 'OTHER_URL'],
+    });
+    const mismatch = await other.cli(['database', '--yes']);
+    expect(mismatch.code, mismatch.stderr).toBe(2);
+    expect(mismatch.stderr).toContain('POSTGRES_ALSO_UPDATE_MISMATCH');
+    expect(mismatch.stderr).toContain('OTHER_URL');
+    expect(await loginWith(`postgresql://app_copy:${encodeURIComponent(old)}@${at}`)).toBe('ok');
+
+    const listed = await scene(lines, { alsoUpdate: ['DATABASE_URL_SYNC', 'POSTGRES_PASSWORD'] });
+    const result = await listed.cli(['database', '--yes', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const env = listed.env();
+    const next = env.POSTGRES_PASSWORD!;
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(env.DATABASE_URL).toBe(`postgresql://app_copy:${next}@${at}`);
+    expect(env.DATABASE_URL_SYNC).toBe(`postgresql+psycopg://app_copy:${next}@${at}?sslmode=disable`);
+    expect(env.POSTGRES_USER).toBe('app_copy');
+    for (const url of [env.DATABASE_URL!, env.DATABASE_URL_SYNC!]) expect(await loginWith(url)).toBe('ok');
+    expect(REFUSED).toContain(await loginWith(`postgresql://app_copy:${encodeURIComponent(old)}@${at}`));
+    expect(
+      findLeaks(
+        { ...tagged('refused', s.texts(refused)), ...tagged('mismatch', other.texts(mismatch)), ...tagged('listed', listed.texts(result)) },
+        [...partsOf(old), next, 'else-pass-1'],
+      ),
+    ).toEqual([]);
   });
 });

@@ -118,4 +118,52 @@ describe('hostile Redis passwords', () => {
     expect(await authAs(old)).toBe('ok');
     expect(findLeaks(s.texts(result), [old, 'another-one-123'])).toEqual([]);
   });
+
+  it('copies of the password: unlisted ones stop the run (exit 2, password unchanged); listed ones (URL and bare) all get the new one', async () => {
+    const old = `Copy@p%ss-${Date.now()}`;
+    await setDefaultPassword(old);
+    const lines = [
+      `REDIS_URL=redis://:${old}@127.0.0.1:${server.port}/0`,
+      `CELERY_BROKER_URL=redis://:${encodeURIComponent(old)}@127.0.0.1:${server.port}/1`,
+      `REDIS_PASSWORD=${old}`,
+    ];
+    const s = scene(lines);
+    const refused = await s.cli(['redis', '--yes']);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('REDIS_COPY_NOT_LISTED');
+    expect(refused.stderr).toContain('CELERY_BROKER_URL, REDIS_PASSWORD');
+    expect(readFileSync(join(s.dir, '.env'), 'utf8')).toBe(`${lines.join('\n')}\n`);
+    expect(await authAs(old)).toBe('ok');
+
+    const other = scene([...lines, `CELERY_RESULT_BACKEND=redis://:another-pass-77@127.0.0.1:${server.port}/2`], {
+      alsoUpdate: ['CELERY_BROKER_URL', 'REDIS_PASSWORD', 'CELERY_RESULT_BACKEND'],
+    });
+    const mismatch = await other.cli(['redis', '--yes']);
+    expect(mismatch.code, mismatch.stderr).toBe(2);
+    expect(mismatch.stderr).toContain('REDIS_ALSO_UPDATE_MISMATCH');
+    expect(mismatch.stderr).toContain('CELERY_RESULT_BACKEND');
+    expect(await authAs(old)).toBe('ok');
+
+    const listed = scene(lines, { alsoUpdate: ['CELERY_BROKER_URL', 'REDIS_PASSWORD'] });
+    const result = await listed.cli(['redis', '--yes', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const env = listed.env();
+    const next = env.REDIS_PASSWORD!;
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(env.REDIS_URL).toBe(`redis://:${next}@127.0.0.1:${server.port}/0`);
+    expect(env.CELERY_BROKER_URL).toBe(`redis://:${next}@127.0.0.1:${server.port}/1`);
+    expect(await authAs(next)).toBe('ok');
+    expect(await authAs(old)).toBe('WRONGPASS');
+    const texts = {
+      ...s.texts(refused),
+      ...Object.fromEntries(Object.entries(other.texts(mismatch)).map(([k, v]) => [`mismatch ${k}`, v])),
+    };
+    expect(
+      findLeaks({ ...texts, ...Object.fromEntries(Object.entries(listed.texts(result)).map(([k, v]) => [`listed ${k}`, v])) }, [
+        ...partsOf(old),
+        next,
+        'another-pass-77',
+      ]),
+    ).toEqual([]);
+  });
 });

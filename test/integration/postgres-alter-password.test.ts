@@ -232,12 +232,22 @@ describe('alter-password', () => {
     expect(pre.checks.find((c) => c.name === 'DATABASE_URL-connects')?.detail).toContain('28P01');
     const mismatch = context();
     mismatch.env = { ...appEnv(oldPassword), DATABASE_URL_SYNC: `postgresql://other:x@127.0.0.1:${server.port}/app` };
-    // A listed alsoUpdate key with other credentials is bad input: preflight stops the run with exit 2.
-    const mismatchPre = await rotator.preflight(mismatch).catch((e: unknown) => e);
-    expect(mismatchPre).toMatchObject({ code: 'POSTGRES_ALSO_UPDATE_MISMATCH', exitCode: 2 });
+    // A listed alsoUpdate key with other credentials is bad input: a check whose code (exit 2) stops a real run.
+    const mismatchPre = await rotator.preflight(mismatch);
+    expect(mismatchPre.checks.find((c) => c.name === 'postgres_also_update_mismatch')).toMatchObject({
+      ok: false,
+      code: 'POSTGRES_ALSO_UPDATE_MISMATCH',
+    });
     const error = await rotator.generate(mismatch).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POSTGRES_ALSO_UPDATE_MISMATCH', exitCode: 2 });
-    produced.push(JSON.stringify(pre), String(mismatchPre), String(error), JSON.stringify(error), ...ctx.logged, ...mismatch.logged);
+    produced.push(
+      JSON.stringify(pre),
+      JSON.stringify(mismatchPre),
+      String(error),
+      JSON.stringify(error),
+      ...ctx.logged,
+      ...mismatch.logged,
+    );
   });
 
   it('serves the stand-in app: /api/health/ready proves a fresh login with its DATABASE_URL', async () => {

@@ -171,8 +171,16 @@ describe('acl for the default user with only a config file (requirepass)', () =>
       CELERY_RESULT_BACKEND: `redis://:${PLATFORM_PW}@127.0.0.1:${withConfig.port}/2?health_check_interval=10`,
       OTHER_URL: 'redis://:unrelated-pw@elsewhere:6379/0',
     };
+    // A listed key that holds another Redis password is bad input (#11): a check whose code stops a real run.
+    const listedOther = testContext<RedisSecretConfig>({
+      config: { kind: 'redis', alsoUpdate: ['CELERY_BROKER_URL', 'OTHER_URL'] },
+      env,
+    });
+    const pre = await redisRotator.preflight(listedOther);
+    expect(pre.checks.find((c) => c.code === 'REDIS_ALSO_UPDATE_MISMATCH')).toMatchObject({ ok: false });
+    expect(pre.checks.find((c) => c.code === 'REDIS_ALSO_UPDATE_MISMATCH')?.detail).toContain('OTHER_URL');
     const ctx = testContext<RedisSecretConfig>({
-      config: { kind: 'redis', alsoUpdate: ['CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'OTHER_URL', 'MISSING_URL'] },
+      config: { kind: 'redis', alsoUpdate: ['CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'MISSING_URL'] },
       env,
     });
     const before = await appSetup({ REDIS_URL: env.REDIS_URL });
@@ -183,7 +191,7 @@ describe('acl for the default user with only a config file (requirepass)', () =>
     expect(run.rotation.env.CELERY_RESULT_BACKEND!.reveal()).toBe(
       `redis://:${newPw}@127.0.0.1:${withConfig.port}/2?health_check_interval=10`,
     );
-    expect(run.rotation.facts.skippedVars).toEqual(['OTHER_URL: does not embed the same password', 'MISSING_URL: not set in the env file']);
+    expect(run.rotation.facts.skippedVars).toEqual(['MISSING_URL: not set in the env file']);
     expect(run.rotation.facts.persistence).toBe('config-file');
     expect(run.verify.filter((c) => c.name.endsWith('authenticates')).map((c) => c.ok)).toEqual([true, true, true]);
     expect(run.retired[0]?.ok).toBe(true);

@@ -11,6 +11,7 @@ import {
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, JsonValue, Rotation, RotatorContext } from '../types.js';
+import { copyOf } from './copies.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;
 
@@ -111,9 +112,10 @@ export function postgresFacts(facts: Readonly<Record<string, JsonValue>>): Postg
 export const newPassword = (ctx: Ctx): string => ctx.deps.randomBytes(32).toString('base64url');
 
 /**
- * The `alsoUpdate` variables that embed the same credentials, rewritten with the new ones; each keeps its own
- * scheme, host, database and query string. A listed variable that is absent is skipped; one that holds other
- * credentials stops the rotation (rewriting it would break something the operator did not mean to touch).
+ * The `alsoUpdate` variables that hold the same credentials, with the new ones: a URL keeps its own scheme, host,
+ * database and query string; a bare copy (`POSTGRES_PASSWORD`) becomes the new password. A listed variable that is
+ * absent is skipped; one that holds other credentials stops the rotation (exit 2: rewriting it would break
+ * something the operator did not mean to touch).
  */
 export function alsoUpdateChanges(ctx: Ctx, old: PostgresUrl, user: string, password: string): EnvChanges {
   const changes: EnvChanges = {};
@@ -126,16 +128,17 @@ export function alsoUpdateChanges(ctx: Ctx, old: PostgresUrl, user: string, pass
     }
     const url = parsePostgresUrl(raw);
     if (url) refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.alsoUpdate) in ${ctx.envFile}`);
-    if (!url || url.user !== old.user || url.password !== old.password) {
+    const copy = copyOf(raw, old.user, old.password ?? '');
+    if (copy === undefined) {
       throw new RotateError(
         'POSTGRES_ALSO_UPDATE_MISMATCH',
-        `${name} (secrets.${ctx.id}.alsoUpdate) does not embed the same credentials as ${ctx.config.env}`,
+        `${name} (secrets.${ctx.id}.alsoUpdate) holds neither ${ctx.config.env}'s password nor a URL with its user and password`,
         {
-          hint: `Remove ${name} from secrets.${ctx.id}.alsoUpdate, or make it use the same user and password.`,
+          hint: `Remove ${name} from secrets.${ctx.id}.alsoUpdate, or make it hold the same user and password.`,
         },
       );
     }
-    changes[name] = new SecretValue(withCredentials(url, user, password));
+    changes[name] = new SecretValue(copy === 'bare' ? password : withCredentials(url!, user, password));
   }
   return changes;
 }

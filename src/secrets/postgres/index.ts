@@ -4,6 +4,7 @@ import { RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
+import { copiesCheck, isBareValue } from './copies.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
 import type { Strategy } from './strategy.js';
@@ -19,9 +20,10 @@ const STOPS_THE_RUN = new Set<string>(['DATABASE_URL_CREDENTIAL_OVERRIDE', 'POST
 // Table lists above this size are kept as a count only, so the history stays small.
 const MAX_LISTED_TABLES = 500;
 
-/** Every env var this secret writes that holds a URL, parsed (the main one first). */
+/** Every env var this secret writes that holds a URL, parsed (the main one first); bare copies are no connection. */
 function envUrls(ctx: Ctx): { name: string; url: PostgresUrl | undefined }[] {
-  return [ctx.config.env, ...ctx.config.alsoUpdate.filter((n) => n !== ctx.config.env)]
+  const also = ctx.config.alsoUpdate.filter((n) => n !== ctx.config.env && !isBareValue(ctx.env[n] ?? ''));
+  return [ctx.config.env, ...also]
     .filter((name) => ctx.env[name] !== undefined && ctx.env[name] !== '')
     .map((name) => ({ name, url: parsePostgresUrl(ctx.env[name]!) }));
 }
@@ -78,7 +80,10 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       if (!(error instanceof RotateError) || STOPS_THE_RUN.has(error.code)) throw error;
       return { checks: [check('database-url', false, error.message, error.hint)] };
     }
+    // Before any connection: a copy of the password that rotate would leave behind stops the run (exit 2).
+    const copies = copiesCheck(ctx, app);
     const { checks, tables } = await currentChecks(ctx);
+    checks.unshift(copies);
     const facts: Record<string, JsonValue> = { role: app.user, target: describeTarget(app), strategy: ctx.config.strategy };
     if (!tables) return { checks, facts };
     facts.readableTables = tables.length;
@@ -90,9 +95,11 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       checks.push(...strategy.checks);
       Object.assign(facts, strategy.facts);
     } catch (error) {
-      if (error instanceof RotateError && STOPS_THE_RUN.has(error.code)) throw error;
+      if (error instanceof RotateError && STOPS_THE_RUN.has(error.code) && error.code !== 'POSTGRES_ALSO_UPDATE_MISMATCH') throw error;
       if (error instanceof RotateError) {
-        checks.push(check(error.code.toLowerCase(), false, error.message, error.hint));
+        const failing = check(error.code.toLowerCase(), false, error.message, error.hint);
+        // A check with its code: one registered with exit 2 stops a real run before anything changes.
+        checks.push(error.code === 'POSTGRES_ALSO_UPDATE_MISMATCH' ? { ...failing, code: error.code } : failing);
       } else {
         checks.push(check('preflight', false, reason(error)));
       }

@@ -79,7 +79,15 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     }
     const also = alsoUpdateVars(ctx, url);
     const env: EnvChanges = { [ctx.config.env]: withPassword(raw, newPassword, ctx.config.env) };
+    if (also.mismatched.length > 0) {
+      const m = also.mismatched[0]!;
+      throw new RotateError('REDIS_ALSO_UPDATE_MISMATCH', `${m.name} (secrets.${ctx.id}.alsoUpdate) ${m.reason}`, {
+        hint: `Remove ${m.name} from secrets.${ctx.id}.alsoUpdate, or make it hold ${ctx.config.env}'s user and password.`,
+      });
+    }
     for (const name of also.update) env[name] = withPassword(ctx.env[name]!, newPassword, name);
+    // A bare copy (REDIS_PASSWORD, which a Redis restart may read) becomes the new password itself.
+    for (const name of also.bare) env[name] = newPassword;
     for (const { name, reason } of also.skipped) ctx.deps.log.info(`redis: ${name} is left as it is (${reason})`);
 
     const facts: Record<string, JsonValue> = {
@@ -122,6 +130,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
         );
         continue;
       }
+      if (value.equals(passwordsOf(rotation).newPassword)) continue; // a bare copy: the env file holds it, checked above
       checks.push(await pingCheck(name, value.reveal()));
     }
     const before = redisFacts(rotation.facts).keysBefore;

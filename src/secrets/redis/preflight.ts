@@ -4,7 +4,7 @@ import { describeError, RotateError } from '../../errors.js';
 import { type Check, check, type JsonValue, type Preflight } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin, persistenceHint } from './admin.js';
 import { command, type RedisClient } from './connection.js';
-import { alsoUpdateVars, pingAs } from './probe.js';
+import { alsoUpdateVars, copiesCheck, mismatchCheck, pingAs } from './probe.js';
 import { readUser } from './strategies.js';
 import { describeTarget } from './url.js';
 
@@ -67,7 +67,8 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   }
 
   const also = alsoUpdateVars(ctx, url);
-  facts.updatedVars = [name, ...also.update];
+  checks.push(mismatchCheck(ctx, also), copiesCheck(ctx, url));
+  facts.updatedVars = [name, ...also.update, ...also.bare];
   if (also.skipped.length) facts.skippedVars = also.skipped.map((s) => `${s.name}: ${s.reason}`);
 
   let admin: Awaited<ReturnType<typeof openAdmin>>;
