@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { appendChained, verifyChain } from '../../src/history/audit.js';
 import type { HistoryEntry, Journal, SealedRotation, SecretState, Store } from '../../src/store/types.js';
 
 export interface StoreHarness {
@@ -228,6 +229,26 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       expect(sealed).not.toContain(plaintext);
       expect(await (await open(harness)).unseal(sealed, 'rotation:run-1')).toBe(plaintext);
       await expect(store.unseal(sealed, 'rotation:run-2')).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
+    });
+
+    it('keeps a chained history verifiable through its own round trip (jsonb reorders keys)', async () => {
+      const harness = await makeHarness();
+      const store = await open(harness);
+      const secret = uniqueId('chain');
+      for (const [i, result] of (['rotated', 'rolled-back', 'retired'] as const).entries()) {
+        await appendChained(store, {
+          ...historyEntry(secret, `run-${i}`, result),
+          durationMs: 1234 + i,
+          fingerprints: { old: 'a1b2c3d4e5f6', new: null },
+          facts: { zeta: 0.1, alpha: { list: [3, 'é', { y: true, b: null }] }, big: 9007199254740991 },
+        });
+      }
+      // Read back by another instance: records of other tests here are unchained and come first; these three follow.
+      const history = await (await open(harness)).readHistory();
+      expect(history.filter((e) => e.secret === secret)).toHaveLength(3);
+      expect(await verifyChain(store, history)).toMatchObject({ ok: true, checked: 3 });
+      const edited = history.map((e) => (e.secret === secret && e.runId === 'run-1' ? { ...e, durationMs: 1 } : e));
+      expect(await verifyChain(store, edited)).toMatchObject({ ok: false });
     });
 
     it('macs deterministically across instances, bound to the purpose, without the data in it', async () => {
