@@ -1,12 +1,12 @@
 // The built CLI on a damaged file store: a torn history, a wrong or missing master key, loose permissions.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, readTree } from '../helpers/cli.js';
+import { readTree } from '../helpers/cli.js';
 import { JWT_ENV_TEXT, type JwtProject, jwtProject } from '../helpers/jwt-project.js';
-import { journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, killInRestart } from '../helpers/wait.js';
 
 let project: JwtProject | undefined;
 afterEach(async () => {
@@ -55,19 +55,8 @@ describe('a damaged history never silences the audit log', () => {
 
 /** Kills a `rotate jwt` in the middle of its restart step (SIGKILL), leaving a journal; ends the shell it started. */
 async function killDuringRestart(project: JwtProject, env: Record<string, string | undefined> = {}): Promise<void> {
-  const { dir } = project;
-  project.writeConfig({ restartPrefix: 'echo $$ > restart-shell.pid; sleep 30; ' });
-  const childEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], { cwd: dir, env: childEnv, stdio: 'ignore' });
-  const shellPid = join(dir, 'restart-shell.pid');
-  const started = () => journalSteps(dir, 'jwt').some((s) => s.name === 'restart') && pidsIn(shellPid).length > 0;
-  expect(await waitUntil(started)).toBe(true);
-  child.kill('SIGKILL');
-  await new Promise((r) => child.on('close', r));
-  const [shell] = pidsIn(shellPid) as [number];
-  spawnSync('pkill', ['-KILL', '-P', String(shell)]);
-  process.kill(shell, 'SIGKILL');
+  project.writeConfig({ restartPrefix: HANGING_RESTART });
+  await killInRestart(project.dir, 'jwt', ['jwt', '--yes'], env);
   project.writeConfig();
 }
 

@@ -75,8 +75,10 @@ export const HANGING_RESTART = 'sleep 30 & echo $$ $! > restart.pids; wait $!; '
  * the restart step and the hanging restart shell (HANGING_RESTART) wrote its pids. Then ends that shell and its
  * sleep, which outlive rotate and would otherwise restart the app later. Throws if the run never got there.
  */
-export async function killInRestart(dir: string, secret: string, args: string[], env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: 'ignore' });
+export async function killInRestart(dir: string, secret: string, args: string[], env: Record<string, string | undefined>): Promise<void> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: childEnv, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('close', resolve));
   const pids = join(dir, 'restart.pids');
   const restarting = () => journalSteps(dir, secret).some((step) => step.name === 'restart') && pidsIn(pids).length === 2;
