@@ -412,7 +412,7 @@ else:
     });
   });
 
-  it('verify and verifyRetired still read the table when the sweep cannot stand for the proof', async () => {
+  it('verify and verifyRetired read the whole table when the sweep failed, and read back the rows the sweep wrote', async () => {
     const table = await makeTable(SAMPLE.slice(0, 12));
     const ctx = ctxFor(table);
     const rotation = await rotator.generate(ctx);
@@ -427,10 +427,19 @@ else:
     expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
     // repaired: a clean retire sweep stands for verifyRetired's proof, which passes
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 5`, [fernetEncrypt(oldKey, 'repaired')]);
-    await rotator.retire(after, rotation); // rewrites the repaired row: not clean, so the next verify reads
+    await rotator.retire(after, rotation); // rewrites the repaired row, which verifyRetired reads back
     expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
-    await rotator.retire(after, rotation); // clean
+    // a row the sweep wrote is read back: damaged after the sweep, the proof names it
+    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 6`, [fernetEncrypt(oldKey, 'late')]);
+    await rotator.retire(after, rotation);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = 'damaged' WHERE id = 6`);
+    const readBack = (await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok);
+    expect(readBack.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 6`);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 6`, [fernetEncrypt(oldKey, 'late')]);
+    await rotator.retire(after, rotation);
+    await rotator.retire(after, rotation); // clean: nothing to read back
     expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    expect(await plaintexts(table, rotation.secrets.new!.reveal())).toHaveLength(12);
   });
 
   it('preflight fails cleanly when the key, the URL, the database or a table is missing', async () => {

@@ -38,32 +38,60 @@ async function checked(name: string, work: () => Promise<Check[]>): Promise<Chec
 }
 
 /**
- * Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart).
- * Returns the outcomes, and whether they already prove "every value under the new key, none under the old": the
- * sweep read every value and tried the new key then the old one, exactly as the proof does, so when it found nothing
- * to rewrite, nothing undecryptable and no row changed under it, a second read would count the same. Otherwise the
- * rows it rewrote are read back by a separate proof.
+ * What a sweep proved: it read every value and tried the new key then the old one, exactly as the proof does. Rows it
+ * did not write are proven by that read; the rows it wrote (or found changed under it) are read back by the proof.
  */
-async function sweep(ctx: Ctx, rotation: Rotation): Promise<{ outcomes: TableOutcome[]; proves: boolean }> {
+interface SweepProof {
+  outcomes: TableOutcome[];
+  /** Per table, the keys of the rows to read back (often none). */
+  readBack: Map<string, string[]>;
+}
+
+/**
+ * Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart).
+ * Returns a proof to stand for a full read, unless a value did not decrypt or too many rows were written to list.
+ */
+async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefined> {
   const outcomes = await withClient(ctx, (client) =>
-    walkTables(ctx, client, { keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')], target: 0, commitOnFailure: true }),
+    walkTables(ctx, client, {
+      keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
+      target: 0,
+      commitOnFailure: true,
+      collectTouched: true,
+    }),
   );
   const swept = total(outcomes, 'rewritten');
   if (swept > 0) ctx.deps.log.info(`re-encrypted ${swept} row(s) written with the old key since the rotation`);
-  const proves = swept === 0 && failedCount(outcomes) === 0 && total(outcomes, 'changedMeanwhile') === 0;
-  return { outcomes, proves };
+  if (failedCount(outcomes) > 0 || outcomes.some((o) => o.touched === undefined)) return undefined;
+  return { outcomes, readBack: new Map(outcomes.map((o) => [o.table, o.touched!])) };
 }
 
-/** A retire step's clean sweep, for the verifyRetired that follows it in the same run (same rotation object). */
-const provenByRetire = new WeakMap<Rotation, TableOutcome[]>();
+/** A retire step's sweep, for the verifyRetired that follows it in the same run (same rotation object). */
+const provenByRetire = new WeakMap<Rotation, SweepProof>();
+
+/** The sweep's outcomes, with what the read-back found in the rows it wrote. */
+function withReadBack(proof: SweepProof, readBack: TableOutcome[]): TableOutcome[] {
+  return proof.outcomes.map((o) => {
+    const back = readBack.find((r) => r.table === o.table);
+    if (!back) return { ...o, byKey: [o.values, 0] };
+    const underOld = back.byKey[1] ?? 0;
+    return { ...o, byKey: [o.values - back.failedCount - underOld, underOld], failedCount: back.failedCount, failures: back.failures };
+  });
+}
 
 /**
- * Every value decrypts under `envValue`, and (with `old`) none is still under the old key. `proof`: the outcomes of a
- * clean sweep just made with the same keys in the same order, which stand for the read.
+ * Every value decrypts under `envValue`, and (with `old`) none is still under the old key. `proof`: a sweep just made
+ * with the same keys in the same order; only the rows it wrote are read again.
  */
-async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proof?: TableOutcome[]): Promise<Check[]> {
+async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proof?: SweepProof): Promise<Check[]> {
   const keys = old ? [envValue, old] : [envValue];
-  const outcomes = proof ?? (await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1 })));
+  const readBack = proof && [...proof.readBack.values()].some((k) => k.length > 0);
+  const outcomes = proof
+    ? withReadBack(
+        proof,
+        readBack ? await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1, only: proof.readBack })) : [],
+      )
+    : await withClient(ctx, (client) => walkTables(ctx, client, { keys, target: -1 }));
   const underOld = old ? keyCount(outcomes, 1) : 0;
   const bad = failedCount(outcomes) + underOld;
   const checks = [
@@ -199,14 +227,13 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const envValue = currentValue(ctx);
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
       if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
-      const swept = await sweep(ctx, rotation);
-      const proof = swept.proves ? swept.outcomes : undefined;
+      const proof = await sweep(ctx, rotation);
       return [...(await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof)), ...(await appDecrypts(ctx))];
     }),
 
   async retire(ctx, rotation) {
-    const swept = await sweep(ctx, rotation);
-    if (swept.proves) provenByRetire.set(rotation, swept.outcomes);
+    const proof = await sweep(ctx, rotation);
+    if (proof) provenByRetire.set(rotation, proof);
   },
 
   verifyRetired: (ctx, rotation) =>

@@ -21,6 +21,11 @@ export interface PassResult {
   rewritten: number;
   /** Rows the app changed between our read and our write: left as the app wrote them, for the next sweep. */
   changedMeanwhile: number;
+  /**
+   * With `collectTouched`: the keys (as text) of the rows this pass wrote or tried to write, so that a proof can read
+   * back just those; undefined when there were more than MAX_TOUCHED.
+   */
+  touched?: string[];
 }
 
 export interface PassOptions {
@@ -35,9 +40,13 @@ export interface PassOptions {
   onBatch?(rows: number): void;
   /** Stop at the first batch holding an undecryptable value (apply: all-or-nothing). */
   stopOnFailure?: boolean;
+  collectTouched?: boolean;
+  /** Read only the rows with these keys (as text) instead of the whole table. */
+  only?: string[];
 }
 
 const MAX_FAILURES_KEPT = 50;
+const MAX_TOUCHED = 10_000;
 
 /**
  * Batches read but not yet written: enough that the workers always have the next batch queued while this thread
@@ -58,10 +67,13 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const { client, table, batchSize, pool } = options;
   const cursor = 'rotate_exchange_key_cursor';
   const width = table.columns.length;
+  const where = options.only ? ` WHERE ${table.keySql} = ANY($1::text[]::${table.keyType}[])` : '';
   await client.query(
-    `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${table.keySql}::text, xmin::text, ${table.columnsSql.join(', ')} FROM ${table.sql}`,
+    `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${table.keySql}::text, xmin::text, ${table.columnsSql.join(', ')} FROM ${table.sql}${where}`,
+    options.only ? [options.only] : [],
   );
   const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0 };
+  if (options.collectTouched) total.touched = [];
   // pg runs one statement at a time and deprecates queuing on it: statements wait for each other here instead.
   let line: Promise<unknown> = Promise.resolve();
   const onConnection = <T>(statement: () => Promise<T>): Promise<T> => {
@@ -96,6 +108,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
       tally(total, batch, table);
       if (options.stopOnFailure && total.failedCount > 0) break;
       if (options.write && batch.changed > 0) {
+        if (total.touched) total.touched = addTouched(total.touched, batch.params[0]!);
         await writing; // one UPDATE queued at a time: bounded memory, and its error surfaces here
         writing = onConnection(() => writeBatch(client, table, batch, total));
         writing.catch(() => {});
@@ -108,6 +121,18 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   }
   await client.query(`CLOSE ${cursor}`);
   return total;
+}
+
+/** The keys in a binary text[] parameter (20-byte header, then length-prefixed elements), added to `into`. */
+function addTouched(into: string[], keys: Buffer): string[] | undefined {
+  const count = keys.readInt32BE(12);
+  if (into.length + count > MAX_TOUCHED) return undefined;
+  for (let i = 0, at = 20; i < count; i++) {
+    const length = keys.readInt32BE(at);
+    into.push(keys.toString('utf8', at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return into;
 }
 
 function tally(total: PassResult, batch: RowsResult, table: TableInfo): void {

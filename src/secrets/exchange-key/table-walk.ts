@@ -23,6 +23,10 @@ export interface WalkOptions {
   /** Progress-bar label; none for a silent pass. */
   label?: string;
   stopOnFailure?: boolean;
+  /** Keep the keys of the rows written (see PassResult.touched). */
+  collectTouched?: boolean;
+  /** Per table: read only these rows (keys as text); a table not in the map is skipped. */
+  only?: Map<string, string[]>;
 }
 
 /**
@@ -50,6 +54,7 @@ export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions 
     return await inTransaction(client, write ? 'read write' : 'read only', async () => {
       const outcomes: TableOutcome[] = [];
       for (const table of tables) {
+        if (options.only && !options.only.get(table.name)?.length) continue;
         const outcome = await walkTable(ctx, client, pool, table, options, write);
         outcomes.push(outcome);
         if (write && outcome.failedCount > 0 && !options.commitOnFailure) {
@@ -83,6 +88,8 @@ async function walkTable(
       now: () => Math.floor(ctx.deps.now().getTime() / 1000),
       onBatch: (rows) => bar?.tick(rows),
       stopOnFailure: options.stopOnFailure ?? false,
+      collectTouched: options.collectTouched,
+      only: options.only?.get(table.name),
     });
     return { table: table.name, ...result };
   } finally {
