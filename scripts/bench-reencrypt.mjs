@@ -14,7 +14,7 @@
 // Needs `npm run build` first (npm run bench:reencrypt does it).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -235,11 +235,17 @@ async function rotate() {
   const dir = mkdtempSync(join(tmpdir(), 'rotate-bench-'));
   writeFileSync(join(dir, '.env'), `EXCHANGE_KEY_ENCRYPTION_KEY=${OLD}\nDATABASE_URL=${dbUrl}\n`);
   writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ secrets: { 'exchange-key': { kind: 'exchange-key', batchSize } } }));
-  const journal = join(dir, '.rotate/journal/exchange-key.json');
+  const journals = join(dir, '.rotate/journal');
   const steps = new Map();
   const poll = setInterval(() => {
     try {
-      for (const step of JSON.parse(readFileSync(journal, 'utf8')).steps) steps.set(`${step.name}:${step.state}`, Date.parse(step.at));
+      for (const name of readdirSync(journals).filter((n) => n.endsWith('.json'))) {
+        // One journal per run: the run's own steps, and each secret's.
+        const journal = JSON.parse(readFileSync(join(journals, name), 'utf8'));
+        const entry = journal.secrets?.find((secret) => secret.secret === 'exchange-key');
+        for (const step of [...(journal.steps ?? []), ...(entry?.steps ?? [])])
+          steps.set(`${step.name}:${step.state}`, Date.parse(step.at));
+      }
     } catch {
       // not written yet, or being replaced
     }
