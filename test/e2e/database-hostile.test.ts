@@ -129,6 +129,22 @@ describe('hostile database URLs', () => {
     expect(findLeaks(texts, ['Secret99'])).toEqual([]);
   });
 
+  it('a password with quotes, spaces, #, %, @ and a newline (percent-encoded) rotates and leaks nothing', async () => {
+    const oldPassword = `O'l"d #p@ss %zz\nline2 ${Date.now()}`;
+    await createAppDatabase(server, 'app_odd', oldPassword, 'odddb');
+    const oldUrl = `postgresql+asyncpg://app_odd:${encodeURIComponent(oldPassword)}@127.0.0.1:${server.port}/odddb`;
+    const s = await scene([`DATABASE_URL=${oldUrl}`]);
+    const result = await s.cli(['database', '--yes', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const next = s.env().DATABASE_URL!;
+    const newPassword = /^postgresql\+asyncpg:\/\/app_odd:([A-Za-z0-9_-]{43})@/.exec(next)?.[1];
+    expect(newPassword).toBeDefined();
+    expect(await readAppTables(next)).toEqual({ users: 2, invoices: 1 });
+    expect(REFUSED).toContain(await loginWith(oldUrl));
+    const history = await s.cli(['history', '--json']);
+    expect(findLeaks(s.texts(result, history), [...partsOf(oldPassword), newPassword!])).toEqual([]);
+  });
+
   it('a URL whose query sets password= or user= is refused with exit 2 before anything changes', async () => {
     await createAppDatabase(server, 'app_q', 'query-pass-1', 'qdb');
     for (const query of ['password=other-secret-9', 'user=postgres']) {
