@@ -103,7 +103,9 @@ export async function persist(ctx: Ctx, client: RedisClient, rewriteConfig = fal
       hint: 'Check that redis-server can write its config file and the folder it is in.',
     });
   }
-  if (persistence.mode === 'none') {
+  // A bare copy of the password in the target (REDIS_PASSWORD, what a restarted Redis reads) is the persistence.
+  const bareCopy = ctx.config.alsoUpdate.some((name) => ctx.env[name] !== undefined && !ctx.env[name]?.includes('://'));
+  if (persistence.mode === 'none' && !bareCopy) {
     ctx.deps.log.warn(
       `redis: the server has neither an aclfile nor a config file; the password change is NOT persisted and a Redis restart reverts it`,
     );

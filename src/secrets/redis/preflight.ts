@@ -121,6 +121,14 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
           `Let the admin user run ${saveArgs.join(' ')}.`,
         ),
       );
+    } else if (also.bare.length > 0) {
+      checks.push(
+        check(
+          'the change survives a Redis restart',
+          true,
+          `persisted in ${also.bare.join(', ')}: the copy Redis reads when it restarts (no aclfile, no config file)`,
+        ),
+      );
     } else if (ctx.config.allowUnpersisted) {
       checks.push(
         check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'),
