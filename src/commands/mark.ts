@@ -56,9 +56,8 @@ export function markCommand(run: ActionRunner): Command {
 
 /** Writes the new state and the `mark` record, under the lock, refusing a date older than what rotate recorded. */
 async function record(session: Session, id: string, rotatedAt: Date, options: MarkOptions): Promise<HistoryEntry> {
-  const [{ secretConfig }, { readEnvFile }, { appendChained, fingerprint }, { envKeysOf }] = await Promise.all([
+  const [{ secretConfig }, { appendChained, fingerprint }, { envKeysOf }] = await Promise.all([
     import('../engine/session.js'),
-    import('../envfile/file.js'),
     import('../history/audit.js'),
     import('../secrets/index.js'),
   ]);
@@ -77,7 +76,7 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
   const runId = randomUUID();
   await session.store.writeState(id, { ...kept, lastRotatedAt: rotatedAt.toISOString(), lastRunId: runId });
   const current = await session.target.read().then(
-    (file) => file.values,
+    (snapshot) => snapshot.values,
     () => ({}) as Record<string, string>,
   );
   const entry: HistoryEntry = {
