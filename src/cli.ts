@@ -3,6 +3,7 @@ import { type Command, CommanderError } from 'commander';
 import { helpCommand } from './commands/help.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
+import { installInterruptHandler } from './commands/interrupt.js';
 import { markCommand } from './commands/mark.js';
 import { metricsCommand } from './commands/metrics.js';
 import type { ActionRunner } from './commands/options.js';
@@ -61,17 +62,9 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Ctrl-C or a kill mid-rotation leaves a journal behind; say what to do rather than vanish silently. */
-function onInterrupt(signal: NodeJS.Signals): void {
-  process.stderr.write(
-    `\n[INTERRUPTED] stopped by ${signal}; if a rotation was running, \`rotate status\` shows it and \`rotate resume\` finishes or undoes it\n`,
-  );
-  process.exit(ExitCode.needsPerson);
-}
-
 async function main(): Promise<void> {
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  // The first SIGINT/SIGTERM stops a run at its next safe point; a second one forces the exit.
+  installInterruptHandler();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {

@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   ROLLBACK_VERIFY_FAILED: { exit: failed, when: 'after a rollback the old value does not pass its checks', hint: 'Run `rotate status`, fix the cause, then `rotate resume`.', doc: RESUME },
   ROLLBACK_FAILED: { exit: needsPerson, when: 'a rotation failed and rolling it back failed too', hint: 'Run `rotate status`, fix the cause, then `rotate resume`.', doc: RESUME },
   NOTHING_TO_ROLL_BACK: { exit: usage, when: '`rotate rollback` found no completed rotation of the secret', hint: '`rotate history` shows what rotate has done to the secret.', doc: 'runbook.md#putting-the-previous-value-back' },
+  INTERRUPTED: { exit: usage, when: 'a SIGINT or SIGTERM stopped the run before anything was changed', hint: 'Run the command again when you are ready.', doc: RESUME },
+  INTERRUPTED_PENDING: { exit: needsPerson, when: 'a SIGINT or SIGTERM stopped the run at a safe point after it changed something', hint: '`rotate status` shows the run; `rotate resume` finishes or undoes it.', doc: RESUME },
   RUN_PENDING: { exit: needsPerson, when: 'an earlier run did not finish', hint: 'Run `rotate status`, then `rotate resume` to finish or undo it.', doc: RESUME },
   RESTART_FAILED: { exit: failed, when: "a service's restart command exited non-zero", hint: 'Check services.<name>.restart in the config.', doc: 'configuration.md#servicesname' },
   TARGET_CHANGED: { exit: failed, when: 'the env files changed between the start of the run and its write; nothing was written and the run rolled back', hint: 'Let the other writer finish, then run again.', doc: RUNBOOK },

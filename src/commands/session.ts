@@ -22,7 +22,14 @@ export async function openSession(options: GlobalOptions, run: Partial<RunOption
   const runOptions = { ...DEFAULT_RUN, ...run };
   // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
   const privateEnvNames = credentialEnvNames(loaded.config);
-  const deps = processDeps({ quiet: options.quiet, verbose: options.verbose, unattended: runOptions.unattended, privateEnvNames });
+  const { stopSignal } = await import('./interrupt.js');
+  const deps = processDeps({
+    quiet: options.quiet,
+    verbose: options.verbose,
+    unattended: runOptions.unattended,
+    privateEnvNames,
+    stop: stopSignal,
+  });
   const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log });
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {

@@ -7,6 +7,7 @@ import { errorInfo, type SecretResult } from './result.js';
 import { failedChecks, type Prepared, Run } from './run.js';
 import { unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
+import { stoppedBeforeChanges, stoppedWithRunPending, stopRequested } from './stop.js';
 
 const emptyResult = (session: Session, id: string) => ({
   secret: id,
@@ -86,13 +87,30 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   const prepared = await checkAndGenerate(session, candidates, mode);
   if (!Array.isArray(prepared)) return [...results, ...prepared.results];
 
+  // Safe points: here nothing has changed yet; between the steps below the journal says how far the run got.
+  if (stopRequested(session)) throw stoppedBeforeChanges(session);
   const run = await Run.start(session, mode, prepared, snapshot);
+  const checkpoint = () => {
+    if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
+  };
   try {
     await run.apply();
+    checkpoint();
     await run.writeTarget();
+    checkpoint();
     await run.restart();
+    checkpoint();
     await run.verify();
+    checkpoint();
   } catch (error) {
+    // Stopped by a signal (its restart command ended with it): leave the run to `rotate resume`, do not undo it here.
+    if (stopRequested(session)) {
+      if (run.journal.steps.length === 0 && run.journal.secrets.every((e) => e.steps.length === 0)) {
+        await session.store.removeJournal(run.journal.runId);
+        throw stoppedBeforeChanges(session);
+      }
+      throw stoppedWithRunPending(session, run.journal);
+    }
     return [...results, ...(await run.rollBack(error))];
   }
   return [...results, ...(await run.finish())];

@@ -9,16 +9,43 @@ import { createProgress } from '../terminal/progress.js';
 import { readSecretInput } from '../terminal/secret-input.js';
 import type { CommandResult, EngineDeps } from './session.js';
 
-function runCommand(command: string, cwd: string, environment: NodeJS.ProcessEnv, privateNames: Set<string>): Promise<CommandResult> {
+function runCommand(
+  command: string,
+  cwd: string,
+  environment: NodeJS.ProcessEnv,
+  privateNames: Set<string>,
+  stop: AbortSignal | undefined,
+): Promise<CommandResult> {
   const env = Object.fromEntries(Object.entries(environment).filter(([key]) => !ROTATE_PRIVATE_ENV.test(key) && !privateNames.has(key)));
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a stop ends the command and everything it started in the foreground (a
+    // restart left running would race `rotate resume`'s own restart); what it detaches (the app) lives on.
+    const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
+    let forced: NodeJS.Timeout | undefined;
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const onStop = () => {
+      signalGroup('SIGTERM');
+      forced = setTimeout(() => signalGroup('SIGKILL'), 5_000);
+    };
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (error) => resolve({ code: 127, stdout, stderr: `${stderr}${error.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    const done = (result: CommandResult) => {
+      stop?.removeEventListener('abort', onStop);
+      clearTimeout(forced);
+      resolve(result);
+    };
+    child.on('error', (error) => done({ code: 127, stdout, stderr: `${stderr}${error.message}` }));
+    child.on('close', (code, signal) => done({ code: code ?? 1, stdout, stderr: signal ? `${stderr}(ended by ${signal})` : stderr }));
   });
 }
 
@@ -26,6 +53,8 @@ export interface ProcessDepsOptions extends TerminalOptions {
   unattended: boolean;
   /** Names of process env vars the config names as credentials (config/credential-env.ts): kept from children. */
   privateEnvNames: string[];
+  /** Aborted by the first SIGINT/SIGTERM (commands/interrupt.ts). */
+  stop?: AbortSignal;
 }
 
 /** The real side effects: this process's clock, randomness, network, terminal and children. */
@@ -47,7 +76,8 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     progress: createProgress(!options.quiet),
     readSecretInput: (names) => readSecretInput(names, environment, options.unattended),
     sleep: (ms) => sleep(ms),
-    runCommand: (command, cwd) => runCommand(command, cwd, environment, privateNames),
+    runCommand: (command, cwd) => runCommand(command, cwd, environment, privateNames, options.stop),
+    ...(options.stop ? { stop: options.stop } : {}),
     actor,
     host: hostname(),
     pid: process.pid,

@@ -19,6 +19,8 @@ export interface EngineDeps extends RotatorDeps {
   pid: number;
   /** A new run id. */
   randomUUID(): string;
+  /** Aborted by the first SIGINT/SIGTERM: a run stops at its next safe point (between steps). */
+  stop?: AbortSignal;
   /** The registry (src/secrets/index.ts); engine tests pass a fake rotator here. */
   loadRotator(kind: Kind): Promise<Rotator<any>>;
 }

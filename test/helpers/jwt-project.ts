@@ -13,7 +13,7 @@ export interface JwtProject {
   dir: string;
   app: StandInApp;
   /** Rewrites rotate.config.json; `restartPrefix` runs before the app's restart command in the same shell. */
-  writeConfig(extra?: { restartPrefix?: string; store?: Record<string, unknown> }): void;
+  writeConfig(extra?: { restartPrefix?: string; store?: Record<string, unknown>; verifyUrl?: string }): void;
   cli(args: string[], options?: { env?: Record<string, string | undefined> }): Promise<CliResult>;
   jwt(): string | undefined;
 }
@@ -34,7 +34,9 @@ export async function jwtProject(options: { envText?: string; masterKey?: string
             health: { url: `${app.url}/healthz`, timeoutSeconds: 20 },
           },
         },
-        secrets: { jwt: { kind: 'jwt', services: ['backend'], verify: { url: `${app.url}/api/auth/me`, claims: { id: '1' } } } },
+        secrets: {
+          jwt: { kind: 'jwt', services: ['backend'], verify: { url: extra.verifyUrl ?? `${app.url}/api/auth/me`, claims: { id: '1' } } },
+        },
       };
       writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
     },
