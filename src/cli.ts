@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 import { type Command, CommanderError } from 'commander';
 import { helpCommand } from './commands/help.js';
 import { historyCommand } from './commands/history.js';

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   CONFIG_UNREADABLE: { exit: usage, when: 'the config file cannot be read', hint: 'Check --config, or run `rotate init`.', doc: CONFIG },
   CONFIG_EXISTS: { exit: usage, when: '`rotate init` found a config file already', hint: 'Use --force to overwrite it.', doc: CONFIG },
   SETUP_NOT_NEEDED: { exit: usage, when: '`rotate setup` named a secret that has no one-time setup', hint: 'Only database secrets with strategy alternate-roles have a setup.', doc: 'secrets/database.md#alternate-roles-one-time-setup' },
+  CONSENT_REQUIRED: { exit: usage, when: 'a rotation or rollback ran off a terminal without --yes; nothing was changed', hint: 'Add --yes (cron: use rotate --due, which never asks).', doc: CONFIG },
   CANCELLED: { exit: failed, when: 'the operator answered no at a confirmation', hint: 'Nothing was changed; run again and answer yes, or pass --yes.', doc: RUNBOOK },
   INPUT_TIMEOUT: { exit: failed, when: 'a piped stdin sent no value in time', hint: 'Pipe NAME=value lines and close stdin; ROTATE_STDIN_TIMEOUT sets the wait.', doc: STRIPE_HANDOVER },
   INPUT_CANCELLED: { exit: failed, when: 'the prompt for a value was cancelled', hint: 'Run again and type the value, or hand it in through the environment.', doc: STRIPE_HANDOVER },
@@ -85,6 +86,7 @@ export const ERROR_CODES = {
 
   // Env files
   ENV_FILES_DISAGREE: { exit: usage, when: 'the env files of envFile hold different current values of a key being rotated; nothing was changed', hint: 'Make every listed file hold the same current value, or list only the files of the services that read it.', doc: CONFIG },
+  ENV_FILE_MISSING: { exit: usage, when: 'the env file does not exist (a wrong folder, envFile or --env-file); nothing was touched', hint: 'Run rotate in the folder of your .env, or point envFile or --env-file at it.', doc: CONFIG },
   ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
   ENV_FILE_WORLD_WRITABLE: { exit: usage, when: 'every user may write the env file or its folder', hint: 'chmod o-w the file (or folder) named in the message.', doc: CONFIG },
   ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },

@@ -5,6 +5,7 @@ import type { Session } from '../engine/session.js';
 import { ExitCode, usageError } from '../errors.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry } from '../store/types.js';
+import { confirm } from '../terminal/confirm.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
@@ -32,15 +33,6 @@ export function parseRotatedAt(text: string, now: Date): Date {
     throw usageError('MARK_DATE_INVALID', `--rotated-at ${text} is in the future (now is ${now.toISOString()})`);
   }
   return new Date(time);
-}
-
-/** Consent as for rotations: a terminal asks unless --yes; off a terminal nobody can answer, so --yes is required. */
-async function consent(yes: boolean, question: string): Promise<void> {
-  if (yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw usageError('USAGE', 'rotate mark changes when the secret is next due: off a terminal it needs --yes', 'add --yes');
-  }
-  await (await import('../terminal/confirm.js')).confirm(question);
 }
 
 export function markCommand(run: ActionRunner): Command {
@@ -105,13 +97,15 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
 
 /** `rotate mark <secret> --rotated-at <date>`: records a rotation done by hand or before rotate was adopted. */
 async function mark(secret: string, options: MarkOptions): Promise<number> {
-  return withSession(options, options.reason ? { reason: options.reason } : {}, async (session) => {
+  // Consent as for rotations: a terminal asks unless --yes; off a terminal nobody can answer, so --yes is required.
+  const consent = { yes: options.yes, command: `rotate mark ${secret}` };
+  return withSession(options, { ...(options.reason ? { reason: options.reason } : {}), consent }, async (session) => {
     const [id] = resolveSecretIds(session, [secret]) as [string];
     const rotatedAt = parseRotatedAt(options.rotatedAt, session.deps.now());
     const nextDue = new Date(rotatedAt.getTime() + session.config.secrets[id]!.intervalDays * DAY).toISOString();
-    await consent(
-      options.yes,
+    await confirm(
       `Record that ${id} was rotated outside rotate on ${rotatedAt.toISOString()}? It is then next due on ${nextDue.slice(0, 10)}.`,
+      options.yes,
     );
     const entry = await withLock(session, `rotate mark ${id}`, () => record(session, id, rotatedAt, options));
     const [{ historyNotice }, { sendNotice }] = await Promise.all([import('../notify/history-notice.js'), import('../notify/send.js')]);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
+import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
@@ -22,19 +23,19 @@ export function rollbackCommand(run: ActionRunner): Command {
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
 async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
-  const [{ rotateSet }, { exitCodeOf }, { confirm }] = await Promise.all([
-    import('../engine/pipeline.js'),
-    import('../engine/result.js'),
-    import('../terminal/confirm.js'),
-  ]);
-  return withSession(options, { restart: options.restart }, async (session) => {
-    const [id] = resolveSecretIds(session, [secret]);
-    return withLock(session, `rollback ${id}`, async () => {
-      await assertNoPendingRun(session);
-      if (!options.yes) await confirm(`Put back the previous value of ${id}? Services will restart.`);
-      const results = await rotateSet(session, [id!], 'rollback');
-      const code = exitCodeOf(results);
-      return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment));
-    });
-  });
+  const [{ rotateSet }, { exitCodeOf }] = await Promise.all([import('../engine/pipeline.js'), import('../engine/result.js')]);
+  return withSession(
+    options,
+    { restart: options.restart, consent: { yes: options.yes, command: `rotate rollback ${secret}` } },
+    async (session) => {
+      const [id] = resolveSecretIds(session, [secret]);
+      return withLock(session, `rollback ${id}`, async () => {
+        await assertNoPendingRun(session);
+        await confirm(`Put back the previous value of ${id}? Services will restart.`, options.yes);
+        const results = await rotateSet(session, [id!], 'rollback');
+        const code = exitCodeOf(results);
+        return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment));
+      });
+    },
+  );
 }

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
 import { usageError } from '../errors.js';
+import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
@@ -53,14 +54,6 @@ interface Selection {
 type RotateOptions = z.output<typeof optionsSchema>;
 
 async function select(session: Session, names: string[], options: RotateOptions, commands: string[]): Promise<Selection> {
-  const chosen = [names.length > 0, options.due, options.all].filter(Boolean).length;
-  if (chosen !== 1) {
-    throw usageError(
-      'USAGE',
-      'name the secrets to rotate, or give --due or --all (exactly one of these)',
-      'rotate jwt | rotate --due | rotate --all; rotate status lists the secrets',
-    );
-  }
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
   const [{ isDue, schedule }, { journalSecretIds }, { closedWindow, describeWindow }] = await Promise.all([
     import('../engine/due.js'),
@@ -99,7 +92,21 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
       'say why, for the audit log: --emergency --reason "key leaked in CI log"',
     );
   }
-  const run = {
+  const chosen = [names.length > 0, options.due, options.all].filter(Boolean).length;
+  if (chosen !== 1) {
+    throw usageError(
+      'USAGE',
+      'name the secrets to rotate, or give --due or --all (exactly one of these)',
+      'rotate jwt | rotate --due | rotate --all; rotate status lists the secrets',
+    );
+  }
+  const needs = {
+    // Off a terminal an explicit rotation needs --yes; --due is cron's consent; a dry run changes nothing.
+    ...(options.dryRun || options.due
+      ? {}
+      : { consent: { yes: options.yes, command: `rotate ${names.length ? names.join(' ') : '--all'}` } }),
+    envFile: 'required' as const,
+    names: { secrets: names, commands },
     restart: options.restart,
     emergency: options.emergency,
     ...(options.reason ? { reason: options.reason } : {}),
@@ -107,7 +114,7 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     allowUnpersisted: options.allowUnpersisted,
   };
   const [{ planSet }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
-  return withSession(options, run, async (session) => {
+  return withSession(options, needs, async (session) => {
     let results: SecretResult[];
     if (options.dryRun) {
       const selection = await select(session, names, options, commands);
@@ -134,7 +141,7 @@ async function executeAndNotify(session: Session, options: RotateOptions, select
   const recordsBefore = (await session.store.readHistory()).length;
   let results: SecretResult[];
   try {
-    results = await execute(session, await selecting(), options.yes);
+    results = await execute(session, await selecting(), options.yes || options.due);
   } catch (error) {
     if (options.due) await notifyRunError(session, 'rotate --due', error);
     throw error;
@@ -148,17 +155,15 @@ async function executeAndNotify(session: Session, options: RotateOptions, select
 async function execute(session: Session, selection: Selection, yes: boolean): Promise<SecretResult[]> {
   const results = [...selection.skipped];
   if (selection.retire.length + selection.rotate.length === 0) return results;
-  const [{ retireSet, rotateSet, servicesOf }, { confirm }] = await Promise.all([
-    import('../engine/pipeline.js'),
-    import('../terminal/confirm.js'),
-  ]);
+  const { retireSet, rotateSet, servicesOf } = await import('../engine/pipeline.js');
   await withLock(session, `rotate ${selection.rotate.join(' ')}`.trim(), async () => {
     await assertNoPendingRun(session);
-    if (!yes && selection.rotate.length > 0) {
+    if (selection.rotate.length > 0) {
       const services = servicesOf(session, selection.rotate);
       const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
       await confirm(
         `Rotate ${selection.rotate.join(', ')} now? This writes ${session.target.description}, ${restarts} and retires the old values.`,
+        yes,
       );
     }
     const retired = await retireSet(session, selection.retire);

@@ -1,16 +1,48 @@
+import { access } from 'node:fs/promises';
+import type { LoadedConfig } from '../config/load.js';
 import type { RunOptions, Session } from '../engine/session.js';
 import { RotateError, usageError } from '../errors.js';
 import { journalSecretIds } from '../store/types.js';
+import { assertConsentPossible } from '../terminal/confirm.js';
 import type { GlobalOptions } from './options.js';
 import { closest } from './suggest.js';
 
 const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: false, allowUnpersisted: false };
 
+/** What a command needs of its session beyond the config: the run's options, and whether the env file must exist. */
+export interface SessionNeeds extends Partial<RunOptions> {
+  /** rotate, verify and status: a missing env file is exit 2 (a wrong folder must not pass as "nothing to do"). */
+  envFile?: 'required';
+  /** Secret ids named on the command line, checked (with a "did you mean") before anything else. */
+  names?: { secrets: string[]; commands?: readonly string[] };
+  /** A change that needs consent: `--yes`, or a terminal to ask on (exit 2 otherwise, before the store opens). */
+  consent?: { yes: boolean; command: string };
+}
+
+/**
+ * Checked before the store opens, so that a run in the wrong folder leaves nothing behind (no empty `.rotate/`).
+ * A Kubernetes target reads no env file.
+ */
+async function assertEnvFilesExist(loaded: LoadedConfig): Promise<void> {
+  if (loaded.config.target.type === 'kubernetes') return;
+  for (const file of loaded.envFiles) {
+    try {
+      await access(file);
+    } catch {
+      throw usageError(
+        'ENV_FILE_MISSING',
+        `the env file ${file} does not exist; nothing was touched`,
+        `run rotate in the folder of your .env, or point ${loaded.path ? `envFile in ${loaded.path}` : 'envFile in rotate.config.json'} or --env-file at it`,
+      );
+    }
+  }
+}
+
 /**
  * Loads the config, opens the store and builds the side effects for one invocation. Loaded on first use, so that
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
-export async function openSession(options: GlobalOptions, run: Partial<RunOptions> = {}): Promise<Session> {
+export async function openSession(options: GlobalOptions, needs: SessionNeeds = {}): Promise<Session> {
   const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
     import('../config/load.js'),
     import('../engine/process-deps.js'),
@@ -19,6 +51,10 @@ export async function openSession(options: GlobalOptions, run: Partial<RunOption
     import('../target/index.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
+  if (needs.names) resolveSecretIds({ config: loaded.config, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
+  if (needs.consent) assertConsentPossible(needs.consent.yes, needs.consent.command);
+  if (needs.envFile === 'required') await assertEnvFilesExist(loaded);
+  const { envFile: _envFile, names: _names, consent: _consent, ...run } = needs;
   const runOptions = { ...DEFAULT_RUN, ...run };
   // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
   const privateEnvNames = credentialEnvNames(loaded.config);
@@ -45,8 +81,8 @@ export async function openSession(options: GlobalOptions, run: Partial<RunOption
 }
 
 /** Runs `work` with an open session and closes its store afterwards, whatever happens. */
-export async function withSession<T>(options: GlobalOptions, run: Partial<RunOptions>, work: (session: Session) => Promise<T>): Promise<T> {
-  const session = await openSession(options, run);
+export async function withSession<T>(options: GlobalOptions, needs: SessionNeeds, work: (session: Session) => Promise<T>): Promise<T> {
+  const session = await openSession(options, needs);
   try {
     return await work(session);
   } finally {
@@ -68,7 +104,11 @@ export async function withLock<T>(session: Session, label: string, work: () => P
  * The named ids, each checked against the config. A typo gets a "did you mean", also when the closest name is a
  * command (`rotate statsu`).
  */
-export function resolveSecretIds(session: Session, names: string[], commands: readonly string[] = []): string[] {
+export function resolveSecretIds(
+  session: Pick<Session, 'config' | 'configPath'>,
+  names: string[],
+  commands: readonly string[] = [],
+): string[] {
   const known = Object.keys(session.config.secrets);
   for (const name of names) {
     if (known.includes(name)) continue;

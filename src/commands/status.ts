@@ -30,7 +30,7 @@ export function statusCommand(run: ActionRunner): Command {
 
 async function status(options: z.output<typeof optionsSchema>): Promise<number> {
   const { checkExitCode, checkProblems, secretHealth } = await import('../monitoring/health.js');
-  return withSession(options, {}, async (session) => {
+  return withSession(options, { envFile: 'required' }, async (session) => {
     const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
     const secrets = health.map((h) => {
       const journal = journals.find((j) => journalSecretIds(j).includes(h.secret));

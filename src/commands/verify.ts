@@ -21,7 +21,7 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
     import('../engine/session.js'),
     import('../secrets/index.js'),
   ]);
-  return withSession(options, {}, async (session) => {
+  return withSession(options, { envFile: 'required', names: { secrets: names } }, async (session) => {
     const ids = names.length ? resolveSecretIds(session, names) : Object.keys(session.config.secrets);
     const states = await session.store.readStates();
     const results: SecretResult[] = [];

@@ -1,9 +1,25 @@
-import { RotateError } from '../errors.js';
+import { RotateError, usageError } from '../errors.js';
 
-/** Asks on a TTY; never on a pipe or under cron (CONTRACT.md: a non-TTY run never prompts). */
-export async function confirm(message: string): Promise<void> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return;
+/** A person at a terminal: both stdin (to answer) and stderr (where the question goes) are TTYs. */
+export const atTerminal = (): boolean => process.stdin.isTTY === true && process.stderr.isTTY === true;
+
+/**
+ * Consent to a change (CONTRACT.md): `--yes`, or a person who can be asked. Off a terminal without `--yes` (ssh with
+ * a command, a pipe, CI) nothing is asked and nothing changes: exit 2, before the store is even opened.
+ */
+export function assertConsentPossible(yes: boolean, command: string): void {
+  if (yes || atTerminal()) return;
+  throw usageError(
+    'CONSENT_REQUIRED',
+    `${command} changes what rotate manages and this is not a terminal, so rotate cannot ask; nothing was changed`,
+    `add --yes to say yes here (cron uses rotate --due, which never asks): ${command} --yes`,
+  );
+}
+
+/** Asks on a terminal; `--yes` skips it. Answering no stops the run before anything changed. */
+export async function confirm(message: string, yes: boolean): Promise<void> {
+  if (yes || !atTerminal()) return;
   const { default: ask } = await import('@inquirer/confirm');
-  const yes = await ask({ message, default: false }, { output: process.stderr });
-  if (!yes) throw new RotateError('CANCELLED', 'cancelled; nothing was changed');
+  const answer = await ask({ message, default: false }, { output: process.stderr });
+  if (!answer) throw new RotateError('CANCELLED', 'cancelled; nothing was changed');
 }

@@ -66,6 +66,7 @@ describe('rotate CLI surface', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(/unknown option|is not an option of rotate/);
     }
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const json = await runCli(['status', '--emergency', '--json'], { cwd: dir });
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'USAGE' } });
@@ -140,6 +141,42 @@ describe('rotate CLI surface', () => {
     const piped = await runCli(['verify', 'jwt'], { cwd: dir, env: { NO_COLOR: undefined, ROTATE_MASTER_KEY: 'c'.repeat(64) } });
     expect(piped.code).toBe(0);
     expect(piped.stdout + piped.stderr).not.toContain(ESC);
+  });
+
+  it('off a terminal an explicit rotation or rollback needs --yes (exit 2, nothing touched); --due never asks', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    for (const args of [['jwt'], ['--all'], ['rollback', 'jwt'], ['jwt', '--json']]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain('[CONSENT_REQUIRED]');
+      expect(result.stderr, args.join(' ')).toContain('--yes');
+    }
+    expect(JSON.parse((await runCli(['jwt', '--json'], { cwd: dir })).stdout).error.code).toBe('CONSENT_REQUIRED');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
+    expect(existsSync(join(dir, '.rotate'))).toBe(false);
+    // A dry run changes nothing and needs no consent.
+    expect((await runCli(['--dry-run', 'jwt'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('a missing env file is exit 2 for status, verify, --due and dry runs, and a rotation leaves no .rotate/', async () => {
+    const dir = scratchDir();
+    for (const args of [['status'], ['verify'], ['--due'], ['--dry-run', '--all'], ['jwt', '--yes'], ['status', '--json']]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(2);
+      // It names the path it looked at.
+      expect(result.stderr, args.join(' ')).toContain(`[ENV_FILE_MISSING] the env file ${join(dir, '.env')} does not exist`);
+    }
+    expect(existsSync(join(dir, '.rotate'))).toBe(false);
+  });
+
+  it('on a terminal --due rotates without asking', () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    const screen = onTerminal(dir, '--due', '', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    expect(screen).not.toContain('now?');
+    expect(screen).toContain('rotated and verified');
+    expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
   });
 
   it('NO_COLOR on a terminal: no colour in results', () => {

@@ -16,12 +16,20 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+    /** Run the bin as a shell does, through its shebang (`env -S node --` and the first `node` on PATH). */
+    shebang?: boolean;
+  },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ...options.env })) if (v !== undefined) env[k] = v;
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, argv] = options.shebang ? [CLI, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
