@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
-import { type ActionRunner, withGlobalOptions } from './options.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
 import { closest } from './suggest.js';
 
 /** `rotate help [command]`: the usage of rotate, or of one command; an unknown command is a usage error. */
@@ -9,13 +10,10 @@ export function helpCommand(run: ActionRunner): Command {
     new Command('help').description('usage of rotate or of one command').argument('[command]', 'the command to explain'),
   ).action(
     run(async (command) => {
+      const options = parseOptions(globalOptionsSchema, commandOptions(command));
       const program = command.parent!;
-      const name = command.processedArgs[0] as string | undefined;
-      if (!name || name === program.name()) {
-        program.outputHelp();
-        return ExitCode.ok;
-      }
-      const target = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      const name = (command.processedArgs[0] as string | undefined) ?? program.name();
+      const target = name === program.name() ? program : program.commands.find((c) => c.name() === name);
       if (!target) {
         const names = program.commands.map((c) => c.name());
         const guess = closest(name, names);
@@ -25,8 +23,8 @@ export function helpCommand(run: ActionRunner): Command {
           `commands: ${names.join(', ')}`,
         );
       }
-      target.outputHelp();
-      return ExitCode.ok;
+      const usage = target.helpInformation();
+      return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage }] }, () => usage.trimEnd());
     }),
   );
 }

@@ -67,10 +67,12 @@ async function planSecret(
       }
       if (service.health) checks.push(await reachable(session, name, service.health.url));
     }
-    return { ...base, status: 'planned', checks, facts: preflight.facts ?? {} };
+    // A plan whose checks fail is not a plan: say so in the status too, not only in the checks.
+    const status = checks.every((c) => c.ok) ? 'planned' : 'preflight-failed';
+    return { ...base, status, checks, facts: preflight.facts ?? {} };
   } catch (error) {
     const info = errorInfo(error);
-    return { ...base, status: 'planned', checks: [...pending, ...setChecks, check('preflight', false, info.message, info.hint)] };
+    return { ...base, status: 'preflight-failed', checks: [...pending, ...setChecks, check('preflight', false, info.message, info.hint)] };
   }
 }
 

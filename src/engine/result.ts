@@ -13,6 +13,7 @@ export type SecretStatus =
   | 'needs-operator'
   | 'skipped'
   | 'planned'
+  | 'preflight-failed'
   | 'verified'
   | 'verify-failed'
   | 'restored'
@@ -56,6 +57,7 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   restored: ExitCode.ok,
   undone: ExitCode.ok,
   planned: ExitCode.ok,
+  'preflight-failed': ExitCode.failed,
   skipped: ExitCode.ok,
   // `--due` could not rotate a due secret that needs an operator (Stripe): cron monitoring must see it.
   'needs-operator': ExitCode.failed,
@@ -69,7 +71,7 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
 export function exitCodeOf(results: SecretResult[]): ExitCodeValue {
   let code: ExitCodeValue = ExitCode.ok;
   for (const result of results) {
-    const next = result.status === 'planned' && result.checks.some((c) => !c.ok) ? ExitCode.failed : EXIT_BY_STATUS[result.status];
+    const next = EXIT_BY_STATUS[result.status];
     if (next === ExitCode.needsPerson || (next === ExitCode.failed && code === ExitCode.ok)) code = next;
   }
   return code;

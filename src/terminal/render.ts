@@ -23,6 +23,7 @@ const SYMBOL: Record<SecretResult['status'], string> = {
   verified: '✔',
   'verify-failed': '✖',
   planned: '•',
+  'preflight-failed': '✖',
   skipped: '-',
   'needs-operator': '!',
   failed: '✖',
@@ -40,6 +41,7 @@ const SENTENCE: Record<SecretResult['status'], string> = {
   verified: 'verified',
   'verify-failed': 'verification failed',
   planned: 'would rotate',
+  'preflight-failed': 'would not rotate: a preflight check failed',
   skipped: 'skipped',
   'needs-operator': 'needs an operator',
   failed: 'not rotated; nothing was changed',
@@ -59,7 +61,6 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     const good = OK.has(r.status) && failedChecks.length === 0;
     const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' ? c.yellow : c.red;
     let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
-    if (r.status === 'planned' && failedChecks.length > 0) head = `${c.red('✖')} ${c.bold(r.secret)} (${r.kind}): preflight failed`;
     if (r.graceUntil) head += ` until ${r.graceUntil}`;
     lines.push(head);
     if (r.envKeys.length) lines.push(`    env: ${r.envKeys.join(', ')}`);

@@ -115,7 +115,7 @@ describe('rotate CLI surface', () => {
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const dry = await runCli(['--dry-run', 'jwt', '--json'], { cwd: dir });
     expect(dry.code).toBe(1);
-    expect(JSON.parse(dry.stdout).results[0].status).toBe('planned');
+    expect(JSON.parse(dry.stdout).results[0].status).toBe('preflight-failed');
   });
 
   it('on a terminal it asks first; answering no changes nothing', () => {

@@ -347,13 +347,13 @@ describe('rotate database end to end', () => {
     const wrongDoc = JSON.parse(wrong.stdout);
     expect(wrongDoc).toMatchObject({ dryRun: true, ok: false });
     expect(wrongDoc.results[0].checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([
-      expect.objectContaining({ name: 'DATABASE_URL-connects', detail: expect.stringContaining('28P01') }),
+      expect.objectContaining({ name: 'DATABASE_URL connects', detail: expect.stringContaining('28P01') }),
     ]);
 
     const down = await dry(urlOf('app_dry', s.oldPassword, 'drydb', await freePort()));
     expect(down.code).toBe(1);
     const downChecks = JSON.parse(down.stdout).results[0].checks.filter((c: { ok: boolean }) => !c.ok);
-    expect(downChecks.map((c: { name: string }) => c.name)).toEqual(['DATABASE_URL-connects']);
+    expect(downChecks.map((c: { name: string }) => c.name)).toEqual(['DATABASE_URL connects']);
     expect(existsSync(join(s.dir, '.rotate/history.jsonl'))).toBe(false);
     expect(await loginWith(s.oldUrl)).toBe('ok'); // nothing was changed on the server either
 

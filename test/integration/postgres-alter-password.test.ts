@@ -228,8 +228,8 @@ describe('alter-password', () => {
     const ctx = context();
     ctx.env = { ...appEnv('wrong-password-xyz'), DATABASE_URL_SYNC: appEnv(oldPassword).DATABASE_URL_SYNC };
     const pre = await rotator.preflight(ctx);
-    expect(pre.checks.find((c) => c.name === 'DATABASE_URL-connects')).toMatchObject({ ok: false });
-    expect(pre.checks.find((c) => c.name === 'DATABASE_URL-connects')?.detail).toContain('28P01');
+    expect(pre.checks.find((c) => c.name === 'DATABASE_URL connects')).toMatchObject({ ok: false });
+    expect(pre.checks.find((c) => c.name === 'DATABASE_URL connects')?.detail).toContain('28P01');
     const mismatch = context();
     mismatch.env = { ...appEnv(oldPassword), DATABASE_URL_SYNC: `postgresql://other:x@127.0.0.1:${server.port}/app` };
     // A listed alsoUpdate key with other credentials is bad input: a check whose code (exit 2) stops a real run.

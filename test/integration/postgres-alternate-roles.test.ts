@@ -89,7 +89,7 @@ describe('alternate-roles', () => {
   it('refuses with a clear error until the one-time setup ran', async () => {
     const ctx = context();
     const pre = await rotator.preflight(ctx);
-    const layout = pre.checks.find((c) => c.name === 'alternate-roles-layout');
+    const layout = pre.checks.find((c) => c.name === 'alternate roles layout in place');
     expect(layout).toMatchObject({ ok: false });
     expect(layout?.detail).toContain('login role app_blue does not exist');
     expect(layout?.hint).toContain('rotate setup database');

@@ -348,7 +348,7 @@ describe('preflight', () => {
     expect(await failing(context({ webhook: { url: 'https://elsewhere.example.com/hook', verifyUrl: app.verifyUrl } }))).toEqual([
       'webhook endpoint found',
     ]);
-    expect(await failing(context({ webhook: { url: WEBHOOK_URL } }))).toEqual(['webhook.verifyUrl set']);
+    expect(await failing(context({ webhook: { url: WEBHOOK_URL } }))).toEqual(['webhook verify URL set']);
     const restricted = fake.addKey('acct_A', { restricted: ['webhook_read'] });
     expect(await failing(context({ env: { ...baseEnv(), STRIPE_SECRET_KEY: restricted } }))).toEqual(['current key authenticates']);
     expect(writes()).toEqual([]);

@@ -34,7 +34,7 @@ export const alterPassword: Strategy = {
       const may = await withClient(target, (client) => mayAlterRole(client, app.user));
       checks.push(check(name, may.ok, may.detail, 'Use an admin URL of a superuser or a CREATEROLE role (adminUrlEnv).'));
     } catch (error) {
-      checks.push(check('admin-url-connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+      checks.push(check('admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
     }
     return { checks, facts };
   },
@@ -90,7 +90,7 @@ export const alterPassword: Strategy = {
     const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
     const checks = [
       check(
-        'old-password-refused',
+        'old password refused',
         login.outcome === 'refused',
         login.outcome === 'ok' ? `a new login as ${data.oldUser} with the old password still works` : login.detail,
         'Run `rotate verify database`; the password change did not take.',
@@ -99,7 +99,7 @@ export const alterPassword: Strategy = {
     if (ctx.emergency) {
       const cut = cutOf(rotation);
       const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, OLD_SESSIONS, [data.oldUser, cut]));
-      checks.push(check('old-sessions-ended', left === 0, `${left} session(s) from before the change remain`));
+      checks.push(check('old sessions ended', left === 0, `${left} session(s) from before the change remain`));
     }
     return checks;
   },

@@ -80,7 +80,7 @@ export const alternateRoles: Strategy = {
     const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
     checks.push(
       check(
-        'alternate-roles-layout',
+        'alternate roles layout in place',
         problems.length === 0,
         problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '),
         SETUP_HINT,
@@ -102,7 +102,7 @@ export const alternateRoles: Strategy = {
         ),
       );
     } catch (error) {
-      checks.push(check('admin-url-connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+      checks.push(check('admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
     }
     return { checks, facts };
   },
@@ -154,7 +154,7 @@ export const alternateRoles: Strategy = {
     const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
     const checks = [
       check(
-        'old-role-refused',
+        'old role refused',
         login.outcome === 'refused',
         login.outcome === 'ok' ? `a new login as ${data.oldUser} still works` : login.detail,
         `Run \`rotate verify database\`; ${data.oldUser} should no longer accept logins.`,
@@ -162,7 +162,7 @@ export const alternateRoles: Strategy = {
     ];
     if (ctx.emergency) {
       const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, 'usename = $1', [data.oldUser]));
-      checks.push(check('old-sessions-ended', left === 0, `${left} session(s) of ${data.oldUser} remain`));
+      checks.push(check('old sessions ended', left === 0, `${left} session(s) of ${data.oldUser} remain`));
     }
     return checks;
   },

@@ -34,17 +34,17 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
   let tables: string[] | undefined;
   for (const { name, url } of envUrls(ctx)) {
     if (!url) {
-      checks.push(check(`${name}-connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.envFile}.`));
+      checks.push(check(`${name} connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.envFile}.`));
       continue;
     }
     try {
       const seen = await withClient(url, (client) => readableTables(client));
       if (name === ctx.config.env) tables = seen;
-      checks.push(check(`${name}-connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`));
+      checks.push(check(`${name} connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`));
     } catch (error) {
       checks.push(
         check(
-          `${name}-connects`,
+          `${name} connects`,
           false,
           `${describeTarget(url)}: ${reason(error)}`,
           `Check ${name} in ${ctx.envFile} and that the server is reachable.`,
@@ -56,7 +56,7 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
     const missing = expected.filter((t) => !tables!.includes(t));
     checks.push(
       check(
-        'tables-readable',
+        'app tables readable',
         missing.length === 0,
         missing.length === 0
           ? `all ${expected.length} tables readable before are readable now`
@@ -78,7 +78,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     } catch (error) {
       // Bad input (a credential override in the query, ...) stops the run as a usage error: nothing has changed.
       if (!(error instanceof RotateError) || STOPS_THE_RUN.has(error.code)) throw error;
-      return { checks: [check('database-url', false, error.message, error.hint)] };
+      return { checks: [check('database URL', false, error.message, error.hint)] };
     }
     // Before any connection: a copy of the password that rotate would leave behind stops the run (exit 2).
     const copies = copiesCheck(ctx, app);
@@ -142,7 +142,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const inEnv = parsePostgresUrl(ctx.env[ctx.config.env] ?? '');
     const checks = [
       check(
-        'env-has-new-credentials',
+        'env file has the new credentials',
         inEnv?.user === data.newUser && inEnv.password === data.newPassword,
         `${ctx.config.env} names ${inEnv?.user ?? 'nothing'}; expected ${data.newUser} with the new password`,
         'The env file was not updated; the engine restores it on failure.',
@@ -154,7 +154,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const expectedCount = facts.readableTables ?? 0;
     if (tables && !facts.tables) {
       checks.push(
-        check('tables-readable', tables.length >= expectedCount, `${tables.length} tables readable now, ${expectedCount} before`),
+        check('app tables readable', tables.length >= expectedCount, `${tables.length} tables readable now, ${expectedCount} before`),
       );
     }
     if (tables && data.oldUser !== data.newUser) {
@@ -165,7 +165,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       });
       checks.push(
         check(
-          'privileges-match-old-role',
+          'privileges match the old role',
           lost.length === 0,
           lost.length === 0
             ? `${data.newUser} reads every table ${data.oldUser} can`

@@ -147,9 +147,9 @@ async function preflight(ctx: StripeContext): Promise<Preflight> {
   if (endpoint.facts) facts.webhookEndpoint = endpoint.facts;
   checks.push(
     ctx.config.webhook?.verifyUrl
-      ? check('webhook.verifyUrl set', true, ctx.config.webhook.verifyUrl)
+      ? check('webhook verify URL set', true, ctx.config.webhook.verifyUrl)
       : check(
-          'webhook.verifyUrl set',
+          'webhook verify URL set',
           false,
           'without it rotate cannot prove the app accepts the new signing secret',
           'Set secrets.stripe.webhook.verifyUrl to where the app receives Stripe events.',

@@ -1,0 +1,104 @@
+import * as z from 'zod/mini';
+
+/**
+ * The one shape of every `--json` document (CONTRACT.md, Output): `schemaVersion`, `command`, `ok`, `exitCode`, the
+ * command's list under `results`, and on failure `error`. A few commands add keys of their own beside the list.
+ * scripts/write-schema.mjs turns this into schema/rotate.output.schema.json; test/e2e/json-output.test.ts checks
+ * every command's output against it. Items are open (more keys may come); the document's own keys are not.
+ */
+
+const errorInfo = z.object({
+  code: z.string().register(z.globalRegistry, { description: 'stable error code (docs/errors.md)' }),
+  message: z.string().register(z.globalRegistry, { description: 'what is wrong and where; never a secret value' }),
+  hint: z.optional(z.string().register(z.globalRegistry, { description: 'what to do' })),
+});
+
+const check = z.looseObject({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.optional(z.string()),
+  hint: z.optional(z.string()),
+});
+
+/** One secret in a run: rotate, verify, rollback, resume. */
+const secretResult = z.looseObject({
+  secret: z.string(),
+  kind: z.string(),
+  status: z.enum([
+    'rotated',
+    'grace',
+    'retired',
+    'rolled-back',
+    'rollback-failed',
+    'retire-failed',
+    'failed',
+    'needs-operator',
+    'skipped',
+    'planned',
+    'preflight-failed',
+    'verified',
+    'verify-failed',
+    'restored',
+    'undone',
+  ]),
+  checks: z.array(check),
+  facts: z.record(z.string(), z.unknown()),
+  envKeys: z.array(z.string()),
+  steps: z.array(z.string()),
+  graceUntil: z.optional(z.string()),
+  note: z.optional(z.string()),
+  error: z.optional(errorInfo),
+});
+
+const statusRow = z.looseObject({
+  secret: z.string(),
+  kind: z.string(),
+  intervalDays: z.number(),
+  state: z.string(),
+  lastRotatedAt: z.nullable(z.string()),
+  nextDue: z.nullable(z.string()),
+  graceUntil: z.nullable(z.string()),
+});
+
+const historyEntry = z.looseObject({
+  at: z.string(),
+  runId: z.string(),
+  secret: z.string(),
+  kind: z.string(),
+  action: z.string(),
+  result: z.string(),
+  actor: z.string(),
+});
+
+const envelope = {
+  schemaVersion: z.literal(1),
+  ok: z.boolean(),
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+  error: z.optional(errorInfo),
+};
+
+const doc = <C extends string, I extends z.ZodMiniType, E extends Record<string, z.ZodMiniType>>(command: C, item: I, extra: E) =>
+  z.strictObject({ ...envelope, command: z.literal(command), results: z.array(item), ...extra });
+
+export const outputSchema = z.discriminatedUnion('command', [
+  doc('rotate', secretResult, { dryRun: z.optional(z.boolean()) }),
+  doc('verify', secretResult, {}),
+  doc('rollback', secretResult, {}),
+  doc('resume', secretResult, {}),
+  doc('status', statusRow, {
+    config: z.optional(z.nullable(z.string())),
+    envFile: z.optional(z.string()),
+    store: z.optional(z.string()),
+  }),
+  doc('history', historyEntry, {
+    verified: z.optional(z.boolean()),
+    records: z.optional(z.number()),
+    unchained: z.optional(z.number()),
+    broken: z.optional(z.looseObject({ position: z.number(), why: z.string() })),
+  }),
+  doc('init', z.looseObject({ path: z.string(), written: z.boolean() }), {}),
+  doc('setup', z.looseObject({ secret: z.string(), applied: z.boolean(), sql: z.string() }), {}),
+  doc('version', z.looseObject({ version: z.string() }), {}),
+  doc('help', z.looseObject({ command: z.string(), usage: z.string() }), {}),
+]);
+export type OutputDocument = z.output<typeof outputSchema>;
