@@ -2,15 +2,50 @@
 // each from the zod schema the CLI itself uses.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as z from 'zod/mini';
-import { configSchema } from '../dist/config/schema.js';
+import { describeConfigKey } from '../dist/config/descriptions.js';
+import { configSchema, KIND_BY_ID } from '../dist/config/schema.js';
 import { outputSchema } from '../dist/terminal/output-schema.js';
 
-function write(name, zodSchema, title, io) {
-  const schema = z.toJSONSchema(zodSchema, { io, unrepresentable: 'any' });
-  schema.title = title;
-  writeFileSync(new URL(`../schema/${name}`, import.meta.url), `${JSON.stringify(schema, null, 2)}\n`);
+/** Puts a description on every key (editors show them); returns the paths that have none. */
+function describe(node, path, missing) {
+  if (!node || typeof node !== 'object') return missing;
+  for (const branch of node.oneOf ?? node.anyOf ?? []) {
+    const kind = branch.properties?.kind?.const;
+    describe(branch, kind && path.endsWith('.*') ? `${path.slice(0, -1)}${kind}` : path, missing);
+  }
+  for (const [key, property] of Object.entries(node.properties ?? {})) {
+    const at = path ? `${path}.${key}` : key;
+    const text = describeConfigKey(at);
+    if (text) property.description ??= text;
+    else missing.push(at);
+    describe(property, at, missing);
+  }
+  if (typeof node.additionalProperties === 'object') describe(node.additionalProperties, `${path}.*`, missing);
+  if (node.items) describe(node.items, path, missing);
+  return missing;
+}
+
+/** As in the CLI, a secret whose id names a kind may leave `kind` out: the editor must accept that too. */
+function kindOptionalForBuiltInIds(schema) {
+  const secrets = schema.properties.secrets;
+  const branches = secrets.additionalProperties.oneOf;
+  secrets.properties = {};
+  for (const [id, kind] of Object.entries(KIND_BY_ID)) {
+    const branch = structuredClone(branches.find((b) => b.properties.kind.const === kind));
+    branch.required = (branch.required ?? []).filter((key) => key !== 'kind');
+    branch.description = `The ${id} secret; kind may be left out (it is ${kind}).`;
+    secrets.properties[id] = branch;
+  }
 }
 
 mkdirSync(new URL('../schema/', import.meta.url), { recursive: true });
-write('rotate.config.schema.json', configSchema, 'rotate configuration', 'input');
-write('rotate.output.schema.json', outputSchema, 'rotate --json output', 'output');
+const config = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+config.title = 'rotate configuration';
+const missing = describe(config, '', []);
+if (missing.length > 0) console.warn(`write-schema: no description for ${missing.join(', ')} (add them in src/config/descriptions.ts)`);
+kindOptionalForBuiltInIds(config);
+writeFileSync(new URL('../schema/rotate.config.schema.json', import.meta.url), `${JSON.stringify(config, null, 2)}\n`);
+
+const output = z.toJSONSchema(outputSchema, { io: 'output', unrepresentable: 'any' });
+output.title = 'rotate --json output';
+writeFileSync(new URL('../schema/rotate.output.schema.json', import.meta.url), `${JSON.stringify(output, null, 2)}\n`);

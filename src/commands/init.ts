@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
@@ -18,7 +19,6 @@ export function initCommand(run: ActionRunner): Command {
 
 /** A starter config for the platform: every key with its default, each secret saying what it does. */
 export const STARTER_CONFIG = {
-  $schema: './node_modules/rotate/schema/rotate.config.schema.json',
   envFile: '.env',
   store: { type: 'file', dir: '.rotate' },
   services: {
@@ -79,12 +79,28 @@ export const STARTER_CONFIG = {
   notify: { webhookUrl: null },
 };
 
+/**
+ * Where the editor finds the config schema: the project's own install when there is one (a path that travels with
+ * the project), else this installation's copy (a global install), which exists wherever this rotate runs from.
+ */
+async function schemaPath(configDir: string): Promise<string> {
+  const local = join(configDir, 'node_modules/rotate/schema/rotate.config.schema.json');
+  try {
+    await access(local);
+    return './node_modules/rotate/schema/rotate.config.schema.json';
+  } catch {
+    // dist/bin/<chunk>.js -> the package root
+    return fileURLToPath(new URL('../../schema/rotate.config.schema.json', import.meta.url));
+  }
+}
+
 async function init(options: z.output<typeof optionsSchema>): Promise<number> {
   const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
   const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
-  parseConfig(STARTER_CONFIG, 'the starter config');
+  const starter = { $schema: await schemaPath(dirname(path)), ...STARTER_CONFIG };
+  parseConfig(starter, 'the starter config');
   try {
-    await writeFile(path, `${JSON.stringify(STARTER_CONFIG, null, 2)}\n`, { flag: options.force ? 'w' : 'wx', mode: 0o644 });
+    await writeFile(path, `${JSON.stringify(starter, null, 2)}\n`, { flag: options.force ? 'w' : 'wx', mode: 0o644 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw usageError('CONFIG_EXISTS', `${path} already exists; nothing was written`, 'use --force to overwrite it');

@@ -175,7 +175,7 @@ export const KINDS = ['jwt', 'exchange-key', 'postgres', 'redis', 'stripe'] as c
 export type Kind = (typeof KINDS)[number];
 
 /** `"jwt": {}` is enough: a secret whose id names a kind gets that kind. */
-const KIND_BY_ID: Record<string, Kind> = {
+export const KIND_BY_ID: Record<string, Kind> = {
   jwt: 'jwt',
   'exchange-key': 'exchange-key',
   database: 'postgres',
