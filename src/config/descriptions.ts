@@ -9,6 +9,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   store: 'Where rotate keeps its state, history, journal, encrypted backups and lock.',
   'store.type': 'file: a folder beside this config (default); postgres: tables shared by several hosts.',
   'store.dir': 'Folder of the file store, relative to this config (default .rotate).',
+  'store.keepBackups': 'Encrypted env-file backups kept per secret (default 1: the file before its last rotation).',
   'store.urlEnv': 'Name of the environment variable that holds the store database URL (never the URL itself).',
   'store.schema': 'PostgreSQL schema that holds the store tables (default rotate).',
   services: 'The processes that read the secrets, by name: how to restart each and how to tell it is healthy.',

@@ -92,10 +92,14 @@ export const outputSchema = z.discriminatedUnion('command', [
   }),
   doc('history', historyEntry, {
     verified: z.optional(z.boolean()),
+    /** Records that could not be read (file and line), skipped and named. */
+    damaged: z.optional(z.array(z.looseObject({ file: z.string(), line: z.number() }))),
     records: z.optional(z.number()),
     unchained: z.optional(z.number()),
     broken: z.optional(z.looseObject({ position: z.number(), why: z.string() })),
   }),
+  doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
+  doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
   doc('init', z.looseObject({ path: z.string(), written: z.boolean() }), {}),
   doc('setup', z.looseObject({ secret: z.string(), applied: z.boolean(), sql: z.string() }), {}),
   doc('version', z.looseObject({ version: z.string() }), {}),

@@ -21,6 +21,7 @@ describe('--json output', () => {
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const env = { ROTATE_MASTER_KEY: 'd'.repeat(64) };
     const runs: [string[], number][] = [
+      [['mark', 'jwt', '--rotated-at', '2026-01-01', '--yes'], 0],
       [['status'], 0],
       [['--dry-run', 'jwt'], 0],
       [['jwt', '--yes', '--no-restart'], 0],
@@ -30,6 +31,7 @@ describe('--json output', () => {
       [['rollback', 'jwt', '--yes', '--no-restart'], 0],
       [['resume'], 0],
       [['version'], 0],
+      [['metrics'], 0],
       [['help', 'status'], 0],
       [['setup', 'jwt'], 2],
       [['status', '--emergency'], 2],
@@ -48,7 +50,19 @@ describe('--json output', () => {
       if (code !== 0) expect(doc.error.code, label).toMatch(/^[A-Z_]+$/);
       commands.add(doc.command);
     }
-    expect([...commands].sort()).toEqual(['help', 'history', 'resume', 'rollback', 'rotate', 'setup', 'status', 'verify', 'version']);
+    expect([...commands].sort()).toEqual([
+      'help',
+      'history',
+      'mark',
+      'metrics',
+      'resume',
+      'rollback',
+      'rotate',
+      'setup',
+      'status',
+      'verify',
+      'version',
+    ]);
 
     const init = scratchDir();
     const written = await runCli(['init', '--json'], { cwd: init });
