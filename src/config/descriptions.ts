@@ -5,7 +5,13 @@
  */
 export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   $schema: 'Path or URL of this JSON Schema, for editors.',
-  envFile: 'The env file rotate reads and edits in place, relative to this file (default .env); --env-file overrides it.',
+  envFile:
+    'The env file rotate reads and edits in place, or a list of them (each gets the same new value), relative to this file (default .env); --env-file overrides it.',
+  target: 'Where values live: the env files (type envfile, the default) or a Kubernetes Secret (type kubernetes).',
+  'target.type': 'envfile (the env files of envFile) or kubernetes (a Secret; no env file is read).',
+  'target.namespace': 'Namespace of the Kubernetes Secret.',
+  'target.secret': 'Name of the Kubernetes Secret; its data keys are the env names.',
+  'target.context': 'kubeconfig context to use (default: the current one).',
   store: 'Where rotate keeps its state, history, journal, encrypted backups and lock.',
   'store.type': 'file: a folder beside this config (default); postgres: tables shared by several hosts.',
   'store.dir': 'Folder of the file store, relative to this config (default .rotate).',
@@ -35,6 +41,8 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'secrets.*.verify': 'How rotate proves the app accepts the new value.',
   'secrets.*.verify.url': 'A URL of the app that answers 2xx only when the current value works.',
   'secrets.jwt.previousEnv': 'Env-file key that holds the old secret during the grace period (default <env>_PREVIOUS).',
+  'secrets.jwt.allowInsecureVerify':
+    'Allow verify.url over plain http to a public host (the test token then crosses the network in clear text).',
   'secrets.jwt.verify.claims': 'Claims of the test token signed with the new secret (default {"id": "1"}).',
   'secrets.jwt.verify.expiresInSeconds': 'Lifetime of the test token (default 120).',
   'secrets.exchange-key.databaseUrlEnv': 'Env-file key holding the URL of the database whose rows are re-encrypted.',
