@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type EnvFileSnapshot, editEnvFile, readEnvFile, restoreEnvFile } from '../envfile/file.js';
+import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { RotateError } from '../errors.js';
 import { type Check, check } from '../secrets/types.js';
 import type { Target, TargetSnapshot } from './types.js';
@@ -24,6 +25,18 @@ const writable = (path: string): Promise<boolean> =>
     () => true,
     () => false,
   );
+
+/** Nobody else may write the file or its folder (exit 2 in a real run); a world-readable file passes with a warning. */
+async function permissionsCheck(path: string): Promise<Check> {
+  const name = `${path} is not writable by other users`;
+  try {
+    const warnings = await checkEnvFilePermissions(path);
+    return check(name, true, warnings.length > 0 ? `warning: ${warnings.join('; ')}` : undefined);
+  } catch (error) {
+    if (!(error instanceof RotateError)) throw error;
+    return { ...check(name, false, error.message, error.hint), code: error.code };
+  }
+}
 
 /**
  * One or several env files that must hold the same values: the backend's `.env` and the worker's, say. Each is
@@ -71,6 +84,7 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
             `rotate edits ${path} in place: give the user running rotate write access to it and its folder`,
           ),
         );
+        checks.push(await permissionsCheck(path));
       }
       return checks;
     },

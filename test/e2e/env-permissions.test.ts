@@ -36,6 +36,18 @@ describe('env file permissions', () => {
     expect(status.stdout).not.toContain('needs-person');
   });
 
+  it('--dry-run reports a world-writable env file as a failed check naming the chmod (exit 1)', async () => {
+    const s = scene();
+    chmodSync(s.env, 0o666);
+    const result = await runCli(['jwt', '--dry-run', '--json'], { cwd: s.dir, env: { ROTATE_MASTER_KEY: MASTER_KEY } });
+    expect(result.code, result.stderr).toBe(1);
+    const failing = JSON.parse(result.stdout).results[0].checks.filter((c: { ok: boolean }) => !c.ok);
+    expect(failing).toEqual([
+      expect.objectContaining({ code: 'ENV_FILE_WORLD_WRITABLE', hint: expect.stringContaining(`chmod o-w ${s.env}`) }),
+    ]);
+    expect(readFileSync(s.env, 'utf8')).toBe(s.original);
+  });
+
   it('refuses an env file in a world-writable folder', async () => {
     const s = scene();
     chmodSync(s.dir, 0o777);
