@@ -46,6 +46,11 @@ async function remindersOf(session: Session, results: SecretResult[]): Promise<R
     if (s.state !== 'ok' || !s.nextDue) continue;
     const daysLeft = Math.ceil((Date.parse(s.nextDue) - now.getTime()) / DAY);
     if (daysLeft > session.config.notify.remindDaysBefore) continue;
+    // A kind that may need an operator (Stripe: a key rolled in its Dashboard) cannot be left to cron alone.
+    const operator = (await session.deps.loadRotator(config.kind)).needsOperator !== undefined;
+    const then = operator
+      ? `it needs an operator: run \`rotate ${id}\` at a terminal before then`
+      : `\`rotate --due\` on ${host} rotates it then`;
     reminders.push({
       secret: id,
       reminder: 'due-soon',
@@ -56,7 +61,7 @@ async function remindersOf(session: Session, results: SecretResult[]): Promise<R
         daysLeft,
         text:
           `rotate: ${id} (${config.kind}) is due for rotation in ${daysLeft} day${daysLeft === 1 ? '' : 's'}, on ${s.nextDue.slice(0, 10)} ` +
-          `(every ${config.intervalDays} days); \`rotate --due\` on ${host} rotates it then`,
+          `(every ${config.intervalDays} days); ${then}`,
       },
     });
   }

@@ -37,10 +37,10 @@ const skipped = (secret: string, kind: string): SecretResult => ({
   steps: [],
 });
 
-async function setup(notify: Record<string, unknown> = {}) {
+async function setup(notify: Record<string, unknown> = {}, rotator = {} as Rotator) {
   const hook = await webhook();
   const session = testSession({
-    rotator: {} as Rotator,
+    rotator,
     config: {
       secrets: { jwt: { kind: 'jwt', intervalDays: 90 }, stripe: { kind: 'stripe', intervalDays: 90 } },
       notify: { webhookUrl: hook.url, ...notify },
@@ -98,5 +98,14 @@ describe('due-soon reminders', () => {
     await sendReminders(session, [{ ...skipped('stripe', 'stripe'), status: 'needs-operator', note: 'x' }]);
     expect((await session.store.readStates()).stripe?.reminded).toBeUndefined();
     expect(session.logged.some((m) => m.includes('could not deliver the due-soon notification'))).toBe(true);
+  });
+
+  it('a kind that needs an operator is reminded to be rotated at a terminal, not left to cron', async () => {
+    const { hook, session } = await setup({}, { needsOperator: () => 'roll the key in the Dashboard' } as unknown as Rotator);
+    await session.store.writeState('stripe', { lastRotatedAt: new Date(session.clock.now.getTime() - 85 * DAY).toISOString() });
+    await sendReminders(session, [skipped('stripe', 'stripe')]);
+    expect(hook.bodies).toHaveLength(1);
+    expect(hook.bodies[0]).toMatchObject({ reminder: 'due-soon', secret: 'stripe', daysLeft: 5 });
+    expect(hook.bodies[0]!.text).toContain('it needs an operator: run `rotate stripe` at a terminal before then');
   });
 });
