@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode } from '../errors.js';
+import { stepReached } from '../store/journal-progress.js';
 import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
 import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
@@ -44,6 +45,7 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
                 host: journal.host,
                 startedAt: journal.startedAt,
                 needsPerson: journal.needsPerson ?? null,
+                reached: stepReached(journal, h.secret),
               },
             }
           : {}),
@@ -79,6 +81,12 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
         lines.push(
           `\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${s.pendingRun.startedAt} on ${s.pendingRun.host} did not finish.`,
         );
+        const reached = s.pendingRun.reached;
+        if (reached) {
+          lines.push(
+            `  It reached the step ${reached.step} (${reached.state} at ${reached.at}); \`rotate resume\` will ${reached.resume === 'finish' ? 'finish it (every secret had verified)' : 'undo it'}.`,
+          );
+        }
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
         lines.push('  Run `rotate resume` to finish or undo it.');
       }

@@ -69,8 +69,16 @@ it('SIGTERM during the restart: the restart command is ended, the lock released,
   expect(existsSync(join(dir, '.rotate/lock'))).toBe(false);
   expect(readdirSync(join(dir, '.rotate/journal')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
 
+  // `rotate status` says which step the pending run reached, and what resume will do with it.
   const status = await cli(['status']);
   expect(status.code).toBe(3);
+  expect(status.stdout).toMatch(/reached the step restart \(started at [^)]+\); `rotate resume` will undo it/);
+  const statusDoc = JSON.parse((await cli(['status', '--json'])).stdout);
+  expect(statusDoc.results.find((r: { secret: string }) => r.secret === 'jwt').pendingRun.reached).toMatchObject({
+    step: 'restart',
+    state: 'started',
+    resume: 'undo',
+  });
   project.writeConfig();
   const resume = await cli(['resume', '--json']);
   expect(resume.code, resume.stderr).toBe(0);
