@@ -75,4 +75,59 @@ describe('rotate database through a Kubernetes Secret', () => {
     const texts = { ...readTree(join(dir, '.rotate')), output: result.stdout + result.stderr };
     expect(findLeaks(texts, [old, next, ADMIN_TOKEN, masterKey])).toEqual([]);
   });
+  it('alternate-roles: setup through the Secret, then each rotation moves DATABASE_URL to the other login role, the backend never fails', async () => {
+    const role = `shop_${randomBytes(3).toString('hex')}`;
+    const db = `shopdb_${randomBytes(3).toString('hex')}`;
+    const old = `old-${randomBytes(12).toString('base64url')}`;
+    const url = (user: string, password: string) => `postgresql+asyncpg://${user}:${password}@127.0.0.1:${server.port}/${db}`;
+    await createAppDatabase(server, role, old, db);
+    const secret = `${SECRET}-roles`;
+    kube.createSecret(NS, secret, { DATABASE_URL: url(role, old) });
+    kube.createWorkload('Deployment', NS, 'shop', { secret, replicas: 2, readinessPath: '/api/health/ready', progressDeadlineSeconds: 5 });
+    const shop = await kube.service('Deployment', NS, 'shop');
+    await kube.until(() => kube.rolledOut('Deployment', NS, 'shop'));
+    const config = {
+      target: { type: 'kubernetes', namespace: NS, secret, context: 'prod' },
+      services: {
+        shop: { kubernetes: { kind: 'Deployment', name: 'shop' }, health: { url: `${shop.url}/api/health/ready`, timeoutSeconds: 30 } },
+      },
+      secrets: {
+        database: { kind: 'postgres', strategy: 'alternate-roles', adminUrlEnv: 'ROTATE_DATABASE_ADMIN_URL', services: ['shop'] },
+      },
+    };
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+    const cli = (args: string[]) =>
+      runCli(args, {
+        cwd: dir,
+        env: { KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir, ROTATE_MASTER_KEY: masterKey, ROTATE_DATABASE_ADMIN_URL: server.adminUrl() },
+      });
+    const setup = await cli(['setup', 'database', '--apply']);
+    expect(setup.code, setup.stderr).toBe(0);
+    const outputs = [setup.stdout, setup.stderr];
+    const passwords = [old];
+    for (const login of [`${role}_blue`, `${role}_green`]) {
+      // Old and new pods serve side by side: every answer during the run is a working database login.
+      const answers: number[] = [];
+      let running = true;
+      const run = cli(['database', '--yes']).finally(() => {
+        running = false;
+      });
+      while (running) {
+        const response = await fetch(`${shop.url}/api/health/ready`).catch(() => undefined);
+        await response?.body?.cancel();
+        if (response) answers.push(response.status);
+      }
+      const result = await run;
+      expect(result.code, result.stderr).toBe(0);
+      expect(answers.length).toBeGreaterThan(0);
+      expect(answers.filter((status) => status !== 200)).toEqual([]);
+      const current = kube.secretValues(NS, secret).DATABASE_URL as string;
+      expect(current.startsWith(`postgresql+asyncpg://${login}:`)).toBe(true);
+      expect(await readAppTables(current)).toEqual({ users: 2, invoices: 1 });
+      passwords.push(decodeURIComponent(new URL(current.replace('+asyncpg', '')).password));
+      outputs.push(result.stdout, result.stderr);
+    }
+    const texts = { ...readTree(join(dir, '.rotate')), output: outputs.join('\n') };
+    expect(findLeaks(texts, [...passwords, ADMIN_TOKEN, masterKey])).toEqual([]);
+  });
 });
