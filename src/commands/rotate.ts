@@ -161,10 +161,10 @@ async function execute(session: Session, selection: Selection, yes: boolean): Pr
     if (selection.rotate.length > 0) {
       const services = servicesOf(session, selection.rotate);
       const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
-      await confirm(
-        `Rotate ${selection.rotate.join(', ')} now? This writes ${session.target.description}, ${restarts} and retires the old values.`,
-        yes,
-      );
+      const what = session.options.restart
+        ? `This writes ${session.target.description}, ${restarts} and retires the old values.`
+        : `This writes ${session.target.description} only (--no-restart): no service restarts and the old values stay valid.`;
+      await confirm(`Rotate ${selection.rotate.join(', ')} now? ${what}`, yes);
     }
     const retired = await retireSet(session, selection.retire);
     results.push(...retired);

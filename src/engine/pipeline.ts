@@ -38,6 +38,7 @@ export async function preflightSet(session: Session, ids: readonly string[]): Pr
  */
 export async function rotateSet(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback' = 'rotate'): Promise<SecretResult[]> {
   if (ids.length === 0) return [];
+  assertSomethingRestarts(session, ids);
   // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
   for (const path of session.envFiles) {
     for (const warning of await checkEnvFilePermissions(path)) session.deps.log.warn(warning);
@@ -98,6 +99,8 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
     checkpoint();
     await run.writeTarget();
     checkpoint();
+    // --no-restart: written, applied to no running process; nothing verifies or retires what no process uses yet.
+    if (!run.restarts) return [...results, ...(await run.written())];
     await run.restart();
     checkpoint();
     await run.verify();
@@ -114,6 +117,25 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
     return [...results, ...(await run.rollBack(error))];
   }
   return [...results, ...(await run.finish())];
+}
+
+/**
+ * No silent non-delivery: a secret that no configured service would pick up is refused before anything changes,
+ * unless `--no-restart` says the operator applies it.
+ */
+function assertSomethingRestarts(session: Session, ids: readonly string[]): void {
+  if (!session.options.restart) return;
+  const silent = ids.filter((id) => secretConfig(session, id).services.length === 0);
+  if (silent.length === 0) return;
+  const where = session.configPath ?? 'the built-in defaults';
+  const [first] = silent;
+  throw new RotateError(
+    'NO_RESTART',
+    `nothing restarts the app after ${silent.join(', ')} change${silent.length > 1 ? '' : 's'}: secrets.${first}.services is empty in ${where}; nothing was changed`,
+    {
+      hint: `configure services.<name>.restart (or services.<name>.kubernetes) and list it in secrets.${first}.services, e.g. "services": { "backend": { "restart": "docker compose up -d --force-recreate backend" } }; or pass --no-restart to write the new value without applying it to any running process`,
+    },
+  );
 }
 
 /** Preflight of every secret and of the set, then generation: nothing has changed yet when this returns results. */

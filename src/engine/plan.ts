@@ -46,9 +46,9 @@ async function planSecret(
     'generate',
     'apply',
     'write-target',
-    ...(services.length ? [`restart ${services.join(', ')}`] : []),
-    'verify',
-    grace ? `retire after ${config.graceHours}h` : 'retire',
+    ...(session.options.restart
+      ? [...(services.length ? [`restart ${services.join(', ')}`] : []), 'verify', grace ? `retire after ${config.graceHours}h` : 'retire']
+      : ['stop: written, not applied (--no-restart)']),
     'record',
   ];
   const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), steps, facts: {} };
@@ -59,6 +59,17 @@ async function planSecret(
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
     const preflight = await rotator.preflight(ctx);
     const checks = [...pending, ...preflight.checks, ...setChecks];
+    // No silent non-delivery: what a real run refuses (exit 2) is a failed check here, so CI catches it (exit 1).
+    if (session.options.restart && config.services.length === 0) {
+      checks.push(
+        check(
+          'a service restarts the app',
+          false,
+          `secrets.${id}.services is empty`,
+          `configure services.<name>.restart (or kubernetes) and list it in secrets.${id}.services, or pass --no-restart`,
+        ),
+      );
+    }
     for (const name of services) {
       const service = session.config.services[name]!;
       // A Kubernetes workload is checked with the set (it exists, rotate may patch it): services/kubernetes.ts.

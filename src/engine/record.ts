@@ -8,6 +8,7 @@ import type { Session } from './session.js';
 
 const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   rotated: 'rotated',
+  written: 'written',
   grace: 'rotated',
   restored: 'restored',
   undone: 'rolled-back',

@@ -4,6 +4,8 @@ import type { Check, JsonValue } from '../secrets/types.js';
 
 export type SecretStatus =
   | 'rotated'
+  /** `--no-restart`: the new value is written to the target, not applied to any running process, not verified. */
+  | 'written'
   | 'grace'
   | 'retired'
   | 'rolled-back'
@@ -32,6 +34,8 @@ export interface SecretResult {
   /** The run this secret was part of (absent when no run started: a failed preflight, a plan, a skip). */
   runId?: string;
   status: SecretStatus;
+  /** For a run that wrote new values: whether the services were restarted onto them (false with `--no-restart`). */
+  applied?: boolean;
   checks: Check[];
   facts: Record<string, JsonValue>;
   envKeys: string[];
@@ -50,6 +54,7 @@ export function errorInfo(error: unknown): ErrorInfo {
 
 const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   rotated: ExitCode.ok,
+  written: ExitCode.ok,
   grace: ExitCode.ok,
   retired: ExitCode.ok,
   verified: ExitCode.ok,

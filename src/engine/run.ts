@@ -105,6 +105,23 @@ export class Run {
     return new Run(session, journal, members, snapshot);
   }
 
+  /** Whether this run restarts services at all (`--no-restart`, or a resumed run that was started with it). */
+  get restarts(): boolean {
+    return this.session.options.restart && !this.journal.noRestart;
+  }
+
+  /** `--no-restart`: the new values are in the target and nowhere else; recorded as written, the old value kept. */
+  async written(): Promise<SecretResult[]> {
+    const states = await this.session.store.readStates();
+    const results: SecretResult[] = [];
+    for (const m of this.members) {
+      await this.session.store.writeState(m.id, this.#nextState(m, states[m.id]));
+      results.push(await this.#recorded(m, 'written'));
+    }
+    await this.session.store.removeJournal(this.journal.runId);
+    return results;
+  }
+
   get ids(): string[] {
     return this.members.map((m) => m.id);
   }
@@ -282,8 +299,8 @@ export class Run {
 
   /** The one place services restart: each service of `members` once, in the config's order of the set. */
   async #restart(members: Member[]): Promise<void> {
-    const { session, journal } = this;
-    if (!session.options.restart || journal.noRestart) return;
+    const { session } = this;
+    if (!this.restarts) return;
     const names = unique(members.flatMap((m) => m.config.services));
     await restartServices(names, session.config, session.configDir, session.deps);
   }
@@ -334,6 +351,7 @@ export class Run {
       kind: m.config.kind,
       runId: this.journal.runId,
       status,
+      ...(status === 'written' ? { applied: false } : ['rotated', 'grace', 'restored'].includes(status) ? { applied: true } : {}),
       checks: m.checks,
       facts: m.rotation.facts,
       envKeys: m.entry.rotation.envKeys,

@@ -11,6 +11,7 @@ export function eventOf(status: SecretStatus | 'marked'): NotifyEvent | undefine
     case 'retired':
     case 'restored':
     case 'marked':
+    case 'written':
       return 'success';
     case 'failed':
     case 'rolled-back':
@@ -44,6 +45,9 @@ function textOf(event: NotifyEvent, entry: HistoryEntry, host: string): string {
     case 'needs-person':
       return `rotate: ${what} on ${host} needs a person${error}. Next: run \`rotate status\` on ${host}, fix the cause, then \`rotate resume\``;
     default:
+      if (entry.result === 'written') {
+        return `rotate: ${entry.secret} written on ${host} but not applied to any running process (--no-restart); the old value was not retired`;
+      }
       if (entry.action === 'mark') return `rotate: ${entry.secret} recorded as rotated outside rotate by ${entry.actor}`;
       return `rotate: ${what} done on ${host} (${entry.result})`;
   }

@@ -88,6 +88,8 @@ export interface SecretState {
 
 export type HistoryResult =
   | 'rotated'
+  /** `--no-restart`: written to the target, applied to no running process; the old value not retired. */
+  | 'written'
   | 'rolled-back'
   | 'rollback-failed'
   | 'retired'

@@ -16,6 +16,7 @@ export function printStdout(text: string): void {
 
 const SYMBOL: Record<SecretResult['status'], string> = {
   rotated: '✔',
+  written: '!',
   grace: '✔',
   retired: '✔',
   restored: '✔',
@@ -34,6 +35,8 @@ const SYMBOL: Record<SecretResult['status'], string> = {
 
 const SENTENCE: Record<SecretResult['status'], string> = {
   rotated: 'rotated and verified; the old value is retired',
+  written:
+    'written but not applied to any running process (--no-restart): restart its services, then run `rotate verify`; the old value was not retired',
   grace: 'rotated and verified; the old value stays valid',
   retired: 'old value retired',
   restored: 'previous value restored and verified',
@@ -59,7 +62,7 @@ export function renderResults(results: SecretResult[], environment: Record<strin
   for (const r of results) {
     const failedChecks = r.checks.filter((check) => !check.ok);
     const good = OK.has(r.status) && failedChecks.length === 0;
-    const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' ? c.yellow : c.red;
+    const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' || r.status === 'written' ? c.yellow : c.red;
     let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
     if (r.graceUntil) head += ` until ${r.graceUntil}`;
     lines.push(head);

@@ -198,4 +198,30 @@ describe('a run over a set of secrets', () => {
     expect(env()).toBe(before);
     expect(session.commands).toEqual([]);
   });
+
+  it('a secret that no service restarts is refused before anything changes (exit 2, NO_RESTART)', async () => {
+    const { session, calls, env } = setup();
+    session.config.secrets.b!.services = [];
+    const error = await rotateSet(session, ['a', 'b']).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'NO_RESTART', exitCode: 2 });
+    expect((error as Error).message).toContain('secrets.b.services');
+    expect((error as { hint: string }).hint).toContain('--no-restart');
+    expect(calls).toEqual([]);
+    expect(env()).toBe(ENV);
+  });
+
+  it('--no-restart writes, restarts nothing, verifies and retires nothing, and says so', async () => {
+    const { session, calls, valid, env } = setup();
+    session.config.secrets.b!.services = [];
+    session.options.restart = false;
+    const results = await rotateSet(session, ['a', 'b']);
+    expect(results.map((r) => `${r.secret}:${r.status}:${r.applied}`)).toEqual(['a:written:false', 'b:written:false']);
+    expect(env()).toBe(`# app\nA_SECRET=${NEW.A_SECRET}\nOTHER=1\nB_SECRET=${NEW.B_SECRET}\n`);
+    expect(session.commands).toEqual([]);
+    expect(calls.filter((c) => /^(verify|retire)/.test(c))).toEqual([]);
+    expect(valid.A_SECRET.has(OLD.A_SECRET)).toBe(true); // the old value is not retired
+    expect((await session.store.readHistory()).map((e) => e.result)).toEqual(['written', 'written']);
+    expect((await session.store.readStates()).a?.lastRotatedAt).toBeDefined();
+    expect(await session.store.readJournals()).toEqual([]);
+  });
 });

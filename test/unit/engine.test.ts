@@ -207,7 +207,10 @@ describe('engine', () => {
   });
 
   it('grace: the old value stays until the period ends, then retirePending retires it', async () => {
-    const fake = setup([], { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } });
+    const fake = setup([], {
+      services: { app: { restart: 'restart-app' } },
+      secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } },
+    });
     const result = await rotateSecret(fake.session, 'jwt');
     expect(result.status).toBe('grace');
     expect(result.graceUntil).toBe('2026-01-02T00:00:00.000Z');
@@ -226,7 +229,10 @@ describe('engine', () => {
   });
 
   it('a rotation during a grace period retires the pending old value first', async () => {
-    const fake = setup([], { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } });
+    const fake = setup([], {
+      services: { app: { restart: 'restart-app' } },
+      secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } },
+    });
     expect((await rotateSecret(fake.session, 'jwt')).status).toBe('grace');
     const second = fakeRotator();
     second.provider.clear();
@@ -253,7 +259,7 @@ describe('engine', () => {
     const fake = fakeRotator();
     const session = testSession({
       rotator: fake.rotator,
-      config: { secrets: { jwt: { kind: 'jwt', graceHours: 24 } } },
+      config: { services: { app: { restart: 'restart-app' } }, secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } } },
       run: { emergency: true, reason: 'leak' },
     });
     fake.attach(session);
@@ -278,7 +284,8 @@ describe('engine', () => {
     const port = (server.address() as { port: number }).port;
     const fake = setup([], {
       notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
-      secrets: { jwt: { kind: 'jwt' } },
+      services: { app: { restart: 'restart-app' } },
+      secrets: { jwt: { kind: 'jwt', services: ['app'] } },
     });
     await rotateSecret(fake.session, 'jwt');
     server.close();
@@ -303,7 +310,8 @@ describe('engine', () => {
     const port = (server.address() as { port: number }).port;
     const fake = setup([], {
       notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
-      secrets: { jwt: { kind: 'jwt' } },
+      services: { app: { restart: 'restart-app' } },
+      secrets: { jwt: { kind: 'jwt', services: ['app'] } },
     });
     fake.session.options.reason = `leaked ${OLD} in CI; replaced by ${NEW}`;
     await rotateSecret(fake.session, 'jwt');
