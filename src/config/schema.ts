@@ -58,6 +58,8 @@ export const jwtSecretSchema = z
     env: z._default(envName, 'JWT_SECRET'),
     /** Where the old value lives during the grace period. */
     previousEnv: z.optional(envName),
+    /** Other keys holding the same secret as a bare copy: written with the same new value. */
+    alsoUpdate: z._default(z.array(envName), []),
     ...common,
     intervalDays: intervalDays(90),
     verify: z.optional(
@@ -87,6 +89,8 @@ export const exchangeKeyTableSchema = z.strictObject({
 export const exchangeKeySecretSchema = z.strictObject({
   kind: z.literal('exchange-key'),
   env: z._default(envName, 'EXCHANGE_KEY_ENCRYPTION_KEY'),
+  /** Other keys holding the same key as a bare copy: written with the same new value. */
+  alsoUpdate: z._default(z.array(envName), []),
   ...common,
   intervalDays: intervalDays(180),
   databaseUrlEnv: z._default(envName, 'DATABASE_URL'),

@@ -3,6 +3,7 @@ import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
 import type { Check, Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
 import { buildContext, keysOf } from './context.js';
+import { copyChecks, withBareCopies } from './copies.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { failedChecks, type Prepared, Run } from './run.js';
 import { unsealRotation } from './sealing.js';
@@ -150,7 +151,7 @@ async function checkAndGenerate(
   for (const c of candidates) {
     const preflight = await c.rotator.preflight(c.ctx);
     facts[c.id] = preflight.facts ?? {};
-    c.checks = [...preflight.checks, ...setChecks];
+    c.checks = [...preflight.checks, ...copyChecks(session, c.id, c.ctx.env), ...setChecks];
   }
   assertNoUsageProblem(candidates);
   const failing = candidates.filter((c) => failedChecks(c.checks).length > 0);
@@ -172,7 +173,8 @@ async function checkAndGenerate(
   for (const c of candidates) {
     try {
       const restore = mode === 'rollback' ? await unsealRotation(session.store, c.id, states[c.id]!.last!) : undefined;
-      c.rotation = await c.rotator.generate(c.ctx, restore);
+      const config = secretConfig(session, c.id);
+      c.rotation = withBareCopies(config, c.ctx.env, await c.rotator.generate(c.ctx, restore), (m) => session.deps.log.warn(m));
     } catch (error) {
       const note = `not rotated: generating ${c.id}'s new value failed, and the set rotates together`;
       return {

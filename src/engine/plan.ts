@@ -4,6 +4,7 @@ import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
 import { buildContext, keysOf } from './context.js';
+import { copyChecks } from './copies.js';
 import { preflightSet } from './pipeline.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
@@ -58,7 +59,7 @@ async function planSecret(
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
     const preflight = await rotator.preflight(ctx);
-    const checks = [...pending, ...preflight.checks, ...setChecks];
+    const checks = [...pending, ...preflight.checks, ...copyChecks(session, id, snapshot.values), ...setChecks];
     // No silent non-delivery: what a real run refuses (exit 2) is a failed check here, so CI catches it (exit 1).
     if (session.options.restart && config.services.length === 0) {
       checks.push(

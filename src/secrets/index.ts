@@ -32,12 +32,12 @@ const none = (): string[] => [];
 const kinds: { [K in Kind]: KindEntry<SecretConfigOf<K>> } = {
   jwt: {
     load: async () => (await import('./jwt.js')).jwtRotator,
-    envKeys: (config) => [config.env, jwtPreviousEnv(config)],
+    envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
     credentialEnvNames: none,
   },
   'exchange-key': {
     load: async () => (await import('./exchange-key/index.js')).exchangeKeyRotator,
-    envKeys: (config) => [config.env],
+    envKeys: (config) => [config.env, ...config.alsoUpdate],
     credentialEnvNames: none,
   },
   postgres: {

@@ -224,4 +224,33 @@ describe('a run over a set of secrets', () => {
     expect((await session.store.readStates()).a?.lastRotatedAt).toBeDefined();
     expect(await session.store.readJournals()).toEqual([]);
   });
+
+  it('a key holding the current value unlisted stops the run (exit 2) naming it; listed in alsoUpdate it gets the new value', async () => {
+    const { session, calls, env } = setup();
+    const text = `${ENV}A_COPY=${OLD.A_SECRET}\n`;
+    writeFileSync(session.envFile, text);
+    const error = await rotateSet(session, ['a']).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNLISTED_COPY', exitCode: 2 });
+    expect((error as Error).message).toContain('A_COPY');
+    expect((error as { hint: string }).hint).toContain('secrets.a.alsoUpdate');
+    expect(`${(error as Error).message} ${(error as { hint: string }).hint}`).not.toContain(OLD.A_SECRET);
+    expect(calls.filter((c) => !c.startsWith('preflight'))).toEqual([]);
+    expect(env()).toBe(text);
+
+    session.config.secrets.a = { ...session.config.secrets.a!, alsoUpdate: ['A_COPY', 'A_ABSENT'] } as never;
+    const results = await rotateSet(session, ['a']);
+    expect(results.map((r) => r.status)).toEqual(['rotated']);
+    expect(env()).toBe(`# app\nA_SECRET=${NEW.A_SECRET}\nOTHER=1\nB_SECRET=${OLD.B_SECRET}\nA_COPY=${NEW.A_SECRET}\n`);
+    expect(session.logged.join('\n')).toContain('A_ABSENT');
+  });
+
+  it("another secret's key holding the same value is reuse: the run stops (exit 2) and nothing changes", async () => {
+    const { session, env } = setup();
+    const text = ENV.replace(OLD.B_SECRET, OLD.A_SECRET);
+    writeFileSync(session.envFile, text);
+    const error = await rotateSet(session, ['a']).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALUE_REUSED', exitCode: 2 });
+    expect((error as Error).message).toContain('B_SECRET (secret b)');
+    expect(env()).toBe(text);
+  });
 });
