@@ -43,7 +43,7 @@ async function assertEnvFilesExist(loaded: LoadedConfig): Promise<void> {
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
 export async function openSession(options: GlobalOptions, needs: SessionNeeds = {}): Promise<Session> {
-  const [{ loadConfig }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
+  const [{ loadConfig, withTargetDefaults }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
     import('../config/load.js'),
     import('../engine/process-deps.js'),
     import('../store/index.js'),
@@ -51,7 +51,6 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     import('../target/index.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
-  if (needs.names) resolveSecretIds({ config: loaded.config, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
   if (needs.consent) assertConsentPossible(needs.consent.yes, needs.consent.command);
   if (needs.envFile === 'required') await assertEnvFilesExist(loaded);
   const { envFile: _envFile, names: _names, consent: _consent, ...run } = needs;
@@ -67,9 +66,11 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     stop: stopSignal,
   });
   const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log });
+  const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
+  if (needs.names) resolveSecretIds({ config, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {
-    config: loaded.config,
+    config,
     configDir: loaded.dir,
     configPath: loaded.path,
     envFiles: loaded.config.target.type === 'envfile' ? loaded.envFiles : [],

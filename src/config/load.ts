@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { usageError } from '../errors.js';
-import { type Config, configSchema } from './schema.js';
+import { type Config, configSchema, jwtSecretSchema } from './schema.js';
 
 export const CONFIG_FILE = 'rotate.config.json';
 
@@ -12,6 +12,8 @@ export interface LoadedConfig {
   path: string | undefined;
   /** Folder that relative paths (envFile, store.dir) and restart commands are relative to. */
   dir: string;
+  /** True when the config names no `secrets`: the built-in defaults (the platform's secrets) are in use. */
+  defaultSecrets: boolean;
   /** The env files, resolved: `--env-file` (one file) or the config's `envFile` (one or a list). */
   envFiles: string[];
 }
@@ -59,6 +61,17 @@ export function parseConfig(raw: unknown, source: string): Config {
   return config;
 }
 
+/**
+ * The built-in defaults that depend on what the target holds: some platform versions sign refresh tokens with
+ * JWT_REFRESH_SECRET, a secret of its own (kind jwt) when the target has that key.
+ */
+export function withTargetDefaults(config: Config, values: Readonly<Record<string, string>>): Config {
+  if (!('JWT_REFRESH_SECRET' in values) || config.secrets['jwt-refresh']) return config;
+  const jwt = config.secrets.jwt;
+  const refresh = jwtSecretSchema.parse({ kind: 'jwt', env: 'JWT_REFRESH_SECRET', ...(jwt ? { services: jwt.services } : {}) });
+  return { ...config, secrets: { ...config.secrets, 'jwt-refresh': refresh } };
+}
+
 /** Reads `--config`, else ./rotate.config.json, else the built-in defaults (the platform's five secrets). */
 export async function loadConfig(options: { config?: string; envFile?: string; cwd: string }): Promise<LoadedConfig> {
   const explicit = options.config !== undefined;
@@ -91,5 +104,6 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   const dir = text === undefined ? options.cwd : dirname(path);
   const listed = typeof config.envFile === 'string' ? [config.envFile] : config.envFile;
   const envFiles = options.envFile ? [resolve(options.cwd, options.envFile)] : [...new Set(listed.map((file) => resolve(dir, file)))];
-  return { config, path: text === undefined ? undefined : path, dir, envFiles };
+  const defaultSecrets = !(raw && typeof raw === 'object' && 'secrets' in raw);
+  return { config, path: text === undefined ? undefined : path, dir, defaultSecrets, envFiles };
 }

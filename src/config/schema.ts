@@ -202,7 +202,7 @@ export const DEFAULT_SECRETS = {
   jwt: { kind: 'jwt' },
   'exchange-key': { kind: 'exchange-key' },
   database: { kind: 'postgres' },
-  redis: { kind: 'redis', alsoUpdate: ['CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'] },
+  redis: { kind: 'redis', alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'] },
   stripe: { kind: 'stripe' },
 } as const;
 

@@ -131,6 +131,9 @@ describe('rotate CLI surface', () => {
   it('on a terminal answering yes rotates; colour only without NO_COLOR; never with a pipe', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    // A rotation needs a service that picks the new value up (no silent non-delivery): one whose restart does nothing.
+    const config = { services: { app: { restart: 'true' } }, secrets: { jwt: { services: ['app'] } } };
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config));
     const screen = onTerminal(dir, 'jwt', 'y\\r', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(screen).toContain('rotated and verified');
     expect(screen).toContain(`${ESC}32m`);
