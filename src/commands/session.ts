@@ -51,6 +51,12 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     import('../target/index.js'),
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
+  if (needs.names) {
+    // Checked first, against every secret the defaults may hold (jwt-refresh exists only when the target has its key:
+    // the command checks the names again once the target is read).
+    const possible = loaded.defaultSecrets ? withTargetDefaults(loaded.config, { JWT_REFRESH_SECRET: '' }) : loaded.config;
+    resolveSecretIds({ config: possible, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
+  }
   if (needs.consent) assertConsentPossible(needs.consent.yes, needs.consent.command);
   if (needs.envFile === 'required') await assertEnvFilesExist(loaded);
   const { envFile: _envFile, names: _names, consent: _consent, ...run } = needs;
@@ -67,7 +73,6 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   });
   const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
-  if (needs.names) resolveSecretIds({ config, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
   const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
   return {
     config,
