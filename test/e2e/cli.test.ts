@@ -23,6 +23,12 @@ function onTerminal(dir: string, args: string, keys: string, env: Record<string,
   }
 }
 
+/** A rotation needs a service that picks the new value up (no silent non-delivery): one whose restart does nothing. */
+function withService(dir: string): void {
+  const config = { services: { app: { restart: 'true' } }, secrets: { jwt: { services: ['app'] } } };
+  writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config));
+}
+
 describe('rotate CLI surface', () => {
   it('--help and --version exit 0 on stdout', async () => {
     const dir = scratchDir();
@@ -131,9 +137,7 @@ describe('rotate CLI surface', () => {
   it('on a terminal answering yes rotates; colour only without NO_COLOR; never with a pipe', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
-    // A rotation needs a service that picks the new value up (no silent non-delivery): one whose restart does nothing.
-    const config = { services: { app: { restart: 'true' } }, secrets: { jwt: { services: ['app'] } } };
-    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config));
+    withService(dir);
     const screen = onTerminal(dir, 'jwt', 'y\\r', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(screen).toContain('rotated and verified');
     expect(screen).toContain(`${ESC}32m`);
@@ -149,6 +153,7 @@ describe('rotate CLI surface', () => {
   it('off a terminal an explicit rotation or rollback needs --yes (exit 2, nothing touched); --due never asks', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    withService(dir);
     for (const args of [['jwt'], ['--all'], ['rollback', 'jwt'], ['jwt', '--json']]) {
       const result = await runCli(args, { cwd: dir });
       expect(result.code, args.join(' ')).toBe(2);
@@ -176,6 +181,7 @@ describe('rotate CLI surface', () => {
   it('on a terminal --due rotates without asking', () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    withService(dir);
     const screen = onTerminal(dir, '--due', '', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(screen).not.toContain('now?');
     expect(screen).toContain('rotated and verified');
