@@ -1,3 +1,5 @@
+import { variableReferences } from '../envfile/edit.js';
+import { readEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
 import type { Check, Rotation } from '../secrets/types.js';
@@ -43,6 +45,14 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
   for (const path of session.envFiles) {
     for (const warning of await checkEnvFilePermissions(path)) session.deps.log.warn(warning);
+    // A value written as ${OTHER} reads differently in different loaders: say so before it is replaced.
+    for (const ref of variableReferences((await readEnvFile(path)).text, keysOf(session, ids))) {
+      session.deps.log.warn(
+        `${path}:${ref.line}: ${ref.key} is written as ${ref.reference}, which some loaders (docker compose, dotenv-expand) ` +
+          'replace with another variable and others read as it stands; rotate checks and replaces the text as it stands, ' +
+          'with a plain value',
+      );
+    }
   }
   let states = await session.store.readStates();
   const pending = ids.filter((id) => states[id]?.pendingRetire);

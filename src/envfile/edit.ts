@@ -68,6 +68,24 @@ function lineOf(text: string, key: string): number | undefined {
   return found ? body.slice(0, found.start).split('\n').length : undefined;
 }
 
+/**
+ * Keys among `keys` whose value is written as a reference to another variable (`${OTHER}`, `$OTHER`), unquoted or in
+ * double quotes: docker compose and dotenv-expand put the other variable's value there, dotenv and many loaders the
+ * text itself. rotate reads, verifies and replaces the text, so the app may have run on something else.
+ */
+export function variableReferences(text: string, keys: readonly string[]): Array<{ key: string; line: number; reference: string }> {
+  const { body } = splitBom(text);
+  const found: Array<{ key: string; line: number; reference: string }> = [];
+  for (const m of body.matchAll(LINE)) {
+    if (m[0] === '' || !keys.includes(m[2]!)) continue;
+    const raw = m[4] ?? '';
+    if (raw.startsWith("'")) continue;
+    const reference = /\$\{[^}\s]*\}|\$[A-Za-z_][A-Za-z0-9_]*/.exec(raw)?.[0];
+    if (reference) found.push({ key: m[2]!, line: body.slice(0, m.index).split('\n').length, reference });
+  }
+  return found;
+}
+
 /** Values we write never need escaping: no newline, quote, `#`, `$` or surrounding blank. */
 export function assertWritableValue(key: string, value: string): void {
   if (!/^[^\s'"`#$\\]*$/.test(value)) {

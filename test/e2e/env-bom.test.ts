@@ -33,3 +33,15 @@ it('rotates the key right after the BOM in place: one JWT_SECRET line, the BOM k
   expect(back.code).toBe(0);
   expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(TEXT);
 });
+
+it('a value written as ${OTHER} is reported (file and line) before it is replaced with a plain value', async () => {
+  const text = `APP_ENV=production\nJWT_SECRET=\${BASE_SECRET}-0123456789-abcdefghijklmnop\n`;
+  project = await jwtProject({ envText: text });
+  const { cli, dir } = project;
+  const result = await cli(['jwt', '--yes']);
+  expect(result.code, result.stderr).toBe(0);
+  const warning = result.stderr.indexOf(`${join(dir, '.env')}:2: JWT_SECRET is written as \${BASE_SECRET}`);
+  expect(warning).toBeGreaterThanOrEqual(0);
+  expect(warning).toBeLessThan(result.stderr.indexOf('restarting backend'));
+  expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`APP_ENV=production\nJWT_SECRET=${project.jwt()}\n`);
+});

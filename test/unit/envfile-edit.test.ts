@@ -3,7 +3,7 @@
 import dotenv from 'dotenv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertWritableValue, checkEnvEdit, type EnvEdits, parseEnv, replaceEnvLines } from '../../src/envfile/edit.js';
+import { assertWritableValue, checkEnvEdit, type EnvEdits, parseEnv, replaceEnvLines, variableReferences } from '../../src/envfile/edit.js';
 
 const BOM = '\uFEFF';
 
@@ -475,6 +475,15 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
     expect(replaceEnvLines(`${BOM}A=1\n`, { B: 'x' })).toBe(`${BOM}A=1\nB=x\n`);
     // Only a mark at the very start is one; elsewhere U+FEFF is just a character of a value.
     expect(replaceEnvLines(`A=1\nB=x${BOM}\n`, { B: 'y' })).toBe('A=1\nB=y\n');
+  });
+
+  it('names the keys written as a reference to another variable (unquoted or double-quoted), with their line', () => {
+    const text = `${BOM}A=1\nJWT_SECRET=\${BASE}-tail\nDATABASE_URL="postgresql://u:$DB_PASS@h/db"\nREDIS_URL='redis://:$literal@h'\nOTHER=$X\nCOST=5$\n`;
+    expect(variableReferences(text, ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'COST'])).toEqual([
+      { key: 'JWT_SECRET', line: 2, reference: '${BASE}' },
+      { key: 'DATABASE_URL', line: 3, reference: '$DB_PASS' },
+    ]);
+    expect(variableReferences('JWT_SECRET=plain-value\n', ['JWT_SECRET'])).toEqual([]);
   });
 
   it('refuses values an env file would mangle (ENV_VALUE_UNSAFE)', () => {
