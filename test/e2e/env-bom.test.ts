@@ -34,7 +34,7 @@ it('rotates the key right after the BOM in place: one JWT_SECRET line, the BOM k
   expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(TEXT);
 });
 
-it('a value written as ${OTHER} is reported (file and line) before it is replaced with a plain value', async () => {
+it('a value written as a reference to another variable is reported (file and line) before it is replaced with a plain value', async () => {
   const text = `APP_ENV=production\nJWT_SECRET=\${BASE_SECRET}-0123456789-abcdefghijklmnop\n`;
   project = await jwtProject({ envText: text });
   const { cli, dir } = project;

@@ -480,7 +480,7 @@ describe('replaceEnvLines: a platform .env, byte for byte', () => {
   it('names the keys written as a reference to another variable (unquoted or double-quoted), with their line', () => {
     const text = `${BOM}A=1\nJWT_SECRET=\${BASE}-tail\nDATABASE_URL="postgresql://u:$DB_PASS@h/db"\nREDIS_URL='redis://:$literal@h'\nOTHER=$X\nCOST=5$\n`;
     expect(variableReferences(text, ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'COST'])).toEqual([
-      { key: 'JWT_SECRET', line: 2, reference: '${BASE}' },
+      { key: 'JWT_SECRET', line: 2, reference: `\${BASE}` },
       { key: 'DATABASE_URL', line: 3, reference: '$DB_PASS' },
     ]);
     expect(variableReferences('JWT_SECRET=plain-value\n', ['JWT_SECRET'])).toEqual([]);
