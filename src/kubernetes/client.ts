@@ -152,14 +152,33 @@ function safeParse(text: string): { message?: string } | undefined {
   }
 }
 
-/** SelfSubjectAccessReview: may this account `verb` the object? Asks only; changes nothing. */
-export async function mayI(clients: KubeClients, ref: ObjectRef): Promise<boolean> {
-  const review = await clients.authorization.createSelfSubjectAccessReview({
-    body: {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { namespace: ref.namespace, verb: ref.verb, group: ref.group, resource: ref.resource, name: ref.name } },
-    },
-  });
+/**
+ * May this account `verb` the object? Asked with a SelfSubjectAccessReview; where the API server offers none (404),
+ * `probe` answers instead: the read itself for `get`, a server-side dry run (`?dryRun=All`) for `patch`. Either way
+ * nothing changes.
+ */
+export async function mayI(clients: KubeClients, ref: ObjectRef, probe?: () => Promise<unknown>): Promise<boolean> {
+  let review: import('@kubernetes/client-node').V1SelfSubjectAccessReview;
+  try {
+    review = await clients.authorization.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: { namespace: ref.namespace, verb: ref.verb, group: ref.group, resource: ref.resource, name: ref.name },
+        },
+      },
+    });
+  } catch (error) {
+    if (!probe || ![404, 405].includes((error as { code?: number }).code ?? 0)) throw error;
+    try {
+      await probe();
+      return true;
+    } catch (refusal) {
+      const code = (refusal as { code?: number | string }).code;
+      if (code === 403 || code === 'KUBE_FORBIDDEN') return false;
+      throw refusal;
+    }
+  }
   return review.status?.allowed === true;
 }

@@ -75,7 +75,7 @@ class SecretTarget implements Target {
     const ref = this.#ref(verb);
     const name = `may ${verb} ${this.description}`;
     try {
-      if (await mayI(this.clients, ref)) return { name, ok: true };
+      if (await mayI(this.clients, ref, () => this.#probe(verb))) return { name, ok: true };
       return {
         name,
         ok: false,
@@ -91,6 +91,17 @@ class SecretTarget implements Target {
       );
       return { name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code };
     }
+  }
+
+  /** The request itself, changing nothing: a read, or an empty merge patch as a server-side dry run. */
+  #probe(verb: string): Promise<unknown> {
+    const params = { name: this.target.secret, namespace: this.target.namespace };
+    if (verb === 'get') return this.clients.core.readNamespacedSecret(params);
+    const { kube } = this.clients;
+    return this.clients.core.patchNamespacedSecret(
+      { ...params, body: {}, dryRun: 'All' },
+      kube.setHeaderOptions('Content-Type', kube.PatchStrategy.MergePatch),
+    );
   }
 
   async backup(): Promise<Buffer> {

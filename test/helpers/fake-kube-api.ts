@@ -21,6 +21,8 @@ export interface ApiServerOptions {
   accounts: Map<string, Account>;
   /** Runs before a write is applied: a test changes the object here to play a concurrent writer. */
   beforeWrite?: (key: ResourceKey, dryRun: boolean) => void | Promise<void>;
+  /** An API server without the authorization API (SelfSubjectAccessReview answers 404). */
+  noAccessReview?: boolean;
 }
 
 const GROUP_OF: Record<string, string> = { secrets: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps' };
@@ -91,7 +93,9 @@ export class ApiServer {
 
   async #route(record: RequestRecord, url: URL, account: Account, raw: string): Promise<[number, unknown]> {
     const { store } = this.options;
-    if (url.pathname === SSAR_PATH && record.method === 'POST') return [201, selfSubjectAccessReview(account, parse(raw))];
+    if (url.pathname === SSAR_PATH && record.method === 'POST' && !this.options.noAccessReview) {
+      return [201, selfSubjectAccessReview(account, parse(raw))];
+    }
     const namespaceMatch = NAMESPACE_PATH.exec(url.pathname);
     if (namespaceMatch && record.method === 'GET') {
       const name = decodeURIComponent(namespaceMatch[1] ?? '');

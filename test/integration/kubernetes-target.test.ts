@@ -107,6 +107,23 @@ describe('Kubernetes Secret target', () => {
     expect(kube.secretValues(NS, secretName).JWT_SECRET).toBe(JWT);
   });
 
+  it('without SelfSubjectAccessReview, preflight asks with a server-side dry run and still writes nothing', async () => {
+    kube.api.options.noAccessReview = true;
+    try {
+      const before = kube.secretData(NS, secretName);
+      const writes = kube.api.writes().length;
+      expect((await target.preflight(['JWT_SECRET'])).filter((c) => !c.ok)).toEqual([]);
+      const reader = await openKubernetesTarget({ namespace: NS, secret: secretName, context: 'reader' }, { log });
+      const failed = (await reader.preflight(['JWT_SECRET'])).filter((c) => !c.ok);
+      expect(failed.map((c) => [c.name, c.code])).toEqual([[`may patch Secret ${NS}/${secretName}`, 'KUBE_FORBIDDEN']]);
+      expect(kube.api.requests.some((r) => r.dryRun && r.method === 'PATCH')).toBe(true);
+      expect(kube.api.writes().length).toBe(writes);
+      expect(kube.secretData(NS, secretName)).toEqual(before);
+    } finally {
+      kube.api.options.noAccessReview = false;
+    }
+  });
+
   it('a missing context, Secret or API server is exit 2, named', async () => {
     await expect(openKubernetesTarget({ namespace: NS, secret: secretName, context: 'prod' }, { log })).rejects.toMatchObject({
       code: 'KUBE_CONTEXT_NOT_FOUND',
