@@ -46,7 +46,7 @@ function textOf(event: NotifyEvent, entry: HistoryEntry, host: string): string {
       return `rotate: ${what} on ${host} needs a person${error}. Next: run \`rotate status\` on ${host}, fix the cause, then \`rotate resume\``;
     default:
       if (entry.result === 'written') {
-        return `rotate: ${entry.secret} written on ${host} but not applied to any running process (--no-restart); the old value was not retired`;
+        return `rotate: ${entry.secret} written on ${host} but not applied to any running process (--no-restart); rotate left the old value alone`;
       }
       if (entry.action === 'mark') return `rotate: ${entry.secret} recorded as rotated outside rotate by ${entry.actor}`;
       return `rotate: ${what} done on ${host} (${entry.result})`;

@@ -36,7 +36,7 @@ const SYMBOL: Record<SecretResult['status'], string> = {
 const SENTENCE: Record<SecretResult['status'], string> = {
   rotated: 'rotated and verified; the old value is retired',
   written:
-    'written but not applied to any running process (--no-restart): restart its services, then run `rotate verify`; the old value was not retired',
+    'written but not applied to any running process (--no-restart): restart its services, then run `rotate verify`; rotate left the old value alone',
   grace: 'rotated and verified; the old value stays valid',
   retired: 'old value retired',
   restored: 'previous value restored and verified',
