@@ -2,12 +2,14 @@
 // npm run bench:startup: wall time of `rotate --help` and `rotate status` against `node -e 0`, as ratios.
 // Heavy dependencies (pg, ioredis, stripe) must stay out of start-up: both ratios should stay under 2.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const cli = join(resolve(import.meta.dirname, '..'), 'dist/bin/rotate.js');
 const cwd = mkdtempSync(join(tmpdir(), 'rotate-bench-'));
+// status needs an env file (a missing one is exit 2).
+writeFileSync(join(cwd, '.env'), 'JWT_SECRET=bench-startup-0123456789-0123456789-abcdef\n', { mode: 0o600 });
 const runs = Number(process.argv[2] ?? 15);
 
 function time(args) {
