@@ -1,5 +1,7 @@
 #!/usr/bin/env -S node --
 import { type Command, CommanderError } from 'commander';
+import { completionCommand } from './commands/completion.js';
+import { helpFooter } from './commands/examples.js';
 import { helpCommand } from './commands/help.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
@@ -56,9 +58,11 @@ export function buildProgram(): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
   commands.push(markCommand, metricsCommand);
-  for (const define of [...commands, versionCommand, helpCommand]) {
+  for (const define of [...commands, completionCommand, versionCommand, helpCommand]) {
     program.addCommand(define(runAction).copyInheritedSettings(program));
   }
+  program.addHelpText('after', helpFooter('rotate', true));
+  for (const command of program.commands) command.addHelpText('after', helpFooter(command.name(), false));
   return program;
 }
 

@@ -23,8 +23,11 @@ export function helpCommand(run: ActionRunner): Command {
           `commands: ${names.join(', ')}`,
         );
       }
-      const usage = target.helpInformation();
-      return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage }] }, () => usage.trimEnd());
+      if (!options.json) {
+        target.outputHelp(); // with the examples and exit codes added after the options
+        return ExitCode.ok;
+      }
+      return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage: target.helpInformation() }] }, () => '');
     }),
   );
 }

@@ -60,6 +60,41 @@ describe('rotate CLI surface', () => {
     expect(existsSync(join(dir, '.rotate'))).toBe(false);
   });
 
+  it("every command's help has examples and the exit codes; rotate --help names the docs", async () => {
+    const dir = scratchDir();
+    const root = await runCli(['--help'], { cwd: dir });
+    const docs = /Docs: (\S+)/.exec(root.stdout)?.[1];
+    expect(docs && existsSync(join(docs, 'runbook.md')), root.stdout).toBe(true);
+    for (const command of ['status', 'history', 'verify', 'rollback', 'resume', 'init', 'setup', 'completion']) {
+      const help = await runCli(['help', command], { cwd: dir });
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toContain('Examples:\n  $ rotate');
+      expect(help.stdout, command).toContain('Exit codes:\n  0  done');
+    }
+  });
+
+  it('rotate completion prints a script each shell accepts, from the same commands and options', async () => {
+    const dir = scratchDir();
+    const bash = await runCli(['completion', 'bash'], { cwd: dir });
+    expect(bash.code).toBe(0);
+    writeFileSync(join(dir, 'c.bash'), bash.stdout);
+    const complete = (words: string) =>
+      execFileSync(
+        'bash',
+        ['-c', `source c.bash; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _rotate; echo "\${COMPREPLY[*]}"`],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+        },
+      ).trim();
+    expect(complete('rotate sta')).toBe('status');
+    expect(complete('rotate status --ch')).toBe('--check');
+    expect(complete('rotate jw')).toBe('jwt');
+    expect((await runCli(['completion', 'zsh'], { cwd: dir })).stdout).toContain('#compdef rotate');
+    expect((await runCli(['completion', 'fish'], { cwd: dir })).stdout).toContain('complete -c rotate -n __fish_use_subcommand -a status');
+    expect((await runCli(['completion', 'tcsh'], { cwd: dir })).code).toBe(2);
+  });
+
   it('each command accepts only its own options and the global ones (exit 2 otherwise)', async () => {
     const dir = scratchDir();
     for (const args of [

@@ -11,15 +11,24 @@ describe('the package', () => {
   it('npm pack ships the built CLI, the schemas and the docs, and nothing else', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
-    for (const path of ['dist/bin/rotate.js', 'schema/rotate.config.schema.json', 'README.md', 'docs/runbook.md', 'package.json']) {
+    for (const path of [
+      'dist/bin/rotate.js',
+      'schema/rotate.config.schema.json',
+      'schema/rotate.output.schema.json',
+      'man/rotate.1',
+      'README.md',
+      'docs/runbook.md',
+      'package.json',
+    ]) {
       expect(files).toContain(path);
     }
-    const outside = files.filter((f) => !/^(dist\/bin\/|schema\/|docs\/|README\.md$|package\.json$|LICENSE)/.test(f));
+    const outside = files.filter((f) => !/^(dist\/bin\/|schema\/|man\/|docs\/|README\.md$|package\.json$|LICENSE)/.test(f));
     expect(outside).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     // A fresh clone has no dist/: packing it must build first.
     expect(pkg.scripts.prepack).toBe('npm run build');
     expect(pkg.bin.rotate).toBe('dist/bin/rotate.js');
+    expect(pkg.man).toBe('./man/rotate.1');
   });
 
   it('the bin is executable and stops Node from reading its options', () => {

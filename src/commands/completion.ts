@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { ExitCode, usageError } from '../errors.js';
+import { printStdout } from '../terminal/render.js';
+import { type ActionRunner, withGlobalOptions } from './options.js';
+
+/** The ids of the built-in defaults: what `rotate <TAB>` offers besides the commands. */
+const SECRET_IDS = ['jwt', 'exchange-key', 'database', 'redis', 'stripe'];
+
+interface Tree {
+  commands: { name: string; description: string; options: string[] }[];
+  rootOptions: string[];
+}
+
+const longs = (command: Command): string[] => [...command.options.map((o) => o.long).filter((l): l is string => !!l), '--help'];
+
+function tree(program: Command): Tree {
+  return {
+    commands: program.commands.map((c) => ({ name: c.name(), description: c.description(), options: longs(c) })),
+    rootOptions: longs(program),
+  };
+}
+
+function bash({ commands, rootOptions }: Tree): string {
+  const cases = commands.map((c) => `    ${c.name}) words="${c.options.join(' ')}" ;;`).join('\n');
+  const top = [...commands.map((c) => c.name), ...SECRET_IDS, ...rootOptions].join(' ');
+  return `# rotate completion for bash: source it, or put it in /etc/bash_completion.d/rotate
+_rotate() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} words
+  case "\${COMP_WORDS[1]}" in
+${cases}
+    *) words="${top}" ;;
+  esac
+  [ "$COMP_CWORD" -eq 1 ] && words="${top}"
+  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+complete -o default -F _rotate rotate
+`;
+}
+
+function zsh(t: Tree): string {
+  return `#compdef rotate
+# rotate completion for zsh: put it in a folder of $fpath as _rotate (it uses zsh's bash completion support)
+autoload -U +X bashcompinit && bashcompinit
+${bash(t)}`;
+}
+
+function fish({ commands, rootOptions }: Tree): string {
+  const quote = (text: string) => `'${text.replace(/'/g, "\\'")}'`;
+  const lines = ['# rotate completion for fish: put it in ~/.config/fish/completions/rotate.fish', 'complete -c rotate -f'];
+  for (const c of commands) lines.push(`complete -c rotate -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`);
+  for (const id of SECRET_IDS) lines.push(`complete -c rotate -n __fish_use_subcommand -a ${id} -d 'secret'`);
+  for (const o of rootOptions) lines.push(`complete -c rotate -n __fish_use_subcommand -l ${o.slice(2)}`);
+  for (const c of commands)
+    for (const o of c.options) lines.push(`complete -c rotate -n '__fish_seen_subcommand_from ${c.name}' -l ${o.slice(2)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const SHELLS = { bash, zsh, fish } as const;
+
+/** `rotate completion bash|zsh|fish`: a completion script for the shell, from the same command tree as --help. */
+export function completionCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('completion').description('print a shell completion script (bash, zsh or fish)').argument('<shell>', 'bash, zsh or fish'),
+  ).action(
+    run(async (command) => {
+      const shell = command.processedArgs[0] as string;
+      const write = SHELLS[shell as keyof typeof SHELLS];
+      if (!write) throw usageError('USAGE', `no completion for the shell "${shell}"`, 'rotate completion bash | zsh | fish');
+      printStdout(write(tree(command.parent!)).trimEnd());
+      return ExitCode.ok;
+    }),
+  );
+}

@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+
+/** Examples shown under each command's --help, with the exit codes; the man page is built from the same help. */
+export const EXAMPLES: Record<string, string[]> = {
+  rotate: [
+    'rotate --dry-run --all          # CI: check config and reachability, change nothing',
+    'rotate jwt                      # rotate one secret now (asks on a terminal)',
+    'rotate database redis --yes     # several, without a question (needed off a terminal)',
+    'rotate --due --quiet            # cron: whatever is due; never asks',
+    'rotate redis --yes --emergency --reason "password in a CI log"',
+  ],
+  status: ['rotate status', 'rotate status --json', 'rotate status --check    # monitoring: exit 1 overdue/failed, 3 needs a person'],
+  history: ['rotate history', 'rotate history jwt --limit 5', 'rotate history --verify'],
+  verify: ['rotate verify', 'rotate verify database --json'],
+  rollback: ['rotate rollback jwt', 'rotate rollback database --yes'],
+  resume: ['rotate status    # shows the interrupted run', 'rotate resume'],
+  init: ['rotate init', 'rotate init --force --config deploy/rotate.config.json'],
+  setup: ['rotate setup database           # print the SQL', 'rotate setup database --apply'],
+  mark: ['rotate mark stripe --rotated-at 2026-11-30 --reason "rolled in the Dashboard" --yes'],
+  metrics: ['rotate metrics > /var/lib/node_exporter/textfile/rotate.prom'],
+  completion: [
+    'rotate completion bash > /etc/bash_completion.d/rotate',
+    'rotate completion zsh > "${fpath[1]}/_rotate"',
+    'rotate completion fish > ~/.config/fish/completions/rotate.fish',
+  ],
+  help: ['rotate help status'],
+  version: ['rotate version'],
+};
+
+const EXIT_CODES = [
+  'Exit codes:',
+  '  0  done (or nothing due; or a dry run whose checks all passed)',
+  '  1  a rotation failed and was rolled back; or a dry-run check failed',
+  '  2  bad usage or configuration: nothing was touched',
+  '  3  needs a person: rotate status says which, rotate resume continues',
+  '  4  another rotation holds the lock',
+].join('\n');
+
+/** The docs that ship in the package (README.md, docs/), wherever it is installed. */
+export const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+
+/** The text after a command's options: its examples, the exit codes, and (for rotate itself) where the docs are. */
+export function helpFooter(command: string, root: boolean): string {
+  const examples = (EXAMPLES[command] ?? []).map((line) => `  $ ${line}`).join('\n');
+  const docs = root
+    ? `\nDocs: ${DOCS_DIR} (runbook.md, configuration.md, errors.md, secrets/), README.md beside it; rotate help <command> for one command.`
+    : '';
+  return `${examples ? `\nExamples:\n${examples}\n` : ''}\n${EXIT_CODES}\n${docs}`;
+}
