@@ -40,6 +40,7 @@ const secretResult = z.looseObject({
     'verify-failed',
     'restored',
     'undone',
+    'written',
   ]),
   checks: z.array(check),
   facts: z.record(z.string(), z.unknown()),

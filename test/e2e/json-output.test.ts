@@ -19,16 +19,22 @@ describe('--json output', () => {
   it('every command prints one document of the shipped shape, also on failure', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    // A service whose restart does nothing: rotations then deliver (a secret nothing restarts is refused).
+    writeFileSync(
+      join(dir, 'rotate.config.json'),
+      JSON.stringify({ services: { app: { restart: 'true' } }, secrets: { jwt: { services: ['app'] } } }),
+    );
     const env = { ROTATE_MASTER_KEY: 'd'.repeat(64) };
     const runs: [string[], number][] = [
       [['mark', 'jwt', '--rotated-at', '2026-01-01', '--yes'], 0],
       [['status'], 0],
       [['--dry-run', 'jwt'], 0],
+      [['jwt', '--yes'], 0],
       [['jwt', '--yes', '--no-restart'], 0],
       [['verify', 'jwt'], 0],
       [['history'], 0],
       [['history', '--verify'], 0],
-      [['rollback', 'jwt', '--yes', '--no-restart'], 0],
+      [['rollback', 'jwt', '--yes'], 0],
       [['resume'], 0],
       [['version'], 0],
       [['metrics'], 0],

@@ -60,7 +60,7 @@ describe('the package', () => {
       env: { ROTATE_MASTER_KEY: undefined },
     });
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).results[0]).toMatchObject({ secret: 'jwt', status: 'rotated' });
+    expect(JSON.parse(result.stdout).results[0]).toMatchObject({ secret: 'jwt', status: 'written', applied: false });
     expect(readFileSync(join(dir, 'app.env'), 'utf8')).not.toContain(SECRET);
     expect(existsSync(join(dir, '.rotate/master.key'))).toBe(true);
     expect(existsSync(join(dir, '.env'))).toBe(false);
