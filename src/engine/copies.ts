@@ -1,13 +1,10 @@
 import type { SecretConfig } from '../config/schema.js';
-import { envKeysOf } from '../secrets/index.js';
+import { envKeysOf, writesBareCopies } from '../secrets/index.js';
 import { type Check, check, type Rotation } from '../secrets/types.js';
 import { type Session, secretConfig } from './session.js';
 
 /** Values shorter than this are too plain ("1", "true") to call a copy. */
 const MIN_COPY_LENGTH = 8;
-
-/** Kinds whose `alsoUpdate` keys the engine writes itself: bare copies of the main value. */
-const BARE_COPY_KINDS: ReadonlySet<SecretConfig['kind']> = new Set(['jwt', 'exchange-key']);
 
 const alsoUpdateOf = (config: SecretConfig): string[] => ('alsoUpdate' in config ? config.alsoUpdate : []);
 
@@ -45,7 +42,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
       continue;
     }
     const fix =
-      BARE_COPY_KINDS.has(config.kind) || 'alsoUpdate' in config
+      writesBareCopies(config) || 'alsoUpdate' in config
         ? `add "${key}" to secrets.${id}.alsoUpdate in ${configPath} so it gets the new value too, or give it a value of its own`
         : `give ${key} a value of its own, or remove it`;
     checks.push({
@@ -53,7 +50,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
       code: 'UNLISTED_COPY',
     });
   }
-  if (BARE_COPY_KINDS.has(config.kind)) {
+  if (writesBareCopies(config)) {
     for (const key of alsoUpdateOf(config)) {
       if (values[key] === undefined || values[key] === current) continue;
       checks.push({
@@ -77,7 +74,7 @@ export function withBareCopies(
   rotation: Rotation,
   warn: (message: string) => void,
 ): Rotation {
-  if (!BARE_COPY_KINDS.has(config.kind)) return rotation;
+  if (!writesBareCopies(config)) return rotation;
   const [main] = envKeysOf(config);
   const next = main === undefined ? undefined : rotation.env[main];
   if (!next) return rotation;

@@ -12,6 +12,8 @@ interface KindEntry<C extends SecretConfig> {
   envKeys(config: C): string[];
   /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
   credentialEnvNames(config: C): string[];
+  /** Its `alsoUpdate` keys hold bare copies of the main value, which the engine writes (the rotator writes the main key). */
+  bareCopies?: true;
   /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
   withOverrides?(config: C, run: RunOverrides): C;
 }
@@ -34,11 +36,13 @@ const kinds: { [K in Kind]: KindEntry<SecretConfigOf<K>> } = {
     load: async () => (await import('./jwt.js')).jwtRotator,
     envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
     credentialEnvNames: none,
+    bareCopies: true,
   },
   'exchange-key': {
     load: async () => (await import('./exchange-key/index.js')).exchangeKeyRotator,
     envKeys: (config) => [config.env, ...config.alsoUpdate],
     credentialEnvNames: none,
+    bareCopies: true,
   },
   postgres: {
     load: async () => (await import('./postgres/index.js')).postgresRotator,
@@ -73,3 +77,6 @@ export const credentialEnvNamesOf = (config: SecretConfig): string[] => entryOf(
 /** A secret's config with this run's command-line overrides applied by its kind. */
 export const withRunOverrides = (config: SecretConfig, run: RunOverrides): SecretConfig =>
   entryOf(config.kind).withOverrides?.(config, run) ?? config;
+
+/** Whether the engine writes this secret's `alsoUpdate` keys as bare copies of its main value. */
+export const writesBareCopies = (config: SecretConfig): boolean => entryOf(config.kind).bareCopies === true;
