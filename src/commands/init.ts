@@ -60,7 +60,7 @@ export const STARTER_CONFIG = {
       kind: 'redis',
       description: 'password of the Redis user in REDIS_URL (ACL: old and new overlap until the app is verified)',
       env: 'REDIS_URL',
-      alsoUpdate: ['CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'],
+      alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'],
       intervalDays: 90,
       services: ['backend'],
       strategy: 'acl',
