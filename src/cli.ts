@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --
 import { type Command, CommanderError } from 'commander';
+import { backupsCommand } from './commands/backups.js';
 import { completionCommand } from './commands/completion.js';
 import { helpFooter } from './commands/examples.js';
 import { helpCommand } from './commands/help.js';
@@ -58,7 +59,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
   commands.push(markCommand, metricsCommand);
-  for (const define of [...commands, completionCommand, versionCommand, helpCommand]) {
+  for (const define of [...commands, backupsCommand, completionCommand, versionCommand, helpCommand]) {
     program.addCommand(define(runAction).copyInheritedSettings(program));
   }
   program.addHelpText('after', helpFooter('rotate', true));

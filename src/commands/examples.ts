@@ -18,6 +18,7 @@ export const EXAMPLES: Record<string, string[]> = {
   setup: ['rotate setup database           # print the SQL', 'rotate setup database --apply'],
   mark: ['rotate mark stripe --rotated-at 2026-11-30 --reason "rolled in the Dashboard" --yes'],
   metrics: ['rotate metrics > /var/lib/node_exporter/textfile/rotate.prom'],
+  backups: ['rotate backups', 'rotate backups restore 2026-12-01T03-15-00-000Z-jwt-a1b2c3 --to ./env.before'],
   completion: [
     'rotate completion bash > /etc/bash_completion.d/rotate',
     'rotate completion zsh > "${fpath[1]}/_rotate"',

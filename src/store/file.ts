@@ -251,6 +251,14 @@ export class FileStore implements Store {
     }
   }
 
+  async listBackups(): Promise<string[]> {
+    const names = await readdir(this.#path('backups')).catch(() => [] as string[]);
+    return names
+      .filter((n) => n.endsWith('.enc'))
+      .map((n) => n.slice(0, -'.enc'.length))
+      .sort();
+  }
+
   async getBackup(id: string): Promise<Buffer> {
     if (!isBackupId(id)) throw new RotateError('STORE_CORRUPT', `bad backup id ${id}`);
     const path = this.#path('backups', `${id}.enc`);

@@ -275,6 +275,11 @@ export class PostgresStore implements Store {
     await this.#query(`DELETE FROM ${this.#t('journal')} WHERE secret = $1`, [key]);
   }
 
+  async listBackups(): Promise<string[]> {
+    const { rows } = await this.#query<{ id: string }>(`SELECT id FROM ${this.#t('backups')} ORDER BY id`);
+    return rows.map((r) => r.id);
+  }
+
   async putBackup(label: string, data: Buffer): Promise<string> {
     const id = backupId(label);
     await this.#query(`INSERT INTO ${this.#t('backups')} (id, label, sealed) VALUES ($1, $2, $3)`, [

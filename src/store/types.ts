@@ -155,6 +155,8 @@ export interface Store {
   /** Keeps `data` encrypted; returns an id for getBackup. */
   putBackup(label: string, data: Buffer): Promise<string>;
   getBackup(id: string): Promise<Buffer>;
+  /** Ids of the backups kept, oldest first (`rotate backups`). */
+  listBackups(): Promise<string[]>;
   seal(plaintext: string, purpose: string): Promise<string>;
   unseal(sealed: string, purpose: string): Promise<string>;
   /**

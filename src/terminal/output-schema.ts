@@ -101,6 +101,7 @@ export const outputSchema = z.discriminatedUnion('command', [
   }),
   doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
   doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
+  doc('backups', z.looseObject({ id: z.string() }), {}),
   doc('init', z.looseObject({ path: z.string(), written: z.boolean() }), {}),
   doc('setup', z.looseObject({ secret: z.string(), applied: z.boolean(), sql: z.string() }), {}),
   doc('version', z.looseObject({ version: z.string() }), {}),

@@ -1,0 +1,100 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import * as z from 'zod/mini';
+import { ExitCode, usageError } from '../errors.js';
+import { table } from '../terminal/render.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
+import { withSession } from './session.js';
+
+const optionsSchema = z.extend(globalOptionsSchema, {
+  to: z.optional(z.string().check(z.minLength(1))),
+  file: z.optional(z.string()),
+  force: z._default(z.boolean(), false),
+});
+type BackupsOptions = z.output<typeof optionsSchema>;
+
+/** `rotate backups` lists the sealed backups; `rotate backups restore <id> --to <path>` writes one out for a person. */
+export function backupsCommand(run: ActionRunner): Command {
+  return withGlobalOptions(
+    new Command('backups')
+      .description('list the sealed backups of the env files (taken before each write); restore one to a new file')
+      .argument('[action]', 'restore')
+      .argument('[id]', 'the backup to restore (from the list)')
+      .option('--to <path>', 'restore: the file to write (a new file, mode 0600)')
+      .option('--file <path>', 'restore: which env file of the backup, when it holds several')
+      .option('--force', 'restore: overwrite --to if it exists'),
+  ).action(
+    run((command) => {
+      const [action, id] = command.processedArgs as [string | undefined, string | undefined];
+      return backups(action, id, parseOptions(optionsSchema, commandOptions(command)));
+    }),
+  );
+}
+
+/** `2026-12-01T21-35-14-194Z-jwt-a1b2c3` -> when it was taken and for which secrets. */
+function describe(id: string): { id: string; takenAt: string; secrets: string[] } {
+  const stamp = id.slice(0, 24).replace(/^(\d{4}-\d{2}-\d{2}T\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/, '$1:$2:$3.$4Z');
+  return { id, takenAt: stamp, secrets: id.slice(25, -7).split('+') };
+}
+
+async function backups(action: string | undefined, id: string | undefined, options: BackupsOptions): Promise<number> {
+  if (action !== undefined && action !== 'restore') {
+    throw usageError('USAGE', `unknown action "${action}"`, 'rotate backups | rotate backups restore <id> --to <path>');
+  }
+  if (action === 'restore' && (!id || !options.to)) {
+    throw usageError('USAGE', 'restore needs the backup id and --to <path>', 'rotate backups restore <id> --to ./env.restored');
+  }
+  return withSession(options, {}, async (session) => {
+    const ids = await session.store.listBackups();
+    if (action !== 'restore') {
+      const list = ids.map(describe).reverse();
+      return printResult(options, 'backups', ExitCode.ok, { results: list }, () =>
+        list.length === 0
+          ? `no backups in ${session.store.location}`
+          : table(
+              ['ID', 'TAKEN AT (UTC)', 'SECRETS'],
+              list.map((b) => [b.id, b.takenAt, b.secrets.join(', ')]),
+            ),
+      );
+    }
+    if (!ids.includes(id!)) {
+      throw usageError('USAGE', `there is no backup "${id}" in ${session.store.location}`, 'rotate backups lists them');
+    }
+    const text = pick((await session.store.getBackup(id!)).toString('utf8'), options.file);
+    const to = resolve(process.cwd(), options.to!);
+    try {
+      // A new file readable by its owner only; never over an existing one unless --force.
+      await writeFile(to, text.text, { flag: options.force ? 'w' : 'wx', mode: 0o600 });
+      await chmod(to, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw usageError('USAGE', `${to} exists; nothing was written`, 'choose a new path, or pass --force to overwrite it');
+      }
+      throw error;
+    }
+    const result = { id: id!, from: text.path, to, bytes: Buffer.byteLength(text.text) };
+    return printResult(
+      options,
+      'backups',
+      ExitCode.ok,
+      { results: [result] },
+      () => `wrote ${to} (mode 0600): ${text.path} as of ${describe(id!).takenAt}`,
+    );
+  });
+}
+
+/** The env file to write out of a backup: its only one, or the one --file names. */
+function pick(sealed: string, file: string | undefined): { path: string; text: string } {
+  const backup = JSON.parse(sealed) as { format?: string; files?: { path: string; exists: boolean; text: string }[] };
+  if (backup.format !== 'envfiles' || !backup.files) {
+    throw usageError('USAGE', 'this backup holds a Kubernetes Secret, not env files', 'restore it with kubectl; see docs/kubernetes.md');
+  }
+  const files = backup.files.filter((f) => f.exists);
+  const chosen = file ? files.find((f) => f.path === resolve(process.cwd(), file)) : files.length === 1 ? files[0] : undefined;
+  if (!chosen) {
+    throw usageError('USAGE', `the backup holds ${files.map((f) => f.path).join(', ')}`, 'name one with --file <path>');
+  }
+  return chosen;
+}
