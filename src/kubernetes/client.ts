@@ -56,8 +56,8 @@ async function connect(context: string | undefined): Promise<KubeClients> {
     config.setCurrentContext(context);
   }
   const cluster = config.getCurrentCluster();
-  const fallback =
-    cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && !config.getContextObject(config.currentContext);
+  // With no kubeconfig and no service account the client falls back to an unauthenticated http://localhost:8080.
+  const fallback = cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && config.getCurrentUser()?.name === 'user';
   if (!cluster || fallback) {
     throw usageError(
       'KUBE_NO_CREDENTIALS',

@@ -124,6 +124,20 @@ describe('Kubernetes Secret target', () => {
     }
   });
 
+  it('no kubeconfig and no service account is exit 2, saying so', async () => {
+    const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+    delete process.env.KUBECONFIG;
+    process.env.HOME = scratchDir('rotate-kube-home-');
+    try {
+      await expect(openKubernetesTarget({ namespace: NS, secret: secretName }, { log })).rejects.toMatchObject({
+        code: 'KUBE_NO_CREDENTIALS',
+        exitCode: 2,
+      });
+    } finally {
+      Object.assign(process.env, saved);
+    }
+  });
+
   it('a missing context, Secret or API server is exit 2, named', async () => {
     await expect(openKubernetesTarget({ namespace: NS, secret: secretName, context: 'prod' }, { log })).rejects.toMatchObject({
       code: 'KUBE_CONTEXT_NOT_FOUND',
