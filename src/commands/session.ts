@@ -45,7 +45,7 @@ async function assertEnvFilesExist(loaded: LoadedConfig): Promise<void> {
 export async function openSession(options: GlobalOptions, needs: SessionNeeds = {}): Promise<Session> {
   const [{ loadConfig, withTargetDefaults }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
     import('../config/load.js'),
-    import('../engine/process-deps.js'),
+    import('./process-deps.js'),
     import('../store/index.js'),
     import('../config/credential-env.js'),
     import('../target/index.js'),

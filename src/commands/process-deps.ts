@@ -3,11 +3,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
+import type { CommandResult, EngineDeps } from '../engine/session.js';
 import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
 import { readSecretInput } from '../terminal/secret-input.js';
-import type { CommandResult, EngineDeps } from './session.js';
 
 function runCommand(
   command: string,
