@@ -55,6 +55,7 @@ export const STARTER_CONFIG = {
       services: ['backend'],
       strategy: 'alter-password',
       adminUrlEnv: 'ROTATE_DATABASE_ADMIN_URL',
+      alsoUpdate: ['POSTGRES_PASSWORD'],
     },
     redis: {
       kind: 'redis',

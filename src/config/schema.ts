@@ -201,7 +201,7 @@ const secretIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'expecte
 export const DEFAULT_SECRETS = {
   jwt: { kind: 'jwt' },
   'exchange-key': { kind: 'exchange-key' },
-  database: { kind: 'postgres' },
+  database: { kind: 'postgres', alsoUpdate: ['POSTGRES_PASSWORD'] },
   redis: { kind: 'redis', alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'] },
   stripe: { kind: 'stripe' },
 } as const;

@@ -13,7 +13,8 @@ describe('built-in defaults', () => {
     expect(refresh).toMatchObject({ kind: 'jwt', env: 'JWT_REFRESH_SECRET' });
   });
 
-  it("list the platform's copies of the Redis password", () => {
+  it("list the platform's copies of the database and Redis passwords", () => {
+    expect(parseConfig({}, 'defaults').secrets.database).toMatchObject({ alsoUpdate: ['POSTGRES_PASSWORD'] });
     expect(parseConfig({}, 'defaults').secrets.redis).toMatchObject({
       alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'],
     });
