@@ -50,7 +50,7 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
       name,
       false,
       `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`,
-      'start the app or fix secrets.<id>.verify.url',
+      `start the app or fix secrets.${ctx.id}.verify.url`,
     );
   }
 }

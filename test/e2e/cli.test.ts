@@ -34,7 +34,7 @@ describe('rotate CLI surface', () => {
     const dir = scratchDir();
     const help = await runCli(['--help'], { cwd: dir });
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('rotate every secret whose interval has elapsed');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('rotate every secret whose interval has elapsed');
     for (const command of ['status', 'history', 'verify', 'rollback', 'resume', 'init', 'setup']) expect(help.stdout).toContain(command);
     const version = await runCli(['--version'], { cwd: dir });
     expect(version.code).toBe(0);
@@ -45,7 +45,7 @@ describe('rotate CLI surface', () => {
     const dir = scratchDir();
     const help = await runCli(['help'], { cwd: dir });
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('rotate every secret whose interval has elapsed');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('rotate every secret whose interval has elapsed');
     const status = await runCli(['help', 'status'], { cwd: dir });
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('Usage: rotate status');

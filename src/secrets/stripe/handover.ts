@@ -4,7 +4,7 @@ import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import { lookupAccount, stripeFailure } from './client.js';
 import type { StripeContext } from './index.js';
-import { type CurrentValues, describeShape, EXPECTED_PREFIX, type KeyShape, keyShape, type StripeMode } from './keys.js';
+import { type CurrentValues, type KeyShape, keyShape, malformedKeyText, type StripeMode } from './keys.js';
 
 export const NEW_SECRET_KEY = 'ROTATE_NEW_STRIPE_SECRET_KEY';
 export const NEW_PUBLISHABLE_KEY = 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY';
@@ -32,7 +32,7 @@ export interface CheckedKeys {
 }
 
 const malformed = (source: string, value: SecretValue, role: 'secret' | 'publishable'): RotateError =>
-  new RotateError('STRIPE_KEY_MALFORMED', `${source} holds ${describeShape(value.reveal())}; expected ${EXPECTED_PREFIX[role]}`, {
+  new RotateError('STRIPE_KEY_MALFORMED', malformedKeyText(source, value.reveal(), role), {
     hint:
       role === 'secret'
         ? 'Copy the secret key (not the publishable key) from Developers -> API keys, without quotes or spaces.'

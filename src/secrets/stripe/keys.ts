@@ -39,6 +39,17 @@ export function keyShape(role: KeyRole, value: string): KeyShape | undefined {
   return WEBHOOK.test(value) ? { type: 'webhook' } : undefined;
 }
 
+/**
+ * Why `value` in `where` is not a well-formed key of `role`, without contradicting itself: a value with the right
+ * prefix is malformed after it ("holds pk_test_…; expected pk_live_/pk_test_" read as if the prefix were wrong).
+ */
+export function malformedKeyText(where: string, value: string, role: KeyRole): string {
+  const shape = describeShape(value);
+  return shape.endsWith('…')
+    ? `${where} starts like a Stripe key (${shape}) but is not a well-formed one: its length or characters after the prefix are wrong`
+    : `${where} holds ${shape}; expected ${EXPECTED_PREFIX[role]}`;
+}
+
 export const EXPECTED_PREFIX: Record<KeyRole, string> = {
   secret: 'sk_live_/sk_test_ (or rk_ for a restricted key)',
   publishable: 'pk_live_/pk_test_',
@@ -99,7 +110,7 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
       check(
         'current secret key',
         false,
-        `${names.secretKey} holds ${describeShape(values.secretKey.reveal())}; expected ${EXPECTED_PREFIX.secret}`,
+        malformedKeyText(names.secretKey, values.secretKey.reveal(), 'secret'),
         'Fix the env file: the secret key is on Developers -> API keys.',
       ),
     );
@@ -112,7 +123,7 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
         check(
           'current publishable key',
           false,
-          `${names.publishableKey} holds ${describeShape(values.publishableKey.reveal())}; expected ${EXPECTED_PREFIX.publishable}`,
+          malformedKeyText(names.publishableKey, values.publishableKey.reveal(), 'publishable'),
           'Fix the env file.',
         ),
       );
