@@ -1,23 +1,10 @@
 import type { Kind, SecretConfig } from '../config/schema.js';
-import type { ErrorCode } from '../error-codes.js';
+import type { Check, JsonValue, Logger, Progress } from '../core-types.js';
 import type { SecretValue } from '../secret-value.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-/** One named check: a preflight, a verification, a retirement proof. */
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** What was seen; never a secret value. */
-  detail?: string;
-  /** What to do when it failed. */
-  hint?: string;
-  /**
-   * The error a failing check stands for. One registered with exit 2 (a missing right, Secret or workload) stops a
-   * real run as bad usage before anything changes; a dry run reports it as a failed check (exit 1).
-   */
-  code?: ErrorCode;
-}
+// The shared types now live in src/core-types.ts. Re-exported here until the files that import them from this
+// module (edited in parallel when they moved) import them from there; new code imports src/core-types.ts.
+export { type Check, check, type JsonValue, type Logger, type Progress } from '../core-types.js';
 
 /** Env-file changes: a new value, or `null` to remove the line. */
 export type EnvChanges = Record<string, SecretValue | null>;
@@ -35,17 +22,6 @@ export interface Rotation {
   secrets: Record<string, SecretValue>;
   /** Non-secret facts (row counts, role names, endpoint ids) for the plan, the summary and the history. */
   facts: Record<string, JsonValue>;
-}
-
-export interface Progress {
-  tick(count: number): void;
-  done(): void;
-}
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  debug(message: string): void;
 }
 
 /** The side effects a rotator may use; tests pass fakes for the clock and randomness. */
@@ -124,10 +100,3 @@ export interface Rotator<C extends SecretConfig = SecretConfig> {
   /** `rotate verify`: the current values work; changes nothing. */
   verifyCurrent(ctx: RotatorContext<C>): Promise<Check[]>;
 }
-
-export const check = (name: string, ok: boolean, detail?: string, hint?: string): Check => ({
-  name,
-  ok,
-  ...(detail === undefined ? {} : { detail }),
-  ...(hint === undefined || ok ? {} : { hint }),
-});
