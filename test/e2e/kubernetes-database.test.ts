@@ -41,7 +41,7 @@ describe('rotate database through a Kubernetes Secret', () => {
       secret: SECRET,
       replicas: 2,
       readinessPath: '/api/health/ready',
-      progressDeadlineSeconds: 5,
+      progressDeadlineSeconds: 60,
     });
     const backend = await kube.service('Deployment', NS, 'backend');
     await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
@@ -83,7 +83,7 @@ describe('rotate database through a Kubernetes Secret', () => {
     await createAppDatabase(server, role, old, db);
     const secret = `${SECRET}-roles`;
     kube.createSecret(NS, secret, { DATABASE_URL: url(role, old) });
-    kube.createWorkload('Deployment', NS, 'shop', { secret, replicas: 2, readinessPath: '/api/health/ready', progressDeadlineSeconds: 5 });
+    kube.createWorkload('Deployment', NS, 'shop', { secret, replicas: 2, readinessPath: '/api/health/ready', progressDeadlineSeconds: 60 });
     const shop = await kube.service('Deployment', NS, 'shop');
     await kube.until(() => kube.rolledOut('Deployment', NS, 'shop'));
     const config = {
@@ -129,5 +129,5 @@ describe('rotate database through a Kubernetes Secret', () => {
     }
     const texts = { ...readTree(join(dir, '.rotate')), output: outputs.join('\n') };
     expect(findLeaks(texts, [...passwords, ADMIN_TOKEN, masterKey])).toEqual([]);
-  });
+  }, 180_000);
 });

@@ -36,7 +36,7 @@ describe('rotate exchange-key through a Kubernetes Secret', () => {
       secret: SECRET,
       replicas: 2,
       readinessPath: '/healthz',
-      progressDeadlineSeconds: 5,
+      progressDeadlineSeconds: 60,
     });
     const backend = await kube.service('Deployment', NS, 'backend');
     await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));

