@@ -145,7 +145,10 @@ describe('rotate redis end to end', () => {
                   health: { url: options.health ?? `${app.url}/api/cache/ping`, timeoutSeconds: options.healthTimeout ?? 20 },
                 },
               }
-            : {};
+            : app
+              ? {}
+              : // Scenes without the app test the server's persistence: a restart that succeeds is enough there.
+                { worker: { restart: 'true' } };
         const config = {
           services,
           secrets: {
