@@ -34,7 +34,7 @@ async function setup(secret: string, options: z.output<typeof optionsSchema>): P
     const { applyRoleSetup, roleSetupSql, setupRolesOf } = await import('../secrets/postgres/index.js');
     if (!options.apply) {
       const roles = setupRolesOf(ctx);
-      const sql = roleSetupSql(roles);
+      const sql = roleSetupSql(roles, ctx.id);
       return printResult(options, 'setup', ExitCode.ok, { results: [{ secret: id, applied: false, roles, sql }] }, () => sql);
     }
     const { roles, sql } = await applyRoleSetup(ctx);

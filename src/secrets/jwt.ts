@@ -92,7 +92,11 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async generate(ctx, restore) {
     const old = currentSecret(ctx);
-    if (!old) throw new RotateError('JWT_SECRET_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`);
+    if (!old) {
+      throw new RotateError('JWT_SECRET_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+        hint: `Add ${ctx.config.env} to the env file, or set secrets.${ctx.id}.env to the variable that holds it.`,
+      });
+    }
     const next = restore?.secrets.old ?? new SecretValue(ctx.deps.randomBytes(MIN_SECRET_BYTES).toString('base64url'));
     const strength = strongEnough(`the ${restore ? 'restored' : 'new'} secret is long enough`, next);
     if (!strength.ok) {

@@ -103,7 +103,7 @@ describe('alternate-roles', () => {
     const ctx = context();
     const roles = setupRolesOf(ctx);
     expect(roles).toEqual({ owner: 'app', logins: ['app_blue', 'app_green'] });
-    const sql = roleSetupSql(roles);
+    const sql = roleSetupSql(roles, ctx.id);
     expect(sql).toContain('CREATE ROLE "app_blue" LOGIN INHERIT;');
     expect(sql).toContain('GRANT "app" TO "app_green";');
     expect(sql).toContain(`ALTER ROLE "app_blue" SET role = 'app';`);

@@ -44,7 +44,7 @@ export const alterPassword: Strategy = {
     const previous = restore.secrets.oldPassword?.reveal();
     if (previous === undefined || postgresFacts(restore.facts).oldUser !== app.user) {
       throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not hold a password of this role', {
-        hint: 'Rollback needs the rotation that set the current password; run `rotate history database`.',
+        hint: `Rollback needs the rotation that set the current password; run \`rotate history ${ctx.id}\`.`,
       });
     }
     return { user: app.user, password: previous, facts: { restored: true } };
@@ -93,7 +93,7 @@ export const alterPassword: Strategy = {
         'old password refused',
         login.outcome === 'refused',
         login.outcome === 'ok' ? `a new login as ${data.oldUser} with the old password still works` : login.detail,
-        'Run `rotate verify database`; the password change did not take.',
+        `Run \`rotate verify ${ctx.id}\`; the password change did not take.`,
       ),
     ];
     if (ctx.emergency) {

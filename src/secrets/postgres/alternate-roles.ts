@@ -8,9 +8,8 @@ import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 
-export const SETUP_HINT =
-  'Run `rotate setup database` to print the one-time SQL, or `rotate setup database --apply` to run it ' +
-  '(see docs/secrets/database.md).';
+export const setupHint = (id: string): string =>
+  `Run \`rotate setup ${id}\` to print the one-time SQL, or \`rotate setup ${id} --apply\` to run it ` + '(see docs/secrets/database.md).';
 
 /** What is missing from the alternate-roles layout, as seen by any session (pg_roles is public). */
 export async function layoutProblems(client: Client, roles: AlternateRoles, appUser: string): Promise<string[]> {
@@ -43,9 +42,9 @@ export async function layoutProblems(client: Client, roles: AlternateRoles, appU
   return problems;
 }
 
-const notSetUp = (problems: string[]): RotateError =>
+const notSetUp = (id: string, problems: string[]): RotateError =>
   new RotateError('POSTGRES_ROLES_NOT_SET_UP', `the alternate-roles layout is not in place: ${problems.join('; ')}`, {
-    hint: SETUP_HINT,
+    hint: setupHint(id),
   });
 
 /** The login role the app does not use now. Before the first rotation the app uses the owner itself. */
@@ -83,7 +82,7 @@ export const alternateRoles: Strategy = {
         'alternate roles layout in place',
         problems.length === 0,
         problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '),
-        SETUP_HINT,
+        setupHint(ctx.id),
       ),
     );
     const admin = adminUrl(ctx);
@@ -110,14 +109,14 @@ export const alternateRoles: Strategy = {
   async next(ctx: Ctx, app: PostgresUrl, restore?: Rotation) {
     const roles = rolesOf(ctx, app.user);
     const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
-    if (problems.length > 0) throw notSetUp(problems);
+    if (problems.length > 0) throw notSetUp(ctx.id, problems);
     const facts = { owner: roles.owner, logins: [...roles.logins] };
     if (!restore) return { user: idleRole(roles, app.user), password: newPassword(ctx), facts };
     const user = postgresFacts(restore.facts).oldUser;
     const password = restore.secrets.oldPassword?.reveal();
     if (user === undefined || user === app.user || password === undefined) {
       throw new RotateError('POSTGRES_NOTHING_TO_RESTORE', 'the last rotation does not name the role to go back to', {
-        hint: 'Rollback needs the rotation that moved the app to its current role; run `rotate history database`.',
+        hint: `Rollback needs the rotation that moved the app to its current role; run \`rotate history ${ctx.id}\`.`,
       });
     }
     return { user, password, facts: { ...facts, restored: true } };
@@ -157,7 +156,7 @@ export const alternateRoles: Strategy = {
         'old role refused',
         login.outcome === 'refused',
         login.outcome === 'ok' ? `a new login as ${data.oldUser} still works` : login.detail,
-        `Run \`rotate verify database\`; ${data.oldUser} should no longer accept logins.`,
+        `Run \`rotate verify ${ctx.id}\`; ${data.oldUser} should no longer accept logins.`,
       ),
     ];
     if (ctx.emergency) {

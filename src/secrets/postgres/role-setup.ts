@@ -26,7 +26,7 @@ export function rolesOf(ctx: Ctx, appUser: string): AlternateRoles {
   return { owner, logins: [`${owner}${SUFFIXES[0]}`, `${owner}${SUFFIXES[1]}`] };
 }
 
-/** The roles for `rotate setup database`, from the config and the env file's URL. */
+/** The roles for `rotate setup <id>`, from the config and the env file's URL. */
 export const setupRolesOf = (ctx: Ctx): AlternateRoles => rolesOf(ctx, appUrl(ctx).user);
 
 /**
@@ -34,20 +34,20 @@ export const setupRolesOf = (ctx: Ctx): AlternateRoles => rolesOf(ctx, appUrl(ct
  * login roles act as the owner (`SET role`), so objects they create (migrations) belong to the owner too. The app
  * keeps working as the owner until the first rotation moves it to a login role and makes the owner NOLOGIN.
  */
-export function roleSetupSql(roles: AlternateRoles): string {
+export function roleSetupSql(roles: AlternateRoles, id: string): string {
   const names = [roles.owner, ...roles.logins];
   if (new Set(names).size !== 3) {
     throw new RotateError('POSTGRES_ROLES_INVALID', 'the owner and the two login roles must be three different roles', {
-      hint: 'Check secrets.database.roles.',
+      hint: `Check secrets.${id}.roles.`,
     });
   }
   const tag = '$rotate_setup$';
   if (names.some((name) => name.includes('$'))) {
     throw new RotateError('POSTGRES_ROLES_INVALID', 'role names with `$` are not supported by the setup', {
-      hint: 'Choose role names without `$` in secrets.database.roles.',
+      hint: `Choose role names without \`$\` in secrets.${id}.roles.`,
     });
   }
-  for (const name of names) refuseUnsafeRoleName(name, 'secrets.<id>.roles or the URL');
+  for (const name of names) refuseUnsafeRoleName(name, `secrets.${id}.roles or the URL of secret ${id}`);
   const owner = ident(roles.owner);
   // Role names appear only as quoted identifiers and literals, never in a `--` comment: a name is data, not text.
   const lines = [
@@ -79,7 +79,7 @@ export function roleSetupSql(roles: AlternateRoles): string {
 /** Applies the setup with the admin URL (or the app's URL when none is configured). */
 export async function applyRoleSetup(ctx: Ctx): Promise<{ roles: AlternateRoles; sql: string }> {
   const roles = setupRolesOf(ctx);
-  const sql = roleSetupSql(roles);
+  const sql = roleSetupSql(roles, ctx.id);
   const target: PostgresUrl = adminUrl(ctx) ?? appUrl(ctx);
   const run = async (client: Client): Promise<void> => {
     await client.query('BEGIN');
@@ -98,7 +98,7 @@ export async function applyRoleSetup(ctx: Ctx): Promise<{ roles: AlternateRoles;
       'POSTGRES_SETUP_FAILED',
       'the alternate-roles setup failed',
       error,
-      'Run it as a superuser: set adminUrlEnv, or print the SQL with `rotate setup database` and run it with psql.',
+      `Run it as a superuser or a CREATEROLE role: set secrets.${ctx.id}.adminUrlEnv, or print the SQL with \`rotate setup ${ctx.id}\` and run it with psql.`,
     );
   }
   ctx.deps.log.info(`alternate-roles setup applied: ${roles.logins.join(', ')} act as ${roles.owner}`);

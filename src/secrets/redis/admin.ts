@@ -80,9 +80,9 @@ export async function detectPersistence(client: RedisClient): Promise<Persistenc
   return { mode: aclfile ? 'aclfile' : configFile ? 'config-file' : 'none', aclfile, configFile };
 }
 
-export const persistenceHint =
+export const persistenceHint = (id: string): string =>
   'Give redis-server an aclfile (ACL SAVE) or start it from a config file (CONFIG REWRITE), ' +
-  'or pass --allow-unpersisted (secrets.<id>.allowUnpersisted) to rotate anyway: a Redis restart then brings the ' +
+  `or pass --allow-unpersisted (secrets.${id}.allowUnpersisted) to rotate anyway: a Redis restart then brings the ` +
   'old password back and the app is refused.';
 
 /**

@@ -72,7 +72,11 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     let newPassword: SecretValue;
     if (restore) {
       const previous = restore.secrets.oldPassword;
-      if (!previous) throw new RotateError('REDIS_RESTORE_MISSING', 'the last rotation kept no previous Redis password to restore');
+      if (!previous) {
+        throw new RotateError('REDIS_RESTORE_MISSING', 'the last rotation kept no previous Redis password to restore', {
+          hint: `See \`rotate history ${ctx.id}\`.`,
+        });
+      }
       newPassword = previous;
     } else {
       newPassword = new SecretValue(ctx.deps.randomBytes(32).toString('base64url'));

@@ -135,12 +135,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       );
     } else {
       checks.push(
-        check(
-          'the change survives a Redis restart',
-          false,
-          'the server has neither an aclfile nor a config file',
-          persistenceHint.replace('<id>', ctx.id),
-        ),
+        check('the change survives a Redis restart', false, 'the server has neither an aclfile nor a config file', persistenceHint(ctx.id)),
       );
     }
     if (ctx.emergency) {

@@ -106,7 +106,7 @@ export const aclStrategy: Strategy = {
     const hashes = await existingPasswords(client, user);
     if (!hashes.includes(passwordHash(newPassword))) {
       throw new RotateError('REDIS_NEW_PASSWORD_MISSING', `user ${user} does not hold the new password; the old one stays`, {
-        hint: 'Someone changed the user since apply; check ACL GETUSER and run `rotate verify redis`.',
+        hint: `Someone changed the user since apply; check ACL GETUSER and run \`rotate verify ${ctx.id}\`.`,
       });
     }
     if (!oldPassword.equals(newPassword) && hashes.includes(passwordHash(oldPassword))) {
