@@ -1,6 +1,7 @@
 import type { SecretConfig } from '../config/schema.js';
+import { type Check, check } from '../core-types.js';
 import { envKeysOf, writesBareCopies } from '../secrets/index.js';
-import { type Check, check, type Rotation } from '../secrets/types.js';
+import type { Rotation } from '../secrets/types.js';
 import { type Session, secretConfig } from './session.js';
 
 /** Values shorter than this are too plain ("1", "true") to call a copy. */

@@ -1,8 +1,9 @@
+import type { Check } from '../core-types.js';
 import { variableReferences } from '../envfile/edit.js';
 import { readEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
-import type { Check, Rotation } from '../secrets/types.js';
+import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks, withBareCopies } from './copies.js';

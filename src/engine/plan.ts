@@ -1,5 +1,5 @@
+import { type Check, check } from '../core-types.js';
 import { envKeysOf } from '../secrets/index.js';
-import { type Check, check } from '../secrets/types.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';

@@ -1,6 +1,6 @@
+import type { Check, JsonValue } from '../core-types.js';
 import { ExitCode, type ExitCodeValue, RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
-import type { Check, JsonValue } from '../secrets/types.js';
 
 export type SecretStatus =
   | 'rotated'

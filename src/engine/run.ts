@@ -1,7 +1,8 @@
 import type { SecretConfig } from '../config/schema.js';
+import type { Check } from '../core-types.js';
 import { type ErrorCode, RotateError } from '../errors.js';
 import { envKeysOf } from '../secrets/index.js';
-import type { Check, EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
+import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
 import type { HistoryEntry, Journal, JournalSecret, RunStepName, SecretState, SecretStepName } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';

@@ -1,4 +1,5 @@
-import { type Check, check, type RotatorContext } from './types.js';
+import { type Check, check } from '../core-types.js';
+import type { RotatorContext } from './types.js';
 
 /**
  * Asks the app itself whether it works with the values it loaded: a GET that must answer 2xx. A static health page

@@ -2,10 +2,6 @@ import type { Kind, SecretConfig } from '../config/schema.js';
 import type { Check, JsonValue, Logger, Progress } from '../core-types.js';
 import type { SecretValue } from '../secret-value.js';
 
-// The shared types now live in src/core-types.ts. Re-exported here until the files that import them from this
-// module (edited in parallel when they moved) import them from there; new code imports src/core-types.ts.
-export { type Check, check, type JsonValue, type Logger, type Progress } from '../core-types.js';
-
 /** Env-file changes: a new value, or `null` to remove the line. */
 export type EnvChanges = Record<string, SecretValue | null>;
 

@@ -3,9 +3,9 @@
 // by the fields `kubectl rollout status` reads. A rollout that reports ProgressDeadlineExceeded, or outlives the
 // service's health timeout, fails the restart step; the old pods keep serving meanwhile (maxUnavailable 0).
 import type { Config, KubernetesWorkloadConfig, ServiceConfig } from '../config/schema.js';
+import type { Check, Logger } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
-import type { Check, Logger } from '../secrets/types.js';
 import { type RolloutState, rolloutState } from './rollout-status.js';
 
 export interface RolloutDeps {

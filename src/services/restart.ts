@@ -1,8 +1,8 @@
 import type { Config } from '../config/schema.js';
+import type { Check } from '../core-types.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
-import type { Check } from '../secrets/types.js';
 
 /** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
 export async function restartServices(names: readonly string[], config: Config, configDir: string, deps: EngineDeps): Promise<void> {

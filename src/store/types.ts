@@ -1,4 +1,4 @@
-import type { JsonValue } from '../secrets/types.js';
+import type { JsonValue } from '../core-types.js';
 
 /** A Rotation as it is kept: facts in clear, everything else sealed with the store's master key. */
 export interface SealedRotation {

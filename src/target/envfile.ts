@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type Check, check } from '../core-types.js';
 import { type EnvFileSnapshot, editEnvFile, readEnvFile, restoreEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { RotateError } from '../errors.js';
-import { type Check, check } from '../secrets/types.js';
 import type { Target, TargetSnapshot } from './types.js';
 
 /** What `backup()` returns: every file's bytes (the store seals it). */

@@ -1,5 +1,5 @@
 import type { TargetConfig } from '../config/schema.js';
-import type { Logger } from '../secrets/types.js';
+import type { Logger } from '../core-types.js';
 import { openEnvFileTarget } from './envfile.js';
 import type { Target } from './types.js';
 

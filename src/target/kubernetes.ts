@@ -1,8 +1,9 @@
 // The Kubernetes target: a run's values are the `data` of one Secret (keys are env names). The write is one merge
 // patch carrying the resourceVersion read at the start, so a concurrent change gets 409 Conflict and nothing is
 // overwritten; keys the patch does not name stay byte for byte on the server.
+
+import type { Check, Logger } from '../core-types.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
-import type { Check, Logger } from '../secrets/types.js';
 import type { Target, TargetSnapshot } from './types.js';
 
 export interface KubernetesTargetConfig {

@@ -1,4 +1,4 @@
-import type { Check } from '../secrets/types.js';
+import type { Check } from '../core-types.js';
 
 /**
  * Where the values of a run live and are written: one or several env files, or a Kubernetes Secret.

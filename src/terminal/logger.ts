@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
+import type { Logger } from '../core-types.js';
 import { redact } from '../secret-value.js';
-import type { Logger } from '../secrets/types.js';
 
 export interface TerminalOptions {
   quiet: boolean;

@@ -1,4 +1,4 @@
-import type { Progress } from '../secrets/types.js';
+import type { Progress } from '../core-types.js';
 
 /** A bar with rows/s on a TTY (stderr); nothing elsewhere, so CI logs stay clean. */
 export function createProgress(enabled: boolean): (label: string, total: number) => Progress {

@@ -1,6 +1,6 @@
+import type { JsonValue } from '../core-types.js';
 import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { redact } from '../secret-value.js';
-import type { JsonValue } from '../secrets/types.js';
 import { colorFor } from './logger.js';
 
 export const SCHEMA_VERSION = 1;

@@ -1,8 +1,9 @@
 // Builds a RotatorContext for tests that drive a rotator's steps directly against real servers.
 import { randomBytes } from 'node:crypto';
 import { type SecretConfig, secretSchema } from '../../src/config/schema.js';
+import type { JsonValue } from '../../src/core-types.js';
 import type { SecretValue } from '../../src/secret-value.js';
-import type { JsonValue, RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
+import type { RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
 
 export interface TestContextOptions {
   id?: string;

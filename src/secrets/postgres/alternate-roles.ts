@@ -1,6 +1,7 @@
 import type { PostgresUrl } from '../../connection/postgres-url.js';
+import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
-import { type Check, check, type Rotation } from '../types.js';
+import type { Rotation } from '../types.js';
 import { adminSession, endSessions, sessionsLeft } from './admin.js';
 import { adminUrl, type Ctx, newPassword, postgresFacts, type RotationData, rotationData } from './credentials.js';
 import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';

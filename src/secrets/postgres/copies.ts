@@ -3,7 +3,7 @@
 // does not update keeps the dead password; one that is not listed in `alsoUpdate` stops the run before anything
 // changes, naming it.
 import { type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
-import { type Check, check } from '../types.js';
+import { type Check, check } from '../../core-types.js';
 import type { Ctx } from './credentials.js';
 
 /** How `raw` holds the credential of `user`/`password`: inside a postgres URL, whole, or not at all. */

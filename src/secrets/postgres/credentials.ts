@@ -8,9 +8,10 @@ import {
   refuseUnsafeRoleName,
   withCredentials,
 } from '../../connection/postgres-url.js';
+import type { JsonValue } from '../../core-types.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import type { EnvChanges, JsonValue, Rotation, RotatorContext } from '../types.js';
+import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
 import { copyOf } from './copies.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;

@@ -1,7 +1,8 @@
 import type { PostgresSecretConfig } from '../../config/schema.js';
 import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
+import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
-import { type Check, check, type JsonValue, type Rotation, type Rotator } from '../types.js';
+import type { Rotation, Rotator } from '../types.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';

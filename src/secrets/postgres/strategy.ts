@@ -1,5 +1,6 @@
 import type { PostgresUrl } from '../../connection/postgres-url.js';
-import type { Check, JsonValue, Rotation } from '../types.js';
+import type { Check, JsonValue } from '../../core-types.js';
+import type { Rotation } from '../types.js';
 import type { Ctx } from './credentials.js';
 
 /** What differs between `alter-password` and `alternate-roles`; index.ts holds what they share. */

@@ -1,8 +1,8 @@
 // Read-only probes: does a URL authenticate, how many keys are there, which env vars embed the app's password.
 
+import { type Check, check } from '../../core-types.js';
 import { describeError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
-import { type Check, check } from '../types.js';
 import type { Ctx } from './admin.js';
 import { withConnection } from './connection.js';
 import { describeTarget, parseRedisUrl, type RedisUrl } from './url.js';

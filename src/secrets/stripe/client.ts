@@ -3,9 +3,10 @@
 // Stripe cannot roll an endpoint's signing secret by API, so the new secret comes from a new endpoint that copies
 // the old one; the old endpoint is deleted when the app runs on the new secret.
 import Stripe from 'stripe';
+import type { JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
-import type { JsonValue, Rotation } from '../types.js';
+import type { Rotation } from '../types.js';
 import type { StripeContext } from './index.js';
 import { maskKeys } from './keys.js';
 

@@ -4,9 +4,10 @@
 // verifyCurrent for `rotate verify`. Beside it: keys.ts (key shapes), handover.ts (the keys handed in and their
 // checks), client.ts (the Stripe API and the webhook endpoints), signature.ts (signed test events for the app).
 import type { StripeSecretConfig } from '../../config/schema.js';
+import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import { type Check, check, type JsonValue, type Preflight, type Rotation, type Rotator, type RotatorContext } from '../types.js';
+import type { Preflight, Rotation, Rotator, RotatorContext } from '../types.js';
 import {
   createReplacement,
   deleteEndpoint,

@@ -1,7 +1,8 @@
 // Shapes of Stripe keys. A key's prefix says what it is and which mode (live/test) it belongs to; checking the
 // prefixes before any network call catches a pasted publishable key, a test key in production, and so on.
+
+import { type Check, check } from '../../core-types.js';
 import { SecretValue } from '../../secret-value.js';
-import { type Check, check } from '../types.js';
 import type { StripeContext } from './index.js';
 
 export type StripeMode = 'live' | 'test';

@@ -2,8 +2,9 @@
 // the old one. Stripe-Signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, keyed with the
 // whole `whsec_...` string (not its base64 decoding).
 import { createHmac } from 'node:crypto';
+import { type Check, check } from '../../core-types.js';
 import type { SecretValue } from '../../secret-value.js';
-import { type Check, check, type RotatorDeps } from '../types.js';
+import type { RotatorDeps } from '../types.js';
 import type { StripeContext } from './index.js';
 import { keyShape, type StripeMode } from './keys.js';
 
