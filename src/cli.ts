@@ -70,6 +70,11 @@ export function buildProgram(): Command {
 async function main(): Promise<void> {
   // The first SIGINT/SIGTERM stops a run at its next safe point; a second one forces the exit.
   installInterruptHandler();
+  // `rotate help | head`: a reader that closes the pipe early has all it wanted; no stack trace for EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
