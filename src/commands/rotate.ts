@@ -55,22 +55,13 @@ type RotateOptions = z.output<typeof optionsSchema>;
 
 async function select(session: Session, names: string[], options: RotateOptions, commands: string[]): Promise<Selection> {
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
-  const [{ isDue, schedule }, { journalSecretIds }, { closedWindow, describeWindow }] = await Promise.all([
+  const [{ isDue, schedules }, { closedWindow, describeWindow }] = await Promise.all([
     import('../engine/due.js'),
-    import('../store/types.js'),
     import('../schedule/window.js'),
   ]);
-  const [states, journals, env] = await Promise.all([session.store.readStates(), session.store.readJournals(), session.target.read()]);
   const selection: Selection = { retire: [], rotate: [], skipped: [] };
   const now = session.deps.now();
-  for (const [id, config] of Object.entries(session.config.secrets)) {
-    const s = schedule(
-      config,
-      states[id],
-      journals.find((j) => journalSecretIds(j).includes(id)),
-      env.values,
-      now,
-    );
+  for (const { id, config, schedule: s } of await schedules(session)) {
     const skip = (note: string) =>
       selection.skipped.push({ secret: id, kind: config.kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
     if (s.state === 'retire-due') selection.retire.push(id);

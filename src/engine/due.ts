@@ -1,6 +1,7 @@
 import type { SecretConfig } from '../config/schema.js';
 import { envKeysOf } from '../secrets/index.js';
-import type { SecretState, StoredJournal } from '../store/types.js';
+import { journalSecretIds, type SecretState, type StoredJournal } from '../store/types.js';
+import type { Session } from './session.js';
 
 export type DueState = 'ok' | 'due' | 'never-rotated' | 'absent' | 'grace' | 'retire-due' | 'interrupted' | 'needs-person';
 
@@ -34,3 +35,21 @@ export function schedule(
 
 /** `--due` rotates secrets that are due or were never rotated by rotate (their age is unknown). */
 export const isDue = (s: Schedule): boolean => s.state === 'due' || s.state === 'never-rotated';
+
+export interface SecretSchedule {
+  id: string;
+  config: SecretConfig;
+  /** The pending run that covers this secret, if any. */
+  journal: StoredJournal | undefined;
+  schedule: Schedule;
+}
+
+/** Every configured secret with its schedule now: what `--due`, reminders and monitoring start from. */
+export async function schedules(session: Session): Promise<SecretSchedule[]> {
+  const [states, journals, env] = await Promise.all([session.store.readStates(), session.store.readJournals(), session.target.read()]);
+  const now = session.deps.now();
+  return Object.entries(session.config.secrets).map(([id, config]) => {
+    const journal = journals.find((j) => journalSecretIds(j).includes(id));
+    return { id, config, journal, schedule: schedule(config, states[id], journal, env.values, now) };
+  });
+}

@@ -1,7 +1,7 @@
-import { type Schedule, schedule } from '../engine/due.js';
+import { type Schedule, schedules } from '../engine/due.js';
 import type { Session } from '../engine/session.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
-import { type HistoryEntry, type HistoryResult, journalSecretIds } from '../store/types.js';
+import type { HistoryEntry, HistoryResult } from '../store/types.js';
 
 /** What monitoring asks of one secret: is it in date, did its last run work, does it wait for a person. */
 export interface SecretHealth extends Schedule {
@@ -21,16 +21,8 @@ const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed'];
 const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due'];
 
 export async function secretHealth(session: Session): Promise<SecretHealth[]> {
-  const [states, journals, env, history] = await Promise.all([
-    session.store.readStates(),
-    session.store.readJournals(),
-    session.target.read(),
-    session.store.readHistory(),
-  ]);
-  const now = session.deps.now();
-  return Object.entries(session.config.secrets).map(([id, config]) => {
-    const journal = journals.find((j) => journalSecretIds(j).includes(id));
-    const s = schedule(config, states[id], journal, env.values, now);
+  const [secrets, history] = await Promise.all([schedules(session), session.store.readHistory()]);
+  return secrets.map(({ id, config, journal, schedule: s }) => {
     const last = history.filter((e) => e.secret === id).at(-1);
     return {
       secret: id,

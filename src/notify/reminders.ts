@@ -1,7 +1,7 @@
-import { schedule } from '../engine/due.js';
+import { schedules } from '../engine/due.js';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
-import { journalSecretIds, type Lock } from '../store/types.js';
+import type { Lock } from '../store/types.js';
 import { type Notice, sendNotice } from './send.js';
 
 const DAY = 86_400_000;
@@ -15,19 +15,11 @@ interface Reminder {
 
 /** What `--due` reminds of after its run: secrets coming due soon, and due ones that wait for an operator. */
 async function remindersOf(session: Session, results: SecretResult[]): Promise<Reminder[]> {
-  const [states, journals, env] = await Promise.all([session.store.readStates(), session.store.readJournals(), session.target.read()]);
   const now = session.deps.now();
   const host = session.deps.host;
   const reminders: Reminder[] = [];
-  for (const [id, config] of Object.entries(session.config.secrets)) {
+  for (const { id, config, schedule: s } of await schedules(session)) {
     const result = results.find((r) => r.secret === id);
-    const s = schedule(
-      config,
-      states[id],
-      journals.find((j) => journalSecretIds(j).includes(id)),
-      env.values,
-      now,
-    );
     const fields = { secret: id, kind: config.kind, host, lastRotatedAt: s.lastRotatedAt, nextDue: s.nextDue };
     if (result?.status === 'needs-operator') {
       const since = s.nextDue ? `due since ${s.nextDue.slice(0, 10)}` : 'due (never rotated by rotate)';
