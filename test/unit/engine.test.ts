@@ -13,6 +13,7 @@ import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal, StoredJournal } from '../../src/store/types.js';
 import { findLeaks, readTree } from '../helpers/cli.js';
 import { type TestSession, testSession } from '../helpers/session.js';
+import { startWebhook } from '../helpers/webhook.js';
 
 // One secret per run, as the tests before sets: the result of that secret.
 const rotateSecret = async (session: Session, id: string, mode?: 'rotate' | 'rollback') => (await rotateSet(session, [id], mode))[0]!;
@@ -270,25 +271,15 @@ describe('engine', () => {
   });
 
   it('tells the notification hook what happened, without a secret value', async () => {
-    const { createServer } = await import('node:http');
-    const bodies: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        bodies.push(body);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const hook = await startWebhook();
+    const { bodies } = hook;
     const fake = setup([], {
-      notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
+      notify: { webhookUrl: hook.url, on: ['success'] },
       services: { app: { restart: 'restart-app' } },
       secrets: { jwt: { kind: 'jwt', services: ['app'] } },
     });
     await rotateSecret(fake.session, 'jwt');
-    server.close();
+    await hook.close();
     expect(bodies).toHaveLength(1);
     expect(JSON.parse(bodies[0]!)).toMatchObject({ event: 'success', action: 'rotate', secret: 'jwt', result: 'rotated' });
     expect(JSON.parse(bodies[0]!).text).toMatch(/^rotate: jwt rotation done on host/);
@@ -296,26 +287,16 @@ describe('engine', () => {
   });
 
   it('--reason with the current or new value typed in is stored and posted redacted', async () => {
-    const { createServer } = await import('node:http');
-    const bodies: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        bodies.push(body);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const hook = await startWebhook();
+    const { bodies } = hook;
     const fake = setup([], {
-      notify: { webhookUrl: `http://127.0.0.1:${port}/hook`, on: ['success'] },
+      notify: { webhookUrl: hook.url, on: ['success'] },
       services: { app: { restart: 'restart-app' } },
       secrets: { jwt: { kind: 'jwt', services: ['app'] } },
     });
     fake.session.options.reason = `leaked ${OLD} in CI; replaced by ${NEW}`;
     await rotateSecret(fake.session, 'jwt');
-    server.close();
+    await hook.close();
     const [entry] = await fake.session.store.readHistory();
     expect(entry?.reason).toBe('leaked [redacted] in CI; replaced by [redacted]');
     expect(bodies).toHaveLength(1);

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import type { SecretResult } from '../../src/engine/result.js';
@@ -11,27 +10,18 @@ import { oneLine, sendNotice } from '../../src/notify/send.js';
 import { markSecret } from '../../src/secret-value.js';
 import type { HistoryEntry } from '../../src/store/types.js';
 import { freePort } from '../helpers/cli.js';
+import { startWebhook, type Webhook } from '../helpers/webhook.js';
 
-const servers: Server[] = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.close();
+const hooks: Webhook[] = [];
+afterEach(async () => {
+  await Promise.all(hooks.splice(0).map((hook) => hook.close()));
 });
 
 /** A webhook that answers each POST with the next status of `statuses` (then 200) and keeps the bodies. */
-async function webhook(statuses: number[] = []): Promise<{ url: string; bodies: string[] }> {
-  const bodies: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      bodies.push(body);
-      res.statusCode = statuses.shift() ?? 200;
-      res.end();
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
+async function webhook(statuses: number[] = []): Promise<Webhook> {
+  const hook = await startWebhook(statuses);
+  hooks.push(hook);
+  return hook;
 }
 
 function deps() {
