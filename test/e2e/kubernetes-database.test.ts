@@ -14,7 +14,8 @@ const NS = 'cryptoorchestrator';
 const SECRET = 'cryptoorchestrator-secrets';
 const masterKey = 'e'.repeat(64);
 
-describe('rotate database through a Kubernetes Secret', () => {
+// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
+describe('rotate database through a Kubernetes Secret', { retry: 1 }, () => {
   let server: PrivatePostgres;
   let kube: FakeKube;
   let dir: string;

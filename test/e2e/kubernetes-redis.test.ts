@@ -29,7 +29,8 @@ async function auth(port: number, password: string): Promise<string> {
   }
 }
 
-describe('rotate redis through a Kubernetes Secret', () => {
+// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
+describe('rotate redis through a Kubernetes Secret', { retry: 1 }, () => {
   let dir: string;
   let kube: FakeKube;
   let redis: Service;
