@@ -37,6 +37,22 @@ export function historyEntry(secret: string, runId: string, result: HistoryEntry
   };
 }
 
+/** A run-set journal for one jwt secret with no step taken yet: what a run pending for `rotate resume` leaves. */
+async function writePendingRun(store: Store, runId: string, secret: string, extra: Partial<Journal> = {}): Promise<void> {
+  await store.writeJournal({
+    format: 2,
+    runId,
+    mode: 'rotate',
+    startedAt: new Date().toISOString(),
+    host: hostname(),
+    pid: process.pid,
+    emergency: false,
+    secrets: [{ secret, kind: 'jwt', rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)), steps: [] }],
+    steps: [],
+    ...extra,
+  });
+}
+
 function sealedRotation(sealed: string): SealedRotation {
   return { facts: { algorithm: 'HS256', bytes: 32 }, envKeys: ['JWT_SECRET', 'JWT_SECRET_PREVIOUS'], sealed };
 }
@@ -187,18 +203,7 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       const a1 = await put(store, a);
       const pinned = await put(store, a);
       const runId = uniqueId('run-pinned');
-      await store.writeJournal({
-        format: 2,
-        runId,
-        mode: 'rotate',
-        startedAt: new Date().toISOString(),
-        host: hostname(),
-        pid: process.pid,
-        emergency: false,
-        secrets: [{ secret: a, kind: 'jwt', rotation: sealedRotation(await store.seal('{}', `rotation:${a}`)), steps: [] }],
-        targetBackup: pinned,
-        steps: [],
-      });
+      await writePendingRun(store, runId, a, { targetBackup: pinned });
       try {
         const b1 = await put(store, b);
         const both = await put(store, `${a}+${b}`);
@@ -290,17 +295,7 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       await lock.release();
 
       const runId = uniqueId('run-pending');
-      await store.writeJournal({
-        format: 2,
-        runId,
-        mode: 'rotate',
-        startedAt: new Date().toISOString(),
-        host: hostname(),
-        pid: process.pid,
-        emergency: false,
-        secrets: [{ secret: 'jwt', kind: 'jwt', rotation: sealedRotation(await store.seal('{}', 'rotation:jwt')), steps: [] }],
-        steps: [],
-      });
+      await writePendingRun(store, runId, 'jwt');
       try {
         await expect(lockWithWrongKey()).rejects.toMatchObject({ code: 'PENDING_RUN_KEY_MISMATCH', exitCode: 3 });
       } finally {
