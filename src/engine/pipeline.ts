@@ -7,6 +7,7 @@ import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks, withBareCopies } from './copies.js';
+import { recordUnstarted } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { failedChecks, type Prepared, Run } from './run.js';
 import { unsealRotation } from './sealing.js';
@@ -157,6 +158,7 @@ async function checkAndGenerate(
   mode: 'rotate' | 'rollback',
 ): Promise<Prepared[] | { results: SecretResult[] }> {
   const ids = candidates.map((c) => c.id);
+  const startedAt = session.deps.now();
   const setChecks = await preflightSet(session, ids);
   const facts: Record<string, SecretResult['facts']> = {};
   for (const c of candidates) {
@@ -169,14 +171,19 @@ async function checkAndGenerate(
   if (failing.length > 0) {
     const note = `not rotated: ${failing.map((c) => c.id).join(', ')} failed its checks, and the set rotates together`;
     return {
-      results: candidates.map((c) => {
-        const base = { ...emptyResult(session, c.id), checks: c.checks, facts: facts[c.id] ?? {} };
-        if (!failing.includes(c)) return { ...base, status: 'skipped', note };
-        const error = new RotateError('PREFLIGHT_FAILED', `${c.id}: the current value does not pass its checks; nothing was changed`, {
-          hint: failedChecks(c.checks).find((check) => check.hint)?.hint,
-        });
-        return { ...base, status: 'failed', error: errorInfo(error) };
-      }),
+      results: await recordUnstarted(
+        session,
+        mode,
+        startedAt,
+        candidates.map((c): SecretResult => {
+          const base = { ...emptyResult(session, c.id), checks: c.checks, facts: facts[c.id] ?? {} };
+          if (!failing.includes(c)) return { ...base, status: 'skipped', note };
+          const error = new RotateError('PREFLIGHT_FAILED', `${c.id}: the current value does not pass its checks; nothing was changed`, {
+            hint: failedChecks(c.checks).find((check) => check.hint)?.hint,
+          });
+          return { ...base, status: 'failed', error: errorInfo(error) };
+        }),
+      ),
     };
   }
 
@@ -189,10 +196,16 @@ async function checkAndGenerate(
     } catch (error) {
       const note = `not rotated: generating ${c.id}'s new value failed, and the set rotates together`;
       return {
-        results: candidates.map((other) =>
-          other === c
-            ? { ...emptyResult(session, c.id), status: 'failed', checks: c.checks, error: errorInfo(error) }
-            : { ...emptyResult(session, other.id), status: 'skipped', checks: other.checks, note },
+        results: await recordUnstarted(
+          session,
+          mode,
+          startedAt,
+          candidates.map(
+            (other): SecretResult =>
+              other === c
+                ? { ...emptyResult(session, c.id), status: 'failed', checks: c.checks, error: errorInfo(error) }
+                : { ...emptyResult(session, other.id), status: 'skipped', checks: other.checks, note },
+          ),
         ),
       };
     }

@@ -19,6 +19,9 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   failed: 'failed',
 };
 
+/** What a record needs of its run: a journaled run, or one that stopped at its checks before it journaled anything. */
+export type RunInfo = Pick<Journal, 'runId' | 'startedAt' | 'mode' | 'emergency'>;
+
 /** A secret's main value before the run and after it, as the run read them: only their keyed fingerprints are kept. */
 export interface ValuesAround {
   old?: string | undefined;
@@ -31,7 +34,7 @@ export interface ValuesAround {
  */
 export async function record(
   session: Session,
-  journal: Journal,
+  journal: RunInfo,
   result: SecretResult,
   action?: HistoryEntry['action'],
   values: ValuesAround = {},
@@ -56,4 +59,28 @@ export async function record(
   await appendChained(session.store, entry);
   const notice = historyNotice(entry, result.status, session.deps.host);
   if (notice) await sendNotice(session.config.notify, session.deps, notice);
+}
+
+/**
+ * A run stopped by its checks or its generation (nothing changed, no journal): its failures are recorded too, so
+ * that `rotate history` shows them and monitoring (`status --check`, `last_run_ok`) sees the last run failed.
+ */
+export async function recordUnstarted(
+  session: Session,
+  mode: RunInfo['mode'],
+  startedAt: Date,
+  results: SecretResult[],
+): Promise<SecretResult[]> {
+  const run: RunInfo = { runId: session.deps.randomUUID(), startedAt: startedAt.toISOString(), mode, emergency: session.options.emergency };
+  const out: SecretResult[] = [];
+  for (const result of results) {
+    if (result.status !== 'failed') {
+      out.push(result);
+      continue;
+    }
+    const recorded = { ...result, runId: run.runId };
+    await record(session, run, recorded);
+    out.push(recorded);
+  }
+  return out;
 }

@@ -39,6 +39,12 @@ function textOf(event: NotifyEvent, entry: HistoryEntry, host: string): string {
   const error = entry.error ? `: [${entry.error.code}] ${entry.error.message}` : '';
   switch (event) {
     case 'failure': {
+      if (entry.error?.code === 'PREFLIGHT_FAILED') {
+        return (
+          `rotate: ${what} failed its checks on ${host}; nothing was changed${error}. ` +
+          `Next: run \`rotate verify ${entry.secret}\`, fix what it names, then \`rotate ${entry.secret}\``
+        );
+      }
       const undone = entry.result === 'rolled-back' ? ' and was rolled back; the old value is in place' : '; nothing was changed';
       return `rotate: ${what} failed on ${host}${undone}${error}. Next: run \`rotate status\`, fix the cause, then \`rotate ${entry.secret}\``;
     }

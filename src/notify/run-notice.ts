@@ -5,9 +5,9 @@ import { ExitCode } from '../errors.js';
 import { type Notice, sendNotice } from './send.js';
 
 /**
- * Failures that leave no history record (a failed check or generation: nothing changed, so nothing to record)
- * still reach the on-call: one notice per such secret. `recorded` are the secrets the run wrote history for, whose
- * notice record() already sent.
+ * A safety net: a failed secret the run wrote no history for still reaches the on-call, one notice each. Failed
+ * checks and generations are recorded (engine/record.ts, recordUnstarted), and record() posts their notices;
+ * `recorded` are the secrets the run wrote history for.
  */
 export async function notifyUnrecorded(session: Session, results: SecretResult[], recorded: Set<string>): Promise<void> {
   for (const result of results) {

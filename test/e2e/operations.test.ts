@@ -202,7 +202,7 @@ describe('operations signals end to end', () => {
     expect((await cli(['status', '--check'])).code).toBe(1);
   });
 
-  it('a rotation stopped by its checks (nothing changed, no history record) still posts a failure', async () => {
+  it('a rotation stopped by its checks (nothing changed) is recorded as failed, posted, and seen by monitoring', async () => {
     // The app keeps the value it started with; the env file now holds another one, which the app refuses.
     const other = 'another-signing-secret-0123456789-abcdefghij';
     writeFileSync(join(dir, '.env'), ENV_TEXT.replace(OLD, other));
@@ -215,6 +215,26 @@ describe('operations signals end to end', () => {
     expect(notice.text).toContain('jwt rotation failed its checks');
     expect(notice.text).toContain('`rotate verify jwt`');
     expect(findLeaks({ hook: bodies[0]! }, [OLD, other])).toEqual([]);
+
+    // The failed run is in the history, and monitoring sees that the last run failed.
+    const history = await cli(['history', '--json']);
+    const [entry] = JSON.parse(history.stdout).results;
+    expect(entry).toMatchObject({ secret: 'jwt', action: 'rotate', result: 'failed', error: { code: 'PREFLIGHT_FAILED' } });
+    expect(entry.runId).toBe(JSON.parse((await cli(['history', 'jwt', '--json'])).stdout).results[0].runId);
+    const table = await cli(['history']);
+    expect(table.stdout).toMatch(/jwt\s+rotate\s+failed/);
+    const metrics = parsePrometheusText((await cli(['metrics'])).stdout);
+    expect(metrics.get('rotate_secret_last_run_ok')!.samples[0]!.value).toBe(0);
+    const check = await cli(['status', '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('ended failed');
+    expect((await cli(['history', '--verify'])).code).toBe(0);
+    // A dry run changes nothing, its history included.
+    const dry = await cli(['--dry-run', 'jwt']);
+    expect(dry.code).toBe(1);
+    expect(JSON.parse((await cli(['history', '--json'])).stdout).results).toHaveLength(1);
+    const texts = { ...readTree(join(dir, '.rotate')), out: history.stdout + table.stdout + check.stdout + dry.stdout + dry.stderr };
+    expect(findLeaks(texts, [OLD, other])).toEqual([]);
   });
 
   it('an unreachable webhook is a warning and does not change the exit code', async () => {
