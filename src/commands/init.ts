@@ -17,68 +17,22 @@ export function initCommand(run: ActionRunner): Command {
   ).action(run((command) => init(parseOptions(optionsSchema, commandOptions(command)))));
 }
 
-/** A starter config for the platform: every key with its default, each secret saying what it does. */
-export const STARTER_CONFIG = {
-  envFile: '.env',
-  store: { type: 'file', dir: '.rotate' },
-  services: {
-    backend: {
-      restart: 'docker compose up -d --force-recreate backend',
-      health: { url: 'http://localhost:8000/healthz', timeoutSeconds: 60 },
+/** A starter config for the platform: every key with its default, each secret (as its kind gives it) saying what it does. */
+async function starterConfig(): Promise<Record<string, unknown>> {
+  const { secretKinds } = await import('../secrets/index.js');
+  return {
+    envFile: '.env',
+    store: { type: 'file', dir: '.rotate' },
+    services: {
+      backend: {
+        restart: 'docker compose up -d --force-recreate backend',
+        health: { url: 'http://localhost:8000/healthz', timeoutSeconds: 60 },
+      },
     },
-  },
-  secrets: {
-    jwt: {
-      kind: 'jwt',
-      description: 'HS256 signing secret; graceHours > 0 keeps the old one in JWT_SECRET_PREVIOUS for that long',
-      env: 'JWT_SECRET',
-      intervalDays: 90,
-      services: ['backend'],
-      graceHours: 0,
-      verify: { url: 'http://localhost:8000/api/auth/me', claims: { id: '1' } },
-    },
-    'exchange-key': {
-      kind: 'exchange-key',
-      description: 'Fernet key of the exchange API keys; every encrypted column is re-encrypted',
-      env: 'EXCHANGE_KEY_ENCRYPTION_KEY',
-      intervalDays: 180,
-      services: ['backend'],
-      databaseUrlEnv: 'DATABASE_URL',
-      tables: [{ table: 'exchange_api_keys', key: 'id', columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] }],
-    },
-    database: {
-      kind: 'postgres',
-      description:
-        'password of the role in DATABASE_URL; set ROTATE_DATABASE_ADMIN_URL in the environment, or remove adminUrlEnv to let the role change its own',
-      env: 'DATABASE_URL',
-      intervalDays: 90,
-      services: ['backend'],
-      strategy: 'alter-password',
-      adminUrlEnv: 'ROTATE_DATABASE_ADMIN_URL',
-      alsoUpdate: ['POSTGRES_PASSWORD'],
-    },
-    redis: {
-      kind: 'redis',
-      description: 'password of the Redis user in REDIS_URL (ACL: old and new overlap until the app is verified)',
-      env: 'REDIS_URL',
-      alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'],
-      intervalDays: 90,
-      services: ['backend'],
-      strategy: 'acl',
-    },
-    stripe: {
-      kind: 'stripe',
-      description:
-        'roll the secret key in the Stripe Dashboard, then hand it in (ROTATE_NEW_STRIPE_SECRET_KEY, stdin or prompt); the webhook secret is rotated by rotate',
-      intervalDays: 90,
-      services: ['backend'],
-      env: { secretKey: 'STRIPE_SECRET_KEY', publishableKey: 'STRIPE_PUBLISHABLE_KEY', webhookSecret: 'STRIPE_WEBHOOK_SECRET' },
-      apiBase: 'https://api.stripe.com',
-      webhook: { url: 'https://app.example.com/api/billing/webhook', verifyUrl: 'http://localhost:8000/api/billing/webhook' },
-    },
-  },
-  notify: { webhookUrl: null },
-};
+    secrets: Object.fromEntries(secretKinds.map((entry) => [entry.builtIn.id, { kind: entry.kind, ...entry.starter }])),
+    notify: { webhookUrl: null },
+  };
+}
 
 /**
  * Where the editor finds the config schema: the project's own install when there is one (a path that travels with
@@ -98,7 +52,7 @@ async function schemaPath(configDir: string): Promise<string> {
 async function init(options: z.output<typeof optionsSchema>): Promise<number> {
   const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
   const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
-  const starter = { $schema: await schemaPath(dirname(path)), ...STARTER_CONFIG };
+  const starter = { $schema: await schemaPath(dirname(path)), ...(await starterConfig()) };
   parseConfig(starter, 'the starter config');
   try {
     await writeFile(path, `${JSON.stringify(starter, null, 2)}\n`, { flag: options.force ? 'w' : 'wx', mode: 0o644 });

@@ -52,9 +52,9 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   ]);
   const loaded = await loadConfig({ config: options.config, envFile: options.envFile, cwd: process.cwd() });
   if (needs.names) {
-    // Checked first, against every secret the defaults may hold (jwt-refresh exists only when the target has its key:
-    // the command checks the names again once the target is read).
-    const possible = loaded.defaultSecrets ? withTargetDefaults(loaded.config, { JWT_REFRESH_SECRET: '' }) : loaded.config;
+    // Checked first, against every secret the defaults may hold (some exist only when the target has their key: the
+    // command checks the names again once the target is read).
+    const possible = loaded.defaultSecrets ? withTargetDefaults(loaded.config) : loaded.config;
     resolveSecretIds({ config: possible, configPath: loaded.path }, needs.names.secrets, needs.names.commands);
   }
   if (needs.consent) assertConsentPossible(needs.consent.yes, needs.consent.command);

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { usageError } from '../errors.js';
-import { type Config, configSchema, jwtSecretSchema } from './schema.js';
+import { secretKinds } from '../secrets/index.js';
+import { type Config, configSchema, type SecretConfig, secretSchema } from './schema.js';
 
 export const CONFIG_FILE = 'rotate.config.json';
 
@@ -62,14 +63,17 @@ export function parseConfig(raw: unknown, source: string): Config {
 }
 
 /**
- * The built-in defaults that depend on what the target holds: some platform versions sign refresh tokens with
- * JWT_REFRESH_SECRET, a secret of its own (kind jwt) when the target has that key.
+ * The built-in secrets that exist only when the target holds their key (each kind says which: some platform versions
+ * sign refresh tokens with JWT_REFRESH_SECRET, a jwt secret of its own). `values` absent: every one that may exist.
  */
-export function withTargetDefaults(config: Config, values: Readonly<Record<string, string>>): Config {
-  if (!('JWT_REFRESH_SECRET' in values) || config.secrets['jwt-refresh']) return config;
-  const jwt = config.secrets.jwt;
-  const refresh = jwtSecretSchema.parse({ kind: 'jwt', env: 'JWT_REFRESH_SECRET', ...(jwt ? { services: jwt.services } : {}) });
-  return { ...config, secrets: { ...config.secrets, 'jwt-refresh': refresh } };
+export function withTargetDefaults(config: Config, values?: Readonly<Record<string, string>>): Config {
+  const added: Record<string, SecretConfig> = {};
+  for (const entry of secretKinds) {
+    const when = entry.builtInWhenPresent;
+    if (!when || config.secrets[when.id] || (values && !(when.key in values))) continue;
+    added[when.id] = secretSchema.parse({ kind: entry.kind, ...when.config(config.secrets) });
+  }
+  return Object.keys(added).length === 0 ? config : { ...config, secrets: { ...config.secrets, ...added } };
 }
 
 /** Reads `--config`, else ./rotate.config.json, else the built-in defaults (the platform's five secrets). */

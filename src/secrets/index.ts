@@ -1,68 +1,24 @@
-import type { JwtSecretConfig, Kind, SecretConfig, SecretConfigOf } from '../config/schema.js';
-import type { Rotator } from './types.js';
+import type { Kind, SecretConfig, SecretConfigOf } from '../config/schema.js';
+import { exchangeKeyKind } from './exchange-key/kind.js';
+import { jwtKind } from './jwt/kind.js';
+import { postgresKind } from './postgres/kind.js';
+import { redisKind } from './redis/kind.js';
+import { stripeKind } from './stripe/kind.js';
+import type { OneTimeSetup, Rotator, RunOverrides, SecretKind } from './types.js';
 
-/**
- * What the engine, the commands and the config need to know of a kind without loading its rotator. Rotators load
- * on first use, so `rotate --help` and `rotate status` never pay for pg, ioredis or stripe; everything here is
- * read from the config alone.
- */
-interface KindEntry<C extends SecretConfig> {
-  load(): Promise<Rotator<C>>;
-  /** The env-file keys the secret writes; the first is its main value. */
-  envKeys(config: C): string[];
-  /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
-  credentialEnvNames(config: C): string[];
-  /** Its `alsoUpdate` keys hold bare copies of the main value, which the engine writes (the rotator writes the main key). */
-  bareCopies?: true;
-  /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
-  withOverrides?(config: C, run: RunOverrides): C;
-}
-
-/** Command-line options that override a kind's config for one run. */
-export interface RunOverrides {
-  /** `--allow-unpersisted`: Redis's `allowUnpersisted`. */
-  allowUnpersisted: boolean;
-}
-
-/** The JWT secret's grace-period key: where the old secret stays while tokens signed with it are still valid. */
-export const jwtPreviousEnv = (config: JwtSecretConfig): string => config.previousEnv ?? `${config.env}_PREVIOUS`;
-
-const adminUrlEnvOf = (config: { adminUrlEnv?: string | undefined }): string[] => (config.adminUrlEnv ? [config.adminUrlEnv] : []);
-const none = (): string[] => [];
-
-/** The registry: one entry per kind. */
-const kinds: { [K in Kind]: KindEntry<SecretConfigOf<K>> } = {
-  jwt: {
-    load: async () => (await import('./jwt.js')).jwtRotator,
-    envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
-    credentialEnvNames: none,
-    bareCopies: true,
-  },
-  'exchange-key': {
-    load: async () => (await import('./exchange-key/index.js')).exchangeKeyRotator,
-    envKeys: (config) => [config.env, ...config.alsoUpdate],
-    credentialEnvNames: none,
-    bareCopies: true,
-  },
-  postgres: {
-    load: async () => (await import('./postgres/index.js')).postgresRotator,
-    envKeys: (config) => [config.env, ...config.alsoUpdate],
-    credentialEnvNames: adminUrlEnvOf,
-  },
-  redis: {
-    load: async () => (await import('./redis/index.js')).redisRotator,
-    envKeys: (config) => [config.env, ...config.alsoUpdate],
-    credentialEnvNames: adminUrlEnvOf,
-    withOverrides: (config, run) => (run.allowUnpersisted ? { ...config, allowUnpersisted: true } : config),
-  },
-  stripe: {
-    load: async () => (await import('./stripe/index.js')).stripeRotator,
-    envKeys: (config) => [config.env.secretKey, config.env.publishableKey, config.env.webhookSecret],
-    credentialEnvNames: none,
-  },
+/** The registry: one entry per kind, each declared in its own folder (`<kind>/kind.ts`), in the order of the built-in defaults. */
+const kinds: { [K in Kind]: SecretKind<SecretConfigOf<K>> } = {
+  jwt: jwtKind,
+  'exchange-key': exchangeKeyKind,
+  postgres: postgresKind,
+  redis: redisKind,
+  stripe: stripeKind,
 };
 
-const entryOf = <C extends SecretConfig>(kind: C['kind']) => kinds[kind] as unknown as KindEntry<C>;
+/** Every kind, for the config and `rotate init` to assemble their parts from. */
+export const secretKinds: readonly SecretKind<SecretConfig>[] = Object.values(kinds) as SecretKind<SecretConfig>[];
+
+const entryOf = <C extends SecretConfig>(kind: C['kind']) => kinds[kind] as unknown as SecretKind<C>;
 
 export async function loadRotator<C extends SecretConfig>(kind: C['kind']): Promise<Rotator<C>> {
   return entryOf<C>(kind).load();
@@ -80,3 +36,10 @@ export const withRunOverrides = (config: SecretConfig, run: RunOverrides): Secre
 
 /** Whether the engine writes this secret's `alsoUpdate` keys as bare copies of its main value. */
 export const writesBareCopies = (config: SecretConfig): boolean => entryOf(config.kind).bareCopies === true;
+
+/** The one-time setup of a secret's kind (`rotate setup`), or undefined when its kind needs none. */
+export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneTimeSetup<C> | undefined> =>
+  entryOf<C>(config.kind).setup?.();
+
+/** The kinds that have a one-time setup, for messages. */
+export const kindsWithSetup = (): Kind[] => secretKinds.filter((entry) => entry.setup).map((entry) => entry.kind);

@@ -96,3 +96,50 @@ export interface Rotator<C extends SecretConfig = SecretConfig> {
   /** `rotate verify`: the current values work; changes nothing. */
   verifyCurrent(ctx: RotatorContext<C>): Promise<Check[]>;
 }
+
+/**
+ * What the config, the engine and the commands know of a kind without loading its rotator (each kind's `kind.ts`;
+ * src/secrets/index.ts lists them). Rotators load on first use, so `rotate --help` and `rotate status` never pay for
+ * pg, ioredis or stripe; everything here is read from the config alone.
+ */
+export interface SecretKind<C extends SecretConfig> {
+  kind: C['kind'];
+  /** Secret ids that name this kind: `"database": {}` in the config is a postgres secret. */
+  ids: readonly string[];
+  /** The secret of the built-in defaults (a config without `secrets`): its id and what it sets beyond the kind's defaults. */
+  builtIn: { id: string; config: Readonly<Record<string, unknown>> };
+  /** A built-in secret that exists only when the target holds its key (JWT_REFRESH_SECRET signs refresh tokens). */
+  builtInWhenPresent?: { key: string; id: string; config(builtIns: Readonly<Record<string, SecretConfig>>): Record<string, unknown> };
+  /** `rotate init`'s example of this secret: every key with its default, saying what it does. */
+  starter: Readonly<Record<string, unknown>>;
+  load(): Promise<Rotator<C>>;
+  /** The env-file keys the secret writes; the first is its main value. */
+  envKeys(config: C): string[];
+  /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
+  credentialEnvNames(config: C): string[];
+  /** Its `alsoUpdate` keys hold bare copies of the main value, which the engine writes (the rotator writes the main key). */
+  bareCopies?: true;
+  /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
+  withOverrides?(config: C, run: RunOverrides): C;
+  /** `rotate setup <secret>`: the one-time layout a strategy needs (loaded on first use). */
+  setup?(): Promise<OneTimeSetup<C>>;
+}
+
+/** Command-line options that override a kind's config for one run. */
+export interface RunOverrides {
+  /** `--allow-unpersisted`: Redis's `allowUnpersisted`. */
+  allowUnpersisted: boolean;
+}
+
+/** What `rotate setup` prints (the setup as data, and as text for a person) or applies. */
+export interface SetupResult {
+  /** Merged into the command's JSON result, after `secret` and `applied`. */
+  result: Record<string, JsonValue>;
+  text: string;
+}
+
+export interface OneTimeSetup<C extends SecretConfig> {
+  /** What the setup would do, for a person to read or run themselves. Changes nothing. */
+  describe(ctx: RotatorContext<C>): SetupResult;
+  apply(ctx: RotatorContext<C>): Promise<SetupResult>;
+}

@@ -2,8 +2,8 @@
 // setup on a database whose tables a single app role owns, then rotations that alternate two login roles.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresSecretConfig } from '../../src/config/schema.js';
 import { applyRoleSetup, roleSetupSql, postgresRotator as rotator, setupRolesOf } from '../../src/secrets/postgres/index.js';
+import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { loginWith } from '../helpers/app-database.js';

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisSecretConfig } from '../../src/config/schema.js';
 import { redisRotator } from '../../src/secrets/redis/index.js';
+import type { RedisSecretConfig } from '../../src/secrets/redis/kind.js';
 // @ts-expect-error: the stand-in app is plain JS
 import { setup as appSetup } from '../app/routes/redis.mjs';
 import { testContext } from '../helpers/context.js';

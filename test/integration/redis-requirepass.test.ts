@@ -2,8 +2,8 @@
 // file (persistence refused unless allowUnpersisted).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisSecretConfig } from '../../src/config/schema.js';
 import { redisRotator } from '../../src/secrets/redis/index.js';
+import type { RedisSecretConfig } from '../../src/secrets/redis/kind.js';
 import { testContext } from '../helpers/context.js';
 import { driveRotation, type PrivateRedis, startPrivateRedis, switchedEnv } from '../helpers/private-redis.js';
 

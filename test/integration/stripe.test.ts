@@ -5,11 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StripeSecretConfig } from '../../src/config/schema.js';
 import type { Check, JsonValue } from '../../src/core-types.js';
 import { RotateError } from '../../src/errors.js';
 import { SecretValue } from '../../src/secret-value.js';
 import { stripeRotator as rotator } from '../../src/secrets/stripe/index.js';
+import type { StripeSecretConfig } from '../../src/secrets/stripe/kind.js';
 import type { Rotation } from '../../src/secrets/types.js';
 // @ts-expect-error the stand-in app is plain JavaScript
 import { setup as stripeRoutes } from '../app/routes/stripe.mjs';

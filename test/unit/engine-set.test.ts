@@ -4,10 +4,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JwtSecretConfig } from '../../src/config/schema.js';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import { SecretValue } from '../../src/secret-value.js';
+import type { JwtSecretConfig } from '../../src/secrets/jwt/kind.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal } from '../../src/store/types.js';
 import { openEnvFileTarget } from '../../src/target/envfile.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PostgresSecretConfig } from '../../src/config/schema.js';
 import { idleRole } from '../../src/secrets/postgres/alternate-roles.js';
+import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
 import { roleSetupSql, rolesOf } from '../../src/secrets/postgres/role-setup.js';
 import { testContext } from '../helpers/context.js';
 

@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
-import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
 import { describeError, RotateError, usageError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
+import type { ExchangeKeySecretConfig } from './kind.js';
 
 export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Promise<Client> {
   const name = ctx.config.databaseUrlEnv;

@@ -1,11 +1,11 @@
 import type { Client } from 'pg';
-import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
 import { CryptoPool } from './crypto-pool.js';
 import { inTransaction } from './database.js';
 import { deriveFernetKeyAsync } from './fernet.js';
+import type { ExchangeKeySecretConfig } from './kind.js';
 import { type Failure, type PassResult, runPass } from './pass.js';
 import { describeTables, estimateRows, type TableInfo } from './tables.js';
 

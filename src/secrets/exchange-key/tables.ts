@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { escapeIdentifier } from 'pg';
-import type { ExchangeKeySecretConfig } from '../../config/schema.js';
 import { type Check, check } from '../../core-types.js';
+import type { ExchangeKeySecretConfig } from './kind.js';
 
 /** A configured table, checked against the catalog, with its identifiers quoted for SQL. */
 export interface TableInfo {

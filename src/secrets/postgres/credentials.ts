@@ -1,6 +1,6 @@
 // The credentials a database rotation works with: the app's URL (env file) and the admin URL (environment), the
 // old and new credentials a rotation carries (read back from the journal in any process), and the env changes.
-import type { PostgresSecretConfig } from '../../config/schema.js';
+
 import {
   type PostgresUrl,
   parsePostgresUrl,
@@ -13,6 +13,7 @@ import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
 import { copyOf } from './copies.js';
+import type { PostgresSecretConfig } from './kind.js';
 
 export type Ctx = RotatorContext<PostgresSecretConfig>;
 

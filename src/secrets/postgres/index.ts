@@ -1,4 +1,3 @@
-import type { PostgresSecretConfig } from '../../config/schema.js';
 import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
@@ -8,6 +7,7 @@ import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
+import type { PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
 
 export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from './role-setup.js';

@@ -1,7 +1,9 @@
 import { type PostgresUrl, refuseUnsafeRoleName } from '../../connection/postgres-url.js';
 import { RotateError } from '../../errors.js';
+import type { OneTimeSetup } from '../types.js';
 import { adminUrl, appUrl, type Ctx } from './credentials.js';
 import { type Client, connectError, ident, literal, withClient } from './db.js';
+import type { PostgresSecretConfig } from './kind.js';
 
 /** The alternate-roles layout: two LOGIN roles that are members of the NOLOGIN role owning the app's objects. */
 export interface AlternateRoles {
@@ -104,3 +106,21 @@ export async function applyRoleSetup(ctx: Ctx): Promise<{ roles: AlternateRoles;
   ctx.deps.log.info(`alternate-roles setup applied: ${roles.logins.join(', ')} act as ${roles.owner}`);
   return { roles, sql };
 }
+
+const asResult = (roles: AlternateRoles, sql: string) => ({ roles: { owner: roles.owner, logins: [...roles.logins] }, sql });
+
+/** `rotate setup <id>` for the alternate-roles strategy: the SQL to read (or run with psql), or applied. */
+export const alternateRolesSetup: OneTimeSetup<PostgresSecretConfig> = {
+  describe(ctx) {
+    const roles = setupRolesOf(ctx);
+    const sql = roleSetupSql(roles, ctx.id);
+    return { result: asResult(roles, sql), text: sql };
+  },
+  async apply(ctx) {
+    const { roles, sql } = await applyRoleSetup(ctx);
+    return {
+      result: asResult(roles, sql),
+      text: `applied: ${roles.logins.join(' and ')} log in as members of ${roles.owner}, which owns the tables`,
+    };
+  },
+};

@@ -1,9 +1,10 @@
 // The connection that changes passwords, and how the server keeps them across a restart.
-import type { RedisSecretConfig } from '../../config/schema.js';
+
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { Rotation, RotatorContext } from '../types.js';
 import { type Authenticated, command, connectAs, type RedisClient, replyCode } from './connection.js';
+import type { RedisSecretConfig } from './kind.js';
 import { parseRedisUrl, type RedisUrl } from './url.js';
 
 export type Ctx = RotatorContext<RedisSecretConfig>;

@@ -1,12 +1,13 @@
 // `rotate redis`: a new password for the app's Redis user, with no downtime (`acl`: two passwords overlap until
 // the old one is retired) and no cache loss (nothing restarts Redis). See docs/secrets/redis.md.
-import type { RedisSecretConfig } from '../../config/schema.js';
+
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, Rotation, Rotator } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin } from './admin.js';
 import { command, replyCode } from './connection.js';
+import type { RedisSecretConfig } from './kind.js';
 import { preflight } from './preflight.js';
 import { alsoUpdateVars, pingAs, pingCheck } from './probe.js';
 import { type Passwords, strategies } from './strategies.js';

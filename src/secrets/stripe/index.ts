@@ -3,7 +3,7 @@
 // The steps, in the engine's order: preflight, generate, apply, (undoApply), verify, retire, verifyRetired; and
 // verifyCurrent for `rotate verify`. Beside it: keys.ts (key shapes), handover.ts (the keys handed in and their
 // checks), client.ts (the Stripe API and the webhook endpoints), signature.ts (signed test events for the app).
-import type { StripeSecretConfig } from '../../config/schema.js';
+
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
@@ -22,6 +22,7 @@ import {
 } from './client.js';
 import { checkNewKeys, type HandedKeys, NEW_SECRET_KEY, readHandedKeys } from './handover.js';
 import { currentValues, shapeChecks } from './keys.js';
+import type { StripeSecretConfig } from './kind.js';
 import { deliveryCheck } from './signature.js';
 
 export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './handover.js';

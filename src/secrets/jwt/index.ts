@@ -1,10 +1,9 @@
 import { SignJWT } from 'jose';
-import type { JwtSecretConfig } from '../config/schema.js';
-import { type Check, check } from '../core-types.js';
-import { RotateError } from '../errors.js';
-import { SecretValue } from '../secret-value.js';
-import { jwtPreviousEnv } from './index.js';
-import type { Rotation, Rotator, RotatorContext } from './types.js';
+import { type Check, check } from '../../core-types.js';
+import { RotateError } from '../../errors.js';
+import { SecretValue } from '../../secret-value.js';
+import type { Rotation, Rotator, RotatorContext } from '../types.js';
+import { type JwtSecretConfig, jwtPreviousEnv } from './kind.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
 export const MIN_SECRET_BYTES = 32;

@@ -1,0 +1,61 @@
+import * as z from 'zod/mini';
+import { envName, httpUrl, intervalDays, secretFields } from '../../config/fields.js';
+import { isInsecureVerifyUrl } from '../../config/private-host.js';
+import type { SecretKind } from '../types.js';
+
+export const jwtSecretSchema = z
+  .strictObject({
+    kind: z.literal('jwt'),
+    env: z._default(envName, 'JWT_SECRET'),
+    /** Where the old value lives during the grace period. */
+    previousEnv: z.optional(envName),
+    /** Other keys holding the same secret as a bare copy: written with the same new value. */
+    alsoUpdate: z._default(z.array(envName), []),
+    ...secretFields,
+    intervalDays: intervalDays(90),
+    verify: z.optional(
+      z.strictObject({
+        url: httpUrl,
+        claims: z._default(z.record(z.string(), z.unknown()), { id: '1' }),
+        expiresInSeconds: z._default(z.int().check(z.positive(), z.lte(3600)), 120),
+      }),
+    ),
+    /** Lets `verify.url` be plain http to a public host (the signed token then crosses the network in clear text). */
+    allowInsecureVerify: z._default(z.boolean(), false),
+  })
+  .check(
+    z.refine((secret) => secret.allowInsecureVerify || !secret.verify || !isInsecureVerifyUrl(secret.verify.url), {
+      message:
+        'plain http to a host that is not loopback or a private address would send a token signed with the live secret in clear text: use https, or set "allowInsecureVerify": true',
+      path: ['verify', 'url'],
+    }),
+  );
+
+export type JwtSecretConfig = z.output<typeof jwtSecretSchema>;
+
+/** The grace-period key: where the old secret stays while tokens signed with it are still valid. */
+export const jwtPreviousEnv = (config: JwtSecretConfig): string => config.previousEnv ?? `${config.env}_PREVIOUS`;
+
+export const jwtKind: SecretKind<JwtSecretConfig> = {
+  kind: 'jwt',
+  ids: ['jwt'],
+  builtIn: { id: 'jwt', config: {} },
+  // Some platform versions sign refresh tokens with a secret of their own; it restarts what the jwt secret restarts.
+  builtInWhenPresent: {
+    key: 'JWT_REFRESH_SECRET',
+    id: 'jwt-refresh',
+    config: (builtIns) => ({ env: 'JWT_REFRESH_SECRET', ...(builtIns.jwt ? { services: builtIns.jwt.services } : {}) }),
+  },
+  starter: {
+    description: 'HS256 signing secret; graceHours > 0 keeps the old one in JWT_SECRET_PREVIOUS for that long',
+    env: 'JWT_SECRET',
+    intervalDays: 90,
+    services: ['backend'],
+    graceHours: 0,
+    verify: { url: 'http://localhost:8000/api/auth/me', claims: { id: '1' } },
+  },
+  load: async () => (await import('./index.js')).jwtRotator,
+  envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
+  credentialEnvNames: () => [],
+  bareCopies: true,
+};
