@@ -28,7 +28,9 @@ describe('the package', () => {
     // A fresh clone has no dist/: packing it must build first.
     expect(pkg.scripts.prepack).toBe('npm run build');
     expect(pkg.bin.rotate).toBe('dist/bin/rotate.js');
-    expect(pkg.man).toBe('./man/rotate.1');
+    // A list: npm links the man pages of a global install (into <prefix>/share/man/man1) only when `man` is an array
+    // (bin-links' linkMans skips a string), so `man rotate` would find nothing.
+    expect(pkg.man).toEqual(['./man/rotate.1']);
   });
 
   it('the bin is executable and stops Node from reading its options', () => {
