@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
-import { printStdout } from '../terminal/render.js';
-import { type ActionRunner, withGlobalOptions } from './options.js';
+import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { printResult } from './output.js';
 
 /** The ids of the built-in defaults: what `rotate <TAB>` offers besides the commands. */
 const SECRET_IDS = ['jwt', 'exchange-key', 'database', 'redis', 'stripe'];
@@ -66,8 +66,9 @@ export function completionCommand(run: ActionRunner): Command {
       const shell = command.processedArgs[0] as string;
       const write = SHELLS[shell as keyof typeof SHELLS];
       if (!write) throw usageError('USAGE', `no completion for the shell "${shell}"`, 'rotate completion bash | zsh | fish');
-      printStdout(write(tree(command.parent!)).trimEnd());
-      return ExitCode.ok;
+      const script = write(tree(command.parent!)).trimEnd();
+      const options = parseOptions(globalOptionsSchema, commandOptions(command));
+      return printResult(options, 'completion', ExitCode.ok, { results: [{ shell, script }] }, () => script);
     }),
   );
 }

@@ -90,6 +90,8 @@ export const outputSchema = z.discriminatedUnion('command', [
     config: z.optional(z.nullable(z.string())),
     envFile: z.optional(z.string()),
     store: z.optional(z.string()),
+    /** `status --check`: the monitoring verdict (exit 0, 1 or 3) and why. */
+    check: z.optional(z.strictObject({ ok: z.boolean(), problems: z.array(z.string()) })),
   }),
   doc('history', historyEntry, {
     verified: z.optional(z.boolean()),
@@ -104,6 +106,7 @@ export const outputSchema = z.discriminatedUnion('command', [
   doc('backups', z.looseObject({ id: z.string() }), {}),
   doc('init', z.looseObject({ path: z.string(), written: z.boolean() }), {}),
   doc('setup', z.looseObject({ secret: z.string(), applied: z.boolean(), sql: z.string() }), {}),
+  doc('completion', z.looseObject({ shell: z.string(), script: z.string() }), {}),
   doc('version', z.looseObject({ version: z.string() }), {}),
   doc('help', z.looseObject({ command: z.string(), usage: z.string() }), {}),
 ]);

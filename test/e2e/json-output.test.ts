@@ -26,10 +26,13 @@ describe('--json output', () => {
     );
     const env = { ROTATE_MASTER_KEY: 'd'.repeat(64) };
     const runs: [string[], number][] = [
+      // Never rotated: monitoring's check fails (exit 1), and says why beside the rows.
+      [['status', '--check'], 1],
       [['mark', 'jwt', '--rotated-at', '2026-01-01', '--yes'], 0],
       [['status'], 0],
       [['--dry-run', 'jwt'], 0],
       [['jwt', '--yes'], 0],
+      [['status', '--check'], 0],
       [['jwt', '--yes', '--no-restart'], 0],
       [['verify', 'jwt'], 0],
       [['history'], 0],
@@ -38,6 +41,10 @@ describe('--json output', () => {
       [['resume'], 0],
       [['version'], 0],
       [['metrics'], 0],
+      [['backups'], 0],
+      [['backups', 'restore', 'no-such-backup', '--to', 'restored.env'], 2],
+      [['completion', 'bash'], 0],
+      [['completion', 'tcsh'], 2],
       [['help', 'status'], 0],
       [['setup', 'jwt'], 2],
       [['status', '--emergency'], 2],
@@ -53,10 +60,13 @@ describe('--json output', () => {
       const doc = parseDocument(result.stdout, label);
       expect(doc.ok, label).toBe(code === 0);
       expect(doc.exitCode, label).toBe(code);
-      if (code !== 0) expect(doc.error.code, label).toMatch(/^[A-Z_]+$/);
+      // Usage errors carry the error; exit 1 is a verdict (a failed check, status --check) told by the results.
+      if (code >= 2) expect(doc.error.code, label).toMatch(/^[A-Z_]+$/);
       commands.add(doc.command);
     }
     expect([...commands].sort()).toEqual([
+      'backups',
+      'completion',
       'help',
       'history',
       'mark',
