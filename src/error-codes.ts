@@ -91,7 +91,7 @@ export const ERROR_CODES = {
   // Env files
   ENV_FILES_DISAGREE: { exit: usage, when: 'the env files of envFile hold different current values of a key being rotated; nothing was changed', hint: 'Make every listed file hold the same current value, or list only the files of the services that read it.', doc: CONFIG },
   ENV_FILE_MISSING: { exit: usage, when: 'the env file does not exist (a wrong folder, envFile or --env-file); nothing was touched', hint: 'Run rotate in the folder of your .env, or point envFile or --env-file at it.', doc: CONFIG },
-  ENV_READ: { exit: failed, when: 'the env file cannot be read', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
+  ENV_READ: { exit: usage, when: 'the env file cannot be read (a folder, no permission); nothing was touched', hint: 'Check the path (envFile, --env-file) and its permissions.', doc: CONFIG },
   ENV_FILE_WORLD_WRITABLE: { exit: usage, when: 'every user may write the env file or its folder', hint: 'chmod o-w the file (or folder) named in the message.', doc: CONFIG },
   ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },
   ENV_VALUE_UNSAFE: { exit: failed, when: 'a value to write holds characters an env file would mangle', hint: 'Write that line by hand.', doc: RUNBOOK },

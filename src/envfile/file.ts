@@ -15,9 +15,19 @@ export async function readEnvFile(path: string): Promise<EnvFileSnapshot> {
     const text = await readFile(path, 'utf8');
     return { path, exists: true, text, values: parseEnv(text) };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, exists: false, text: '', values: {} };
-    throw new RotateError('ENV_READ', `cannot read the env file ${path}: ${(error as Error).message}`, {
-      hint: 'check the path (envFile in the config, or --env-file) and its permissions',
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path, exists: false, text: '', values: {} };
+    const why =
+      code === 'EISDIR'
+        ? 'is a folder, not a file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'cannot be read by this user (permission denied)'
+          : `cannot be read (${(error as Error).message})`;
+    throw new RotateError('ENV_READ', `the env file ${path} ${why}; nothing was touched`, {
+      hint:
+        code === 'EISDIR'
+          ? 'point envFile in the config or --env-file at the file itself (the folder holds .env)'
+          : 'check the path (envFile in the config, or --env-file) and that the user running rotate may read and write it',
       cause: error,
     });
   }

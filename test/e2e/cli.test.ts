@@ -1,6 +1,6 @@
 // The CLI's surface: help, version, init, the confirmation prompt and colour on a terminal, NO_COLOR.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
@@ -210,6 +210,19 @@ describe('rotate CLI surface', () => {
       // It names the path it looked at.
       expect(result.stderr, args.join(' ')).toContain(`[ENV_FILE_MISSING] the env file ${join(dir, '.env')} does not exist`);
     }
+    expect(existsSync(join(dir, '.rotate'))).toBe(false);
+  });
+
+  it('an env file that cannot be read (a folder) is exit 2 like a missing one, naming it; nothing is left behind', async () => {
+    const dir = scratchDir();
+    mkdirSync(join(dir, '.env'));
+    for (const args of [['status'], ['status', '--check'], ['verify'], ['--dry-run', '--all'], ['jwt', '--yes']]) {
+      const result = await runCli(args, { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(`[ENV_READ] the env file ${join(dir, '.env')} is a folder, not a file`);
+    }
+    const json = await runCli(['status', '--json'], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'ENV_READ' } });
     expect(existsSync(join(dir, '.rotate'))).toBe(false);
   });
 
