@@ -32,3 +32,12 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Why a file could not be read, for `the env file X ${why}`: a folder, no permission, or Node's own words. */
+export function unreadableFileReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'ENOENT') return 'does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot be read by this user (permission denied)';
+  return `cannot be read (${describeError(error)})`;
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
-import { usageError } from '../errors.js';
+import { unreadableFileReason, usageError } from '../errors.js';
 import { secretKinds } from '../secrets/index.js';
 import { type Config, configSchema, type SecretConfig, secretSchema } from './schema.js';
 
@@ -84,11 +84,14 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if (explicit || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (explicit || code !== 'ENOENT') {
       throw usageError(
         'CONFIG_UNREADABLE',
-        `cannot read the config file ${path}: ${(error as Error).message}`,
-        'check --config, or run `rotate init`',
+        `the config file ${path} ${unreadableFileReason(error)}`,
+        code === 'EISDIR'
+          ? `point --config at the file itself, or move the folder away from ${CONFIG_FILE}`
+          : 'check --config, or run `rotate init`',
       );
     }
   }

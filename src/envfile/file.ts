@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
-import { RotateError } from '../errors.js';
+import { RotateError, unreadableFileReason } from '../errors.js';
 import { checkEnvEdit, type EnvEdits, parseEnv, replaceEnvLines } from './edit.js';
 
 export interface EnvFileSnapshot {
@@ -17,16 +17,10 @@ export async function readEnvFile(path: string): Promise<EnvFileSnapshot> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path, exists: false, text: '', values: {} };
-    const why =
-      code === 'EISDIR'
-        ? 'is a folder, not a file'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'cannot be read by this user (permission denied)'
-          : `cannot be read (${(error as Error).message})`;
-    throw new RotateError('ENV_READ', `the env file ${path} ${why}; nothing was touched`, {
+    throw new RotateError('ENV_READ', `the env file ${path} ${unreadableFileReason(error)}; nothing was touched`, {
       hint:
         code === 'EISDIR'
-          ? 'point envFile in the config or --env-file at the file itself (the folder holds .env)'
+          ? 'point envFile in the config or --env-file at the file itself, not at a folder'
           : 'check the path (envFile in the config, or --env-file) and that the user running rotate may read and write it',
       cause: error,
     });

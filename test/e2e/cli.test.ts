@@ -226,6 +226,19 @@ describe('rotate CLI surface', () => {
     expect(existsSync(join(dir, '.rotate'))).toBe(false);
   });
 
+  it('a config path that is a folder is exit 2 saying so, for --config and for rotate.config.json', async () => {
+    const dir = scratchDir();
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
+    mkdirSync(join(dir, 'conf'));
+    const explicit = await runCli(['status', '--config', 'conf'], { cwd: dir });
+    expect(explicit.code).toBe(2);
+    expect(explicit.stderr).toContain(`[CONFIG_UNREADABLE] the config file ${join(dir, 'conf')} is a folder, not a file`);
+    mkdirSync(join(dir, 'rotate.config.json'));
+    const found = await runCli(['status', '--json'], { cwd: dir });
+    expect(found.code).toBe(2);
+    expect(JSON.parse(found.stdout).error.message).toContain(`${join(dir, 'rotate.config.json')} is a folder, not a file`);
+  });
+
   it('on a terminal --due rotates without asking', () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
