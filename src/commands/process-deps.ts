@@ -8,6 +8,7 @@ import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
 import { readSecretInput } from '../terminal/secret-input.js';
+import { tracedFetch } from '../trace.js';
 
 function runCommand(
   command: string,
@@ -70,7 +71,7 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
   return {
     now: () => new Date(),
     randomBytes: (size) => randomBytes(size),
-    fetch: globalThis.fetch,
+    fetch: tracedFetch(globalThis.fetch),
     environment,
     log: createLogger(options, environment),
     progress: createProgress(!options.quiet),

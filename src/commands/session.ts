@@ -43,6 +43,7 @@ async function assertEnvFilesExist(loaded: LoadedConfig): Promise<void> {
  * `rotate --help` never pays for the config schema, the store or the engine.
  */
 export async function openSession(options: GlobalOptions, needs: SessionNeeds = {}): Promise<Session> {
+  if (options.verbose) (await import('../terminal/logger.js')).startTracing(process.env);
   const [{ loadConfig, withTargetDefaults }, { processDeps }, { openStore }, { credentialEnvNames }, { openTarget }] = await Promise.all([
     import('../config/load.js'),
     import('./process-deps.js'),

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { SecretResult } from '../engine/result.js';
 import { renderResults } from '../terminal/render.js';
+import { checkCount, traced } from '../trace.js';
 import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
@@ -36,7 +37,8 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
           results.push({ ...base, status: 'skipped', checks: [], note: `not in ${session.target.description}` });
           continue;
         }
-        const checks = await (await session.deps.loadRotator(config.kind)).verifyCurrent(ctx);
+        const rotator = await session.deps.loadRotator(config.kind);
+        const checks = await traced(`engine: verify the current value of ${id}`, () => rotator.verifyCurrent(ctx), checkCount);
         results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'verify-failed', checks });
       } catch (error) {
         results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { unreadableFileReason, usageError } from '../errors.js';
 import { secretKinds } from '../secrets/index.js';
+import { trace } from '../trace.js';
 import { type Config, configSchema, type SecretConfig, secretSchema } from './schema.js';
 
 export const CONFIG_FILE = 'rotate.config.json';
@@ -112,5 +113,12 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   const listed = typeof config.envFile === 'string' ? [config.envFile] : config.envFile;
   const envFiles = options.envFile ? [resolve(options.cwd, options.envFile)] : [...new Set(listed.map((file) => resolve(dir, file)))];
   const defaultSecrets = !(raw && typeof raw === 'object' && 'secrets' in raw);
+  trace(
+    `config: ${text === undefined ? `no ${path}, using the built-in defaults` : `read ${path}`}${defaultSecrets ? ' (secrets: the built-in defaults)' : ''}`,
+  );
+  const target = config.target;
+  if (target.type === 'envfile')
+    trace(`env file${envFiles.length > 1 ? 's' : ''}: ${envFiles.join(', ')}${options.envFile ? ' (--env-file)' : ''}`);
+  else trace(`target: Kubernetes Secret ${target.namespace}/${target.secret}${target.context ? ` (context ${target.context})` : ''}`);
   return { config, path: text === undefined ? undefined : path, dir, defaultSecrets, envFiles };
 }

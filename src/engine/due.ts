@@ -1,6 +1,7 @@
 import type { SecretConfig } from '../config/schema.js';
 import { envKeysOf } from '../secrets/index.js';
 import { journalSecretIds, type SecretState, type StoredJournal } from '../store/types.js';
+import { trace } from '../trace.js';
 import type { Session } from './session.js';
 
 export type DueState = 'ok' | 'due' | 'never-rotated' | 'absent' | 'grace' | 'retire-due' | 'interrupted' | 'needs-person';
@@ -50,6 +51,8 @@ export async function schedules(session: Session): Promise<SecretSchedule[]> {
   const now = session.deps.now();
   return Object.entries(session.config.secrets).map(([id, config]) => {
     const journal = journals.find((j) => journalSecretIds(j).includes(id));
-    return { id, config, journal, schedule: schedule(config, states[id], journal, env.values, now) };
+    const s = schedule(config, states[id], journal, env.values, now);
+    trace(`schedule: ${id}: ${s.state}${s.nextDue ? `, next due ${s.nextDue}` : ''}${s.graceUntil ? `, grace until ${s.graceUntil}` : ''}`);
+    return { id, config, journal, schedule: s };
   });
 }

@@ -5,6 +5,7 @@ import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
 import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
+import { checkCount, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks, withBareCopies } from './copies.js';
 import { recordUnstarted } from './record.js';
@@ -159,10 +160,18 @@ async function checkAndGenerate(
 ): Promise<Prepared[] | { results: SecretResult[] }> {
   const ids = candidates.map((c) => c.id);
   const startedAt = session.deps.now();
-  const setChecks = await preflightSet(session, ids);
+  const setChecks = await traced(
+    `engine: preflight of the set (${ids.join(', ')}): target and services`,
+    () => preflightSet(session, ids),
+    checkCount,
+  );
   const facts: Record<string, SecretResult['facts']> = {};
   for (const c of candidates) {
-    const preflight = await c.rotator.preflight(c.ctx);
+    const preflight = await traced(
+      `engine: preflight ${c.id}`,
+      () => c.rotator.preflight(c.ctx),
+      (p) => checkCount(p.checks),
+    );
     facts[c.id] = preflight.facts ?? {};
     c.checks = [...preflight.checks, ...copyChecks(session, c.id, c.ctx.env), ...setChecks];
   }
@@ -192,7 +201,10 @@ async function checkAndGenerate(
     try {
       const restore = mode === 'rollback' ? await unsealRotation(session.store, c.id, states[c.id]!.last!) : undefined;
       const config = secretConfig(session, c.id);
-      c.rotation = withBareCopies(config, c.ctx.env, await c.rotator.generate(c.ctx, restore), (m) => session.deps.log.warn(m));
+      const generated = await traced(`engine: generate ${c.id}${restore ? ' (the values to go back to)' : ''}`, () =>
+        c.rotator.generate(c.ctx, restore),
+      );
+      c.rotation = withBareCopies(config, c.ctx.env, generated, (m) => session.deps.log.warn(m));
     } catch (error) {
       const note = `not rotated: generating ${c.id}'s new value failed, and the set rotates together`;
       return {

@@ -3,6 +3,7 @@ import { envKeysOf } from '../secrets/index.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
+import { checkCount, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks } from './copies.js';
 import { preflightSet } from './pipeline.js';
@@ -15,7 +16,11 @@ export async function planSet(session: Session, ids: readonly string[]): Promise
   // Env files that disagree are bad input (exit 2), for a dry run as for a rotation.
   const snapshot = await session.target.read(keysOf(session, ids));
   const [states, journals] = await Promise.all([session.store.readStates(), session.store.readJournals()]);
-  const setChecks = await preflightSet(session, ids);
+  const setChecks = await traced(
+    `engine: preflight of the set (${ids.join(', ')}): target and services`,
+    () => preflightSet(session, ids),
+    checkCount,
+  );
   const results: SecretResult[] = [];
   for (const id of ids) {
     const pending = journals.find((j) => journalSecretIds(j).includes(id));
@@ -58,7 +63,11 @@ async function planSecret(
     const ctx = buildContext(session, id, state, snapshot);
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
-    const preflight = await rotator.preflight(ctx);
+    const preflight = await traced(
+      `engine: preflight ${id}`,
+      () => rotator.preflight(ctx),
+      (p) => checkCount(p.checks),
+    );
     const checks = [...pending, ...preflight.checks, ...copyChecks(session, id, snapshot.values), ...setChecks];
     // No silent non-delivery: what a real run refuses (exit 2) is a failed check here, so CI catches it (exit 1).
     if (session.options.restart && config.services.length === 0) {

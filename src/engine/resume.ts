@@ -1,5 +1,6 @@
 import { RotateError } from '../errors.js';
 import { isLegacyJournal, type StoredJournal } from '../store/types.js';
+import { trace } from '../trace.js';
 import type { SecretResult } from './result.js';
 import { Run } from './run.js';
 import type { Session } from './session.js';
@@ -21,6 +22,10 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   delete stored.needsPerson;
   const run = await Run.load(session, stored);
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
-  if (stored.mode === 'retire' || run.verified) return run.finish();
+  if (stored.mode === 'retire' || run.verified) {
+    trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
+    return run.finish();
+  }
+  trace(`engine: resume: run ${stored.runId} had not verified: undoing it`);
   return run.undoInterrupted();
 }

@@ -6,6 +6,7 @@ import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/t
 import { restartServices } from '../services/restart.js';
 import type { HistoryEntry, Journal, JournalSecret, RunStepName, SecretState, SecretStepName } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
+import { checkCount, trace, traced } from '../trace.js';
 import { buildContext, withSnapshot } from './context.js';
 import { record, type ValuesAround } from './record.js';
 import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
@@ -159,6 +160,7 @@ export class Run {
     for (const m of this.members) {
       await this.#secretStep(m, 'verify', async () => {
         const checks = await m.rotator.verify(m.ctx, m.rotation);
+        trace(`engine: verify ${m.id}: ${checkCount(checks)}`);
         m.checks = checks;
         assertChecks(checks, 'VERIFY_FAILED', `${m.id}: the new value did not pass verification`);
       });
@@ -238,16 +240,18 @@ export class Run {
     const wrote = this.#started('write-target');
     if (wrote && journal.targetBackup) {
       const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
-      await session.target.restore(await session.store.getBackup(journal.targetBackup), keys);
+      const backup = journal.targetBackup;
+      await traced('engine: rollback: restore the target', async () => session.target.restore(await session.store.getBackup(backup), keys));
     }
     this.#use(await session.target.read());
     for (const m of [...this.members].reverse()) {
-      if (m.entry.steps.some((s) => s.name === 'apply')) await m.rotator.undoApply(m.ctx, m.rotation);
+      if (m.entry.steps.some((s) => s.name === 'apply'))
+        await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
     }
-    if (wrote || this.#started('restart')) await this.#restart(this.members);
+    if (wrote || this.#started('restart')) await traced('engine: rollback: restart', () => this.#restart(this.members));
     this.#use(await session.target.read());
     for (const m of this.members) {
-      m.checks = await m.rotator.verifyCurrent(m.ctx);
+      m.checks = await traced(`engine: rollback: verify the old value of ${m.id}`, () => m.rotator.verifyCurrent(m.ctx), checkCount);
       assertChecks(m.checks, 'ROLLBACK_VERIFY_FAILED', `${m.id}: after the rollback the old value does not pass its checks`);
     }
   }
@@ -319,7 +323,7 @@ export class Run {
     const at = () => this.session.deps.now().toISOString();
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
-    const value = await action();
+    const value = await traced(`engine: ${name} (${this.ids.join(', ')})`, action);
     this.journal.steps.push({ name, state: 'done', at: at() });
     await this.session.store.writeJournal(this.journal);
     for (const m of this.members) m.steps.push(name);
@@ -333,7 +337,7 @@ export class Run {
     await store.writeJournal(this.journal);
     let value: T;
     try {
-      value = await action();
+      value = await traced(`engine: ${name} ${m.id}`, action);
     } finally {
       // A step may add to the rotation (Stripe's apply learns the new endpoint's secret), also when it then
       // fails: journal what the rotation holds now, so an undo in another process knows it.

@@ -1,6 +1,9 @@
 // The connection to the Kubernetes API, shared by the Secret target and the workload restarts. The official client is
 // loaded on first use only (a dynamic import), so commands that never touch a cluster start as fast as before.
+import { performance } from 'node:perf_hooks';
+import type { ApiConstructor, ApiType, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { RotateError, usageError } from '../errors.js';
+import { safeUrl, trace, tracing } from '../trace.js';
 
 export type KubeModule = typeof import('@kubernetes/client-node');
 
@@ -65,14 +68,47 @@ async function connect(context: string | undefined): Promise<KubeClients> {
       'set KUBECONFIG, or run rotate in the cluster (docs/kubernetes.md)',
     );
   }
+  trace(`kubernetes: API server ${safeUrl(cluster.server)}, context ${config.currentContext}`);
+  const make = tracing()
+    ? tracedClient(kube, config, cluster.server)
+    : <T extends ApiType>(api: ApiConstructor<T>) => config.makeApiClient(api);
   return {
     kube,
-    core: config.makeApiClient(kube.CoreV1Api),
-    apps: config.makeApiClient(kube.AppsV1Api),
-    authorization: config.makeApiClient(kube.AuthorizationV1Api),
+    core: make(kube.CoreV1Api),
+    apps: make(kube.AppsV1Api),
+    authorization: make(kube.AuthorizationV1Api),
     server: cluster.server,
     context: config.currentContext,
   };
+}
+
+/**
+ * `--verbose`: an API client (as makeApiClient builds it) whose every request is traced: verb, path and query (no
+ * header, no body), status and time. Requests and answers are paired in order (rotate awaits each call).
+ */
+function tracedClient(kube: KubeModule, config: KubeConfig, server: string) {
+  const pending: { request: string; started: number }[] = [];
+  const middleware = {
+    pre: async (context: RequestContext) => {
+      const url = new URL(context.getUrl());
+      pending.push({ request: `${context.getHttpMethod()} ${url.pathname}${url.search}`, started: performance.now() });
+      return context;
+    },
+    post: async (context: ResponseContext) => {
+      const request = pending.shift();
+      const took = request ? ` in ${Math.round(performance.now() - request.started)} ms` : '';
+      trace(`kubernetes: ${request?.request ?? 'a request'}: HTTP ${context.httpStatusCode}${took}`);
+      return context;
+    },
+  };
+  return <T extends ApiType>(api: ApiConstructor<T>): T =>
+    new api(
+      kube.createConfiguration({
+        baseServer: new kube.ServerConfiguration(server, {}),
+        authMethods: { default: config },
+        promiseMiddleware: [middleware],
+      }),
+    );
 }
 
 export interface ObjectRef {

@@ -1,5 +1,6 @@
 import { redact } from '../secret-value.js';
 import type { RotatorDeps } from '../secrets/types.js';
+import { tracedAs } from '../trace.js';
 import type { NotifyConfig, NotifyEvent } from './schema.js';
 
 /** One notification: a one-line `text` that Slack, Mattermost and Teams show, plus fields for machines. */
@@ -29,12 +30,15 @@ export async function sendNotice(config: NotifyConfig, deps: SendDeps, notice: N
   let problem = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      const response = await deps.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+      const response = await deps.fetch(
+        url,
+        tracedAs('notify.webhookUrl', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        }),
+      );
       await response.body?.cancel();
       if (response.ok) return true;
       problem = `it answered HTTP ${response.status}`;

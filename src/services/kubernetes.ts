@@ -6,6 +6,7 @@ import type { Config, KubernetesWorkloadConfig, ServiceConfig } from '../config/
 import type { Check, Logger } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
+import { timed, traced } from '../trace.js';
 import { type RolloutState, rolloutState } from './rollout-status.js';
 
 export interface RolloutDeps {
@@ -100,7 +101,14 @@ export async function rolloutRestart(service: string, config: Config, deps: Roll
   const clients = await kubeClients(w.context);
   const timeoutSeconds = (config.services[service] as ServiceConfig).health?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   deps.log.info(`restarting ${service} (${label(w)}, as kubectl rollout restart)`);
-  await restartWorkload(clients, w, deps.now());
+  await timed(`restart ${service}: patch the pod template of ${label(w)}`, () => restartWorkload(clients, w, deps.now()));
+  await traced(`restart ${service}: wait for the rollout of ${label(w)} (up to ${timeoutSeconds} s)`, () =>
+    waitRollout(clients, w, timeoutSeconds, deps),
+  );
+}
+
+async function waitRollout(clients: KubeClients, w: Workload, timeoutSeconds: number, deps: RolloutDeps): Promise<void> {
+  const { service } = w;
   const deadline = deps.now().getTime() + timeoutSeconds * 1000;
   let said = '';
   let state: RolloutState;

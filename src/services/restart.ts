@@ -3,6 +3,7 @@ import type { Check } from '../core-types.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
+import { safeCommand, safeUrl, traced } from '../trace.js';
 
 /** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
 export async function restartServices(names: readonly string[], config: Config, configDir: string, deps: EngineDeps): Promise<void> {
@@ -15,7 +16,12 @@ export async function restartServices(names: readonly string[], config: Config, 
       await rolloutRestart(name, config, deps);
     } else if (service.restart) {
       deps.log.info(`restarting ${name}`);
-      const result = await deps.runCommand(service.restart, configDir);
+      const command = service.restart;
+      const result = await traced(
+        `restart ${name}: /bin/sh -c ${JSON.stringify(safeCommand(command))} in ${configDir}`,
+        () => deps.runCommand(command, configDir),
+        (r) => `exit ${r.code}`,
+      );
       if (result.code !== 0) {
         const tail = redact(`${result.stderr}${result.stdout}`).trim().split('\n').slice(-5).join('\n');
         throw new RotateError('RESTART_FAILED', `the restart command of service ${name} exited with ${result.code}`, {
@@ -27,7 +33,13 @@ export async function restartServices(names: readonly string[], config: Config, 
   }
 }
 
-export async function waitHealthy(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
+export function waitHealthy(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
+  return traced(`health of ${name}: wait for ${safeUrl(url)} to answer 2xx (up to ${timeoutSeconds} s)`, () =>
+    pollHealth(name, url, timeoutSeconds, deps),
+  );
+}
+
+async function pollHealth(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
   const deadline = deps.now().getTime() + timeoutSeconds * 1000;
   let last = 'no answer';
   while (deps.now().getTime() < deadline) {
@@ -35,7 +47,7 @@ export async function waitHealthy(name: string, url: string, timeoutSeconds: num
       const response = await deps.fetch(url, { signal: AbortSignal.timeout(5000) });
       await response.body?.cancel();
       if (response.ok) {
-        deps.log.debug(`${name} is healthy (${url} answered ${response.status})`);
+        deps.log.debug(`${name} is healthy (${safeUrl(url)} answered ${response.status})`);
         return;
       }
       last = `HTTP ${response.status}`;

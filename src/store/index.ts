@@ -1,10 +1,23 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { RotateError } from '../errors.js';
+import { tracing } from '../trace.js';
 import { FileStore } from './file.js';
+import { withTrace } from './trace.js';
 import type { Store } from './types.js';
 
+/** The store the config names; under `--verbose`, each of its operations is traced. */
 export async function openStore(
+  config: Config,
+  configDir: string,
+  environment: Readonly<Record<string, string | undefined>>,
+  warn: (message: string) => void,
+): Promise<Store> {
+  const store = await open(config, configDir, environment, warn);
+  return tracing() ? withTrace(store) : store;
+}
+
+async function open(
   config: Config,
   configDir: string,
   environment: Readonly<Record<string, string | undefined>>,

@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/schema.js';
 import type { Logger } from '../core-types.js';
+import { timed, tracing } from '../trace.js';
 import { openEnvFileTarget } from './envfile.js';
 import type { Target } from './types.js';
 
@@ -7,10 +8,31 @@ import type { Target } from './types.js';
 export async function openTarget(target: TargetConfig, envFiles: readonly string[], deps: { log: Logger }): Promise<Target> {
   if (target.type === 'kubernetes') {
     const { openKubernetesTarget } = await import('./kubernetes.js');
-    return openKubernetesTarget(
-      { namespace: target.namespace, secret: target.secret, ...(target.context ? { context: target.context } : {}) },
-      deps,
-    );
+    const secret = { namespace: target.namespace, secret: target.secret, ...(target.context ? { context: target.context } : {}) };
+    return maybeTraced(await openKubernetesTarget(secret, deps));
   }
-  return openEnvFileTarget(envFiles);
+  return maybeTraced(openEnvFileTarget(envFiles));
+}
+
+const maybeTraced = (target: Target): Target => (tracing() ? withTrace(target) : target);
+
+const keyList = (keys: readonly string[]): string => (keys.length > 0 ? keys.join(', ') : 'no keys');
+
+/** `--verbose`: each read and write of the target, with the keys it names (never a value) and its time. */
+function withTrace(target: Target): Target {
+  const where = target.description;
+  return {
+    description: where,
+    read: (agreeOn) =>
+      timed(
+        `target: read ${where}`,
+        () => target.read(agreeOn),
+        (s) => `${Object.keys(s.values).length} keys`,
+      ),
+    preflight: (keys) => timed(`target: check ${where}`, () => target.preflight(keys)),
+    backup: () => timed(`target: back up ${where}`, () => target.backup()),
+    write: (changes, expected) =>
+      timed(`target: write ${keyList(Object.keys(changes))} to ${where}`, () => target.write(changes, expected)),
+    restore: (backup, keys) => timed(`target: restore ${keyList(keys)} in ${where} from its backup`, () => target.restore(backup, keys)),
+  };
 }

@@ -1,7 +1,8 @@
 import type { Client } from 'pg';
-import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
+import { clientConfig, describeTarget, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
 import { describeError, RotateError, usageError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
+import { timed } from '../../trace.js';
 import type { RotatorContext } from '../types.js';
 import type { ExchangeKeySecretConfig } from './kind.js';
 
@@ -26,7 +27,7 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
   const client = new pg.Client({ ...clientConfig(url), application_name: 'rotate exchange-key' });
   client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
-    await client.connect();
+    await timed(`postgres: connect to ${describeTarget(url)} (${name})`, () => client.connect());
   } catch (error) {
     await client.end().catch(() => {});
     throw new RotateError(

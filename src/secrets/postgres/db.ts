@@ -2,6 +2,7 @@ import pg from 'pg';
 import { clientConfig, type PostgresUrl } from '../../connection/postgres-url.js';
 import { describeError, type ErrorCode, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
+import { timed } from '../../trace.js';
 
 export type Client = pg.Client;
 
@@ -40,7 +41,7 @@ export async function connect(url: PostgresUrl, user = url.user, password = url.
   // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
   client.on('error', () => {});
   try {
-    await client.connect();
+    await timed(`postgres: log in to ${url.host || 'localhost'}:${url.port}/${url.database ?? user} as ${user}`, () => client.connect());
   } catch (error) {
     await client.end().catch(() => {});
     throw error;

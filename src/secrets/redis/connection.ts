@@ -5,6 +5,7 @@ import './quiet-debug.js'; // before ioredis: its debug channel prints passwords
 import { Redis } from 'ioredis';
 import { type ErrorCode, RotateError } from '../../errors.js';
 import { redact, type SecretValue } from '../../secret-value.js';
+import { timed } from '../../trace.js';
 import { describeTarget, type RedisUrl } from './url.js';
 
 export type RedisClient = Redis;
@@ -43,7 +44,9 @@ async function openSocket(url: RedisUrl): Promise<Redis> {
     lastError = error;
   });
   try {
-    await client.connect();
+    await timed(`redis: connect to ${url.host.includes(':') ? `[${url.host}]` : url.host}:${url.port}${url.tls ? ' (TLS)' : ''}`, () =>
+      client.connect(),
+    );
   } catch (error) {
     client.disconnect();
     throw new RotateError('REDIS_UNREACHABLE', `cannot connect to Redis (${describeTarget(url)}): ${replyText(lastError ?? error)}`, {
@@ -68,8 +71,8 @@ export async function connectAs(url: RedisUrl, password: SecretValue | undefined
     await client.quit().catch(() => client.disconnect());
   };
   try {
-    if (password) await client.auth(url.user, password.reveal());
-    if (url.db !== 0) await client.select(url.db);
+    if (password) await timed(`redis: AUTH as ${url.user}`, () => client.auth(url.user, password.reveal()));
+    if (url.db !== 0) await timed(`redis: SELECT ${url.db}`, () => client.select(url.db));
   } catch (error) {
     await close();
     const code = replyCode(error);
@@ -101,8 +104,12 @@ export async function command<T = unknown>(
   args: string[],
   options: { code?: ErrorCode; sensitive?: string[]; hint?: string } = {},
 ): Promise<T> {
+  // The command's name (and an ACL/CONFIG/CLIENT subcommand) only: its arguments carry passwords.
+  const name = [args[0], /^[A-Za-z]+$/.test(args[1] ?? '') && /^(acl|config|client)$/i.test(args[0]!) ? args[1] : undefined];
   try {
-    return (await client.call(args[0]!, ...args.slice(1))) as T;
+    return (await timed(`redis: ${name.filter(Boolean).join(' ').toUpperCase()} (${what})`, () =>
+      client.call(args[0]!, ...args.slice(1)),
+    )) as T;
   } catch (error) {
     throw new RotateError(options.code ?? 'REDIS_COMMAND_FAILED', `${what} failed: ${replyText(error, options.sensitive ?? [])}`, {
       ...(options.hint ? { hint: options.hint } : {}),

@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import type { JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
+import { trace, tracing } from '../../trace.js';
 import type { Rotation } from '../types.js';
 import type { StripeContext } from './index.js';
 import { maskKeys } from './keys.js';
@@ -17,7 +18,7 @@ export type WebhookEndpoint = Stripe.WebhookEndpoint;
 export function stripeClient(apiBase: string, key: SecretValue): Stripe {
   const url = new URL(apiBase);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
-  return new Stripe(key.reveal(), {
+  const client = new Stripe(key.reveal(), {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port || (protocol === 'http' ? 80 : 443),
     protocol,
@@ -25,6 +26,13 @@ export function stripeClient(apiBase: string, key: SecretValue): Stripe {
     timeout: 20_000,
     telemetry: false,
   });
+  // --verbose: each API call (method, path without its query, status, time); never a key or a body.
+  if (tracing()) {
+    client.on('response', (event: Stripe.ResponseEvent) =>
+      trace(`stripe: ${event.method} ${url.host}${event.path.split('?')[0]}: HTTP ${event.status} in ${event.elapsed} ms`),
+    );
+  }
+  return client;
 }
 
 interface StripeErrorLike {
