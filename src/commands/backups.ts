@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
 import { table } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
@@ -16,8 +16,8 @@ const optionsSchema = z.extend(globalOptionsSchema, {
 type BackupsOptions = z.output<typeof optionsSchema>;
 
 /** `rotate backups` lists the sealed backups; `rotate backups restore <id> --to <path>` writes one out for a person. */
-export function backupsCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const backupsCommand = defineCommand(
+  () =>
     new Command('backups')
       .description('list the sealed backups of the env files (taken before each write); restore one to a new file')
       .argument('[action]', 'restore')
@@ -25,13 +25,9 @@ export function backupsCommand(run: ActionRunner): Command {
       .option('--to <path>', 'restore: the file to write (a new file, mode 0600)')
       .option('--file <path>', 'restore: which env file of the backup, when it holds several')
       .option('--force', 'restore: overwrite --to if it exists'),
-  ).action(
-    run((command) => {
-      const [action, id] = command.processedArgs as [string | undefined, string | undefined];
-      return backups(action, id, parseOptions(optionsSchema, commandOptions(command)));
-    }),
-  );
-}
+  optionsSchema,
+  (options, [action, id]) => backups(action as string | undefined, id as string | undefined, options),
+);
 
 /** `2026-12-01T21-35-14-194Z-jwt-a1b2c3` -> when it was taken and for which secrets. */
 function describe(id: string): { id: string; takenAt: string; secrets: string[] } {

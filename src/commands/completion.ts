@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 
 /** The ids of the built-in defaults: what `rotate <TAB>` offers besides the commands. */
@@ -58,17 +58,14 @@ function fish({ commands, rootOptions }: Tree): string {
 const SHELLS = { bash, zsh, fish } as const;
 
 /** `rotate completion bash|zsh|fish`: a completion script for the shell, from the same command tree as --help. */
-export function completionCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const completionCommand = defineCommand(
+  () =>
     new Command('completion').description('print a shell completion script (bash, zsh or fish)').argument('<shell>', 'bash, zsh or fish'),
-  ).action(
-    run(async (command) => {
-      const shell = command.processedArgs[0] as string;
-      const write = SHELLS[shell as keyof typeof SHELLS];
-      if (!write) throw usageError('USAGE', `no completion for the shell "${shell}"`, 'rotate completion bash | zsh | fish');
-      const script = write(tree(command.parent!)).trimEnd();
-      const options = parseOptions(globalOptionsSchema, commandOptions(command));
-      return printResult(options, 'completion', ExitCode.ok, { results: [{ shell, script }] }, () => script);
-    }),
-  );
-}
+  globalOptionsSchema,
+  async (options, [shell], command) => {
+    const write = SHELLS[shell as keyof typeof SHELLS];
+    if (!write) throw usageError('USAGE', `no completion for the shell "${shell}"`, 'rotate completion bash | zsh | fish');
+    const script = write(tree(command.parent!)).trimEnd();
+    return printResult(options, 'completion', ExitCode.ok, { results: [{ shell, script }] }, () => script);
+  },
+);

@@ -4,7 +4,7 @@ import type { Session } from '../engine/session.js';
 import { ExitCode } from '../errors.js';
 import type { HistoryEntry } from '../store/types.js';
 import { table } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
@@ -13,15 +13,16 @@ const optionsSchema = z.extend(globalOptionsSchema, {
   verify: z._default(z.boolean(), false),
 });
 
-export function historyCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const historyCommand = defineCommand(
+  () =>
     new Command('history')
       .description('the audit log, newest first')
       .argument('[secret]', 'only this secret')
       .option('--limit <n>', 'newest n entries')
       .option('--verify', 'check that no record was edited, inserted, moved or removed (HMAC chain under the master key)'),
-  ).action(run((command) => history(command.processedArgs[0] as string | undefined, parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  (options, args) => history(args[0] as string | undefined, options),
+);
 
 /** "850 ms", "12.4 s", "3 min 5 s": how long a run took, at a glance. */
 export function formatDuration(ms: number | undefined): string {

@@ -4,18 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, { force: z._default(z.boolean(), false) });
 
-export function initCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const initCommand = defineCommand(
+  () =>
     new Command('init')
       .description('write a starter rotate.config.json for the current directory')
       .option('--force', 'overwrite an existing config file'),
-  ).action(run((command) => init(parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  init,
+);
 
 /** A starter config for the platform: every key with its default, each secret (as its kind gives it) saying what it does. */
 async function starterConfig(): Promise<Record<string, unknown>> {

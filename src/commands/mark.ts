@@ -6,7 +6,7 @@ import { ExitCode, usageError } from '../errors.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry } from '../store/types.js';
 import { confirm } from '../terminal/confirm.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
@@ -35,16 +35,17 @@ export function parseRotatedAt(text: string, now: Date): Date {
   return new Date(time);
 }
 
-export function markCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const markCommand = defineCommand(
+  () =>
     new Command('mark')
       .description('record a rotation done by hand or before rotate was adopted')
       .argument('<secret>', 'the secret that was rotated outside rotate')
       .requiredOption('--rotated-at <date>', 'when: a day (YYYY-MM-DD, UTC) or an ISO 8601 time; not in the future')
       .option('--reason <text>', 'why, recorded in the history')
       .option('-y, --yes', 'do not ask for confirmation on a terminal (required off a terminal)'),
-  ).action(run((command) => mark(command.processedArgs[0] as string, parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  (options, args) => mark(args[0] as string, options),
+);
 
 /** Writes the new state and the `mark` record, under the lock, refusing a date older than what rotate recorded. */
 async function record(session: Session, id: string, rotatedAt: Date, options: MarkOptions): Promise<HistoryEntry> {

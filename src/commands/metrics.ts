@@ -1,15 +1,15 @@
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { redact } from '../secret-value.js';
-import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
-export function metricsCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
-    new Command('metrics').description("Prometheus text exposition of every secret's state, for a textfile collector"),
-  ).action(run((command) => metrics(parseOptions(globalOptionsSchema, commandOptions(command)))));
-}
+export const metricsCommand = defineCommand(
+  () => new Command('metrics').description("Prometheus text exposition of every secret's state, for a textfile collector"),
+  globalOptionsSchema,
+  metrics,
+);
 
 /**
  * `rotate metrics`: every secret's state as Prometheus gauges on stdout, for node_exporter's textfile collector or

@@ -66,3 +66,18 @@ export type CommandAction = (command: Command) => Promise<number>;
 
 /** cli.ts's wrapper around every action: it maps the returned code or a thrown error to the process's exit code. */
 export type ActionRunner = (action: CommandAction) => (...args: unknown[]) => Promise<void>;
+
+/** A command's action: its options parsed by its schema (the global ones included), its arguments as commander parsed them. */
+export type Action<S extends z.ZodMiniType> = (options: z.output<S>, args: unknown[], command: Command) => Promise<number>;
+
+/**
+ * A command as cli.ts adds it: the command with its own arguments and options (the global ones are added after
+ * them), the schema its options are parsed with, and its action. cli.ts's runner turns the code the action returns,
+ * or the error it throws, into the process's exit code.
+ */
+export function defineCommand<S extends z.ZodMiniType>(build: () => Command, schema: S, action: Action<S>): (run: ActionRunner) => Command {
+  return (run) =>
+    withGlobalOptions(build()).action(
+      run((command) => action(parseOptions(schema, commandOptions(command)), command.processedArgs, command)),
+    );
+}

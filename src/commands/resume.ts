@@ -2,19 +2,20 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { SecretResult } from '../engine/result.js';
 import { renderResults } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withLock, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, { restart: z._default(z.boolean(), true) });
 
-export function resumeCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const resumeCommand = defineCommand(
+  () =>
     new Command('resume')
       .description('finish or undo a rotation that was interrupted (crash, kill, power loss)')
       .option('--no-restart', "do not run the services' restart commands"),
-  ).action(run((command) => resume(parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  resume,
+);
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
 async function resume(options: z.output<typeof optionsSchema>): Promise<number> {

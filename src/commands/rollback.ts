@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
@@ -11,15 +11,16 @@ const optionsSchema = z.extend(globalOptionsSchema, {
   restart: z._default(z.boolean(), true),
 });
 
-export function rollbackCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const rollbackCommand = defineCommand(
+  () =>
     new Command('rollback')
       .description('put back the previous value (env file and provider), verify, record it')
       .argument('<secret>', 'the secret to put back')
       .option('-y, --yes', 'do not ask for confirmation on a terminal')
       .option('--no-restart', "do not run the services' restart commands"),
-  ).action(run((command) => rollback(command.processedArgs[0] as string, parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  (options, args) => rollback(args[0] as string, options),
+);
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
 async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {

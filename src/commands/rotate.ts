@@ -5,7 +5,7 @@ import type { Session } from '../engine/session.js';
 import { usageError } from '../errors.js';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
@@ -21,28 +21,27 @@ const optionsSchema = z.extend(globalOptionsSchema, {
 });
 
 /** The root command: `rotate <secret...>`, `rotate --due`, `rotate --all`; cli.ts adds the other commands to it. */
-export function rotateCommand(run: ActionRunner): Command {
-  const command = new Command('rotate')
-    .description('Rotate the secrets of a web platform: JWT, data-encryption key, PostgreSQL, Redis, Stripe')
-    .argument('[secret...]', 'secrets to rotate now (ids from the config: jwt, exchange-key, database, redis, stripe)')
-    .option('--due', 'rotate every secret whose interval has elapsed (and retire grace periods that ended)')
-    .option('--all', 'rotate every configured secret')
-    .option('--dry-run', 'check config and reachability, show the plan, change nothing')
-    .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .option('--no-restart', "do not run the services' restart commands")
-    .option('--emergency', 'retire the old value at once, no grace period (needs --reason)')
-    .option('--reason <text>', 'why, recorded in the history (with --emergency)')
-    .option('--allow-unpersisted', 'Redis: rotate even if the server cannot persist the new password');
-  return withGlobalOptions(command).action(
-    run((cmd) =>
-      rotate(
-        cmd.processedArgs[0] as string[],
-        parseOptions(optionsSchema, commandOptions(cmd)),
-        cmd.commands.map((c) => c.name()),
-      ),
+export const rotateCommand = defineCommand(
+  () =>
+    new Command('rotate')
+      .description('Rotate the secrets of a web platform: JWT, data-encryption key, PostgreSQL, Redis, Stripe')
+      .argument('[secret...]', 'secrets to rotate now (ids from the config: jwt, exchange-key, database, redis, stripe)')
+      .option('--due', 'rotate every secret whose interval has elapsed (and retire grace periods that ended)')
+      .option('--all', 'rotate every configured secret')
+      .option('--dry-run', 'check config and reachability, show the plan, change nothing')
+      .option('-y, --yes', 'do not ask for confirmation on a terminal')
+      .option('--no-restart', "do not run the services' restart commands")
+      .option('--emergency', 'retire the old value at once, no grace period (needs --reason)')
+      .option('--reason <text>', 'why, recorded in the history (with --emergency)')
+      .option('--allow-unpersisted', 'Redis: rotate even if the server cannot persist the new password'),
+  optionsSchema,
+  (options, [names], command) =>
+    rotate(
+      names as string[],
+      options,
+      command.commands.map((c) => c.name()),
     ),
-  );
-}
+);
 
 interface Selection {
   /** Secrets whose grace period has ended: their old value is retired. */

@@ -1,20 +1,21 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
 const optionsSchema = z.extend(globalOptionsSchema, { apply: z._default(z.boolean(), false) });
 
-export function setupCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const setupCommand = defineCommand(
+  () =>
     new Command('setup')
       .description('print (or --apply) the one-time setup a strategy needs')
       .argument('<secret>', 'the secret whose strategy needs a one-time layout (database with alternate-roles)')
       .option('--apply', 'run the SQL instead of printing it'),
-  ).action(run((command) => setup(command.processedArgs[0] as string, parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  (options, args) => setup(args[0] as string, options),
+);
 
 /**
  * `rotate setup <secret>`: the one-time layout its kind's strategy needs (PostgreSQL alternate-roles: a NOLOGIN

@@ -4,7 +4,7 @@ import { ExitCode } from '../errors.js';
 import { stepReached } from '../store/journal-progress.js';
 import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
-import { type ActionRunner, commandOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
@@ -21,13 +21,14 @@ const STATE_TEXT: Record<string, string> = {
 
 const optionsSchema = z.extend(globalOptionsSchema, { check: z._default(z.boolean(), false) });
 
-export function statusCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const statusCommand = defineCommand(
+  () =>
     new Command('status')
       .description('one row per secret: kind, last rotated, interval, next due, state')
       .option('--check', 'for monitoring: exit 1 when a secret is overdue or its last run failed, 3 when one needs a person'),
-  ).action(run((command) => status(parseOptions(optionsSchema, commandOptions(command)))));
-}
+  optionsSchema,
+  status,
+);
 
 async function status(options: z.output<typeof optionsSchema>): Promise<number> {
   const { checkExitCode, checkProblems, secretHealth } = await import('../monitoring/health.js');

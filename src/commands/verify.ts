@@ -2,17 +2,18 @@ import { Command } from 'commander';
 import type { SecretResult } from '../engine/result.js';
 import { renderResults } from '../terminal/render.js';
 import { checkCount, traced } from '../trace.js';
-import { type ActionRunner, commandOptions, type GlobalOptions, globalOptionsSchema, parseOptions, withGlobalOptions } from './options.js';
+import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
-export function verifyCommand(run: ActionRunner): Command {
-  return withGlobalOptions(
+export const verifyCommand = defineCommand(
+  () =>
     new Command('verify')
       .description('run the verification checks against the current values; change nothing')
       .argument('[secret...]', 'secrets to check (default: all present in the env file)'),
-  ).action(run((command) => verify(command.processedArgs[0] as string[], parseOptions(globalOptionsSchema, commandOptions(command)))));
-}
+  globalOptionsSchema,
+  (options, args) => verify(args[0] as string[], options),
+);
 
 /** `rotate verify`: the verification checks against the current values; changes nothing. */
 async function verify(names: string[], options: GlobalOptions): Promise<number> {
