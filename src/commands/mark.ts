@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/session.js';
@@ -66,7 +65,7 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
   }
   // The value changed outside rotate: what rotate kept for `rotate rollback` no longer describes it.
   const { last: _, reminded: __, ...kept } = state;
-  const runId = randomUUID();
+  const runId = session.deps.randomUUID();
   await session.store.writeState(id, { ...kept, lastRotatedAt: rotatedAt.toISOString(), lastRunId: runId });
   const current = await session.target.read().then(
     (snapshot) => snapshot.values,

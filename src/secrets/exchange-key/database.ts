@@ -1,8 +1,7 @@
-import type { Client } from 'pg';
-import { clientConfig, describeTarget, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
+import { type Client, closingAfter, connectPostgres } from '../../connection/postgres-client.js';
+import { describeTarget, parsePostgresUrl, refuseCredentialOverrides } from '../../connection/postgres-url.js';
 import { describeError, RotateError, usageError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
-import { timed } from '../../trace.js';
 import type { RotatorContext } from '../types.js';
 import type { ExchangeKeySecretConfig } from './kind.js';
 
@@ -23,13 +22,12 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
     );
   }
   refuseCredentialOverrides(url, `${name} in ${ctx.envFile}`);
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ ...clientConfig(url), application_name: 'rotate exchange-key' });
-  client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
-    await timed(`postgres: connect to ${describeTarget(url)} (${name})`, () => client.connect());
+    return await connectPostgres(url, {
+      label: `postgres: connect to ${describeTarget(url)} (${name})`,
+      applicationName: 'rotate exchange-key',
+    });
   } catch (error) {
-    await client.end().catch(() => {});
     throw new RotateError(
       'EXCHANGE_KEY_DATABASE_UNREACHABLE',
       `cannot connect to the database in ${name}: ${redact(describeError(error))}`,
@@ -39,17 +37,11 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
       },
     );
   }
-  return client;
 }
 
 /** Runs `work` on a fresh connection and always closes it. */
 export async function withClient<T>(ctx: RotatorContext<ExchangeKeySecretConfig>, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connect(ctx);
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return closingAfter(await connect(ctx), work);
 }
 
 /**

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { clientConfig, type PostgresUrl } from '../../connection/postgres-url.js';
+import { type Client, closingAfter, connectPostgres } from '../../connection/postgres-client.js';
+import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { describeError, type ErrorCode, RotateError } from '../../errors.js';
 import { redact } from '../../secret-value.js';
-import { timed } from '../../trace.js';
 
-export type Client = pg.Client;
+export type { Client };
 
 /** SQLSTATEs a server answers when it refuses a login (bad or expired password, NOLOGIN role). */
 const REFUSED = new Set(['28P01', '28000']);
@@ -30,36 +30,22 @@ export function reason(error: unknown): string {
   return redact(`${code ? `${String(code)} ` : ''}${describeError(error)}`);
 }
 
-/** A NEW connection (never a pooled one: a verification must prove a fresh login works). */
-export async function connect(url: PostgresUrl, user = url.user, password = url.password): Promise<Client> {
-  const client = new pg.Client({
-    ...clientConfig(url, { user, password }),
+/** A new connection as rotate's database rotator (as `user` when given: a login being proved). */
+export const connect = (url: PostgresUrl, user = url.user, password = url.password): Promise<Client> =>
+  connectPostgres(url, {
+    label: `postgres: log in to ${url.host || 'localhost'}:${url.port}/${url.database ?? user} as ${user}`,
+    applicationName: 'rotate',
+    credentials: { user, password },
     connectionTimeoutMillis: 10_000,
-    statement_timeout: 30_000,
-    application_name: 'rotate',
+    statementTimeoutMillis: 30_000,
   });
-  // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
-  client.on('error', () => {});
-  try {
-    await timed(`postgres: log in to ${url.host || 'localhost'}:${url.port}/${url.database ?? user} as ${user}`, () => client.connect());
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw error;
-  }
-  return client;
-}
 
 export async function withClient<T>(
   url: PostgresUrl,
   run: (client: Client) => Promise<T>,
   credentials?: { user: string; password: string | undefined },
 ): Promise<T> {
-  const client = await connect(url, credentials?.user ?? url.user, credentials ? credentials.password : url.password);
-  try {
-    return await run(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return closingAfter(await connect(url, credentials?.user ?? url.user, credentials ? credentials.password : url.password), run);
 }
 
 /** Tries a login; `refused` when the server said no to the credentials, `error` for anything else. */
