@@ -23,6 +23,12 @@ import { jsonDocument } from './terminal/render.js';
 
 const wantsJson = (argv: string[]): boolean => argv.includes('--json');
 
+/** The command an argv runs (the first of the program's command names in it), for an error raised outside its action. */
+function commandOf(argv: string[], program: Command): string {
+  const names = new Set(program.commands.map((c) => c.name()));
+  return argv.slice(2).find((arg) => names.has(arg)) ?? 'rotate';
+}
+
 /** Prints an error (as the JSON document with --json, and always on stderr) and returns its exit code. */
 function reportError(error: unknown, command: string): number {
   const re = error instanceof RotateError ? error : undefined;
@@ -69,14 +75,18 @@ export function buildProgram(): Command {
 
 async function main(): Promise<void> {
   // The first SIGINT/SIGTERM stops a run at its next safe point; a second one forces the exit.
-  installInterruptHandler();
+  const program = buildProgram();
+  installInterruptHandler((signal) => {
+    const stopped = new RotateError('INTERRUPTED', `stopped by ${signal}; rotate was only reading, so nothing was changed`);
+    process.exit(reportError(stopped, commandOf(process.argv, program)));
+  });
   // `rotate help | head`: a reader that closes the pipe early has all it wanted; no stack trace for EPIPE.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? 0);
   });
   try {
-    await buildProgram().parseAsync(process.argv);
+    await program.parseAsync(process.argv);
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     // --help and --version end with code 0; every usage mistake is exit 2 (CONTRACT.md).

@@ -1,13 +1,26 @@
 import { ExitCode } from '../errors.js';
 
 /**
- * SIGINT/SIGTERM: the first asks the run to stop at its next safe point (the engine sees `stop` between steps, and
- * the restart command it started is ended); the second forces the exit at once, as CLI users expect.
+ * SIGINT/SIGTERM. While a command changes something (it holds the rotation lock: `whileChanging`), the first signal
+ * asks the run to stop at its next safe point (the engine sees `stop` between steps, and the restart command it
+ * started is ended); the second forces the exit at once, as CLI users expect. Outside such work (a dry run, verify,
+ * status, history: reading only, or a run before it takes the lock) there is no safe point to wait for: the first
+ * signal ends the command at once. After changing work (its notifications, its report) the first signal waits too.
  */
 const controller = new AbortController();
 
 /** What the engine's deps carry (EngineDeps.stop). */
 export const stopSignal: AbortSignal = controller.signal;
+
+/** Set once work that changes something has started: from then on a signal never claims that nothing changed. */
+let changed = false;
+let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** Runs `work`, which changes what rotate manages: from its start on, a signal waits for a safe point. */
+export async function whileChanging<T>(work: () => Promise<T>): Promise<T> {
+  changed = true;
+  return work();
+}
 
 function onSignal(signal: NodeJS.Signals): void {
   if (controller.signal.aborted) {
@@ -16,11 +29,17 @@ function onSignal(signal: NodeJS.Signals): void {
     );
     process.exit(ExitCode.needsPerson);
   }
+  if (!changed && stopNow) {
+    stopNow(signal);
+    return;
+  }
   process.stderr.write(`\n${signal}: stopping at the next safe point (send it again to force the exit)\n`);
   controller.abort(signal);
 }
 
-export function installInterruptHandler(): void {
+/** `reportNow` reports a signal that came while nothing was being changed and ends the process. */
+export function installInterruptHandler(reportNow?: (signal: NodeJS.Signals) => void): void {
+  stopNow = reportNow;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }

@@ -99,12 +99,15 @@ export async function withSession<T>(options: GlobalOptions, needs: SessionNeeds
 
 /** Runs `work` holding the store's lock (exit 4 when another run holds it), released afterwards. */
 export async function withLock<T>(session: Session, label: string, work: () => Promise<T>): Promise<T> {
-  const lock = await session.store.acquireLock(label);
-  try {
-    return await work();
-  } finally {
-    await lock.release();
-  }
+  const { whileChanging } = await import('./interrupt.js');
+  return whileChanging(async () => {
+    const lock = await session.store.acquireLock(label);
+    try {
+      return await work();
+    } finally {
+      await lock.release();
+    }
+  });
 }
 
 /**

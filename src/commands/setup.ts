@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
+import { whileChanging } from './interrupt.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
@@ -35,7 +36,7 @@ async function setup(secret: string, options: z.output<typeof optionsSchema>): P
     }
     const { buildContext } = await import('../engine/context.js');
     const ctx = buildContext(session, id!, undefined, await session.target.read());
-    const { result, text } = options.apply ? await kindSetup.apply(ctx) : kindSetup.describe(ctx);
+    const { result, text } = options.apply ? await whileChanging(() => kindSetup.apply(ctx)) : kindSetup.describe(ctx);
     return printResult(options, 'setup', ExitCode.ok, { results: [{ secret: id, applied: options.apply, ...result }] }, () => text);
   });
 }

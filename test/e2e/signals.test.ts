@@ -130,3 +130,41 @@ it('SIGINT before anything changed: exit 2, one JSON document, no journal, the e
   expect(existsSync(join(dir, '.rotate/lock'))).toBe(false);
   expect(existsSync(join(dir, '.rotate/history.jsonl'))).toBe(false);
 });
+
+it('SIGINT during a dry run or verify (read-only work): it stops at once, exit 2, one JSON document, nothing written', async () => {
+  project = await jwtProject();
+  const { dir } = project;
+  // The app's check URL never answers: the request is held until the test ends.
+  const held: ServerResponse[] = [];
+  const port = await freePort();
+  proxy = createServer((_req: IncomingMessage, res: ServerResponse) => void held.push(res));
+  await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', r));
+  project.writeConfig({ verifyUrl: `http://127.0.0.1:${port}/api/auth/me` });
+  try {
+    for (const args of [
+      ['--dry-run', 'jwt', '--json'],
+      ['verify', 'jwt', '--json'],
+    ]) {
+      const before = held.length;
+      const run = start(dir, args);
+      expect(await waitUntil(() => held.length > before, 20_000), args.join(' ')).toBe(true);
+      run.child.kill('SIGINT');
+      // Nothing is being changed, so there is no safe point to wait for: it ends while the request is still held.
+      expect(await waitUntil(() => run.child.exitCode !== null, 5_000), args.join(' ')).toBe(true);
+      const { code, stdout, stderr } = await run.result;
+      expect(code, `${args.join(' ')}: ${stderr}`).toBe(2);
+      expect(JSON.parse(stdout), args.join(' ')).toMatchObject({
+        command: args[0] === 'verify' ? 'verify' : 'rotate',
+        ok: false,
+        exitCode: 2,
+        error: { code: 'INTERRUPTED' },
+      });
+      expect(stderr).toContain('nothing was changed');
+    }
+  } finally {
+    for (const res of held) res.destroy();
+  }
+  expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(JWT_ENV_TEXT);
+  expect(existsSync(join(dir, '.rotate/lock'))).toBe(false);
+  expect(existsSync(join(dir, '.rotate/history.jsonl'))).toBe(false);
+});
