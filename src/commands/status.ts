@@ -17,6 +17,7 @@ const STATE_TEXT: Record<string, string> = {
   'retire-due': 'grace over: retire with rotate --due',
   interrupted: 'interrupted: run rotate resume',
   'needs-person': 'needs a person: see below, then rotate resume',
+  written: 'written, not applied: see below',
 };
 
 const optionsSchema = z.extend(globalOptionsSchema, { check: z._default(z.boolean(), false) });
@@ -25,13 +26,16 @@ export const statusCommand = defineCommand(
   () =>
     new Command('status')
       .description('one row per secret: kind, last rotated, interval, next due, state')
-      .option('--check', 'for monitoring: exit 1 when a secret is overdue or its last run failed, 3 when one needs a person'),
+      .option(
+        '--check',
+        'for monitoring: exit 1 when a secret is overdue, its last run failed or it is written but not applied (--no-restart), 3 when one needs a person',
+      ),
   optionsSchema,
   status,
 );
 
 async function status(options: z.output<typeof optionsSchema>): Promise<number> {
-  const { checkExitCode, checkProblems, secretHealth } = await import('../monitoring/health.js');
+  const { checkExitCode, checkProblems, notAppliedText, secretHealth } = await import('../monitoring/health.js');
   return withSession(options, { envFile: 'required' }, async (session) => {
     const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
     const secrets = health.map((h) => {
@@ -91,6 +95,9 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
         lines.push('  Run `rotate resume` to finish or undo it.');
       }
+      // With --check the problems below say it.
+      for (const s of secrets.filter((s) => s.notApplied && !options.check))
+        lines.push(`\n${notAppliedText(s.secret, s.unapplied?.services ?? [])}`);
       const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
       if (never.length > 0) {
         lines.push(

@@ -1,19 +1,53 @@
 import { Command } from 'commander';
 import type { SecretResult } from '../engine/result.js';
+import type { Session } from '../engine/session.js';
 import { renderResults } from '../terminal/render.js';
 import { checkCount, traced } from '../trace.js';
 import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
-import { resolveSecretIds, withSession } from './session.js';
+import { resolveSecretIds, withLock, withSession } from './session.js';
 
 export const verifyCommand = defineCommand(
   () =>
     new Command('verify')
-      .description('run the verification checks against the current values; change nothing')
+      .description(
+        'run the verification checks against the current values; change nothing (after a --no-restart rotation, a pass records that it is applied)',
+      )
       .argument('[secret...]', 'secrets to check (default: all present in the env file)'),
   globalOptionsSchema,
   (options, args) => verify(args[0] as string[], options),
 );
+
+/**
+ * A rotation written with `--no-restart` is applied once its checks pass against the running services: the state
+ * forgets it was unapplied and the history records the verification (status and metrics read both). Under the lock,
+ * like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
+ */
+async function recordApplied(session: Session, results: SecretResult[]): Promise<void> {
+  const passed = results.filter((r) => r.status === 'verified');
+  if (passed.length === 0) return;
+  if (!Object.entries(await session.store.readStates()).some(([id, state]) => state.unapplied && passed.some((r) => r.secret === id)))
+    return;
+  const { record } = await import('../engine/record.js');
+  try {
+    await withLock(session, 'verify', async () => {
+      const states = await session.store.readStates();
+      const startedAt = session.deps.now().toISOString();
+      for (const result of passed) {
+        const state = states[result.secret];
+        if (!state?.unapplied) continue;
+        const { unapplied: _, ...applied } = state;
+        await session.store.writeState(result.secret, applied);
+        const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
+        await record(session, run, { ...result, runId: run.runId }, 'verify');
+        result.note = 'the rotation written with --no-restart is applied: the running services passed its checks';
+      }
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'LOCKED') throw error;
+    session.deps.log.warn(`another run holds the lock: run \`rotate verify\` again to record that the written value is applied`);
+  }
+}
 
 /** `rotate verify`: the verification checks against the current values; changes nothing. */
 async function verify(names: string[], options: GlobalOptions): Promise<number> {
@@ -45,6 +79,7 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
         results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
       }
     }
+    await recordApplied(session, results);
     const code = exitCodeOf(results);
     return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment));
   });

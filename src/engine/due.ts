@@ -4,13 +4,25 @@ import { journalSecretIds, type SecretState, type StoredJournal } from '../store
 import { trace } from '../trace.js';
 import type { Session } from './session.js';
 
-export type DueState = 'ok' | 'due' | 'never-rotated' | 'absent' | 'grace' | 'retire-due' | 'interrupted' | 'needs-person';
+export type DueState =
+  | 'ok'
+  | 'due'
+  | 'never-rotated'
+  | 'absent'
+  | 'grace'
+  | 'retire-due'
+  | 'interrupted'
+  | 'needs-person'
+  /** Rotated with `--no-restart`: written to the target, not applied to the services nor verified. */
+  | 'written';
 
 export interface Schedule {
   state: DueState;
   lastRotatedAt: string | null;
   nextDue: string | null;
   graceUntil: string | null;
+  /** Set while the last rotation is written but not applied (`--no-restart`): when, and the services to restart. */
+  unapplied: { at: string; services: string[] } | null;
 }
 
 const DAY = 86_400_000;
@@ -26,12 +38,14 @@ export function schedule(
   const last = state?.lastRotatedAt ?? null;
   const nextDue = last ? new Date(Date.parse(last) + config.intervalDays * DAY).toISOString() : null;
   const graceUntil = state?.pendingRetire?.after ?? null;
-  const base = { lastRotatedAt: last, nextDue, graceUntil };
+  const unapplied = state?.unapplied ? { at: state.unapplied.at, services: state.unapplied.services } : null;
+  const base = { lastRotatedAt: last, nextDue, graceUntil, unapplied };
   if (journal) return { ...base, state: journal.needsPerson ? 'needs-person' : 'interrupted' };
   if (graceUntil) return { ...base, state: Date.parse(graceUntil) <= now.getTime() ? 'retire-due' : 'grace' };
   if (!(envKeysOf(config)[0]! in env)) return { ...base, state: 'absent' };
   if (!nextDue) return { ...base, state: 'never-rotated' };
-  return { ...base, state: Date.parse(nextDue) <= now.getTime() ? 'due' : 'ok' };
+  if (Date.parse(nextDue) <= now.getTime()) return { ...base, state: 'due' };
+  return { ...base, state: unapplied ? 'written' : 'ok' };
 }
 
 /** `--due` rotates secrets that are due or were never rotated by rotate (their age is unknown). */

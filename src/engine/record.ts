@@ -13,6 +13,7 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   restored: 'restored',
   undone: 'rolled-back',
   retired: 'retired',
+  verified: 'verified',
   'rolled-back': 'rolled-back',
   'rollback-failed': 'rollback-failed',
   'retire-failed': 'failed',

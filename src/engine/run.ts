@@ -117,7 +117,8 @@ export class Run {
     const states = await this.session.store.readStates();
     const results: SecretResult[] = [];
     for (const m of this.members) {
-      await this.session.store.writeState(m.id, this.#nextState(m, states[m.id]));
+      const unapplied = { at: this.session.deps.now().toISOString(), runId: this.journal.runId, services: m.config.services };
+      await this.session.store.writeState(m.id, { ...this.#nextState(m, states[m.id]), unapplied });
       results.push(await this.#recorded(m, 'written'));
     }
     await this.session.store.removeJournal(this.journal.runId);

@@ -12,6 +12,7 @@ const GAUGES = {
   rotate_secret_next_due_timestamp_seconds: (h: SecretHealth) => seconds(h.nextDue),
   rotate_secret_overdue: (h: SecretHealth) => flag(h.overdue),
   rotate_secret_last_run_ok: (h: SecretHealth) => flag(h.lastRunOk),
+  rotate_secret_not_applied: (h: SecretHealth) => flag(h.notApplied),
   rotate_secret_needs_person: (h: SecretHealth) => flag(h.needsPerson),
 };
 
@@ -23,6 +24,8 @@ const HELP: Record<keyof typeof GAUGES, string> = {
     'When the secret is next due for rotation, as Unix seconds; 0 when never rotated by rotate (due now).',
   rotate_secret_overdue: '1 when the secret is past its due date, never rotated by rotate, or its grace period ended unretired; else 0.',
   rotate_secret_last_run_ok: "1 when the secret's last recorded run succeeded (or none is recorded); 0 when it failed.",
+  rotate_secret_not_applied:
+    '1 when the last rotation was written with --no-restart and no rotate verify has passed since (no service restarted onto it); else 0.',
   rotate_secret_needs_person: '1 when an interrupted run or a failed rollback of the secret waits for rotate resume; else 0.',
 };
 

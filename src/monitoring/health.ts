@@ -13,6 +13,8 @@ export interface SecretHealth extends Schedule {
   /** The newest history record of this secret, if any. */
   lastRun: Pick<HistoryEntry, 'at' | 'action' | 'result' | 'runId'> | null;
   lastRunOk: boolean;
+  /** The last rotation was written with `--no-restart` and not yet applied: no service restarted, nothing verified. */
+  notApplied: boolean;
   /** An interrupted run or a failed rollback waits for `rotate resume` (exit 3). */
   needsPerson: boolean;
 }
@@ -32,15 +34,20 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
       overdue: OVERDUE.includes(s.state),
       lastRun: last ? { at: last.at, action: last.action, result: last.result, runId: last.runId } : null,
       lastRunOk: !last || !FAILED.includes(last.result),
+      notApplied: s.unapplied !== null,
       needsPerson: journal !== undefined,
     };
   });
 }
 
-/** `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue or its last run failed, else 0. */
+/**
+ * `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue, its last run failed or its
+ * last rotation is written but not applied (`--no-restart`: the contract is silent; a value no service runs with is
+ * not a finished rotation, so monitoring must see it), else 0.
+ */
 export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
   if (health.some((h) => h.needsPerson)) return ExitCode.needsPerson;
-  if (health.some((h) => h.overdue || !h.lastRunOk)) return ExitCode.failed;
+  if (health.some((h) => h.overdue || !h.lastRunOk || h.notApplied)) return ExitCode.failed;
   return ExitCode.ok;
 }
 
@@ -55,8 +62,15 @@ export function checkProblems(health: SecretHealth[]): string[] {
       : h.overdue
         ? [`${h.secret}: overdue since ${h.state === 'retire-due' ? h.graceUntil : h.nextDue}`]
         : []),
+    ...(h.notApplied ? [notAppliedText(h.secret, h.unapplied?.services ?? [])] : []),
     ...(h.lastRunOk
       ? []
       : [`${h.secret}: the last run (${h.lastRun?.action}, ${h.lastRun?.at}) ended ${h.lastRun?.result}: rotate history ${h.secret}`]),
   ]);
+}
+
+/** What to do about a rotation written with `--no-restart`: the one line `status` and `status --check` print. */
+export function notAppliedText(secret: string, services: string[]): string {
+  const restart = services.length ? `restart ${services.join(', ')}` : 'restart every process that reads it';
+  return `${secret}: written but not applied (--no-restart: no service restarted, nothing verified): ${restart}, then \`rotate verify ${secret}\``;
 }

@@ -31,6 +31,7 @@ const WHAT: Record<HistoryEntry['action'], string> = {
   retire: 'retirement of the old value',
   resume: 'resumed run',
   mark: 'mark',
+  verify: 'verification',
 };
 
 /** The one-line text people read in the chat, saying what happened and, when something failed, what to run next. */

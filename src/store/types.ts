@@ -80,6 +80,11 @@ export interface SecretState {
   last?: SealedRotation;
   /** Non-secret facts of the latest completed run, rotation or rollback (e.g. the Stripe account id). */
   facts?: Record<string, JsonValue>;
+  /**
+   * The last rotation ran with `--no-restart`: its value is written to the target and applied to no running process
+   * yet. Cleared by a rotation or rollback that restarts, and by a `rotate verify` that passes.
+   */
+  unapplied?: { at: string; runId: string; services: string[] };
   /** A retirement waiting for the end of its grace period. */
   pendingRetire?: { after: string; runId: string };
   /** The last reminder `--due` posted for this secret (src/notify/reminders.ts): at most one a day. */
@@ -93,6 +98,8 @@ export type HistoryResult =
   | 'rolled-back'
   | 'rollback-failed'
   | 'retired'
+  /** `rotate verify` passed after a `--no-restart` rotation: the running services use the written value. */
+  | 'verified'
   | 'failed'
   | 'restored'
   | 'skipped'
@@ -104,7 +111,7 @@ export interface HistoryEntry {
   runId: string;
   secret: string;
   kind: string;
-  action: 'rotate' | 'rollback' | 'retire' | 'resume' | 'mark';
+  action: 'rotate' | 'rollback' | 'retire' | 'resume' | 'mark' | 'verify';
   result: HistoryResult;
   actor: string;
   emergency?: boolean;

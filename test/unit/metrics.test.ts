@@ -11,9 +11,11 @@ const health = (over: Partial<SecretHealth>): SecretHealth => ({
   lastRotatedAt: '2026-11-01T00:00:00.000Z',
   nextDue: '2027-01-30T00:00:00.000Z',
   graceUntil: null,
+  unapplied: null,
   overdue: false,
   lastRun: null,
   lastRunOk: true,
+  notApplied: false,
   needsPerson: false,
   ...over,
 });
@@ -30,6 +32,7 @@ describe('rotate metrics exposition', () => {
         nextDue: null,
         overdue: true,
         lastRunOk: false,
+        notApplied: true,
         needsPerson: true,
       }),
     ]);
@@ -39,6 +42,7 @@ describe('rotate metrics exposition', () => {
       'rotate_secret_next_due_timestamp_seconds',
       'rotate_secret_overdue',
       'rotate_secret_last_run_ok',
+      'rotate_secret_not_applied',
       'rotate_secret_needs_person',
     ]);
     for (const family of families.values()) {
@@ -56,6 +60,8 @@ describe('rotate metrics exposition', () => {
     expect(value('rotate_secret_overdue', 'database')).toBe(1);
     expect(value('rotate_secret_last_run_ok', 'database')).toBe(0);
     expect(value('rotate_secret_needs_person', 'database')).toBe(1);
+    expect(value('rotate_secret_not_applied', 'jwt')).toBe(0);
+    expect(value('rotate_secret_not_applied', 'database')).toBe(1);
     expect(value('rotate_secret_last_rotation_timestamp_seconds', 'database')).toBe(0);
   });
 
