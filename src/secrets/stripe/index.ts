@@ -1,8 +1,9 @@
 // `rotate stripe`: the operator rolls the API key in the Dashboard and hands it in (Stripe has no API for that);
 // rotate checks it hard, then rotates the webhook signing secret end to end by replacing the endpoint.
 // The steps, in the engine's order: preflight, generate, apply, (undoApply), verify, retire, verifyRetired; and
-// verifyCurrent for `rotate verify`. Beside it: keys.ts (key shapes), handover.ts (the keys handed in and their
-// checks), client.ts (the Stripe API and the webhook endpoints), signature.ts (signed test events for the app).
+// verifyCurrent for `rotate verify`. Beside it: keys.ts (key shapes, the keys handed in and their checks),
+// client.ts (the Stripe API and the webhook endpoints), signature.ts (signed test events for the app), kind.ts (what
+// the rest of rotate knows of the kind: its config and defaults).
 
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
@@ -20,12 +21,11 @@ import {
   type WebhookTarget,
   withKeys,
 } from './client.js';
-import { checkNewKeys, type HandedKeys, NEW_SECRET_KEY, readHandedKeys } from './handover.js';
-import { currentValues, shapeChecks } from './keys.js';
+import { checkNewKeys, currentValues, type HandedKeys, NEW_SECRET_KEY, readHandedKeys, shapeChecks } from './keys.js';
 import type { StripeSecretConfig } from './kind.js';
 import { deliveryCheck } from './signature.js';
 
-export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './handover.js';
+export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './keys.js';
 export { stripeSignatureHeader } from './signature.js';
 
 export type StripeContext = RotatorContext<StripeSecretConfig>;
