@@ -3,7 +3,7 @@ import { envKeysOf } from '../secrets/index.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
-import { checkCount, traced } from '../trace.js';
+import { checkCount, safeUrl, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks } from './copies.js';
 import { preflightSet } from './pipeline.js';
@@ -104,14 +104,14 @@ async function reachable(session: Session, name: string, url: string) {
     return check(
       `service ${name} is healthy`,
       response.ok,
-      `${url} answered ${response.status}`,
+      `${safeUrl(url)} answered ${response.status}`,
       `start ${name} or fix services.${name}.health.url`,
     );
   } catch (error) {
     return check(
       `service ${name} is healthy`,
       false,
-      `${url}: ${(error as Error).message}`,
+      `${safeUrl(url)}: ${(error as Error).message}`,
       `start ${name} or fix services.${name}.health.url`,
     );
   }

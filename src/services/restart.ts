@@ -56,7 +56,7 @@ async function pollHealth(name: string, url: string, timeoutSeconds: number, dep
     }
     await deps.sleep(300);
   }
-  throw new RotateError('HEALTH_TIMEOUT', `service ${name} did not become healthy within ${timeoutSeconds}s (${url}: ${last})`, {
+  throw new RotateError('HEALTH_TIMEOUT', `service ${name} did not become healthy within ${timeoutSeconds}s (${safeUrl(url)}: ${last})`, {
     hint: `check that the service starts with the new values; raise services.${name}.health.timeoutSeconds if it is only slow`,
   });
 }
