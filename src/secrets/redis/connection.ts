@@ -104,11 +104,11 @@ export async function command<T = unknown>(
   args: string[],
   options: { code?: ErrorCode; sensitive?: string[]; hint?: string } = {},
 ): Promise<T> {
-  // The command's name (and an ACL/CONFIG/CLIENT subcommand) only: its arguments carry passwords.
-  const name = [args[0], /^[A-Za-z]+$/.test(args[1] ?? '') && /^(acl|config|client)$/i.test(args[0]!) ? args[1] : undefined];
   try {
-    return (await timed(`redis: ${name.filter(Boolean).join(' ').toUpperCase()} (${what})`, () =>
-      client.call(args[0]!, ...args.slice(1)),
+    return (await timed(
+      // `what` names the command for people ("ACL SETUSER app (add the new password)"); its arguments carry passwords.
+      `redis: ${what}`,
+      () => client.call(args[0]!, ...args.slice(1)),
     )) as T;
   } catch (error) {
     throw new RotateError(options.code ?? 'REDIS_COMMAND_FAILED', `${what} failed: ${replyText(error, options.sensitive ?? [])}`, {
