@@ -53,9 +53,8 @@ export const idleRole = (roles: AlternateRoles, appUser: string): string =>
   appUser === roles.logins[0] ? roles.logins[1] : roles.logins[0];
 
 const rolesFrom = (rotation: Rotation): AlternateRoles | undefined => {
-  const { owner, logins } = rotation.facts;
-  if (typeof owner !== 'string' || !Array.isArray(logins) || logins.length !== 2) return undefined;
-  return { owner, logins: [String(logins[0]), String(logins[1])] };
+  const { owner, logins } = postgresFacts(rotation.facts);
+  return owner !== undefined && logins ? { owner, logins } : undefined;
 };
 
 /** Stops new logins of a role: the owner goes back to NOLOGIN, a login role expires now (its sessions go on). */

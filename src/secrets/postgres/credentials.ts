@@ -97,16 +97,20 @@ export interface PostgresFacts {
   readableTables?: number;
   /** The tables the old credentials could read, when few enough to list. */
   tables?: string[];
+  /** alternate-roles: the NOLOGIN role that owns the app's objects, and its two login roles. */
+  owner?: string;
+  logins?: [string, string];
 }
 
 export function postgresFacts(facts: Readonly<Record<string, JsonValue>>): PostgresFacts {
   const out: PostgresFacts = {};
-  for (const name of ['oldUser', 'appliedAt', 'generatedAt'] as const) {
+  for (const name of ['oldUser', 'appliedAt', 'generatedAt', 'owner'] as const) {
     const value = facts[name];
     if (typeof value === 'string') out[name] = value;
   }
   if (typeof facts.readableTables === 'number') out.readableTables = facts.readableTables;
   if (Array.isArray(facts.tables)) out.tables = facts.tables.map(String);
+  if (Array.isArray(facts.logins) && facts.logins.length === 2) out.logins = [String(facts.logins[0]), String(facts.logins[1])];
   return out;
 }
 
