@@ -100,4 +100,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// No top-level await: the bundle is CommonJS (scripts/bundle.mjs). A throw from main is an unhandled rejection: exit 1.
+void main();
