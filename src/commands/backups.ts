@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
 import { table } from '../terminal/render.js';
+import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
@@ -50,8 +51,8 @@ async function backups(action: string | undefined, id: string | undefined, optio
         list.length === 0
           ? `no backups in ${session.store.location}`
           : table(
-              ['ID', 'TAKEN AT (UTC)', 'SECRETS'],
-              list.map((b) => [b.id, b.takenAt, b.secrets.join(', ')]),
+              ['ID', 'TAKEN AT', 'SECRETS'],
+              list.map((b) => [b.id, localTime(b.takenAt, { seconds: true }), b.secrets.join(', ')]),
             ),
       );
     }
@@ -76,7 +77,7 @@ async function backups(action: string | undefined, id: string | undefined, optio
       'backups',
       ExitCode.ok,
       { results: [result] },
-      () => `wrote ${to} (mode 0600): ${text.path} as of ${describe(id!).takenAt}`,
+      () => `wrote ${to} (mode 0600): ${text.path} as of ${localTime(describe(id!).takenAt, { seconds: true })}`,
     );
   });
 }

@@ -4,6 +4,7 @@ import type { Session } from '../engine/session.js';
 import { ExitCode } from '../errors.js';
 import type { HistoryEntry } from '../store/types.js';
 import { table } from '../terminal/render.js';
+import { localTime } from '../terminal/time.js';
 import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
@@ -48,7 +49,7 @@ async function history(secret: string | undefined, options: z.output<typeof opti
       return table(
         ['WHEN', 'SECRET', 'ACTION', 'RESULT', 'TOOK', 'VALUE (OLD -> NEW)', 'BY', 'NOTE'],
         entries.map((e) => [
-          e.at.replace('T', ' ').slice(0, 19),
+          localTime(e.at, { seconds: true }),
           e.secret,
           e.action + (e.emergency ? ' (emergency)' : ''),
           e.result,
@@ -91,14 +92,14 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     const unreadable = damaged.map((d) => `history check FAILED: ${d.file} line ${d.line} is not a readable record (${d.error})`);
     if (broken) {
       unreadable.push(
-        `history check FAILED at record ${broken.position} of ${entries.length} (${broken.at}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`,
+        `history check FAILED at record ${broken.position} of ${entries.length} (${localTime(broken.at, { seconds: true })}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`,
       );
     }
     if (unreadable.length > 0) return unreadable.join('\n');
     const newest = entries.at(-1);
     return (
       `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed` +
-      `${newest ? `; the newest is from ${newest.at}` : ''}${older}`
+      `${newest ? `; the newest is from ${localTime(newest.at, { seconds: true })}` : ''}${older}`
     );
   });
 }

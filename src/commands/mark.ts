@@ -5,6 +5,7 @@ import { ExitCode, usageError } from '../errors.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry } from '../store/types.js';
 import { confirm } from '../terminal/confirm.js';
+import { localDate, localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
@@ -59,7 +60,7 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
   if (state.lastRotatedAt && Date.parse(state.lastRotatedAt) > rotatedAt.getTime()) {
     throw usageError(
       'MARK_DATE_INVALID',
-      `rotate recorded a later rotation of ${id} (${state.lastRotatedAt}) than --rotated-at ${options.rotatedAt}`,
+      `rotate recorded a later rotation of ${id} (${localTime(state.lastRotatedAt)}) than --rotated-at ${options.rotatedAt}`,
       'rotate history shows it; mark only a rotation newer than the last one recorded',
     );
   }
@@ -104,7 +105,7 @@ async function mark(secret: string, options: MarkOptions): Promise<number> {
     const rotatedAt = parseRotatedAt(options.rotatedAt, session.deps.now());
     const nextDue = new Date(rotatedAt.getTime() + session.config.secrets[id]!.intervalDays * DAY).toISOString();
     await confirm(
-      `Record that ${id} was rotated outside rotate on ${rotatedAt.toISOString()}? It is then next due on ${nextDue.slice(0, 10)}.`,
+      `Record that ${id} was rotated outside rotate on ${localTime(rotatedAt)}? It is then next due on ${localDate(nextDue)}.`,
       options.yes,
     );
     const entry = await withLock(session, `rotate mark ${id}`, () => record(session, id, rotatedAt, options));
@@ -113,7 +114,7 @@ async function mark(secret: string, options: MarkOptions): Promise<number> {
     if (notice) await sendNotice(session.config.notify, session.deps, notice);
     const result = { secret: id, rotatedAt: rotatedAt.toISOString(), nextDue, runId: entry.runId };
     return printResult(options, 'mark', ExitCode.ok, { results: [result] }, () =>
-      options.quiet ? '' : `${id}: recorded as rotated on ${result.rotatedAt}; next due ${nextDue.slice(0, 10)}`,
+      options.quiet ? '' : `${id}: recorded as rotated on ${localTime(result.rotatedAt)}; next due ${localDate(nextDue)}`,
     );
   });
 }

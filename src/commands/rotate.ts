@@ -5,6 +5,7 @@ import type { Session } from '../engine/session.js';
 import { usageError } from '../errors.js';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
+import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
@@ -69,7 +70,7 @@ async function select(session: Session, names: string[], options: RotateOptions,
       // Cron's run outside the team's window: the secret stays due, the next run inside the window rotates it.
       skip(`due, waiting for the window (${describeWindow(closedWindow(session.config.window, config, now)!)})`);
     } else if (options.all || isDue(s)) selection.rotate.push(id);
-    else skip(s.nextDue ? `not due until ${s.nextDue}` : 'not due');
+    else skip(s.nextDue ? `not due until ${localTime(s.nextDue)}` : 'not due');
   }
   return selection;
 }

@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import { stepReached } from '../store/journal-progress.js';
 import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
+import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
@@ -67,29 +68,29 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
       ...(options.check ? { check: { ok: code === ExitCode.ok, problems } } : {}),
     };
     return printResult(options, 'status', code, body, () => {
-      const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '-');
+      const when = (iso: string | null) => (iso ? localTime(iso) : '-');
       const lines = [
         table(
           ['SECRET', 'KIND', 'LAST ROTATED', 'INTERVAL', 'NEXT DUE', 'STATE'],
           secrets.map((s) => [
             s.secret,
             s.kind,
-            day(s.lastRotatedAt),
+            when(s.lastRotatedAt),
             `${s.intervalDays}d`,
-            s.state === 'never-rotated' ? 'now' : day(s.nextDue),
-            s.state === 'grace' ? `grace until ${s.graceUntil}` : (STATE_TEXT[s.state] ?? s.state),
+            s.state === 'never-rotated' ? 'now' : when(s.nextDue),
+            s.state === 'grace' && s.graceUntil ? `grace until ${localTime(s.graceUntil)}` : (STATE_TEXT[s.state] ?? s.state),
           ]),
         ),
       ];
       for (const s of secrets) {
         if (!s.pendingRun) continue;
         lines.push(
-          `\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${s.pendingRun.startedAt} on ${s.pendingRun.host} did not finish.`,
+          `\n${s.secret}: ${s.pendingRun.mode} run ${s.pendingRun.runId} started ${localTime(s.pendingRun.startedAt)} on ${s.pendingRun.host} did not finish.`,
         );
         const reached = s.pendingRun.reached;
         if (reached) {
           lines.push(
-            `  It reached the step ${reached.step} (${reached.state} at ${reached.at}); \`rotate resume\` will ${reached.resume === 'finish' ? 'finish it (every secret had verified)' : 'undo it'}.`,
+            `  It reached the step ${reached.step} (${reached.state} at ${localTime(reached.at)}); \`rotate resume\` will ${reached.resume === 'finish' ? 'finish it (every secret had verified)' : 'undo it'}.`,
           );
         }
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
@@ -109,7 +110,9 @@ async function status(options: z.output<typeof optionsSchema>): Promise<number> 
       if (options.check) {
         lines.push(
           problems.length
-            ? `\ncheck failed (exit ${code}):\n${problems.map((p) => `  ${p}`).join('\n')}`
+            ? `\ncheck failed (exit ${code}):\n${checkProblems(health, localTime)
+                .map((p) => `  ${p}`)
+                .join('\n')}`
             : '\ncheck ok: every secret is in date',
         );
       }

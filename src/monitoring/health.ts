@@ -51,8 +51,11 @@ export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
   return ExitCode.ok;
 }
 
-/** One line per problem, for people reading the check's output. */
-export function checkProblems(health: SecretHealth[]): string[] {
+/**
+ * One line per problem, for people reading the check's output. `time` writes a moment: ISO (UTC) for `--json`, the
+ * local time with its zone for a terminal.
+ */
+export function checkProblems(health: SecretHealth[], time: (iso: string) => string = (iso) => iso): string[] {
   return health.flatMap((h) => [
     ...(h.needsPerson ? [`${h.secret}: needs a person (an unfinished run): rotate status, then rotate resume`] : []),
     ...(h.state === 'never-rotated'
@@ -60,12 +63,14 @@ export function checkProblems(health: SecretHealth[]): string[] {
           `${h.secret}: never rotated by rotate: rotate --due rotates it, or record an earlier rotation: rotate mark ${h.secret} --rotated-at YYYY-MM-DD`,
         ]
       : h.overdue
-        ? [`${h.secret}: overdue since ${h.state === 'retire-due' ? h.graceUntil : h.nextDue}`]
+        ? [`${h.secret}: overdue since ${time((h.state === 'retire-due' ? h.graceUntil : h.nextDue) ?? '')}`]
         : []),
     ...(h.notApplied ? [notAppliedText(h.secret, h.unapplied?.services ?? [])] : []),
     ...(h.lastRunOk
       ? []
-      : [`${h.secret}: the last run (${h.lastRun?.action}, ${h.lastRun?.at}) ended ${h.lastRun?.result}: rotate history ${h.secret}`]),
+      : [
+          `${h.secret}: the last run (${h.lastRun?.action}, ${time(h.lastRun?.at ?? '')}) ended ${h.lastRun?.result}: rotate history ${h.secret}`,
+        ]),
   ]);
 }
 

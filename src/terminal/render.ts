@@ -2,6 +2,7 @@ import type { JsonValue } from '../core-types.js';
 import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { redact } from '../secret-value.js';
 import { colorFor } from './logger.js';
+import { localTime } from './time.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -64,7 +65,7 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     const good = OK.has(r.status) && failedChecks.length === 0;
     const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' || r.status === 'written' ? c.yellow : c.red;
     let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
-    if (r.graceUntil) head += ` until ${r.graceUntil}`;
+    if (r.graceUntil) head += ` until ${localTime(r.graceUntil)}`;
     lines.push(head);
     if (r.envKeys.length) lines.push(`    env: ${r.envKeys.join(', ')}`);
     for (const [key, value] of Object.entries(r.facts)) {

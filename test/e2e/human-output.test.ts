@@ -1,0 +1,61 @@
+// What a person reads at a terminal (#14 item 8): times in the local zone (TZ) with the zone named, while --json
+// keeps ISO 8601 in UTC.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findLeaks, readTree } from '../helpers/cli.js';
+import { type JwtProject, jwtProject, OLD_JWT } from '../helpers/jwt-project.js';
+
+const MASTER_KEY = 'f'.repeat(64);
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `iso` as a clock on a wall `offsetMinutes` from UTC: `2026-12-01 18:03`. */
+function wall(iso: string, offsetMinutes: number): string {
+  const d = new Date(Date.parse(iso) + offsetMinutes * 60_000);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+describe('times in human output', () => {
+  let p: JwtProject;
+  beforeEach(async () => {
+    p = await jwtProject({ masterKey: MASTER_KEY });
+  });
+  afterEach(async () => {
+    await p.app.stop();
+  });
+
+  it.each([
+    // No daylight saving time in either zone, so the offsets hold all year.
+    ['America/Phoenix', -420, 'MST'],
+    ['Asia/Kolkata', 330, '+05:30'],
+  ])('TZ=%s: status, history and grace times are local with the zone; JSON stays UTC', async (tz, offset, zone) => {
+    const env = { TZ: tz };
+    const rotated = await p.cli(['jwt', '--yes'], { env });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const entry = JSON.parse((await p.cli(['history', '--json'], { env })).stdout).results[0];
+    expect(entry.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const history = await p.cli(['history'], { env });
+    expect(history.stdout).toContain(`${wall(entry.at, offset)}:${pad(new Date(entry.at).getUTCSeconds())} ${zone}`);
+
+    const statusJson = JSON.parse((await p.cli(['status', '--json'], { env })).stdout).results[0];
+    expect(statusJson.lastRotatedAt).toMatch(/Z$/);
+    expect(statusJson.nextDue).toMatch(/Z$/);
+    const status = await p.cli(['status'], { env });
+    expect(status.stdout).toContain(`${wall(statusJson.lastRotatedAt, offset)} ${zone}`);
+    expect(status.stdout).toContain(`${wall(statusJson.nextDue, offset)} ${zone}`);
+    expect(status.stdout).not.toMatch(/\d{4}-\d\d-\d\dT/);
+
+    // A grace period: its end is a local time too, in the result and in status; JSON keeps it in UTC.
+    const config = JSON.parse(readFileSync(join(p.dir, 'rotate.config.json'), 'utf8'));
+    config.secrets.jwt.graceHours = 2;
+    writeFileSync(join(p.dir, 'rotate.config.json'), JSON.stringify(config));
+    const graced = await p.cli(['jwt', '--yes', '--json'], { env });
+    expect(graced.code, graced.stderr).toBe(0);
+    const graceUntil = JSON.parse(graced.stdout).results[0].graceUntil as string;
+    expect(graceUntil).toMatch(/Z$/);
+    const graceStatus = await p.cli(['status'], { env });
+    expect(graceStatus.stdout).toContain(`grace until ${wall(graceUntil, offset)} ${zone}`);
+    const texts = { ...readTree(join(p.dir, '.rotate')), out: rotated.stdout + history.stdout + status.stdout + graceStatus.stdout };
+    expect(findLeaks(texts, [OLD_JWT])).toEqual([]);
+  });
+});
