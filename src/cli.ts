@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   // `rotate help | head`: a reader that closes the pipe early has all it wanted; no stack trace for EPIPE.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? 0);
+    process.exit(process.exitCode ?? ExitCode.ok);
   });
   try {
     await program.parseAsync(process.argv);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     if (!(error instanceof CommanderError)) throw error;
     // --help and --version end with code 0; every usage mistake is exit 2 (CONTRACT.md).
     process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    if (process.exitCode !== 0 && wantsJson(process.argv)) {
+    if (process.exitCode !== ExitCode.ok && wantsJson(process.argv)) {
       const message = error.message.replace(/^error: /, '');
       process.stdout.write(
         `${jsonDocument('rotate', ExitCode.usage, { results: [], error: { code: 'USAGE', message, hint: 'see rotate help' } })}\n`,

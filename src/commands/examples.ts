@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 /** Examples shown under each command's --help, with the exit codes; the man page is built from the same help. */
-export const EXAMPLES: Record<string, string[]> = {
+const EXAMPLES: Record<string, string[]> = {
   rotate: [
     'rotate --dry-run --all          # CI: check config and reachability, change nothing',
     'rotate jwt                      # rotate one secret now (asks on a terminal)',
@@ -39,7 +39,7 @@ const EXIT_CODES = [
 ].join('\n');
 
 /** The docs that ship in the package (README.md, docs/), wherever it is installed. */
-export const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
+const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
 
 /** The text after a command's options: its examples, the exit codes, and (for rotate itself) where the docs are. */
 export function helpFooter(command: string, root: boolean): string {

@@ -26,7 +26,7 @@ export const historyCommand = defineCommand(
 );
 
 /** "850 ms", "12.4 s", "3 min 5 s": how long a run took, at a glance. */
-export function formatDuration(ms: number | undefined): string {
+function formatDuration(ms: number | undefined): string {
   if (ms === undefined) return '-';
   if (ms < 1_000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;

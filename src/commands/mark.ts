@@ -22,7 +22,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** A calendar day (taken as 00:00 UTC) or a full ISO 8601 time with its offset; never in the future. */
-export function parseRotatedAt(text: string, now: Date): Date {
+function parseRotatedAt(text: string, now: Date): Date {
   const trimmed = text.trim();
   const time = DATE.test(trimmed) ? Date.parse(`${trimmed}T00:00:00Z`) : DATE_TIME.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   // Date.parse rolls 2026-02-30 over to March: a day that does not exist is not a date either.

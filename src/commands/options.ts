@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { usageError } from '../errors.js';
 
 /** The options every command accepts (CONTRACT.md, Commands); every other option belongs to one command. */
-export const GLOBAL_OPTIONS = ['json', 'config', 'envFile', 'quiet', 'verbose'] as const;
+const GLOBAL_OPTIONS = ['json', 'config', 'envFile', 'quiet', 'verbose'] as const;
 
 export const globalOptionsSchema = z.object({
   config: z.optional(z.string()),
@@ -15,7 +15,7 @@ export const globalOptionsSchema = z.object({
 export type GlobalOptions = z.output<typeof globalOptionsSchema>;
 
 /** Adds the global options after a command's own, under their own heading in its help. */
-export function withGlobalOptions(command: Command): Command {
+function withGlobalOptions(command: Command): Command {
   return command
     .optionsGroup('Options of every command:')
     .option('--json', 'print exactly one JSON document on stdout (also on failure)')
@@ -30,7 +30,7 @@ export function withGlobalOptions(command: Command): Command {
  * A command's options, with the global ones also taken from before its name (`rotate --json status`). An option of
  * `rotate <secret>` given before another command's name (`rotate --yes status`) is refused, as after it.
  */
-export function commandOptions(command: Command): Record<string, unknown> {
+function commandOptions(command: Command): Record<string, unknown> {
   const options: Record<string, unknown> = { ...command.opts() };
   const parent = command.parent;
   if (!parent) return options;
@@ -49,7 +49,7 @@ export function commandOptions(command: Command): Record<string, unknown> {
   return options;
 }
 
-export function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
+function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {

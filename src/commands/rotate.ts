@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
@@ -118,7 +118,7 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     results.sort((a, b) => order.indexOf(a.secret) - order.indexOf(b.secret));
     const code = exitCodeOf(results);
     return printResult(options, 'rotate', code, { dryRun: options.dryRun, results }, () =>
-      options.quiet && code === 0 ? '' : renderResults(results, session.deps.environment) || 'nothing to do',
+      options.quiet && code === ExitCode.ok ? '' : renderResults(results, session.deps.environment) || 'nothing to do',
     );
   });
 }

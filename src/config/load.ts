@@ -21,7 +21,7 @@ export interface LoadedConfig {
 }
 
 /** `secrets.database.adminUrlEnv: expected string, received number` */
-export function formatIssues(error: z.core.$ZodError): string[] {
+function formatIssues(error: z.core.$ZodError): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';

@@ -110,7 +110,6 @@ export const configSchema = z.strictObject({
   window: z.optional(windowSchema),
 });
 
-export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type SecretConfig = z.output<typeof secretSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;

@@ -10,8 +10,6 @@ import { usageError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
 import { encodeUserinfo, percentDecode } from './userinfo.js';
 
-export { encodeUserinfo, percentDecode };
-
 export interface PostgresUrl {
   /** `postgresql`, `postgres`, `postgresql+asyncpg`, ... as written (without `://`). */
   scheme: string;
@@ -114,7 +112,7 @@ export function refuseCredentialOverrides(url: PostgresUrl, where: string): void
 }
 
 /** C0 and C1 control characters (newline, tab, escape, ...): no real role name holds one. */
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * Refuses (exit 2) a role name with a control character: printed in SQL comments, logs or a terminal, a newline in

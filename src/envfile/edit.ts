@@ -54,7 +54,7 @@ function assignments(text: string): Assignment[] {
  */
 const BOM = '\uFEFF';
 
-export function splitBom(text: string): { bom: string; body: string } {
+function splitBom(text: string): { bom: string; body: string } {
   return text.startsWith(BOM) ? { bom: BOM, body: text.slice(BOM.length) } : { bom: '', body: text };
 }
 

@@ -28,7 +28,7 @@ export async function readEnvFile(path: string): Promise<EnvFileSnapshot> {
 }
 
 /** Writes `text` atomically (temp file in the same folder, fsync, rename), keeping the mode; a new file is 0600. */
-export async function writeEnvText(path: string, text: string): Promise<void> {
+async function writeEnvText(path: string, text: string): Promise<void> {
   const mode = await stat(path).then(
     (s) => s.mode & 0o7777,
     () => 0o600,

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 
 /** What a notification is about; `notify.on` picks among these. */
-export const NOTIFY_EVENTS = ['failure', 'needs-person', 'due-soon', 'success'] as const;
+const NOTIFY_EVENTS = ['failure', 'needs-person', 'due-soon', 'success'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });

@@ -1,7 +1,7 @@
 import { RotateError, usageError } from '../errors.js';
 
 /** A person at a terminal: both stdin (to answer) and stderr (where the question goes) are TTYs. */
-export const atTerminal = (): boolean => process.stdin.isTTY === true && process.stderr.isTTY === true;
+const atTerminal = (): boolean => process.stdin.isTTY === true && process.stderr.isTTY === true;
 
 /**
  * Consent to a change (CONTRACT.md): `--yes`, or a person who can be asked. Off a terminal without `--yes` (ssh with

@@ -110,4 +110,3 @@ export const outputSchema = z.discriminatedUnion('command', [
   doc('version', z.looseObject({ version: z.string() }), {}),
   doc('help', z.looseObject({ command: z.string(), usage: z.string() }), {}),
 ]);
-export type OutputDocument = z.output<typeof outputSchema>;

@@ -1,5 +1,6 @@
 import type { JsonValue } from '../core-types.js';
 import type { ErrorInfo, SecretResult } from '../engine/result.js';
+import { ExitCode } from '../errors.js';
 import { redact } from '../secret-value.js';
 import { colorFor } from './logger.js';
 import { localTime } from './time.js';
@@ -8,7 +9,7 @@ export const SCHEMA_VERSION = 1;
 
 /** The one JSON document `--json` prints on stdout, on success and on failure alike. */
 export function jsonDocument(command: string, exitCode: number, body: Record<string, unknown>): string {
-  return redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, command, ok: exitCode === 0, exitCode, ...body }, null, 2));
+  return redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, command, ok: exitCode === ExitCode.ok, exitCode, ...body }, null, 2));
 }
 
 export function printStdout(text: string): void {

@@ -6,7 +6,7 @@ import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { type JwtSecretConfig, jwtPreviousEnv } from './kind.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 
 type Ctx = RotatorContext<JwtSecretConfig>;
 

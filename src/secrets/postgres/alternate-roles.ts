@@ -9,11 +9,11 @@ import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 
-export const setupHint = (id: string): string =>
+const setupHint = (id: string): string =>
   `Run \`rotate setup ${id}\` to print the one-time SQL, or \`rotate setup ${id} --apply\` to run it ` + '(see docs/secrets/database.md).';
 
 /** What is missing from the alternate-roles layout, as seen by any session (pg_roles is public). */
-export async function layoutProblems(client: Client, roles: AlternateRoles, appUser: string): Promise<string[]> {
+async function layoutProblems(client: Client, roles: AlternateRoles, appUser: string): Promise<string[]> {
   const result = await client.query<{ rolname: string; rolcanlogin: boolean; rolconfig: string[] | null; member: boolean }>(
     `SELECT r.rolname, r.rolcanlogin, r.rolconfig,
             EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles o ON o.oid = m.roleid

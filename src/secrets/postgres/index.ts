@@ -11,7 +11,6 @@ import type { PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
 
 export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from './role-setup.js';
-export { scramVerifier } from './scram.js';
 
 const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
 

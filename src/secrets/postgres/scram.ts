@@ -1,8 +1,8 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 
 /** PostgreSQL's own defaults (src/include/common/scram-common.h): 4096 iterations, 16-byte salt. */
-export const SCRAM_ITERATIONS = 4096;
-export const SCRAM_SALT_BYTES = 16;
+const SCRAM_ITERATIONS = 4096;
+const SCRAM_SALT_BYTES = 16;
 
 // RFC 3454 C.1.2 (non-ASCII spaces, mapped to U+0020) and B.1 (mapped to nothing), as SASLprep asks.
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;

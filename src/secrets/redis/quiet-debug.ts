@@ -8,7 +8,7 @@ interface Debug {
   disable(): string;
 }
 
-export function silenceIoredisDebug(): void {
+function silenceIoredisDebug(): void {
   let debug: Debug;
   try {
     const fromIoredis = createRequire(createRequire(import.meta.url).resolve('ioredis'));

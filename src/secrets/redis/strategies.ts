@@ -9,7 +9,7 @@ import { markSecret, type SecretValue } from '../../secret-value.js';
 import { type Ctx, persist } from './admin.js';
 import { command, type RedisClient } from './connection.js';
 
-export const passwordHash = (password: SecretValue): string => createHash('sha256').update(password.reveal(), 'utf8').digest('hex');
+const passwordHash = (password: SecretValue): string => createHash('sha256').update(password.reveal(), 'utf8').digest('hex');
 
 export interface Passwords {
   oldPassword: SecretValue;
@@ -37,7 +37,7 @@ export async function readUser(client: RedisClient, user: string): Promise<{ fla
 }
 
 /** The SHA-256 hashes of `user`'s passwords; `null` when the user does not exist. */
-export async function userPasswords(client: RedisClient, user: string): Promise<string[] | null> {
+async function userPasswords(client: RedisClient, user: string): Promise<string[] | null> {
   return (await readUser(client, user))?.passwords ?? null;
 }
 
@@ -82,7 +82,7 @@ async function syncRequirepass(client: RedisClient, user: string, newPassword: S
   return true;
 }
 
-export const aclStrategy: Strategy = {
+const aclStrategy: Strategy = {
   async apply(ctx, client, user, { newPassword }) {
     const hashes = await existingPasswords(client, user);
     if (!hashes.includes(passwordHash(newPassword))) await setUser(client, user, `#${passwordHash(newPassword)}`, 'add the new password');
@@ -118,7 +118,7 @@ export const aclStrategy: Strategy = {
   },
 };
 
-export const requirepassStrategy: Strategy = {
+const requirepassStrategy: Strategy = {
   async apply(ctx, client, user, { newPassword }) {
     ctx.deps.log.warn(
       'redis: strategy requirepass leaves the default user exactly one password: from now until the services ' +

@@ -115,7 +115,7 @@ export function parseRedisUrl(raw: string, where: string): RedisUrl {
 }
 
 /** Percent-encodes what a userinfo cannot carry as is (everything but RFC 3986 unreserved characters). */
-export const encodePassword = encodeUserinfo;
+const encodePassword = encodeUserinfo;
 
 /**
  * The same URL with `password` in it. Scheme, user, host, port, path (db), query and fragment keep their exact bytes.

@@ -48,11 +48,11 @@ const asStripeError = (error: unknown): StripeErrorLike | undefined =>
     : undefined;
 
 export const statusOf = (error: unknown): number | undefined => asStripeError(error)?.statusCode;
-export const isAuthError = (error: unknown): boolean => statusOf(error) === 401;
-export const isNotFound = (error: unknown): boolean => statusOf(error) === 404;
+const isAuthError = (error: unknown): boolean => statusOf(error) === 401;
+const isNotFound = (error: unknown): boolean => statusOf(error) === 404;
 
 /** Stripe's message for an error, with keys masked. */
-export function stripeMessage(error: unknown): string {
+function stripeMessage(error: unknown): string {
   const e = asStripeError(error);
   if (!e) return maskKeys(error instanceof Error ? error.message : String(error));
   return maskKeys(`${e.statusCode ?? 'no status'}${e.code ? ` ${e.code}` : ''}: ${e.message ?? e.type}`);
@@ -87,7 +87,7 @@ export function stripeFailure(what: string, error: unknown): RotateError {
 }
 
 /** Runs `call`, turning a Stripe error into a RotateError naming `what`. */
-export async function stripeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+async function stripeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -129,15 +129,15 @@ export async function withKeys<T>(ctx: StripeContext, rotation: Rotation, call: 
 // Webhook endpoints
 
 /** Metadata key on endpoints that rotate creates: finds them again after a crash, before the journal knew the id. */
-export const RUN_METADATA = 'rotate_run';
-export const REPLACES_METADATA = 'rotate_replaces';
+const RUN_METADATA = 'rotate_run';
+const REPLACES_METADATA = 'rotate_replaces';
 
 export interface WebhookTarget {
   endpointId?: string | undefined;
   url?: string | undefined;
 }
 
-export async function listEndpoints(client: StripeClient, what: string): Promise<WebhookEndpoint[]> {
+async function listEndpoints(client: StripeClient, what: string): Promise<WebhookEndpoint[]> {
   return stripeCall(`${what} (GET /v1/webhook_endpoints)`, async () => {
     const all: WebhookEndpoint[] = [];
     for await (const endpoint of client.webhookEndpoints.list({ limit: 100 })) all.push(endpoint);
@@ -192,7 +192,7 @@ export async function findEndpoint(
 }
 
 /** The connect flag is not part of the endpoint object; a Connect endpoint carries its `application`. */
-export function isConnectEndpoint(endpoint: WebhookEndpoint): boolean {
+function isConnectEndpoint(endpoint: WebhookEndpoint): boolean {
   const flag = (endpoint as unknown as { connect?: unknown }).connect;
   return typeof flag === 'boolean' ? flag : endpoint.application !== null && endpoint.application !== undefined;
 }

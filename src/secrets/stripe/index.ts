@@ -21,11 +21,10 @@ import {
   type WebhookTarget,
   withKeys,
 } from './client.js';
-import { checkNewKeys, currentValues, type HandedKeys, NEW_SECRET_KEY, readHandedKeys, shapeChecks } from './keys.js';
+import { checkNewKeys, currentValues, type HandedKeys, NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY, readHandedKeys, shapeChecks } from './keys.js';
 import type { StripeSecretConfig } from './kind.js';
 import { deliveryCheck } from './signature.js';
 
-export { NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY } from './keys.js';
 export { stripeSignatureHeader } from './signature.js';
 
 export type StripeContext = RotatorContext<StripeSecretConfig>;
@@ -175,7 +174,7 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
       });
   } else {
     handed = await readHandedKeys(ctx);
-    source = { secret: NEW_SECRET_KEY, publishable: 'ROTATE_NEW_STRIPE_PUBLISHABLE_KEY' };
+    source = { secret: NEW_SECRET_KEY, publishable: NEW_PUBLISHABLE_KEY };
   }
 
   let keys: Awaited<ReturnType<typeof checkNewKeys>>;

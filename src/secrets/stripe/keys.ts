@@ -48,14 +48,14 @@ export function keyShape(role: KeyRole, value: string): KeyShape | undefined {
  * Why `value` in `where` is not a well-formed key of `role`, without contradicting itself: a value with the right
  * prefix is malformed after it ("holds pk_test_…; expected pk_live_/pk_test_" read as if the prefix were wrong).
  */
-export function malformedKeyText(where: string, value: string, role: KeyRole): string {
+function malformedKeyText(where: string, value: string, role: KeyRole): string {
   const shape = describeShape(value);
   return shape.endsWith('…')
     ? `${where} starts like a Stripe key (${shape}) but is not a well-formed one: its length or characters after the prefix are wrong`
     : `${where} holds ${shape}; expected ${EXPECTED_PREFIX[role]}`;
 }
 
-export const EXPECTED_PREFIX: Record<KeyRole, string> = {
+const EXPECTED_PREFIX: Record<KeyRole, string> = {
   secret: 'sk_live_/sk_test_ (or rk_ for a restricted key)',
   publishable: 'pk_live_/pk_test_',
   webhook: 'whsec_',

@@ -14,7 +14,7 @@ export function stripeSignatureHeader(payload: string, secret: SecretValue, time
 }
 
 /** A small event of a type no handler acts on; Stripe asks apps to answer 2xx to types they do not handle. */
-export function verificationEvent(deps: RotatorDeps, mode: StripeMode, accountId: string | undefined): string {
+function verificationEvent(deps: RotatorDeps, mode: StripeMode, accountId: string | undefined): string {
   const now = Math.floor(deps.now().getTime() / 1000);
   return JSON.stringify({
     id: `evt_rotate_${deps.randomBytes(12).toString('hex')}`,
@@ -34,7 +34,7 @@ export interface DeliveryResult {
 }
 
 /** POSTs `payload` signed with `secret` to `url`, as Stripe would deliver it. */
-export async function deliverSignedEvent(deps: RotatorDeps, url: string, payload: string, secret: SecretValue): Promise<DeliveryResult> {
+async function deliverSignedEvent(deps: RotatorDeps, url: string, payload: string, secret: SecretValue): Promise<DeliveryResult> {
   const timestamp = Math.floor(deps.now().getTime() / 1000);
   const response = await deps.fetch(url, {
     method: 'POST',
