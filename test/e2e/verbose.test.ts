@@ -6,10 +6,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith } from '../helpers/app-database.js';
 import { type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { ADMIN_TOKEN, type FakeKube, startFakeKube } from '../helpers/fake-kube.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { pyEncrypt } from '../helpers/python-fernet.js';
@@ -314,5 +315,66 @@ describe('--verbose: exchange-key (rows re-encrypted in the shared PostgreSQL)',
     }
     expect(err).toMatch(done(`http: GET ${s.app.url}/api/exchange-keys/check?token=[redacted]`, 'HTTP 200'));
     expect(findLeaks(outputs(s.dir, [result]), [OLD, next, API_TOKEN, HEALTH_TOKEN])).toEqual([]);
+  });
+});
+
+// One retry, as in kubernetes.test.ts: under a heavy load a pod of the fake cluster may start slower than a deadline.
+describe('--verbose: Kubernetes (a fake cluster: a Secret target and a Deployment rollout)', { retry: 1 }, () => {
+  const NS = 'verbose-ns';
+  const SECRET = 'app-secrets';
+  const OLD = 'old-signing-secret-kube-verbose-0123456789';
+  const OTHER = { DATABASE_URL: 'postgresql://app:kube-db-pass-77@db:5432/app', SMTP_PASSWORD: 'smtp pass kube-verbose' };
+  let dir: string;
+  let kube: FakeKube;
+
+  beforeEach(async () => {
+    dir = scratchDir('rotate-verbose-kube-');
+    kube = await startFakeKube(dir);
+    kube.createSecret(NS, SECRET, { JWT_SECRET: OLD, ...OTHER });
+    kube.createWorkload('Deployment', NS, 'backend', {
+      secret: SECRET,
+      replicas: 1,
+      readinessPath: '/healthz',
+      progressDeadlineSeconds: 60,
+    });
+    const service = await kube.service('Deployment', NS, 'backend');
+    kube.kubeconfig(join(dir, 'kubeconfig'), [{ name: 'prod', token: ADMIN_TOKEN }]);
+    const config = {
+      target: { type: 'kubernetes', namespace: NS, secret: SECRET, context: 'prod' },
+      services: {
+        backend: { kubernetes: { kind: 'Deployment', name: 'backend' }, health: { url: `${service.url}/healthz`, timeoutSeconds: 30 } },
+      },
+      secrets: { jwt: { services: ['backend'], graceHours: 0, verify: { url: `${service.url}/api/auth/me` } } },
+    };
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+    await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
+  });
+
+  afterEach(async () => {
+    await kube.stop();
+  });
+
+  it('traces the Secret it reads, each API call (verb and path, status, time) and the rollout wait; no value, no token', async () => {
+    const result = await runCli(['jwt', '--yes', '--verbose'], {
+      cwd: dir,
+      env: { KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir, ROTATE_MASTER_KEY: MASTER_KEY },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const next = kube.secretValues(NS, SECRET).JWT_SECRET as string;
+    expect(next).not.toBe(OLD);
+    const err = result.stderr;
+    expect(err).toContain(`target: Kubernetes Secret ${NS}/${SECRET} (context prod)`);
+    expect(err).toMatch(/kubernetes: API server https?:\/\/127\.0\.0\.1:\d+\/?, context prod/);
+    const call = (request: string, status: number) =>
+      new RegExp(`^\\[\\+\\d+ms\\] kubernetes: ${esc(request)}: HTTP ${status} in \\d+ ms$`, 'm');
+    expect(err).toMatch(call(`GET /api/v1/namespaces/${NS}/secrets/${SECRET}`, 200));
+    expect(err).toMatch(call('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 201));
+    expect(err).toMatch(new RegExp(`kubernetes: PATCH /api/v1/namespaces/${NS}/secrets/${SECRET}\\S*: HTTP 200 in \\d+ ms`));
+    expect(err).toMatch(new RegExp(`kubernetes: PATCH /apis/apps/v1/namespaces/${NS}/deployments/backend\\S*: HTTP 200 in \\d+ ms`));
+    expect(err).toMatch(done(`target: write JWT_SECRET to Secret ${NS}/${SECRET}`));
+    expect(err).toMatch(done(`restart backend: wait for the rollout of Deployment ${NS}/backend (up to 30 s)`));
+    expect(err).toMatch(done('engine: verify jwt'));
+    const texts = { ...readTree(join(dir, '.rotate')), stdout: result.stdout, stderr: result.stderr };
+    expect(findLeaks(texts, [OLD, next, ...Object.values(OTHER), ADMIN_TOKEN, MASTER_KEY])).toEqual([]);
   });
 });
