@@ -43,6 +43,6 @@ await build({
 });
 // The package is "type": "module"; the files here are CommonJS.
 writeFileSync('dist/bin/package.json', '{ "type": "commonjs" }\n');
-// The bin (scripts/rotate-bin.cjs) requires cli.js.
+// The bin (scripts/rotate-bin.cjs): turns on Node's compile cache where it exists, then requires cli.js.
 copyFileSync(new URL('./rotate-bin.cjs', import.meta.url), 'dist/bin/rotate.js');
 chmodSync('dist/bin/rotate.js', 0o755);
