@@ -1,18 +1,15 @@
 // The built CLI against a fake cluster with the platform's layout: one Secret feeding a backend Deployment whose pods
 // are the real stand-in app behind a Service. Secrets go through the Secret, restarts are rollouts.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
-import { ADMIN_TOKEN, type FakeKube, startFakeKube } from '../helpers/fake-kube.js';
+import { CLI } from '../helpers/cli.js';
+import type { FakeKube } from '../helpers/fake-kube.js';
+import { type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import { readOnlyRules } from '../helpers/fake-kube-rbac.js';
 import type { Service } from '../helpers/fake-kube-service.js';
 
-const NS = 'cryptoorchestrator';
-const SECRET = 'cryptoorchestrator-secrets';
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
 const READER_TOKEN = 'reader-token-0123456789abcdef';
 const OTHER = {
@@ -44,56 +41,44 @@ async function statusOf(url: string, secret: string): Promise<number> {
 
 // One retry: under a heavy machine load a pod may start slower than a deadline; the assertions stay as they are.
 describe('rotate on Kubernetes end to end', { retry: 1 }, () => {
-  let dir: string;
+  let p: KubeProject;
   let kube: FakeKube;
   let service: Service;
 
   beforeEach(async () => {
-    dir = scratchDir('rotate-kube-e2e-');
-    kube = await startFakeKube(dir);
-    kube.addAccount(READER_TOKEN, { user: `system:serviceaccount:${NS}:reader`, namespace: NS, rules: readOnlyRules });
-    kube.createSecret(NS, SECRET, { JWT_SECRET: OLD, ...OTHER });
-    kube.createWorkload('Deployment', NS, 'backend', {
-      secret: SECRET,
-      replicas: 2,
-      readinessPath: '/healthz',
-      progressDeadlineSeconds: 60,
+    p = await startKubeProject({
+      prefix: 'rotate-kube-e2e-',
+      masterKey,
+      accounts: [
+        {
+          name: 'reader',
+          token: READER_TOKEN,
+          account: { user: `system:serviceaccount:${NS}:reader`, namespace: NS, rules: readOnlyRules },
+        },
+      ],
     });
-    service = await kube.service('Deployment', NS, 'backend');
-    kube.kubeconfig(join(dir, 'kubeconfig'), [
-      { name: 'prod', token: ADMIN_TOKEN },
-      { name: 'reader', token: READER_TOKEN },
-    ]);
+    kube = p.kube;
+    service = await p.deploy('backend', { values: { JWT_SECRET: OLD, ...OTHER }, replicas: 2, readinessPath: '/healthz' });
     writeConfig();
-    await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
   });
 
   afterEach(async () => {
-    await kube.stop();
+    await p.stop();
   });
 
   function writeConfig(context = 'prod', graceHours = 0) {
-    const config = {
-      target: { type: 'kubernetes', namespace: NS, secret: SECRET, context },
-      services: {
-        backend: { kubernetes: { kind: 'Deployment', name: 'backend' }, health: { url: `${service.url}/healthz`, timeoutSeconds: 30 } },
+    p.writeConfig(
+      {
+        services: { backend: kubeService('Deployment', 'backend', `${service.url}/healthz`) },
+        secrets: { jwt: { services: ['backend'], graceHours, verify: { url: `${service.url}/api/auth/me` } } },
       },
-      secrets: { jwt: { services: ['backend'], graceHours, verify: { url: `${service.url}/api/auth/me` } } },
-    };
-    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+      { context },
+    );
   }
 
-  const env = { KUBECONFIG: '', ROTATE_MASTER_KEY: masterKey, HOME: '' };
-  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { ...env, KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir } });
+  const cli = (args: string[]) => p.cli(args);
   const resourceVersion = () => (kube.store.get(secretKey)?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-  const secretWrites = () => kube.api.writes().filter((r) => r.path.endsWith(`/secrets/${SECRET}`));
-  const leaks = (outputs: string[], values: string[]) =>
-    findLeaks({ ...(existsSync(join(dir, '.rotate')) ? readTree(join(dir, '.rotate')) : {}), output: outputs.join('\n') }, [
-      ...values,
-      ADMIN_TOKEN,
-      READER_TOKEN,
-      masterKey,
-    ]);
+  const leaks = (outputs: string[], values: string[]) => p.leaks(outputs, values);
 
   it('a dry run reads and asks, and writes nothing to the cluster', async () => {
     const before = kube.secretData(NS, SECRET);
@@ -117,8 +102,8 @@ describe('rotate on Kubernetes end to end', { retry: 1 }, () => {
     expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Every other key byte for byte; one write of the Secret.
     expect({ ...kube.secretData(NS, SECRET), JWT_SECRET: before.JWT_SECRET }).toEqual(before);
-    expect(secretWrites()).toHaveLength(1);
-    expect(secretWrites()[0]?.contentType).toBe('application/merge-patch+json');
+    expect(p.secretWrites()).toHaveLength(1);
+    expect(p.secretWrites()[0]?.contentType).toBe('application/merge-patch+json');
     expect(version).not.toBe(resourceVersion());
     expect(kube.rolledOut('Deployment', NS, 'backend')).toBe(true);
     expect(await statusOf(service.url, next)).toBe(200);
@@ -213,8 +198,8 @@ describe('rotate on Kubernetes end to end', { retry: 1 }, () => {
     // The first rollout's pods are slow to get ready, so the kill lands while it runs.
     const generation = (kube.workload('Deployment', NS, 'backend').metadata as { generation: number }).generation;
     const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], {
-      cwd: dir,
-      env: { ...process.env, ...env, KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir },
+      cwd: p.dir,
+      env: { ...process.env, KUBECONFIG: p.kubeconfig, ROTATE_MASTER_KEY: masterKey, HOME: p.dir },
       stdio: 'ignore',
     });
     await kube.until(() => (kube.workload('Deployment', NS, 'backend').metadata as { generation: number }).generation > generation);
