@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
-import { HANGING_RESTART, journalSteps, killInRestart, waitPast, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, HELD_RESTART, heldInRestart, killInRestart, releaseRestart, waitPast, waitUntil } from '../helpers/wait.js';
 
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
 
@@ -202,11 +202,12 @@ describe('rotate jwt end to end', () => {
   });
 
   it('a second rotation while one runs gets exit 4', async () => {
-    writeConfig({ restartPrefix: 'sleep 2; ' });
+    writeConfig({ restartPrefix: HELD_RESTART });
     const first = cli(['jwt', '--yes']);
-    // Wait until the first run holds the lock and is in its (2 s) restart, however slow the machine is.
-    expect(await waitUntil(() => journalSteps(dir, 'jwt').some((s) => s.name === 'restart'), 5000)).toBe(true);
+    // The first run holds the lock and stays in its restart until released, however slow the machine is.
+    expect(await waitUntil(() => heldInRestart(dir), 20_000)).toBe(true);
     const second = await cli(['jwt', '--yes']);
+    releaseRestart(dir);
     expect(second.code).toBe(4);
     expect(second.stderr).toContain('[LOCKED]');
     expect((await first).code).toBe(0);

@@ -1,13 +1,13 @@
 // Two hosts sharing one PostgreSQL store: shared state and history, one lock across hosts.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, runCli, scratchDir } from '../helpers/cli.js';
-import { waitUntil } from '../helpers/wait.js';
+import { HELD_RESTART, heldInRestart, releaseRestart, waitUntil } from '../helpers/wait.js';
 
 const STORE_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const schema = `rotate_e2e_${randomBytes(4).toString('hex')}`;
@@ -74,12 +74,13 @@ describe('the postgres store shared by two hosts', () => {
   });
 
   it('while host A rotates, host B gets exit 4 naming the holder', async () => {
-    writeFileSync(join(hostA, 'rotate.config.json'), JSON.stringify(config('touch restarting; sleep 2; ')));
+    writeFileSync(join(hostA, 'rotate.config.json'), JSON.stringify(config(HELD_RESTART)));
     const first = cli(hostA, ['jwt', '--yes']);
-    // Host A holds the lock from before its restart step until after it: wait for the restart to have begun.
-    expect(await waitUntil(() => existsSync(join(hostA, 'restarting')))).toBe(true);
+    // Host A holds the lock from before its restart step until after it: it stays in its restart until released.
+    expect(await waitUntil(() => heldInRestart(hostA), 20_000)).toBe(true);
     writeFileSync(join(hostB, '.env'), `JWT_SECRET=${OLD}\n`);
     const second = await cli(hostB, ['jwt', '--yes']);
+    releaseRestart(hostA);
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(/\[LOCKED\].*rotate jwt/);
     expect((await first).code).toBe(0);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { CLI, freePort } from '../helpers/cli.js';
 import { JWT_ENV_TEXT, type JwtProject, jwtProject } from '../helpers/jwt-project.js';
-import { HANGING_RESTART, journalSteps, pidsIn, waitUntil } from '../helpers/wait.js';
+import { HANGING_RESTART, inHangingRestart, pidsIn, waitUntil } from '../helpers/wait.js';
 
 let project: JwtProject | undefined;
 let proxy: Server | undefined;
@@ -51,10 +51,8 @@ it('SIGTERM during the restart: the restart command is ended, the lock released,
   const { dir, cli } = project;
   project.writeConfig({ restartPrefix: HANGING_RESTART });
   const run = start(dir, ['jwt', '--yes', '--json']);
-  const pidFile = join(dir, 'restart.pids');
-  const restarting = () => journalSteps(dir, 'jwt').some((s) => s.name === 'restart') && pidsIn(pidFile).length === 2;
-  expect(await waitUntil(restarting, 20_000)).toBe(true);
-  const restartPids = pidsIn(pidFile);
+  expect(await waitUntil(() => inHangingRestart(dir, 'jwt'), 20_000)).toBe(true);
+  const restartPids = pidsIn(join(dir, 'restart.pids'));
   run.child.kill('SIGTERM');
   const { code, stdout, stderr } = await run.result;
 

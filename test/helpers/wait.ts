@@ -1,7 +1,7 @@
 // Waiting on a `rotate` child from the outside: its journal, the pid files its restart command writes, and a poll
 // that never sleeps longer than it must; and killing a run in the middle of its restart.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from './cli.js';
@@ -70,6 +70,23 @@ export async function waitPast(iso: string, timeoutMs = 30_000): Promise<boolean
  */
 export const HANGING_RESTART = 'sleep 30 & echo $$ $! > restart.pids; wait $!; ';
 
+/** Whether the run in `dir` is in the middle of its HANGING_RESTART: the journal names the restart, both pids are written. */
+export function inHangingRestart(dir: string, secret: string): boolean {
+  return journalSteps(dir, secret).some((step) => step.name === 'restart') && pidsIn(join(dir, 'restart.pids')).length === 2;
+}
+
+/**
+ * A restart command prefix that holds the run in its restart until the test calls `releaseRestart(dir)`: it marks
+ * `restarting` in the run's folder, then waits for `release` (for 60 s at most, so a failed test leaves no shell).
+ */
+export const HELD_RESTART = 'touch restarting; i=0; while [ ! -e release ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; ';
+
+/** Whether the run in `dir` is held in its HELD_RESTART. */
+export const heldInRestart = (dir: string): boolean => existsSync(join(dir, 'restarting'));
+
+/** Lets a run held in its HELD_RESTART go on. */
+export const releaseRestart = (dir: string): void => writeFileSync(join(dir, 'release'), '');
+
 /**
  * Runs `rotate <args>` in `dir` and SIGKILLs it in the middle of its restart: once the journal of `secret` names
  * the restart step and the hanging restart shell (HANGING_RESTART) wrote its pids. Then ends that shell and its
@@ -80,12 +97,10 @@ export async function killInRestart(dir: string, secret: string, args: string[],
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
   const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: childEnv, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('close', resolve));
-  const pids = join(dir, 'restart.pids');
-  const restarting = () => journalSteps(dir, secret).some((step) => step.name === 'restart') && pidsIn(pids).length === 2;
-  const reached = await waitUntil(restarting, 15_000, 20);
+  const reached = await waitUntil(() => inHangingRestart(dir, secret), 15_000, 20);
   child.kill('SIGKILL');
   await exited;
-  for (const pid of pidsIn(pids)) {
+  for (const pid of pidsIn(join(dir, 'restart.pids'))) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
