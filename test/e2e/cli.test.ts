@@ -1,5 +1,5 @@
 // The CLI's surface: help, version, init, the confirmation prompt and colour on a terminal, NO_COLOR.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,18 +9,34 @@ import { CLI, runCli, scratchDir } from '../helpers/cli.js';
 const ESC = '\u001b[';
 const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
 
-/** Runs the CLI under a pseudo-terminal (util-linux `script`), typing `keys` after a moment. */
-function onTerminal(dir: string, args: string, keys: string, env: Record<string, string> = {}): string {
-  const command = `(sleep 1.5; printf '${keys}') | script -qec "node ${CLI} ${args}" /dev/null`;
-  try {
-    return execFileSync('/bin/sh', ['-c', command], {
+/**
+ * Runs the CLI under a pseudo-terminal (util-linux `script`) and returns the screen; with `answer`, types its keys
+ * once its prompt is on the screen. Resolves when the CLI has exited.
+ */
+function onTerminal(
+  dir: string,
+  args: string,
+  env: Record<string, string> = {},
+  answer?: { prompt: string; keys: string },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', `node ${CLI} ${args}`, '/dev/null'], {
       cwd: dir,
-      env: { ...process.env, ...env, NO_COLOR: undefined, ...env },
-      encoding: 'utf8',
+      env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([k]) => k !== 'NO_COLOR' || 'NO_COLOR' in env)),
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
-  } catch (error) {
-    return String((error as { stdout?: string }).stdout ?? '');
-  }
+    let screen = '';
+    let typed = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+      if (answer && !typed && screen.includes(answer.prompt)) {
+        typed = true;
+        child.stdin.write(answer.keys);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve(screen));
+  });
 }
 
 /** A rotation needs a service that picks the new value up (no silent non-delivery): one whose restart does nothing. */
@@ -159,10 +175,10 @@ describe('rotate CLI surface', () => {
     expect(JSON.parse(dry.stdout).results[0].status).toBe('preflight-failed');
   });
 
-  it('on a terminal it asks first; answering no changes nothing', () => {
+  it('on a terminal it asks first; answering no changes nothing', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
-    const screen = onTerminal(dir, 'jwt', 'n\\r');
+    const screen = await onTerminal(dir, 'jwt', {}, { prompt: 'now?', keys: 'n\r' });
     expect(screen).toContain('Rotate jwt now?');
     expect(screen).toContain('[CANCELLED]');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
@@ -173,12 +189,12 @@ describe('rotate CLI surface', () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     withService(dir);
-    const screen = onTerminal(dir, 'jwt', 'y\\r', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    const screen = await onTerminal(dir, 'jwt', { ROTATE_MASTER_KEY: 'c'.repeat(64) }, { prompt: 'now?', keys: 'y\r' });
     expect(screen).toContain('rotated and verified');
     expect(screen).toContain(`${ESC}32m`);
     expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
 
-    const status = onTerminal(dir, 'status', '', { NO_COLOR: '1', ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    const status = await onTerminal(dir, 'status', { NO_COLOR: '1', ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(status).toContain('jwt');
     const piped = await runCli(['verify', 'jwt'], { cwd: dir, env: { NO_COLOR: undefined, ROTATE_MASTER_KEY: 'c'.repeat(64) } });
     expect(piped.code).toBe(0);
@@ -239,20 +255,20 @@ describe('rotate CLI surface', () => {
     expect(JSON.parse(found.stdout).error.message).toContain(`${join(dir, 'rotate.config.json')} is a folder, not a file`);
   });
 
-  it('on a terminal --due rotates without asking', () => {
+  it('on a terminal --due rotates without asking', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     withService(dir);
-    const screen = onTerminal(dir, '--due', '', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
+    const screen = await onTerminal(dir, '--due', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(screen).not.toContain('now?');
     expect(screen).toContain('rotated and verified');
     expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
   });
 
-  it('NO_COLOR on a terminal: no colour in results', () => {
+  it('NO_COLOR on a terminal: no colour in results', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
-    const screen = onTerminal(dir, 'verify jwt', '', { NO_COLOR: '1' });
+    const screen = await onTerminal(dir, 'verify jwt', { NO_COLOR: '1' });
     expect(screen).toContain('verified');
     expect(screen).not.toContain(`${ESC}32m`);
   });
