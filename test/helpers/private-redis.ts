@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { SecretConfig } from '../../src/config/schema.js';
 import type { Rotation, Rotator, RotatorContext } from '../../src/secrets/types.js';
 import { freePort } from './cli.js';
+import { waitUntil } from './wait.js';
 
 export type PersistenceMode = 'aclfile' | 'config-file' | 'none';
 
@@ -42,34 +43,37 @@ export interface PrivateRedis {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) {
-      throw new Error(`redis-server exited with ${child.exitCode}: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
-    }
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-      enableReadyCheck: false,
-      disableClientInfo: true,
-      maxRetriesPerRequest: 0,
+/** Whether redis-server answers on `port` (NOAUTH counts: it is up, it wants a password). */
+async function answers(port: number): Promise<boolean> {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    maxRetriesPerRequest: 0,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping().catch((error: Error) => {
+      if (!/NOAUTH/.test(error.message)) throw error;
     });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping().catch((error: Error) => {
-        if (!/NOAUTH/.test(error.message)) throw error;
-      });
-      client.disconnect();
-      return;
-    } catch {
-      client.disconnect();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
-  throw new Error(`redis-server on port ${port} did not start`);
+}
+
+async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
+  const up = await waitUntil(async () => child.exitCode !== null || (await answers(port)), 30_000, 50);
+  if (child.exitCode !== null) {
+    throw new Error(`redis-server exited with ${child.exitCode}: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
+  }
+  if (!up) throw new Error(`redis-server on port ${port} did not start`);
 }
 
 export async function startPrivateRedis(options: PrivateRedisOptions): Promise<PrivateRedis> {

@@ -1,5 +1,5 @@
 // editEnvFile on real files: the mode, atomic replacement, and refusals that leave the file untouched.
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,8 +46,9 @@ describe('editEnvFile', () => {
     const { dir, path } = await envFile(ENV, 0o640);
     for (let i = 0; i < 5; i++) await editEnvFile(path, { JWT_SECRET: `value${i}-0123456789abcdef` });
     expect(await readdir(dir)).toEqual(['.env']);
+    // An mtime in the past: a rewrite now would move it, however coarse the file system's clock.
+    await utimes(path, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
     const before = await stat(path);
-    await new Promise((resolve) => setTimeout(resolve, 20));
     await editEnvFile(path, { JWT_SECRET: 'value4-0123456789abcdef', MISSING: null });
     const after = await stat(path);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
