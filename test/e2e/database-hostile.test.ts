@@ -4,7 +4,6 @@
 // is grepped for every part of the passwords.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,39 +11,28 @@ import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith, readAppTables } from '../helpers/app-database.js';
 import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
+import { startWebhook, type Webhook } from '../helpers/webhook.js';
 
 const MASTER_KEY = 'e'.repeat(64);
 const REFUSED = ['28P01', '28000'];
 
 let server: PrivatePostgres;
-let hook: Server;
-let hookUrl: string;
-const notifications: string[] = [];
+let hook: Webhook;
 const apps: StandInApp[] = [];
 
 beforeAll(async () => {
   server = await startPrivatePostgres();
-  hook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      notifications.push(body);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-  const address = hook.address();
-  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
+  hook = await startWebhook();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => hook?.close(resolve));
+  await hook?.close();
   await server?.stop();
 });
 
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.stop();
-  notifications.length = 0;
+  hook.bodies.length = 0;
 });
 
 interface Scene {
@@ -70,7 +58,7 @@ async function scene(lines: string[], secret: Record<string, unknown> = {}): Pro
       },
     },
     secrets: { database: { kind: 'postgres', services: ['backend'], ...secret } },
-    notify: { webhookUrl: hookUrl, on: ['failure', 'needs-person', 'success'] },
+    notify: { webhookUrl: hook.url, on: ['failure', 'needs-person', 'success'] },
   };
   writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
   await app.start();
@@ -84,7 +72,7 @@ async function scene(lines: string[], secret: Record<string, unknown> = {}): Pro
       ...readTree(join(dir, '.rotate')),
       stdout: outputs.map((o) => o.stdout).join('\n'),
       stderr: outputs.map((o) => o.stderr).join('\n'),
-      notifications: notifications.join('\n'),
+      notifications: hook.bodies.join('\n'),
       'app.log': app.log(),
       'child-env.log': read('child-env.log'),
       'child-argv.log': read('child-argv.log'),
@@ -123,7 +111,7 @@ describe('hostile database URLs', () => {
     expect(await s.ready()).toBe(200);
 
     const history = await s.cli(['history', '--json']);
-    expect(notifications.length).toBeGreaterThan(0);
+    expect(hook.bodies.length).toBeGreaterThan(0);
     const texts = s.texts(verify, result, history);
     expect(findLeaks(texts, [...partsOf(oldPassword), newPassword!])).toEqual([]);
     expect(findLeaks(texts, ['Secret99'])).toEqual([]);

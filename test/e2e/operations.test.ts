@@ -2,13 +2,13 @@
 
 import { createHmac, hkdfSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { parsePrometheusText } from '../helpers/prometheus-text.js';
+import { startWebhook, type Webhook } from '../helpers/webhook.js';
 
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
 const ENV_TEXT = `APP_ENV=production\nJWT_SECRET=${OLD}\n`;
@@ -27,8 +27,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
 describe('operations signals end to end', () => {
   let dir: string;
   let app: StandInApp;
-  let hook: Server;
-  let hookUrl: string;
+  let hook: Webhook;
   let bodies: string[];
 
   function writeConfig(extra: Record<string, unknown> = {}, restart = app.restartCommand) {
@@ -41,7 +40,7 @@ describe('operations signals end to end', () => {
         },
       },
       secrets: { jwt: { kind: 'jwt', services: ['backend'], verify: { url: `${app.url}/api/auth/me`, claims: { id: '1' } } } },
-      notify: { webhookUrl: hookUrl },
+      notify: { webhookUrl: hook.url },
       ...extra,
     };
     writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
@@ -50,17 +49,8 @@ describe('operations signals end to end', () => {
   beforeEach(async () => {
     dir = scratchDir('rotate-ops-');
     writeFileSync(join(dir, '.env'), ENV_TEXT);
-    bodies = [];
-    hook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        bodies.push(body);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    hook = await startWebhook();
+    bodies = hook.bodies;
     app = await standInApp(dir);
     writeConfig();
     await app.start();
@@ -68,7 +58,7 @@ describe('operations signals end to end', () => {
 
   afterEach(async () => {
     await app.stop();
-    hook.close();
+    await hook.close();
   });
 
   const cli = (args: string[]) => runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: MASTER_KEY } });
@@ -238,8 +228,8 @@ describe('operations signals end to end', () => {
   });
 
   it('an unreachable webhook is a warning and does not change the exit code', async () => {
-    await new Promise((r) => hook.close(r));
-    writeConfig({ notify: { webhookUrl: hookUrl, on: ['success'] } });
+    await hook.close();
+    writeConfig({ notify: { webhookUrl: hook.url, on: ['success'] } });
     const rotated = await cli(['jwt', '--yes']);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(env().JWT_SECRET).not.toBe(OLD);

@@ -4,6 +4,8 @@ export interface Webhook {
   url: string;
   /** Each POST's body as received, oldest first. */
   bodies: string[];
+  /** The bodies parsed as JSON. */
+  events(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startWebhook(statuses: number[] = []): Promise<Webhook> {
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
     bodies,
+    events: () => bodies.map((body) => JSON.parse(body)),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -1,31 +1,16 @@
 // Due-soon reminders on a fake clock: the real file store, a local webhook, no rotation.
-import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SecretResult } from '../../src/engine/result.js';
 import { sendReminders } from '../../src/notify/reminders.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import { testSession } from '../helpers/session.js';
+import { startWebhook, type Webhook } from '../helpers/webhook.js';
 
 const DAY = 86_400_000;
-const servers: Server[] = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.close();
+const hooks: Webhook[] = [];
+afterEach(async () => {
+  await Promise.all(hooks.splice(0).map((hook) => hook.close()));
 });
-
-async function webhook(): Promise<{ url: string; bodies: Record<string, unknown>[] }> {
-  const bodies: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      bodies.push(JSON.parse(body));
-      res.end();
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
-}
 
 const skipped = (secret: string, kind: string): SecretResult => ({
   secret,
@@ -38,7 +23,8 @@ const skipped = (secret: string, kind: string): SecretResult => ({
 });
 
 async function setup(notify: Record<string, unknown> = {}, rotator = {} as Rotator) {
-  const hook = await webhook();
+  const hook = await startWebhook();
+  hooks.push(hook);
   const session = testSession({
     rotator,
     config: {
@@ -56,22 +42,22 @@ describe('due-soon reminders', () => {
     const start = session.clock.now.getTime();
     await session.store.writeState('jwt', { lastRotatedAt: new Date(start - 70 * DAY).toISOString() });
     await sendReminders(session, [skipped('jwt', 'jwt')]);
-    expect(hook.bodies).toEqual([]); // due in 20 days: not yet
+    expect(hook.events()).toEqual([]); // due in 20 days: not yet
 
     session.clock.now = new Date(start + 10 * DAY); // due in 10 days
     await sendReminders(session, [skipped('jwt', 'jwt')]);
-    expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]).toMatchObject({ event: 'due-soon', reminder: 'due-soon', secret: 'jwt', daysLeft: 10 });
-    expect(hook.bodies[0]!.text).toMatch(/^rotate: jwt \(jwt\) is due for rotation in 10 days, on \d{4}-\d{2}-\d{2}/);
+    expect(hook.events()).toHaveLength(1);
+    expect(hook.events()[0]).toMatchObject({ event: 'due-soon', reminder: 'due-soon', secret: 'jwt', daysLeft: 10 });
+    expect(hook.events()[0]!.text).toMatch(/^rotate: jwt \(jwt\) is due for rotation in 10 days, on \d{4}-\d{2}-\d{2}/);
 
     session.clock.now = new Date(start + 10 * DAY + 3_600_000); // an hour later, the same day
     await sendReminders(session, [skipped('jwt', 'jwt')]);
-    expect(hook.bodies).toHaveLength(1);
+    expect(hook.events()).toHaveLength(1);
 
     session.clock.now = new Date(start + 11 * DAY); // the next day
     await sendReminders(session, [skipped('jwt', 'jwt')]);
-    expect(hook.bodies).toHaveLength(2);
-    expect(hook.bodies[1]).toMatchObject({ daysLeft: 9 });
+    expect(hook.events()).toHaveLength(2);
+    expect(hook.events()[1]).toMatchObject({ daysLeft: 9 });
   });
 
   it('remind a due secret that needs an operator, once a day, saying what to run', async () => {
@@ -83,16 +69,16 @@ describe('due-soon reminders', () => {
     };
     await sendReminders(session, [needsOperator]);
     await sendReminders(session, [needsOperator]);
-    expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]).toMatchObject({ event: 'due-soon', reminder: 'needs-operator', secret: 'stripe' });
-    expect(hook.bodies[0]!.text).toContain('stripe is due (never rotated by rotate) and needs an operator on host');
-    expect(hook.bodies[0]!.text).toContain('Next: run `rotate stripe` at a terminal');
+    expect(hook.events()).toHaveLength(1);
+    expect(hook.events()[0]).toMatchObject({ event: 'due-soon', reminder: 'needs-operator', secret: 'stripe' });
+    expect(hook.events()[0]!.text).toContain('stripe is due (never rotated by rotate) and needs an operator on host');
+    expect(hook.events()[0]!.text).toContain('Next: run `rotate stripe` at a terminal');
   });
 
   it('sends nothing when notify.on leaves out due-soon, and remembers nothing it could not deliver', async () => {
     const quiet = await setup({ on: ['failure'] });
     await sendReminders(quiet.session, [{ ...skipped('stripe', 'stripe'), status: 'needs-operator', note: 'x' }]);
-    expect(quiet.hook.bodies).toEqual([]);
+    expect(quiet.hook.events()).toEqual([]);
 
     const { session } = await setup({ webhookUrl: 'http://127.0.0.1:9/hook' });
     await sendReminders(session, [{ ...skipped('stripe', 'stripe'), status: 'needs-operator', note: 'x' }]);
@@ -104,8 +90,8 @@ describe('due-soon reminders', () => {
     const { hook, session } = await setup({}, { needsOperator: () => 'roll the key in the Dashboard' } as unknown as Rotator);
     await session.store.writeState('stripe', { lastRotatedAt: new Date(session.clock.now.getTime() - 85 * DAY).toISOString() });
     await sendReminders(session, [skipped('stripe', 'stripe')]);
-    expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]).toMatchObject({ reminder: 'due-soon', secret: 'stripe', daysLeft: 5 });
-    expect(hook.bodies[0]!.text).toContain('it needs an operator: run `rotate stripe` at a terminal before then');
+    expect(hook.events()).toHaveLength(1);
+    expect(hook.events()[0]).toMatchObject({ reminder: 'due-soon', secret: 'stripe', daysLeft: 5 });
+    expect(hook.events()[0]!.text).toContain('it needs an operator: run `rotate stripe` at a terminal before then');
   });
 });
