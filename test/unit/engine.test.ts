@@ -85,6 +85,23 @@ function setup(fail: Fail[] = [], config?: Record<string, unknown>) {
   return { ...fake, session, env, before: env() };
 }
 
+/** The session as a new process sees it with `rotator` loaded: only the store and the env file are shared. */
+const withRotator = (session: TestSession, rotator: Rotator<any>): TestSession => ({
+  ...session,
+  deps: { ...session.deps, loadRotator: async () => rotator },
+});
+
+/** Resumes `journal` in a new process whose provider already knows NEW (the person fixed the cause). */
+async function resumeFixed(session: TestSession, journal: StoredJournal) {
+  const fixed = fakeRotator();
+  fixed.provider.add(NEW);
+  return { fixed, resumed: await resumeJournal(withRotator(session, fixed.rotator), journal) };
+}
+
+const JWT_ON_APP = { services: { app: { restart: 'restart-app' } }, secrets: { jwt: { kind: 'jwt', services: ['app'] } } };
+const WITH_GRACE = { ...JWT_ON_APP, secrets: { jwt: { ...JWT_ON_APP.secrets.jwt, graceHours: 24 } } };
+const notifying = (webhookUrl: string) => ({ ...JWT_ON_APP, notify: { webhookUrl, on: ['success'] } });
+
 describe('engine', () => {
   it('runs the steps in the contract order, restarts, records, and keeps no secret in the store', async () => {
     const { session, calls, provider, env } = setup();
@@ -149,12 +166,7 @@ describe('engine', () => {
     expect(sched.state).toBe('needs-person');
 
     // The person fixes the cause; resume (a new process: only the journal is shared) undoes the rest.
-    const fixed = fakeRotator();
-    fixed.provider.add(NEW);
-    const resumed = await resumeJournal(
-      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
-      journal!,
-    );
+    const { fixed, resumed } = await resumeFixed(fake.session, journal!);
     expect(resumed.status).toBe('undone');
     expect(fixed.calls).toEqual(['undoApply', 'verifyCurrent']);
     expect([...fixed.provider]).toEqual([OLD]);
@@ -169,12 +181,7 @@ describe('engine', () => {
     expect(exitCodeOf([result])).toBe(3);
     expect(fake.env()).toBe(`JWT_SECRET=${NEW}\n`);
     const [journal] = await fake.session.store.readJournals();
-    const fixed = fakeRotator();
-    fixed.provider.add(NEW);
-    const resumed = await resumeJournal(
-      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
-      journal!,
-    );
+    const { fixed, resumed } = await resumeFixed(fake.session, journal!);
     expect(resumed.status).toBe('rotated');
     expect(fixed.calls).toEqual(['retire', 'verifyRetired']);
     expect([...fixed.provider]).toEqual([NEW]);
@@ -196,22 +203,14 @@ describe('engine', () => {
     const [journal] = await fake.session.store.readJournals();
     expect((journal as Journal).secrets[0]!.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
     expect((journal as Journal).steps).toEqual([]);
-    const fixed = fakeRotator();
-    fixed.provider.add(NEW);
-    const resumed = await resumeJournal(
-      { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => fixed.rotator } },
-      journal!,
-    );
+    const { fixed, resumed } = await resumeFixed(fake.session, journal!);
     expect(resumed.status).toBe('undone');
     expect([...fixed.provider]).toEqual([OLD]);
     expect(fake.env()).toBe(fake.before);
   });
 
   it('grace: the old value stays until the period ends, then retirePending retires it', async () => {
-    const fake = setup([], {
-      services: { app: { restart: 'restart-app' } },
-      secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } },
-    });
+    const fake = setup([], WITH_GRACE);
     const result = await rotateSecret(fake.session, 'jwt');
     expect(result.status).toBe('grace');
     expect(result.graceUntil).toBe('2026-01-02T00:00:00.000Z');
@@ -230,10 +229,7 @@ describe('engine', () => {
   });
 
   it('a rotation during a grace period retires the pending old value first', async () => {
-    const fake = setup([], {
-      services: { app: { restart: 'restart-app' } },
-      secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } },
-    });
+    const fake = setup([], WITH_GRACE);
     expect((await rotateSecret(fake.session, 'jwt')).status).toBe('grace');
     const second = fakeRotator();
     second.provider.clear();
@@ -247,8 +243,7 @@ describe('engine', () => {
       };
     };
     second.attach(fake.session);
-    const session = { ...fake.session, deps: { ...fake.session.deps, loadRotator: async () => second.rotator } };
-    const result = await rotateSecret(session, 'jwt');
+    const result = await rotateSecret(withRotator(fake.session, second.rotator), 'jwt');
     expect(result.status).toBe('grace');
     // First the retirement of OLD (the first rotation's old value), then the new rotation from NEW.
     expect(second.calls).toEqual(['retire', 'verifyRetired', 'preflight', 'generate', 'apply', 'verify']);
@@ -260,7 +255,7 @@ describe('engine', () => {
     const fake = fakeRotator();
     const session = testSession({
       rotator: fake.rotator,
-      config: { services: { app: { restart: 'restart-app' } }, secrets: { jwt: { kind: 'jwt', graceHours: 24, services: ['app'] } } },
+      config: WITH_GRACE,
       run: { emergency: true, reason: 'leak' },
     });
     fake.attach(session);
@@ -273,11 +268,7 @@ describe('engine', () => {
   it('tells the notification hook what happened, without a secret value', async () => {
     const hook = await startWebhook();
     const { bodies } = hook;
-    const fake = setup([], {
-      notify: { webhookUrl: hook.url, on: ['success'] },
-      services: { app: { restart: 'restart-app' } },
-      secrets: { jwt: { kind: 'jwt', services: ['app'] } },
-    });
+    const fake = setup([], notifying(hook.url));
     await rotateSecret(fake.session, 'jwt');
     await hook.close();
     expect(bodies).toHaveLength(1);
@@ -289,11 +280,7 @@ describe('engine', () => {
   it('--reason with the current or new value typed in is stored and posted redacted', async () => {
     const hook = await startWebhook();
     const { bodies } = hook;
-    const fake = setup([], {
-      notify: { webhookUrl: hook.url, on: ['success'] },
-      services: { app: { restart: 'restart-app' } },
-      secrets: { jwt: { kind: 'jwt', services: ['app'] } },
-    });
+    const fake = setup([], notifying(hook.url));
     fake.session.options.reason = `leaked ${OLD} in CI; replaced by ${NEW}`;
     await rotateSecret(fake.session, 'jwt');
     await hook.close();
