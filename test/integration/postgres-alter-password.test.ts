@@ -11,7 +11,7 @@ import { postgresRotator as rotator } from '../../src/secrets/postgres/index.js'
 import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
 import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
-import { loginWith as login } from '../helpers/app-database.js';
+import { createAppDatabase, loginWith as login, tableOwners } from '../helpers/app-database.js';
 import { freePort } from '../helpers/cli.js';
 import { type TestContext, testContext } from '../helpers/context.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
@@ -76,31 +76,19 @@ async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<{ rotatio
   return { rotation, password };
 }
 
-const owners = async (): Promise<Record<string, string>> =>
-  Object.fromEntries(
-    (
-      await server.sql<{ t: string; o: string }>(
-        `SELECT schemaname || '.' || tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`,
-        [],
-        'app',
-      )
-    ).rows.map((r) => [r.t, r.o]),
-  );
+const owners = () => tableOwners(server, 'app');
 
 beforeAll(async () => {
   server = await startPrivatePostgres();
-  await server.sql('CREATE ROLE app');
   oldPassword = 'initial-Pass_word-0123456789';
-  await setPassword('app', oldPassword);
-  await server.sql('CREATE DATABASE app OWNER app');
+  seen.push(oldPassword);
   // The app's role owns its tables, as the platform's migrations leave them.
-  const client = new pg.Client({ connectionString: server.url('app', oldPassword, 'app') });
-  await client.connect();
-  await client.query(`CREATE TABLE users (id serial PRIMARY KEY, email text);
-    CREATE TABLE exchange_api_keys (id serial PRIMARY KEY, api_key_encrypted text NOT NULL);
-    CREATE SCHEMA billing; CREATE TABLE billing.invoices (id serial PRIMARY KEY);
-    INSERT INTO users (email) VALUES ('a@example.com');`);
-  await client.end();
+  await createAppDatabase(server, 'app', oldPassword, 'app');
+  await server.sql(
+    'SET ROLE app; CREATE TABLE exchange_api_keys (id serial PRIMARY KEY, api_key_encrypted text NOT NULL)',
+    undefined,
+    'app',
+  );
 });
 
 afterAll(async () => {
@@ -220,7 +208,7 @@ describe('alter-password', () => {
     const held = new pg.Client({ connectionString: appEnv(oldPassword).DATABASE_URL_SYNC });
     await held.connect();
     await rotate(context());
-    expect((await held.query('SELECT count(*) AS n FROM users')).rows[0].n).toBe('1');
+    expect((await held.query('SELECT count(*) AS n FROM users')).rows[0].n).toBe('2');
     await held.end();
   });
 

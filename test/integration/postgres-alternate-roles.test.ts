@@ -6,7 +6,7 @@ import { applyRoleSetup, roleSetupSql, postgresRotator as rotator, setupRolesOf 
 import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
-import { loginWith } from '../helpers/app-database.js';
+import { createAppDatabase, loginWith, tableOwners } from '../helpers/app-database.js';
 import { type TestContext, testContext } from '../helpers/context.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
@@ -61,22 +61,12 @@ async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<Rotation>
   return rotation;
 }
 
-const owners = async (): Promise<string[]> =>
-  (
-    await server.sql<{ o: string }>(`SELECT DISTINCT tableowner AS o FROM pg_tables WHERE schemaname IN ('public', 'billing')`, [], 'app')
-  ).rows.map((r) => r.o);
+const owners = async (): Promise<string[]> => [...new Set(Object.values(await tableOwners(server, 'app')))];
 
 beforeAll(async () => {
   server = await startPrivatePostgres();
   seen.push(current.password);
-  await server.sql(`CREATE ROLE app LOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(current.password))}`);
-  await server.sql('CREATE DATABASE app OWNER app');
-  const client = new pg.Client({ connectionString: server.url('app', current.password, 'app') });
-  await client.connect();
-  await client.query(`CREATE TABLE users (id serial PRIMARY KEY, email text);
-    CREATE SCHEMA billing; CREATE TABLE billing.invoices (id serial PRIMARY KEY);
-    INSERT INTO users (email) VALUES ('a@example.com');`);
-  await client.end();
+  await createAppDatabase(server, 'app', current.password, 'app');
 });
 
 afterAll(async () => {
@@ -143,7 +133,7 @@ describe('alternate-roles', () => {
     const old = current;
     const rotation = await rotate(context());
     expect(rotation.facts).toMatchObject({ oldUser: 'app_blue', newUser: 'app_green', readableTables: 3 });
-    expect((await held.query('SELECT count(*) AS n FROM users')).rows[0].n).toBe('1');
+    expect((await held.query('SELECT count(*) AS n FROM users')).rows[0].n).toBe('2');
     expect(await login(old.user, old.password)).toBe('28P01');
     expect(await login(current.user, current.password)).toBe('ok');
     await held.end();
