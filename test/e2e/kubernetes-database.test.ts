@@ -4,11 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppDatabase, loginWith, readAppTables } from '../helpers/app-database.js';
-import { type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
-// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
-describe('rotate database through a Kubernetes Secret', { retry: 1 }, () => {
+describe('rotate database through a Kubernetes Secret', KUBE_E2E, () => {
   let server: PrivatePostgres;
   let p: KubeProject;
 
@@ -102,5 +101,5 @@ describe('rotate database through a Kubernetes Secret', { retry: 1 }, () => {
       outputs.push(result.stdout, result.stderr);
     }
     expect(p.leaks(outputs, passwords)).toEqual([]);
-  }, 180_000);
+  });
 });

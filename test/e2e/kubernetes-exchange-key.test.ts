@@ -1,14 +1,13 @@
 // `rotate exchange-key` on the platform's Kubernetes layout: the key and DATABASE_URL live in the Secret; rotate
 // re-encrypts the rows itself (reading DATABASE_URL from the Secret), then the backend, whose pods decrypt, rolls out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
 
 const OLD = 'default-encryption-key-change-in-production-32-chars!';
 const database = scratchDatabase('rotate_kube_xke');
 
-// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
-describe('rotate exchange-key through a Kubernetes Secret', { retry: 1 }, () => {
+describe('rotate exchange-key through a Kubernetes Secret', KUBE_E2E, () => {
   let p: KubeProject;
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IMAGES } from '../helpers/fake-kube-pods.js';
-import { type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import type { Service } from '../helpers/fake-kube-service.js';
 
 const OLD = 'redis-old-password-0123456789abcdef';
@@ -23,8 +23,7 @@ async function auth(port: number, password: string): Promise<string> {
   }
 }
 
-// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
-describe('rotate redis through a Kubernetes Secret', { retry: 1 }, () => {
+describe('rotate redis through a Kubernetes Secret', KUBE_E2E, () => {
   let p: KubeProject;
   let redis: Service;
   let backend: Service;

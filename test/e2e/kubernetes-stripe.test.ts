@@ -3,13 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretValue } from '../../src/secret-value.js';
 import { stripeSignatureHeader } from '../../src/secrets/stripe/index.js';
-import { type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 
 const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
 
-// One retry, as in kubernetes.test.ts: under load a pod may start slower than a deadline; the assertions stay as they are.
-describe('rotate stripe through a Kubernetes Secret', { retry: 1 }, () => {
+describe('rotate stripe through a Kubernetes Secret', KUBE_E2E, () => {
   let p: KubeProject;
   let fake: FakeStripe;
 

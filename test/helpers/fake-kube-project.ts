@@ -11,6 +11,15 @@ import type { KubeconfigContext } from './fake-kube-config.js';
 import type { Account } from './fake-kube-rbac.js';
 import type { Service } from './fake-kube-service.js';
 
+/**
+ * How long a rollout (and rotate's wait for it) may take in these tests: a deadline only a broken rollout reaches,
+ * so a loaded machine makes a test slower, never red.
+ */
+export const ROLLOUT_SECONDS = 120;
+
+/** For each describe of a Kubernetes end-to-end file: room for two rollouts at ROLLOUT_SECONDS. */
+export const KUBE_E2E = { timeout: 2 * ROLLOUT_SECONDS * 1000 + 30_000 };
+
 /** The platform's namespace and Secret. */
 export const NS = 'cryptoorchestrator';
 export const SECRET = 'cryptoorchestrator-secrets';
@@ -53,7 +62,7 @@ export interface KubeProject {
 
 /** A service entry of the config: the workload rotate restarts, and the URL it checks afterwards. */
 export function kubeService(kind: WorkloadKind, name: string, healthUrl: string): Record<string, unknown> {
-  return { kubernetes: { kind, name }, health: { url: healthUrl, timeoutSeconds: 30 } };
+  return { kubernetes: { kind, name }, health: { url: healthUrl, timeoutSeconds: ROLLOUT_SECONDS } };
 }
 
 export async function startKubeProject(options: KubeProjectOptions): Promise<KubeProject> {
@@ -73,7 +82,7 @@ export async function startKubeProject(options: KubeProjectOptions): Promise<Kub
     async deploy(name, { kind = 'Deployment', values, secret = SECRET, ...workload } = {}) {
       const service = await kube.service(kind, NS, name);
       if (values) kube.createSecret(NS, secret, typeof values === 'function' ? values(service) : values);
-      kube.createWorkload(kind, NS, name, { secret, progressDeadlineSeconds: 60, ...workload });
+      kube.createWorkload(kind, NS, name, { secret, progressDeadlineSeconds: ROLLOUT_SECONDS, ...workload });
       await kube.until(() => kube.rolledOut(kind, NS, name));
       return service;
     },

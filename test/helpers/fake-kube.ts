@@ -43,7 +43,7 @@ export interface FakeKube {
   workload(kind: WorkloadKind, namespace: string, name: string): JsonObject;
   /** A Service in front of the workload's ready pods. */
   service(kind: WorkloadKind, namespace: string, name: string): Promise<Service>;
-  /** Resolves when `condition` holds, re-checked at every change in the cluster. */
+  /** Resolves when `condition` holds, re-checked at every change in the cluster (fails after 120 s by default: a loaded machine is slow, not wrong). */
   until(condition: () => boolean, timeoutMs?: number): Promise<void>;
   rolledOut(kind: WorkloadKind, namespace: string, name: string): boolean;
   /** From now on, pods of the workload whose env matches crash at start (the app refuses that config). */
@@ -111,7 +111,7 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
       services.push(service);
       return service;
     },
-    until: (condition, timeoutMs = 30_000) =>
+    until: (condition, timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
           if (!condition()) return;
