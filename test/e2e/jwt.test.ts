@@ -3,9 +3,8 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
-import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type StandInApp, standInApp } from '../helpers/app.js';
+import { authStatus, type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { HANGING_RESTART, HELD_RESTART, heldInRestart, killInRestart, releaseRestart, waitPast, waitUntil } from '../helpers/wait.js';
 
@@ -22,16 +21,6 @@ const ENV_TEXT = [
   'EMPTY=',
   'LAST_LINE=no-final-newline',
 ].join('\n');
-
-async function statusOf(url: string, secret: string): Promise<number> {
-  const token = await new SignJWT({ id: '1', email: 'a@example.com' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('2m')
-    .sign(new TextEncoder().encode(secret));
-  const response = await fetch(`${url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
-  return response.status;
-}
 
 describe('rotate jwt end to end', () => {
   let dir: string;
@@ -77,7 +66,7 @@ describe('rotate jwt end to end', () => {
     runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: masterKey, ...opts.env } });
 
   it('rotates, changing only the JWT_SECRET line, keeping the mode, and the app follows', async () => {
-    expect(await statusOf(app.url, OLD)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(200);
     const result = await cli(['jwt', '--yes']);
     expect(result.stderr).toContain('restarting backend');
     expect(result.code).toBe(0);
@@ -89,8 +78,8 @@ describe('rotate jwt end to end', () => {
     expect(after).toBe(ENV_TEXT.replace(OLD, next));
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o640);
 
-    expect(await statusOf(app.url, next)).toBe(200);
-    expect(await statusOf(app.url, OLD)).toBe(401);
+    expect(await authStatus(app.url, next)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(401);
 
     const history = await cli(['history', '--json']);
     const entries = JSON.parse(history.stdout).results;
@@ -157,8 +146,8 @@ describe('rotate jwt end to end', () => {
     expect(doc.results[0].status).toBe('grace');
     const next = env().JWT_SECRET!;
     expect(env().JWT_SECRET_PREVIOUS).toBe(OLD);
-    expect(await statusOf(app.url, OLD)).toBe(200);
-    expect(await statusOf(app.url, next)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(200);
+    expect(await authStatus(app.url, next)).toBe(200);
 
     expect(await waitPast(doc.results[0].graceUntil)).toBe(true);
     const retire = await cli(['--due', '--json']);
@@ -166,8 +155,8 @@ describe('rotate jwt end to end', () => {
     expect(JSON.parse(retire.stdout).results.map((r: { status: string }) => r.status)).toEqual(['retired']);
     expect(env().JWT_SECRET_PREVIOUS).toBeUndefined();
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(ENV_TEXT.replace(OLD, next));
-    expect(await statusOf(app.url, OLD)).toBe(401);
-    expect(await statusOf(app.url, next)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(401);
+    expect(await authStatus(app.url, next)).toBe(200);
   });
 
   it('changes nothing when the current secret does not verify', async () => {
@@ -195,7 +184,7 @@ describe('rotate jwt end to end', () => {
     expect(doc.results[0].error.code).toBe('VERIFY_FAILED');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(ENV_TEXT);
     expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o640);
-    expect(await statusOf(app.url, OLD)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(200);
     const history = JSON.parse((await cli(['history', 'jwt', '--json'])).stdout).results;
     expect(history[0]).toMatchObject({ result: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
     expect((await cli(['status', '--json'])).code).toBe(0);
@@ -231,7 +220,7 @@ describe('rotate jwt end to end', () => {
     expect(resume.code).toBe(0);
     expect(JSON.parse(resume.stdout).results[0].status).toBe('undone');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(ENV_TEXT);
-    expect(await statusOf(app.url, OLD)).toBe(200);
+    expect(await authStatus(app.url, OLD)).toBe(200);
     expect((await cli(['status'])).code).toBe(0);
   });
 
@@ -242,8 +231,8 @@ describe('rotate jwt end to end', () => {
     expect(back.code).toBe(0);
     expect(JSON.parse(back.stdout).results[0].status).toBe('restored');
     expect(env().JWT_SECRET).toBe(OLD);
-    expect(await statusOf(app.url, OLD)).toBe(200);
-    expect(await statusOf(app.url, next)).toBe(401);
+    expect(await authStatus(app.url, OLD)).toBe(200);
+    expect(await authStatus(app.url, next)).toBe(401);
   });
 
   it('usage and config mistakes exit 2 and name what is wrong', async () => {

@@ -2,7 +2,9 @@
 // restart command rotate runs, so a rotation really restarts a process that re-reads the env file.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { freePort, ROOT } from './cli.js';
 import { waitUntil } from './wait.js';
 
@@ -55,4 +57,23 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
     log: () => (existsSync(join(dir, 'app.log')) ? readFileSync(join(dir, 'app.log'), 'utf8') : ''),
   };
   return app;
+}
+
+/**
+ * The app's answer to GET /api/auth/me with a token signed by `secret`, over a NEW connection each time: through a
+ * fake cluster's Service a pooled keep-alive connection would stay pinned to one pod (and break when a rollout ends it).
+ */
+export async function authStatus(url: string, secret: string): Promise<number> {
+  const token = await new SignJWT({ id: '1', email: 'a@example.com' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('2m')
+    .sign(new TextEncoder().encode(secret));
+  return new Promise((resolve, reject) => {
+    const request = get(`${url}/api/auth/me`, { agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+  });
 }

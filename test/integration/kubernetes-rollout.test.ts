@@ -1,10 +1,10 @@
 // Workload restarts against the fake cluster, whose pods are the real stand-in app reading the Secret at start.
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../src/config/schema.js';
 import { rolloutRestart, workloadChecks } from '../../src/services/kubernetes.js';
+import { authStatus } from '../helpers/app.js';
 import { scratchDir } from '../helpers/cli.js';
 import { ADMIN_TOKEN, type FakeKube, startFakeKube, type WorkloadKind } from '../helpers/fake-kube.js';
 import { IMAGES } from '../helpers/fake-kube-pods.js';
@@ -14,16 +14,6 @@ const NS = 'cryptoorchestrator';
 const SECRET = 'cryptoorchestrator-secrets';
 const OLD = 'old-jwt-secret-0123456789abcdefghijklmnop';
 const NEW = 'new-jwt-secret-0123456789abcdefghijklmnop';
-
-async function statusOf(url: string, secret: string): Promise<number> {
-  const token = await new SignJWT({ id: '1' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setExpirationTime('2m')
-    .sign(new TextEncoder().encode(secret));
-  const response = await fetch(`${url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
-  await response.body?.cancel();
-  return response.status;
-}
 
 function config(services: Record<string, { kind: WorkloadKind; name: string }>, timeoutSeconds = 30): Config {
   const parsed = configSchema.parse({
@@ -62,7 +52,7 @@ describe('Kubernetes workload restarts', () => {
     kube.createWorkload('Deployment', NS, 'backend', { secret: SECRET, replicas: 2, readinessPath: '/healthz' });
     const service = await kube.service('Deployment', NS, 'backend');
     await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
-    expect(await statusOf(service.url, OLD)).toBe(200);
+    expect(await authStatus(service.url, OLD)).toBe(200);
 
     kube.store.write(
       { resource: 'secrets', namespace: NS, name: SECRET },
@@ -72,11 +62,11 @@ describe('Kubernetes workload restarts', () => {
       },
     );
     // A Secret change alone restarts nothing.
-    expect(await statusOf(service.url, NEW)).toBe(401);
+    expect(await authStatus(service.url, NEW)).toBe(401);
     await rolloutRestart('backend', config({ backend: { kind: 'Deployment', name: 'backend' } }), deps);
     expect(kube.rolledOut('Deployment', NS, 'backend')).toBe(true);
-    expect(await statusOf(service.url, NEW)).toBe(200);
-    expect(await statusOf(service.url, OLD)).toBe(401);
+    expect(await authStatus(service.url, NEW)).toBe(200);
+    expect(await authStatus(service.url, OLD)).toBe(401);
     expect(logged).toContain('backend: 2 of 2 updated, 2 ready');
     const patch = kube.api.writes().find((r) => r.path.endsWith('/deployments/backend'));
     expect(patch?.contentType).toBe('application/strategic-merge-patch+json');
@@ -98,7 +88,7 @@ describe('Kubernetes workload restarts', () => {
     const error = await rolloutRestart('stuck', config({ stuck: { kind: 'Deployment', name: 'stuck' } }), deps).catch((e) => e);
     expect(error).toMatchObject({ code: 'ROLLOUT_FAILED', exitCode: 1 });
     expect(error.message).toContain('ProgressDeadlineExceeded');
-    expect(await statusOf(service.url, NEW)).toBe(200);
+    expect(await authStatus(service.url, NEW)).toBe(200);
   });
 
   it('outliving the health timeout fails the restart', async () => {
