@@ -38,8 +38,8 @@ export function historyEntry(secret: string, runId: string, result: HistoryEntry
 }
 
 /** A run-set journal for one jwt secret with no step taken yet: what a run pending for `rotate resume` leaves. */
-async function writePendingRun(store: Store, runId: string, secret: string, extra: Partial<Journal> = {}): Promise<void> {
-  await store.writeJournal({
+async function pendingRun(store: Store, runId: string, secret: string, extra: Partial<Journal> = {}): Promise<Journal> {
+  return {
     format: 2,
     runId,
     mode: 'rotate',
@@ -50,7 +50,11 @@ async function writePendingRun(store: Store, runId: string, secret: string, extr
     secrets: [{ secret, kind: 'jwt', rotation: sealedRotation(await store.seal('{}', `rotation:${secret}`)), steps: [] }],
     steps: [],
     ...extra,
-  });
+  };
+}
+
+async function writePendingRun(store: Store, runId: string, secret: string, extra: Partial<Journal> = {}): Promise<void> {
+  await store.writeJournal(await pendingRun(store, runId, secret, extra));
 }
 
 function sealedRotation(sealed: string): SealedRotation {
@@ -144,23 +148,16 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       const harness = await makeHarness();
       const store = await open(harness);
       const runId = uniqueId('run');
+      const pending = await pendingRun(store, runId, 'jwt');
       const journal: Journal = {
-        format: 2,
-        runId,
-        mode: 'rotate',
-        startedAt: new Date().toISOString(),
-        host: hostname(),
-        pid: process.pid,
-        emergency: false,
+        ...pending,
         secrets: [
           {
-            secret: 'jwt',
-            kind: 'jwt',
+            ...pending.secrets[0]!,
             rotation: sealedRotation(await store.seal('{"secrets":{"JWT_SECRET":"x"}}', 'rotation:jwt')),
             steps: [{ name: 'apply', state: 'started', at: new Date().toISOString() }],
           },
         ],
-        steps: [],
       };
       await store.writeJournal(journal);
       const progressed: Journal = {
