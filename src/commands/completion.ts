@@ -3,26 +3,27 @@ import { ExitCode, usageError } from '../errors.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 
-/** The ids of the built-in defaults: what `rotate <TAB>` offers besides the commands. */
-const SECRET_IDS = ['jwt', 'exchange-key', 'database', 'redis', 'stripe'];
-
 interface Tree {
   commands: { name: string; description: string; options: string[] }[];
   rootOptions: string[];
+  /** The ids of the built-in defaults (one per kind): what `rotate <TAB>` offers besides the commands. */
+  secretIds: string[];
 }
 
 const longs = (command: Command): string[] => [...command.options.map((o) => o.long).filter((l): l is string => !!l), '--help'];
 
-function tree(program: Command): Tree {
+async function tree(program: Command): Promise<Tree> {
+  const { secretKinds } = await import('../secrets/index.js');
   return {
     commands: program.commands.map((c) => ({ name: c.name(), description: c.description(), options: longs(c) })),
     rootOptions: longs(program),
+    secretIds: secretKinds.map((kind) => kind.builtIn.id),
   };
 }
 
-function bash({ commands, rootOptions }: Tree): string {
+function bash({ commands, rootOptions, secretIds }: Tree): string {
   const cases = commands.map((c) => `    ${c.name}) words="${c.options.join(' ')}" ;;`).join('\n');
-  const top = [...commands.map((c) => c.name), ...SECRET_IDS, ...rootOptions].join(' ');
+  const top = [...commands.map((c) => c.name), ...secretIds, ...rootOptions].join(' ');
   return `# rotate completion for bash: source it, or put it in /etc/bash_completion.d/rotate
 _rotate() {
   local cur=\${COMP_WORDS[COMP_CWORD]} words
@@ -44,11 +45,11 @@ autoload -U +X bashcompinit && bashcompinit
 ${bash(t)}`;
 }
 
-function fish({ commands, rootOptions }: Tree): string {
+function fish({ commands, rootOptions, secretIds }: Tree): string {
   const quote = (text: string) => `'${text.replace(/'/g, "\\'")}'`;
   const lines = ['# rotate completion for fish: put it in ~/.config/fish/completions/rotate.fish', 'complete -c rotate -f'];
   for (const c of commands) lines.push(`complete -c rotate -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`);
-  for (const id of SECRET_IDS) lines.push(`complete -c rotate -n __fish_use_subcommand -a ${id} -d 'secret'`);
+  for (const id of secretIds) lines.push(`complete -c rotate -n __fish_use_subcommand -a ${id} -d 'secret'`);
   for (const o of rootOptions) lines.push(`complete -c rotate -n __fish_use_subcommand -l ${o.slice(2)}`);
   for (const c of commands)
     for (const o of c.options) lines.push(`complete -c rotate -n '__fish_seen_subcommand_from ${c.name}' -l ${o.slice(2)}`);
@@ -65,7 +66,7 @@ export const completionCommand = defineCommand(
   async (options, [shell], command) => {
     const write = SHELLS[shell as keyof typeof SHELLS];
     if (!write) throw usageError('USAGE', `no completion for the shell "${shell}"`, 'rotate completion bash | zsh | fish');
-    const script = write(tree(command.parent!)).trimEnd();
+    const script = write(await tree(command.parent!)).trimEnd();
     return printResult(options, 'completion', ExitCode.ok, { results: [{ shell, script }] }, () => script);
   },
 );

@@ -1,6 +1,6 @@
 import type { Config, Kind, SecretConfig } from '../config/schema.js';
 import { withRunOverrides } from '../secrets/index.js';
-import type { Rotator, RotatorDeps } from '../secrets/types.js';
+import type { Rotator, RotatorDeps, RunOverrides } from '../secrets/types.js';
 import type { Store } from '../store/types.js';
 import type { Target } from '../target/types.js';
 
@@ -25,14 +25,13 @@ export interface EngineDeps extends RotatorDeps {
   loadRotator(kind: Kind): Promise<Rotator<any>>;
 }
 
-export interface RunOptions {
+/** How this invocation runs; the kinds apply their own overrides (`RunOverrides`) to their config. */
+export interface RunOptions extends RunOverrides {
   restart: boolean;
   emergency: boolean;
   reason?: string;
   /** cron `--due`: never prompt, never read stdin. */
   unattended: boolean;
-  /** `--allow-unpersisted` for Redis servers without a config file or aclfile (the redis kind applies it). */
-  allowUnpersisted: boolean;
 }
 
 /** Everything one invocation of `rotate` works with. */
