@@ -121,6 +121,7 @@ export const ERROR_CODES = {
   EXCHANGE_KEY_DATABASE_UNREACHABLE: { exit: failed, when: 'the database cannot be reached', hint: 'Check that PostgreSQL is up and the URL is right.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_TABLES: { exit: failed, when: 'a configured table or column is missing or of the wrong type', hint: 'Fix secrets.<id>.tables in the config.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_UNDECRYPTABLE: { exit: failed, when: 'some values do not decrypt under the key', hint: 'Repair or re-enter those rows, then run the rotation again.', doc: EXCHANGE_KEY },
+  EXCHANGE_KEY_OLD_VALUES: { exit: failed, when: 'at retirement, values are still under the old key (or do not decrypt): the old key stays in <env>_PREVIOUS', hint: 'Restart whatever still writes with the old key, then run `rotate resume`.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_JOURNAL: { exit: failed, when: 'the journal lacks a key it needs', hint: 'The journal is damaged; restore the store from its backup.', doc: EXCHANGE_KEY },
 
   // database (PostgreSQL)

@@ -50,7 +50,14 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'secrets.exchange-key.tables.table': 'Table name.',
   'secrets.exchange-key.tables.key': 'Primary key column (default id).',
   'secrets.exchange-key.tables.columns': 'Encrypted columns (Fernet tokens).',
-  'secrets.exchange-key.batchSize': 'Rows re-encrypted per transaction (default 2000).',
+  'secrets.exchange-key.batchSize':
+    'Rows re-encrypted per batch: per FETCH, per UPDATE and, with commit per-batch, per transaction (default 2000).',
+  'secrets.exchange-key.commit':
+    'per-batch (default): each batch commits at once, so an app writing a row waits for one batch at most, and rows already moved are under the new key (held in nextEnv) before the restart; once: one transaction for the whole pass (no row moves before the end, but a writer of a moved row waits until then).',
+  'secrets.exchange-key.nextEnv':
+    'Env-file key that holds the new key while the rows are re-encrypted (default <env>_NEXT); the app need not read it.',
+  'secrets.exchange-key.previousEnv':
+    'Env-file key that keeps the old key from the env write until the sweep proves no value is under it (default <env>_PREVIOUS).',
   'secrets.exchange-key.kdf': 'The platform key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32).',
   'secrets.exchange-key.kdf.salt': 'PBKDF2 salt (default crypto_orchestrator_salt).',
   'secrets.exchange-key.kdf.iterations': 'PBKDF2 iterations (default 100000).',

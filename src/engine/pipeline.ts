@@ -109,6 +109,8 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
     if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
   };
   try {
+    await run.stage();
+    checkpoint();
     await run.apply();
     checkpoint();
     await run.writeTarget();

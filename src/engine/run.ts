@@ -134,15 +134,33 @@ export class Run {
     return this.members.every((m) => m.entry.steps.some((s) => s.name === 'verify' && s.state === 'done'));
   }
 
+  /**
+   * Before apply, when a secret stages its new value (Rotation.stageEnv): one write of the staging keys, no restart.
+   * The target's content is backed up (sealed) first; that backup, from before any change, is what an undo restores.
+   */
+  async stage(): Promise<void> {
+    const staged = this.members.filter((m) => Object.keys(m.rotation.stageEnv ?? {}).length > 0);
+    if (staged.length === 0) return;
+    await this.#backUpTarget();
+    const expected = this.snapshot;
+    await this.#runStep('write-stage', () =>
+      this.#write(
+        staged.map((m) => m.rotation.stageEnv ?? {}),
+        expected,
+      ),
+    );
+  }
+
   async apply(): Promise<void> {
     for (const m of this.members) await this.#secretStep(m, 'apply', () => m.rotator.apply(m.ctx, m.rotation));
   }
 
-  /** One write of every secret's new values; the target's content is backed up (sealed) first. */
+  /**
+   * One write of every secret's new values; the target's content is backed up (sealed) first, unless the staging
+   * write did already (the backup from before it is the one to restore).
+   */
   async writeTarget(): Promise<void> {
-    const { store, target } = this.session;
-    this.journal.targetBackup = await store.putBackup(this.ids.join('+'), await target.backup());
-    await store.writeJournal(this.journal);
+    if (!this.#started('write-stage')) await this.#backUpTarget();
     const expected = this.snapshot;
     await this.#runStep('write-target', () =>
       this.#write(
@@ -150,6 +168,12 @@ export class Run {
         expected,
       ),
     );
+  }
+
+  async #backUpTarget(): Promise<void> {
+    const { store, target } = this.session;
+    this.journal.targetBackup = await store.putBackup(this.ids.join('+'), await target.backup());
+    await store.writeJournal(this.journal);
   }
 
   async restart(): Promise<void> {
@@ -234,20 +258,24 @@ export class Run {
 
   /**
    * Undoes every step that started, in reverse: the target from its backup, each secret's apply (last applied
-   * first), one restart; then proves every old value works again.
+   * first), one restart; then proves every old value works again. A secret that staged its new value undoes its
+   * apply first, while the target still holds both values (its data may be under either until that is done).
    */
   async undo(): Promise<void> {
     const { journal, session } = this;
     const wrote = this.#started('write-target');
-    if (wrote && journal.targetBackup) {
+    const staged = this.#started('write-stage');
+    const applied = [...this.members].reverse().filter((m) => m.entry.steps.some((s) => s.name === 'apply'));
+    const first = staged ? applied.filter((m) => m.rotation.stageEnv) : [];
+    for (const m of first) await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+    if ((wrote || staged) && journal.targetBackup) {
       const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
       const backup = journal.targetBackup;
       await traced('engine: rollback: restore the target', async () => session.target.restore(await session.store.getBackup(backup), keys));
     }
     this.#use(await session.target.read());
-    for (const m of [...this.members].reverse()) {
-      if (m.entry.steps.some((s) => s.name === 'apply'))
-        await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+    for (const m of applied) {
+      if (!first.includes(m)) await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
     }
     if (wrote || this.#started('restart')) await traced('engine: rollback: restart', () => this.#restart(this.members));
     this.#use(await session.target.read());
@@ -271,7 +299,7 @@ export class Run {
     if (withEnv.length > 0) {
       await this.#runStep('write-retire-target', async () => {
         await this.#write(withEnv.map((m) => m.rotation.retireEnv ?? {}));
-        await this.#restart(withEnv);
+        await this.#restart(withEnv.filter((m) => !m.rotation.retireWithoutRestart));
       });
     }
     for (const m of members) {

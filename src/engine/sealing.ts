@@ -15,10 +15,18 @@ export const revealEnv = (changes: EnvChanges): Plain => reveal(changes) ?? {};
 
 export async function sealRotation(store: Store, secret: string, rotation: Rotation): Promise<SealedRotation> {
   const secrets = Object.fromEntries(Object.entries(rotation.secrets).map(([k, v]) => [k, v.reveal()]));
-  const payload = JSON.stringify({ env: reveal(rotation.env), retireEnv: reveal(rotation.retireEnv), secrets });
+  const payload = JSON.stringify({
+    env: reveal(rotation.env),
+    retireEnv: reveal(rotation.retireEnv),
+    stageEnv: reveal(rotation.stageEnv),
+    ...(rotation.retireWithoutRestart ? { retireWithoutRestart: true } : {}),
+    secrets,
+  });
   return {
     facts: rotation.facts,
-    envKeys: [...new Set([...Object.keys(rotation.env), ...Object.keys(rotation.retireEnv ?? {})])],
+    envKeys: [
+      ...new Set([...Object.keys(rotation.env), ...Object.keys(rotation.retireEnv ?? {}), ...Object.keys(rotation.stageEnv ?? {})]),
+    ],
     sealed: await store.seal(payload, `rotation:${secret}`),
   };
 }
@@ -27,12 +35,17 @@ export async function unsealRotation(store: Store, secret: string, sealed: Seale
   const payload = JSON.parse(await store.unseal(sealed.sealed, `rotation:${secret}`)) as {
     env: Plain;
     retireEnv?: Plain;
+    stageEnv?: Plain;
+    retireWithoutRestart?: true;
     secrets: Record<string, string>;
   };
   const retireEnv = wrap(payload.retireEnv);
+  const stageEnv = wrap(payload.stageEnv);
   return {
     env: wrap(payload.env) ?? {},
     ...(retireEnv ? { retireEnv } : {}),
+    ...(stageEnv ? { stageEnv } : {}),
+    ...(payload.retireWithoutRestart ? { retireWithoutRestart: true } : {}),
     secrets: Object.fromEntries(Object.entries(payload.secrets).map(([k, v]) => [k, new SecretValue(v)])),
     facts: sealed.facts,
   };

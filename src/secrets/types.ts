@@ -14,6 +14,15 @@ export interface Rotation {
   env: EnvChanges;
   /** Written after the old value is retired (e.g. remove JWT_SECRET_PREVIOUS). */
   retireEnv?: EnvChanges;
+  /**
+   * Written before apply (the run step `write-stage`, no restart): keys the app does not read that hold the new value
+   * while apply moves data to it (exchange-key's `<env>_NEXT`), so that from the first change on, whatever the data is
+   * under is in the target. `env` removes them. An undo re-does the staged members' undoApply before it puts the
+   * target back: the key the data may still be under leaves the target last.
+   */
+  stageEnv?: EnvChanges;
+  /** `retireEnv` only removes keys the app does not read (exchange-key's `<env>_PREVIOUS`): no restart after it. */
+  retireWithoutRestart?: true;
   /** Secret material the later steps need (old and new passwords, keys). Sealed, never printed. */
   secrets: Record<string, SecretValue>;
   /** Non-secret facts (row counts, role names, endpoint ids) for the plan, the summary and the history. */

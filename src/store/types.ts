@@ -8,8 +8,11 @@ export interface SealedRotation {
   sealed: string;
 }
 
-/** Steps of the whole run (one write of the target, one restart of each service). */
-export type RunStepName = 'write-target' | 'restart' | 'write-retire-target';
+/**
+ * Steps of the whole run: the staging write before apply (only when a secret stages its new value, see
+ * Rotation.stageEnv), one write of the target, one restart of each service, the retire write.
+ */
+export type RunStepName = 'write-stage' | 'write-target' | 'restart' | 'write-retire-target';
 /** Steps of one secret of the run. */
 export type SecretStepName = 'apply' | 'verify' | 'retire' | 'verify-retired';
 export type StepName = RunStepName | SecretStepName;

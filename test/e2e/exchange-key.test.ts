@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deriveFernetKey, fernetDecrypt } from '../../src/secrets/exchange-key/fernet.js';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { CLI, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { pyDecrypt, pyEncrypt, pyFernetKeys } from '../helpers/python-fernet.js';
@@ -91,8 +92,6 @@ async function seedLarge(count: number, distinct: [string, string, string | null
 }
 
 const snapshot = async (): Promise<Row[]> => (await db.query<Row>('SELECT * FROM exchange_api_keys ORDER BY id')).rows;
-const digest = async (): Promise<string> =>
-  (await db.query(`SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) AS d FROM exchange_api_keys t`)).rows[0].d;
 
 /** Python reads every encrypted value of `rows`: which of `envs` decrypts it, and the plaintext. */
 function pyRead(rows: Row[], envs: string[]) {
@@ -282,34 +281,51 @@ describe('rotate exchange-key end to end', () => {
     expect(findLeaks({ out: dry.stdout + dry.stderr + real.stdout + real.stderr }, [OLD, ...pyFernetKeys([OLD])])).toEqual([]);
   });
 
-  it('a kill in the middle of re-encrypting a large table: status exit 3, resume undoes it, every row under the old key', async () => {
-    const distinct = SAMPLE.slice(0, 16);
-    const count = 60_000;
-    await seedLarge(count, distinct);
-    const before = await digest();
-    writeConfig({ batchSize: 250 });
-
+  /** Starts `rotate exchange-key --yes` in `dir`; SIGKILL it with the returned function. */
+  function startRotate(): { kill(): Promise<void> } {
     const child = spawn(process.execPath, [CLI, 'exchange-key', '--yes'], {
       cwd: dir,
       env: { ...process.env, ROTATE_MASTER_KEY: masterKey, NO_COLOR: '1' },
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('close', r));
-    // Well into the apply: its transaction has written a batch. Those rows stay invisible until it commits, but the
-    // transaction holds an id from its first write on.
-    const applyHasWritten = async () =>
-      (
-        await db.query(
-          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rotate exchange-key' AND backend_xid IS NOT NULL",
-        )
-      ).rowCount === 1;
-    expect(await waitUntil(applyHasWritten, 20_000, 20)).toBe(true);
+    return {
+      async kill() {
+        child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  }
+
+  /** The value of `name` in the env file, or undefined. */
+  const envValue = (name: string): string | undefined => env()[name];
+
+  it('a kill in the middle of the batched re-encryption: the file holds both keys, resume puts every row back under the old key', async () => {
+    const distinct = SAMPLE.slice(0, 16);
+    const count = 30_000;
+    await seedLarge(count, distinct);
+    writeConfig({ batchSize: 250 });
+
+    const run = startRotate();
+    // The new key is staged in the file before the first batch commits; a batch has committed once the first row
+    // (in key order, the first batch) decrypts under it.
+    expect(await waitUntil(() => envValue(`${KEY}_NEXT`) !== undefined, 20_000, 20)).toBe(true);
+    const staged = envValue(`${KEY}_NEXT`)!;
+    const stagedKey = deriveFernetKey(staged, { salt: 'crypto_orchestrator_salt', iterations: 100_000 });
+    const firstRow = async () =>
+      (await db.query<Row>('SELECT api_key_encrypted FROM exchange_api_keys ORDER BY id LIMIT 1')).rows[0]!.api_key_encrypted;
+    expect(await waitUntil(async () => fernetDecrypt(stagedKey, await firstRow()) !== undefined, 20_000, 20)).toBe(true);
     const atKill = journalSteps(dir, 'exchange-key');
-    child.kill('SIGKILL');
-    await exited;
-    // Killed during apply: it had started and not finished.
-    expect(atKill.map((s) => `${s.name}:${s.state}`)).toEqual(['apply:started']);
-    expect(envText()).toBe(ENV_TEXT);
+    await run.kill();
+    expect(atKill.map((s) => `${s.name}:${s.state}`).slice(0, 3)).toEqual(['write-stage:started', 'write-stage:done', 'apply:started']);
+    // Killed between two batches: some rows under the new key, the others under the old; both keys in the file.
+    expect(envValue(KEY)).toBe(OLD);
+    expect(envValue(`${KEY}_NEXT`)).toBe(staged);
+    expect(envText()).toBe(`${ENV_TEXT}\n${KEY}_NEXT=${staged}`);
+    const mid = pyRead(await snapshot(), [OLD, staged]).keys;
+    expect(mid).not.toContain(-1);
+    expect(mid).toContain(0);
+    expect(mid).toContain(1);
 
     const status = await cli(['status']);
     expect(status.code).toBe(3);
@@ -318,19 +334,45 @@ describe('rotate exchange-key end to end', () => {
     const resume = await cli(['resume', '--json']);
     expect(resume.code, resume.stderr).toBe(0);
     expect(JSON.parse(resume.stdout).results[0].status).toBe('undone');
+    // The file exactly as before (no staging variable left); every row back under the old key.
     expect(envText()).toBe(ENV_TEXT);
-    // All or nothing: the killed transaction moved no row.
-    expect(await digest()).toBe(before);
     const rows = await snapshot();
     expect(rows).toHaveLength(count);
     expectAllUnder(
       rows,
-      [OLD],
+      [OLD, staged],
       0,
       rows.map((r) => distinct[r.user_id % distinct.length]!),
     );
     expect((await cli(['status'])).code).toBe(0);
-  }, 30_000);
+    expect(
+      findLeaks({ out: resume.stdout + resume.stderr + status.stdout + status.stderr, ...readTree(join(dir, '.rotate')) }, [OLD, staged]),
+    ).toEqual([]);
+  }, 60_000);
+
+  it('a kill once the new key is staged: resume removes the staging variable and leaves every row under the old key', async () => {
+    await seed(SAMPLE);
+    writeConfig();
+    const run = startRotate();
+    expect(
+      await waitUntil(() => journalSteps(dir, 'exchange-key').some((s) => s.name === 'write-stage' && s.state === 'done'), 20_000, 10),
+    ).toBe(true);
+    await run.kill();
+    const staged = envValue(`${KEY}_NEXT`);
+    const resume = await cli(['resume', '--json']);
+    expect(resume.code, resume.stderr).toBe(0);
+    // Killed anywhere from the staging write on (the run may have gone further): undone, or finished.
+    const status = JSON.parse(resume.stdout).results[0].status;
+    expect(['undone', 'rotated']).toContain(status);
+    const now = envValue(KEY)!;
+    expect(envText()).toBe(ENV_TEXT.replace(OLD, now));
+    if (status === 'undone') expect(now).toBe(OLD);
+    expectAllUnder(await snapshot(), [now], 0, SAMPLE);
+    expect((await cli(['status'])).code).toBe(0);
+    expect(
+      findLeaks({ out: resume.stdout + resume.stderr, ...readTree(join(dir, '.rotate')) }, [OLD, now, ...(staged ? [staged] : [])]),
+    ).toEqual([]);
+  });
 
   it('a kill after the env file was written: resume puts the old key back in the file and every row under it', async () => {
     await seed(SAMPLE);
@@ -340,6 +382,8 @@ describe('rotate exchange-key end to end', () => {
 
     const written = env()[KEY]!;
     expect(written).not.toBe(OLD); // killed after the new key was written and the rows re-encrypted
+    // The old key stays in the file until no row is under it; the staging variable is gone.
+    expect(envText()).toBe(`${ENV_TEXT.replace(OLD, written)}\n${KEY}_PREVIOUS=${OLD}`);
     expectAllUnder(await snapshot(), [written], 0, SAMPLE);
 
     expect((await cli(['status'])).code).toBe(3);

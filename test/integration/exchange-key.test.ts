@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RotateError } from '../../src/errors.js';
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from '../../src/secrets/exchange-key/fernet.js';
@@ -15,6 +15,7 @@ import type { ExchangeKeySecretConfig } from '../../src/secrets/exchange-key/kin
 import type { Rotation } from '../../src/secrets/types.js';
 import { type TestContext, testContext } from '../helpers/context.js';
 import { scratchDatabase } from '../helpers/scratch-database.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const database = scratchDatabase('rotate_xk');
 const DB_URL = database.url;
@@ -200,10 +201,43 @@ describe('exchange-key rotator', () => {
     expect(fernetDecrypt(oldKey, rows[0]!.api_key_encrypted)?.toString()).toBe('key-0');
   });
 
-  it('a dropped connection in the middle of apply leaves every row under the old key; undoApply is then a no-op', async () => {
+  /** Which key each non-empty value is under: 'O' old, 'N' new, 'X' neither; one letter per value, in id order. */
+  async function underWhich(table: string, next: string): Promise<string> {
+    const newKey = deriveFernetKey(next, KDF);
+    return (await snapshot(table))
+      .flatMap((row) => COLUMNS.map((c) => row[c]).filter((v): v is string => v !== null && v !== ''))
+      .map((v) => (fernetDecrypt(oldKey, v) ? 'O' : fernetDecrypt(newKey, v) ? 'N' : 'X'))
+      .join('');
+  }
+
+  it('per-batch: a dropped connection in the middle of apply leaves the committed batches under the new key, the rest under the old; undoApply puts them back', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
+    const table = await makeTable(rows);
+    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+    let ticks = 0;
+    ctx.deps.progress = () => ({
+      tick: () => {
+        if (++ticks === 10)
+          void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
+      },
+      done: () => {},
+    });
+    const rotation = await rotator.generate(ctx);
+    await expect(rotator.apply(ctx, rotation)).rejects.toThrow();
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    // In key order: a prefix of committed batches under the new key, then the old key; no value under neither.
+    const under = await underWhich(table, rotation.secrets.new!.reveal());
+    expect(under).toMatch(/^N+O+$/);
+    expect(under.indexOf('O') % 200).toBe(0); // whole batches of 100 rows, 2 values each
+    await rotator.undoApply(ctx, rotation);
+    expect(await underWhich(table, rotation.secrets.new!.reveal())).toBe('O'.repeat(6000));
+    expect(await plaintexts(table, OLD)).toEqual(rows);
+  });
+
+  it('once: a dropped connection in the middle of apply leaves every row under the old key; undoApply is then a no-op', async () => {
     const table = await makeTable(Array.from({ length: 3000 }, (_, i) => [`k${i}`, `s${i}`, null]));
     const before = await snapshot(table);
-    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+    const ctx = ctxFor(table, undefined, { batchSize: 100, commit: 'once' });
     let ticks = 0;
     ctx.deps.progress = () => ({
       tick: () => {
@@ -219,6 +253,56 @@ describe('exchange-key rotator', () => {
     await rotator.undoApply(ctx, rotation);
     expect(await snapshot(table)).toEqual(before);
   });
+
+  it('per-batch: an app updating a row already re-encrypted is not blocked by the pass; once: it waits for the commit', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
+    const table = await makeTable(rows);
+    // A second connection, as the app: never waits on a row lock longer than lock_timeout.
+    const app = new pg.Client({ connectionString: DB_URL });
+    await app.connect();
+    try {
+      // once first: its cursor reads in physical order, which is id order only in a table nobody updated yet
+      for (const commit of ['once', 'per-batch'] as const) {
+        const ctx = ctxFor(table, undefined, { batchSize: 100, commit });
+        const rotation = await rotator.generate(ctx);
+        const newKey = deriveFernetKey(rotation.secrets.new!.reveal(), KDF);
+        let done = false;
+        const applying = rotator.apply(ctx, rotation).finally(() => {
+          done = true;
+        });
+        // per-batch: row 1 is visible under the new key once its batch committed; once: the pass's transaction has
+        // written (it holds an id), row 1 being in its first batch.
+        const moved =
+          commit === 'per-batch'
+            ? async () =>
+                fernetDecrypt(newKey, (await db.query(`SELECT api_key_encrypted FROM ${table} WHERE id = 1`)).rows[0].api_key_encrypted) !==
+                undefined
+            : async () =>
+                (
+                  await db.query(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rotate exchange-key' AND backend_xid IS NOT NULL",
+                  )
+                ).rowCount === 1;
+        expect(await waitUntil(moved, 20_000, 10)).toBe(true);
+        // once: a short wait proves the row is locked (the pass runs on for seconds); per-batch: the longest a batch
+        // of 100 rows could hold it, with a wide margin
+        await app.query(`SET lock_timeout = '${commit === 'once' ? '300ms' : '5s'}'`);
+        const write = app.query(`UPDATE ${table} SET exchange = 'kraken' WHERE id = 1`);
+        if (commit === 'per-batch') {
+          await write;
+          expect(done).toBe(false); // the app's write went through while the pass was still running
+        } else {
+          await expect(write).rejects.toMatchObject({ code: '55P03' }); // lock_timeout: it waited on the pass
+          expect(done).toBe(false);
+        }
+        await applying;
+        await rotator.undoApply(ctx, rotation);
+      }
+      expect(await plaintexts(table, OLD)).toEqual(rows);
+    } finally {
+      await app.end();
+    }
+  }, 90_000);
 
   it('a SIGKILLed rotate process in the middle of a large table: nothing half-done, resume undoes cleanly', async () => {
     const table = await makeTable(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, `s${i}`, i % 2 ? null : `p${i}`]));
@@ -349,7 +433,29 @@ else:
     expect(ctx.logged.length + after.logged.length).toBeGreaterThan(0);
   });
 
-  it('a value that does not decrypt in the last batch, after many batches were written: apply rolls every row back', async () => {
+  it('per-batch: a value that does not decrypt in the last batch stops apply there; undoApply puts every batch before it back', async () => {
+    const rows = Array.from({ length: 400 }, (_, i): [string, string, string | null] => [
+      `k${i}`,
+      i % 2 ? '' : `s${i}`,
+      i % 3 ? null : `p${i}`,
+    ]);
+    const table = await makeTable(rows);
+    await db.query(`UPDATE ${table} SET passphrase_encrypted = 'damaged' WHERE id = 400`);
+    const ctx = ctxFor(table);
+    const rotation = await rotator.generate(ctx);
+    const error = await rotator.apply(ctx, rotation).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EXCHANGE_KEY_UNDECRYPTABLE' });
+    expect((error as RotateError).message).toContain(`${table}.passphrase_encrypted ids 400`);
+    expect((error as RotateError).message).toContain('put back by the rollback');
+    const next = rotation.secrets.new!.reveal();
+    // batchSize 7: 57 batches committed under the new key, the last one (ids 393-400) not written
+    expect(await underWhich(table, next)).toMatch(/^N+O+X$/);
+    await rotator.undoApply(ctx, rotation).catch(() => {}); // names row 400 again
+    expect(await underWhich(table, next)).toMatch(/^O+X$/);
+    expect((await rotator.verifyCurrent(ctx)).filter((c) => !c.ok)).toHaveLength(1); // only row 400, as before
+  });
+
+  it('once: a value that does not decrypt in the last batch, after many batches were written: apply rolls every row back', async () => {
     // batchSize 7 over 400 rows: ~57 UPDATEs run inside the transaction before the last batch fails.
     const rows = Array.from({ length: 400 }, (_, i): [string, string, string | null] => [
       `k${i}`,
@@ -359,7 +465,7 @@ else:
     const table = await makeTable(rows);
     await db.query(`UPDATE ${table} SET passphrase_encrypted = 'damaged' WHERE id = 400`);
     const before = await snapshot(table);
-    const ctx = ctxFor(table);
+    const ctx = ctxFor(table, undefined, { commit: 'once' });
     let batches = 0;
     ctx.deps.progress = () => ({ tick: () => batches++, done: () => {} });
     const rotation = await rotator.generate(ctx);
@@ -422,24 +528,43 @@ else:
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 5`);
     const failing = (await rotator.verify(after, rotation)).filter((c) => !c.ok);
     expect(failing.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 5`);
-    // retire's sweep is not clean either: verifyRetired reads for itself and fails
-    await rotator.retire(after, rotation);
+    // retire's sweep is not clean either: it refuses (the old key stays in the env file), and verifyRetired reads
+    // for itself and fails
+    await expect(rotator.retire(after, rotation)).rejects.toMatchObject({ code: 'EXCHANGE_KEY_OLD_VALUES' });
     expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
-    // repaired: a clean retire sweep stands for verifyRetired's proof, which passes
+    // repaired: retire's sweep rewrites the repaired row, reads it back, and its proof stands for verifyRetired's
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 5`, [fernetEncrypt(oldKey, 'repaired')]);
-    await rotator.retire(after, rotation); // rewrites the repaired row, which verifyRetired reads back
-    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
-    // a row the sweep wrote is read back: damaged after the sweep, the proof names it
-    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 6`, [fernetEncrypt(oldKey, 'late')]);
     await rotator.retire(after, rotation);
+    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    // without a proof of this process (a resumed run), verifyRetired reads the whole table and names a damaged row
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'damaged' WHERE id = 6`);
-    const readBack = (await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok);
-    expect(readBack.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 6`);
+    const fullRead = (await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok);
+    expect(fullRead.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 6`);
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 6`, [fernetEncrypt(oldKey, 'late')]);
     await rotator.retire(after, rotation);
     await rotator.retire(after, rotation); // clean: nothing to read back
     expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    // a passing verify stands for the retire right after it: no sweep, so a row damaged in between is not seen by
+    // retire, but the next full proof names it
+    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = 'damaged' WHERE id = 7`);
+    await rotator.retire(after, rotation);
+    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    expect((await rotator.verifyCurrent(after)).find((c) => !c.ok)?.detail).toContain(`${table}.api_key_encrypted ids 7`);
+    await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 7`, [fernetEncrypt(oldKey, 'late')]);
+    await rotator.retire(after, rotation);
     expect(await plaintexts(table, rotation.secrets.new!.reveal())).toHaveLength(12);
+  });
+
+  it('per-batch needs a unique index on the key (batches are read by key): preflight says so; once does not', async () => {
+    const table = await makeTable(SAMPLE.slice(0, 3));
+    await db.query(`ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey`);
+    const failed = (await rotator.preflight(ctxFor(table))).checks.filter((c) => !c.ok);
+    expect(failed.map((c) => c.name)).toEqual([`table ${table}: key column id has a unique index`]);
+    expect(failed[0]!.hint).toContain('"commit": "once"');
+    expect((await rotator.preflight(ctxFor(table, undefined, { commit: 'once' }))).checks.filter((c) => !c.ok)).toEqual([]);
+    await db.query(`CREATE UNIQUE INDEX ON ${table} (id)`);
+    expect((await rotator.preflight(ctxFor(table))).checks.filter((c) => !c.ok)).toEqual([]);
   });
 
   it('preflight fails cleanly when the key, the URL, the database or a table is missing', async () => {

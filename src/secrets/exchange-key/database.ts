@@ -62,3 +62,13 @@ export async function inTransaction<T>(client: Client, mode: 'read write' | 'rea
     throw error;
   }
 }
+
+/**
+ * Runs `work` outside any transaction: each statement commits on its own (a per-batch pass: each UPDATE is one batch).
+ * A kill or a lost connection loses at most the statement in progress.
+ */
+export async function autocommit<T>(client: Client, work: () => Promise<T>): Promise<T> {
+  // The connection is this pass's own: a role default must not cut a batch short either.
+  await client.query('SET statement_timeout = 0');
+  return work();
+}

@@ -5,6 +5,7 @@ import { appAnswers } from '../app-check.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { withClient } from './database.js';
 import type { ExchangeKeySecretConfig } from './kind.js';
+import { exchangeKeyStagingEnv } from './kind.js';
 import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './table-walk.js';
 import { countRows, describeTables } from './tables.js';
 
@@ -67,8 +68,13 @@ async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefin
   return { outcomes, readBack: new Map(outcomes.map((o) => [o.table, o.touched!])) };
 }
 
-/** A retire step's sweep, for the verifyRetired that follows it in the same run (same rotation object). */
-const provenByRetire = new WeakMap<Rotation, SweepProof>();
+/**
+ * Proofs made in this process, by rotation object: verify's passing proof stands for retire's sweep when retire follows
+ * it in the same run (the services restarted before verify's sweep: nothing writes with the old key since), and
+ * retire's proof for the verifyRetired after it.
+ */
+const provenByVerify = new WeakMap<Rotation, Check[]>();
+const provenByRetire = new WeakMap<Rotation, Check[]>();
 
 /** The sweep's outcomes, with what the read-back found in the rows it wrote. */
 function withReadBack(proof: SweepProof, readBack: TableOutcome[]): TableOutcome[] {
@@ -187,9 +193,16 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const { tables } = await describeTables(client, ctx.config);
       return Object.fromEntries(await Promise.all(tables.map(async (t) => [t.name, await countRows(client, t)] as const)));
     });
+    const old = new SecretValue(current);
+    const staging = exchangeKeyStagingEnv(ctx.config);
+    // Every row is under the old or the new key from the first batch on, and the target holds both until no value is
+    // under the old one: the new key staged before apply, the old one kept from the env write until retire's proof.
     return {
-      env: { [ctx.config.env]: next },
-      secrets: { old: new SecretValue(current), new: next },
+      stageEnv: { [staging.next]: next },
+      env: { [ctx.config.env]: next, [staging.next]: null, [staging.previous]: old },
+      retireEnv: { [staging.previous]: null },
+      retireWithoutRestart: true,
+      secrets: { old, new: next },
       facts: { rowsByTable: counts, rows: Object.values(counts).reduce((a, b) => a + b, 0) },
     };
   },
@@ -203,7 +216,8 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
         stopOnFailure: true,
       }),
     );
-    ctx.deps.log.info(`re-encrypted ${total(outcomes, 'rewritten')} row(s) (${total(outcomes, 'values')} value(s)) in one transaction`);
+    const how = ctx.config.commit === 'once' ? 'in one transaction' : `in batches of ${ctx.config.batchSize}, each committed`;
+    ctx.deps.log.info(`re-encrypted ${total(outcomes, 'rewritten')} row(s) (${total(outcomes, 'values')} value(s)) ${how}`);
     const meanwhile = total(outcomes, 'changedMeanwhile');
     if (meanwhile > 0) ctx.deps.log.info(`${meanwhile} row(s) changed by the app meanwhile; verify re-encrypts them`);
   },
@@ -229,19 +243,39 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
       if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
       const proof = await sweep(ctx, rotation);
-      return [...(await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof)), ...(await appDecrypts(ctx))];
+      const proven = await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof);
+      if (proven.every((c) => c.ok)) provenByVerify.set(rotation, proven);
+      return [...proven, ...(await appDecrypts(ctx))];
     }),
 
+  /**
+   * The old key leaves the target (retireEnv) only after this: a sweep, then the proof that no value is under the old
+   * key. Right after a passing verify in the same run, that verify's sweep and proof stand for them.
+   */
   async retire(ctx, rotation) {
-    const proof = await sweep(ctx, rotation);
-    if (proof) provenByRetire.set(rotation, proof);
+    let proven = provenByVerify.get(rotation);
+    provenByVerify.delete(rotation);
+    if (!proven) {
+      const proof = await sweep(ctx, rotation);
+      proven = await proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'), proof);
+    }
+    const bad = proven.filter((c) => !c.ok);
+    if (bad.length > 0) {
+      const previous = exchangeKeyStagingEnv(ctx.config).previous;
+      throw new RotateError(
+        'EXCHANGE_KEY_OLD_VALUES',
+        `values are still under the old key (${bad.map((c) => c.detail ?? c.name).join('; ')}): ${previous} keeps the old key in ${ctx.envFile}`,
+        { hint: 'restart whatever still writes with the old key, then run `rotate resume`' },
+      );
+    }
+    provenByRetire.set(rotation, proven);
   },
 
   verifyRetired: (ctx, rotation) =>
-    checked('0 values remain under the old key', () => {
-      const proof = provenByRetire.get(rotation);
+    checked('0 values remain under the old key', async () => {
+      const proven = provenByRetire.get(rotation);
       provenByRetire.delete(rotation);
-      return proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'), proof);
+      return proven ?? proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'));
     }),
 
   verifyCurrent: (ctx) =>

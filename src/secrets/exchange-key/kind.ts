@@ -24,6 +24,12 @@ export const exchangeKeySecretSchema = z.strictObject({
     },
   ]),
   batchSize: z._default(z.int().check(z.gte(1), z.lte(100_000)), 2000),
+  /** Each batch its own transaction (writers wait at most one batch), or one transaction for the whole pass. */
+  commit: z._default(z.enum(['per-batch', 'once']), 'per-batch'),
+  /** Holds the new key while the rows are re-encrypted (the app need not read it). */
+  nextEnv: z.optional(envName),
+  /** Holds the old key from the env write until no value is left under it (the app need not read it). */
+  previousEnv: z.optional(envName),
   /** A route of the app that decrypts stored keys (2xx when it can): checked after the restart. */
   verify: z.optional(z.strictObject({ url: httpUrl })),
   /** The platform's key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32). */
@@ -38,6 +44,16 @@ export const exchangeKeySecretSchema = z.strictObject({
 
 export type ExchangeKeySecretConfig = z.output<typeof exchangeKeySecretSchema>;
 
+/**
+ * The staging keys: `next` holds the new key while the rows are re-encrypted, `previous` the old key from the env
+ * write until no value is under it (jwt's rule for its grace-period key: `previousEnv`, by default `<env>_PREVIOUS`).
+ * Neither is read by the app; both are the secret's own keys.
+ */
+export const exchangeKeyStagingEnv = (config: ExchangeKeySecretConfig): { next: string; previous: string } => ({
+  next: config.nextEnv ?? `${config.env}_NEXT`,
+  previous: config.previousEnv ?? `${config.env}_PREVIOUS`,
+});
+
 export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   kind: 'exchange-key',
   ids: ['exchange-key'],
@@ -51,7 +67,10 @@ export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
     tables: [{ table: 'exchange_api_keys', key: 'id', columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] }],
   },
   load: async () => (await import('./index.js')).exchangeKeyRotator,
-  envKeys: (config) => [config.env, ...config.alsoUpdate],
+  envKeys: (config) => {
+    const staging = exchangeKeyStagingEnv(config);
+    return [config.env, staging.next, staging.previous, ...config.alsoUpdate];
+  },
   credentialEnvNames: () => [],
   bareCopies: true,
 };

@@ -33,8 +33,14 @@ export interface PassOptions {
   pool: CryptoPool;
   table: TableInfo;
   batchSize: number;
-  /** Write re-encrypted values back (inside the caller's transaction). */
+  /** Write re-encrypted values back (inside the caller's transaction, or each batch on its own: `keyset`). */
   write: boolean;
+  /**
+   * Read by key (`WHERE key > last ORDER BY key LIMIT n`, one statement per batch) instead of a cursor: no statement
+   * outlives its batch, so the caller runs without a transaction and each UPDATE commits on its own. Needs a unique
+   * index on the key.
+   */
+  keyset?: boolean;
   /** Seconds since the epoch for new tokens' timestamps. */
   now(): number;
   onBatch?(rows: number): void;
@@ -55,10 +61,11 @@ const MAX_TOUCHED = 10_000;
 const IN_FLIGHT = 3;
 
 /**
- * Reads the table through a server-side cursor (`FETCH batchSize`), decrypts/re-encrypts on the worker pool, and
- * writes changed rows back with one UPDATE per batch. Reading, crypto and writing overlap: up to IN_FLIGHT batches
- * are on the workers while the connection runs the next FETCH and the previous UPDATE (queued back to back, so it
- * never idles), and this thread only packs rows into one string per worker and hands binary parameters to pg.
+ * Reads the table in batches of `batchSize` rows (a server-side cursor's `FETCH`, or with `keyset` one `SELECT ...
+ * WHERE key > last ORDER BY key LIMIT n` per batch), decrypts/re-encrypts on the worker pool, and writes changed rows
+ * back with one UPDATE per batch. Reading, crypto and writing overlap: up to IN_FLIGHT batches are on the workers
+ * while the connection runs the next read and the previous UPDATE (queued back to back, so it never idles), and this
+ * thread only packs rows into one string per worker and hands binary parameters to pg.
  *
  * Each UPDATE matches the row's `xmin` as read: a row the app rewrote in between is left as the app wrote it
  * (`changedMeanwhile`) instead of being overwritten with stale data; the sweep in verify/retire handles it.
@@ -67,11 +74,28 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const { client, table, batchSize, pool } = options;
   const cursor = 'rotate_exchange_key_cursor';
   const width = table.columns.length;
-  const where = options.only ? ` WHERE ${table.keySql} = ANY($1::text[]::${table.keyType}[])` : '';
-  await client.query(
-    `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${table.keySql}::text, xmin::text, ${table.columnsSql.join(', ')} FROM ${table.sql}${where}`,
-    options.only ? [options.only] : [],
-  );
+  // `t.key`, qualified: a bare name in ORDER BY would be the output column, the key as text (1, 10, 11, ..., 2).
+  const key = `t.${table.keySql}`;
+  const select = `SELECT ${key}::text, t.xmin::text, ${table.columnsSql.map((c) => `t.${c}`).join(', ')} FROM ${table.sql} AS t`;
+  const only = options.only ? `${key} = ANY($1::text[]::${table.keyType}[])` : undefined;
+  const keyset = options.keyset ?? false;
+  if (!keyset)
+    await client.query(
+      `DECLARE ${cursor} NO SCROLL CURSOR FOR ${select}${only ? ` WHERE ${only}` : ''}`,
+      options.only ? [options.only] : [],
+    );
+  // keyset: the first batch, then each next one after the last key read (as text, cast back to the key's type).
+  const first = `${select}${only ? ` WHERE ${only}` : ''} ORDER BY ${key} LIMIT ${batchSize}`;
+  const after = `${select} WHERE ${only ? `${only} AND ` : ''}${key} > $${only ? 2 : 1}::text::${table.keyType} ORDER BY ${key} LIMIT ${batchSize}`;
+  let last: string | undefined;
+  const fetchBatch = async (): Promise<unknown[][]> => {
+    if (!keyset) return (await client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' })).rows;
+    const values: unknown[] = [...(options.only ? [options.only] : []), ...(last === undefined ? [] : [last])];
+    const { rows } = await client.query<unknown[]>({ text: last === undefined ? first : after, values, rowMode: 'array' });
+    // Inside the statement's turn on the connection: the next read, queued behind it, starts after this key.
+    if (rows.length > 0) last = rows[rows.length - 1]![0] as string;
+    return rows;
+  };
   const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0 };
   if (options.collectTouched) total.touched = [];
   // pg runs one statement at a time and deprecates queuing on it: statements wait for each other here instead.
@@ -84,11 +108,9 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   const queue: Promise<RowsResult | undefined>[] = [];
   let exhausted = false;
   const readNext = async (): Promise<RowsResult | undefined> => {
-    const { rows } = await onConnection(() => client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' }));
-    if (rows.length === 0) {
-      exhausted = true;
-      return undefined;
-    }
+    const rows = await onConnection(fetchBatch);
+    if (rows.length < batchSize) exhausted = true;
+    if (rows.length === 0) return undefined;
     return pool.runRows(rows, width, options.now());
   };
   const refill = () => {
@@ -119,7 +141,7 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   } finally {
     await Promise.allSettled([...queue, writing]);
   }
-  await client.query(`CLOSE ${cursor}`);
+  if (!keyset) await client.query(`CLOSE ${cursor}`);
   return total;
 }
 

@@ -3,7 +3,7 @@ import { RotateError } from '../../errors.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { RotatorContext } from '../types.js';
 import { CryptoPool } from './crypto-pool.js';
-import { inTransaction } from './database.js';
+import { autocommit, inTransaction } from './database.js';
 import { deriveFernetKeyAsync } from './fernet.js';
 import type { ExchangeKeySecretConfig } from './kind.js';
 import { type Failure, type PassResult, runPass } from './pass.js';
@@ -31,8 +31,10 @@ export interface WalkOptions {
 
 /**
  * Walks every configured table once: read only (`target` -1, in a READ ONLY transaction), or re-encrypting
- * everything that is not under `keys[target]` in ONE transaction across all tables. `commitOnFailure` decides what
- * an undecryptable value does to a write pass: roll everything back (apply) or keep the rest (undo, sweep).
+ * everything that is not under `keys[target]`: with `commit` per-batch each batch commits on its own (rows read by
+ * key, no transaction spans two batches), with `once` in ONE transaction across all tables. `commitOnFailure`
+ * decides what an undecryptable value does to a once pass: roll everything back (apply) or keep the rest (undo,
+ * sweep); a per-batch pass has committed the batches before it either way (apply's rollback undoes them).
  */
 export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions & { commitOnFailure?: boolean }): Promise<TableOutcome[]> {
   const kdf = ctx.config.kdf;
@@ -49,20 +51,26 @@ export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions 
     });
   }
   const write = options.target >= 0;
+  const batched = write && ctx.config.commit === 'per-batch';
   const pool = new CryptoPool(raw, options.target);
-  try {
-    return await inTransaction(client, write ? 'read write' : 'read only', async () => {
-      const outcomes: TableOutcome[] = [];
-      for (const table of tables) {
-        if (options.only && !options.only.get(table.name)?.length) continue;
-        const outcome = await walkTable(ctx, client, pool, table, options, write);
-        outcomes.push(outcome);
-        if (write && outcome.failedCount > 0 && !options.commitOnFailure) {
-          throw undecryptable(outcomes, `under ${ctx.config.env} (current or new value)`, 'nothing was changed');
-        }
+  const walk = async () => {
+    const outcomes: TableOutcome[] = [];
+    for (const table of tables) {
+      if (options.only && !options.only.get(table.name)?.length) continue;
+      const outcome = await walkTable(ctx, client, pool, table, options, write, batched);
+      outcomes.push(outcome);
+      if (write && outcome.failedCount > 0 && !options.commitOnFailure) {
+        throw undecryptable(
+          outcomes,
+          `under ${ctx.config.env} (current or new value)`,
+          batched ? 'the rows re-encrypted before it are put back by the rollback' : 'nothing was changed',
+        );
       }
-      return outcomes;
-    });
+    }
+    return outcomes;
+  };
+  try {
+    return batched ? await autocommit(client, walk) : await inTransaction(client, write ? 'read write' : 'read only', walk);
   } finally {
     for (const key of raw) key.fill(0);
     await pool.close();
@@ -76,6 +84,7 @@ async function walkTable(
   table: TableInfo,
   options: WalkOptions,
   write: boolean,
+  keyset: boolean,
 ): Promise<TableOutcome> {
   const bar = options.label ? ctx.deps.progress(`${options.label} ${table.name}`, await estimateRows(client, table)) : undefined;
   try {
@@ -85,6 +94,7 @@ async function walkTable(
       table,
       batchSize: ctx.config.batchSize,
       write,
+      keyset,
       now: () => Math.floor(ctx.deps.now().getTime() / 1000),
       onBatch: (rows) => bar?.tick(rows),
       stopOnFailure: options.stopOnFailure ?? false,

@@ -58,6 +58,25 @@ export async function describeTables(client: Client, config: ExchangeKeySecretCo
       check(`table ${entry.table} has its columns`, problems.length === 0, problems.join('; ') || undefined, 'fix `tables` in the config'),
     );
     if (problems.length > 0) continue;
+    if (config.commit === 'per-batch') {
+      // Per-batch passes read in key order, after the last key of the batch before: the key must be unique, and
+      // indexed so that each batch reads its own rows only.
+      const { rows: unique } = await client.query<{ ok: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = $2) AS ok`,
+        [sql, entry.key],
+      );
+      const ok = unique[0]?.ok === true;
+      checks.push(
+        check(
+          `table ${entry.table}: key column ${entry.key} has a unique index`,
+          ok,
+          ok ? undefined : 'each batch is read by key (WHERE key > last ORDER BY key), which needs a unique index on the key',
+          `add a primary key or a unique index on ${entry.key}, point \`key\` at such a column, or set "commit": "once" in the config`,
+        ),
+      );
+      if (!ok) continue;
+    }
     tables.push({
       name: entry.table,
       sql,
