@@ -17,7 +17,7 @@ import { setupCommand } from './commands/setup.js';
 import { statusCommand } from './commands/status.js';
 import { verifyCommand } from './commands/verify.js';
 import { VERSION, versionCommand } from './commands/version.js';
-import { ExitCode, RotateError } from './errors.js';
+import { ExitCode, RotateError, usageError } from './errors.js';
 import { redact } from './secret-value.js';
 import { jsonDocument } from './terminal/render.js';
 
@@ -60,9 +60,9 @@ export function buildProgram(): Command {
     .optionsGroup('Options:')
     .version(VERSION, '-V, --version', 'print the version of rotate')
     .enablePositionalOptions()
-    .showHelpAfterError('(rotate help shows the usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    // Commander's own error line is not printed: main() reports its mistakes as rotate reports every error.
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s), outputError: () => {} });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
   commands.push(markCommand, metricsCommand);
   for (const define of [...commands, backupsCommand, completionCommand, versionCommand, helpCommand]) {
@@ -90,14 +90,30 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     // --help and --version end with code 0; every usage mistake is exit 2 (CONTRACT.md).
-    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    if (process.exitCode !== ExitCode.ok && wantsJson(process.argv)) {
-      const message = error.message.replace(/^error: /, '');
-      process.stdout.write(
-        `${jsonDocument('rotate', ExitCode.usage, { results: [], error: { code: 'USAGE', message, hint: 'see rotate help' } })}\n`,
-      );
+    if (error.exitCode === 0) {
+      process.exitCode = ExitCode.ok;
+      return;
     }
+    const command = commandOf(process.argv, program);
+    process.exitCode = reportError(usageMistake(error, command, program), command);
   }
+}
+
+/**
+ * A usage mistake commander found, said as rotate says every error: which command, whose option it is (an option of a
+ * rotation given to `rotate status`), and where that command's usage is.
+ */
+function usageMistake(error: CommanderError, command: string, program: Command): RotateError {
+  const where = command === 'rotate' ? 'rotate' : `rotate ${command}`;
+  let message = error.message.replace(/^error: /, '');
+  const unknown = /^unknown option '([^']+)'/.exec(message)?.[1];
+  if (unknown) {
+    const name = unknown.split('=')[0]!;
+    const ofRotation = command !== 'rotate' && name !== '--version' && program.options.some((o) => o.long === name || o.short === name);
+    const guess = /\(Did you mean (\S+)\?\)/.exec(message)?.[1];
+    message = `${unknown} is not an option of ${where}${guess ? `; did you mean \`${guess}\`?` : ''}${ofRotation ? `; it is an option of a rotation (rotate --help lists them)` : ''}`;
+  }
+  return usageError('USAGE', message, `rotate help${command === 'rotate' ? '' : ` ${command}`} shows its usage and options`);
 }
 
 // No top-level await: the bundle is CommonJS (scripts/bundle.mjs). A throw from main is an unhandled rejection: exit 1.

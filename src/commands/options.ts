@@ -40,8 +40,8 @@ function commandOptions(command: Command): Record<string, unknown> {
     if (!(GLOBAL_OPTIONS as readonly string[]).includes(key)) {
       throw usageError(
         'USAGE',
-        `${option.long} is not an option of rotate ${command.name()}`,
-        `see rotate help ${command.name()} for its options`,
+        `${option.long} is not an option of rotate ${command.name()}; it is an option of a rotation (rotate --help lists them)`,
+        `rotate help ${command.name()} shows its usage and options`,
       );
     }
     if (command.getOptionValueSource(key) !== 'cli') options[key] = parent.getOptionValue(key);

@@ -121,12 +121,30 @@ describe('rotate CLI surface', () => {
     ]) {
       const result = await runCli(args, { cwd: dir });
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr, args.join(' ')).toMatch(/unknown option|is not an option of rotate/);
+      expect(result.stderr, args.join(' ')).toMatch(/^\[USAGE\] --[a-z-]+ is not an option of rotate /);
     }
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const json = await runCli(['status', '--emergency', '--json'], { cwd: dir });
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'USAGE' } });
+    // The error names the command it is about, says whose option it is and where that command's options are listed.
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      command: 'status',
+      ok: false,
+      exitCode: 2,
+      error: {
+        code: 'USAGE',
+        message: '--emergency is not an option of rotate status; it is an option of a rotation (rotate --help lists them)',
+        hint: 'rotate help status shows its usage and options',
+      },
+    });
+    expect(json.stderr).toBe(
+      '[USAGE] --emergency is not an option of rotate status; it is an option of a rotation (rotate --help lists them)\nhint: rotate help status shows its usage and options\n',
+    );
+    const typo = await runCli(['status', '--chek'], { cwd: dir });
+    expect(typo.stderr).toContain('[USAGE] --chek is not an option of rotate status; did you mean `--check`?\n');
+    const missing = await runCli(['completion'], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("[USAGE] missing required argument 'shell'\nhint: rotate help completion shows its usage and options\n");
     // The global options are accepted before and after a command's name.
     for (const args of [
       ['status', '--json'],
