@@ -11,6 +11,7 @@ import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith } from '../helpers/app-database.js';
 import { type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { ADMIN_TOKEN, type FakeKube, startFakeKube } from '../helpers/fake-kube.js';
+import { FakeStripe } from '../helpers/fake-stripe.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { pyEncrypt } from '../helpers/python-fernet.js';
@@ -376,5 +377,43 @@ describe('--verbose: Kubernetes (a fake cluster: a Secret target and a Deploymen
     expect(err).toMatch(done('engine: verify jwt'));
     const texts = { ...readTree(join(dir, '.rotate')), stdout: result.stdout, stderr: result.stderr };
     expect(findLeaks(texts, [OLD, next, ...Object.values(OTHER), ADMIN_TOKEN, MASTER_KEY])).toEqual([]);
+  });
+});
+
+describe('--verbose: stripe (the fake Stripe API, a key handed in on stdin)', () => {
+  const WEBHOOK_URL = 'https://app.example.com/api/billing/webhook';
+
+  it('traces each Stripe API call (method, path, status, time), never a key or a signing secret', async () => {
+    const fake = await FakeStripe.start();
+    try {
+      const sk = fake.addKey('acct_A');
+      const endpoint = fake.addEndpoint('acct_A', { url: WEBHOOK_URL, enabled_events: ['invoice.paid'], api_version: '2024-06-20' });
+      const s = await appScene([`STRIPE_SECRET_KEY=${sk}`, `STRIPE_WEBHOOK_SECRET=${endpoint.secret}`], (app) => ({
+        stripe: {
+          kind: 'stripe',
+          services: ['backend'],
+          apiBase: fake.apiBase,
+          webhook: { url: WEBHOOK_URL, verifyUrl: `${app.url}/api/billing/webhook` },
+        },
+      }));
+      const newSk = fake.addKey('acct_A');
+      const result = await runCli(['stripe', '--yes', '--verbose'], {
+        cwd: s.dir,
+        env: { ROTATE_MASTER_KEY: MASTER_KEY },
+        input: `ROTATE_NEW_STRIPE_SECRET_KEY=${newSk}\n`,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(s.env().STRIPE_SECRET_KEY).toBe(newSk);
+      const host = new URL(fake.apiBase).host;
+      const call = (request: string) =>
+        new RegExp(`^\\[\\+\\d+ms\\] stripe: ${esc(`${request.replace(' ', ` ${host}`)}`)}: HTTP 200 in \\d+ ms$`, 'm');
+      expect(result.stderr).toMatch(call('GET /v1/account'));
+      expect(result.stderr).toMatch(call('POST /v1/webhook_endpoints'));
+      expect(result.stderr).toMatch(call(`DELETE /v1/webhook_endpoints/${endpoint.id}`));
+      expect(result.stderr).toMatch(done('engine: apply stripe'));
+      expect(findLeaks(outputs(s.dir, [result]), [...fake.issued, API_TOKEN, HEALTH_TOKEN])).toEqual([]);
+    } finally {
+      await fake.close();
+    }
   });
 });
