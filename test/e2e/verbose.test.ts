@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { createAppDatabase, loginWith } from '../helpers/app-database.js';
 import { type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
-import { ADMIN_TOKEN, type FakeKube, startFakeKube } from '../helpers/fake-kube.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, ROLLOUT_SECONDS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
@@ -319,49 +319,28 @@ describe('--verbose: exchange-key (rows re-encrypted in the shared PostgreSQL)',
   });
 });
 
-// One retry, as in kubernetes.test.ts: under a heavy load a pod of the fake cluster may start slower than a deadline.
-describe('--verbose: Kubernetes (a fake cluster: a Secret target and a Deployment rollout)', { retry: 1 }, () => {
-  const NS = 'verbose-ns';
-  const SECRET = 'app-secrets';
+describe('--verbose: Kubernetes (a fake cluster: a Secret target and a Deployment rollout)', KUBE_E2E, () => {
   const OLD = 'old-signing-secret-kube-verbose-0123456789';
   const OTHER = { DATABASE_URL: 'postgresql://app:kube-db-pass-77@db:5432/app', SMTP_PASSWORD: 'smtp pass kube-verbose' };
-  let dir: string;
-  let kube: FakeKube;
+  let p: KubeProject;
 
   beforeEach(async () => {
-    dir = scratchDir('rotate-verbose-kube-');
-    kube = await startFakeKube(dir);
-    kube.createSecret(NS, SECRET, { JWT_SECRET: OLD, ...OTHER });
-    kube.createWorkload('Deployment', NS, 'backend', {
-      secret: SECRET,
-      replicas: 1,
-      readinessPath: '/healthz',
-      progressDeadlineSeconds: 60,
-    });
-    const service = await kube.service('Deployment', NS, 'backend');
-    kube.kubeconfig(join(dir, 'kubeconfig'), [{ name: 'prod', token: ADMIN_TOKEN }]);
-    const config = {
-      target: { type: 'kubernetes', namespace: NS, secret: SECRET, context: 'prod' },
-      services: {
-        backend: { kubernetes: { kind: 'Deployment', name: 'backend' }, health: { url: `${service.url}/healthz`, timeoutSeconds: 30 } },
-      },
+    p = await startKubeProject({ prefix: 'rotate-verbose-kube-', masterKey: MASTER_KEY });
+    const service = await p.deploy('backend', { values: { JWT_SECRET: OLD, ...OTHER }, readinessPath: '/healthz' });
+    p.writeConfig({
+      services: { backend: kubeService('Deployment', 'backend', `${service.url}/healthz`) },
       secrets: { jwt: { services: ['backend'], graceHours: 0, verify: { url: `${service.url}/api/auth/me` } } },
-    };
-    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
-    await kube.until(() => kube.rolledOut('Deployment', NS, 'backend'));
+    });
   });
 
   afterEach(async () => {
-    await kube.stop();
+    await p.stop();
   });
 
   it('traces the Secret it reads, each API call (verb and path, status, time) and the rollout wait; no value, no token', async () => {
-    const result = await runCli(['jwt', '--yes', '--verbose'], {
-      cwd: dir,
-      env: { KUBECONFIG: join(dir, 'kubeconfig'), HOME: dir, ROTATE_MASTER_KEY: MASTER_KEY },
-    });
+    const result = await p.cli(['jwt', '--yes', '--verbose']);
     expect(result.code, result.stderr).toBe(0);
-    const next = kube.secretValues(NS, SECRET).JWT_SECRET as string;
+    const next = p.kube.secretValues(NS, SECRET).JWT_SECRET as string;
     expect(next).not.toBe(OLD);
     const err = result.stderr;
     expect(err).toContain(`target: Kubernetes Secret ${NS}/${SECRET} (context prod)`);
@@ -373,10 +352,9 @@ describe('--verbose: Kubernetes (a fake cluster: a Secret target and a Deploymen
     expect(err).toMatch(new RegExp(`kubernetes: PATCH /api/v1/namespaces/${NS}/secrets/${SECRET}\\S*: HTTP 200 in \\d+ ms`));
     expect(err).toMatch(new RegExp(`kubernetes: PATCH /apis/apps/v1/namespaces/${NS}/deployments/backend\\S*: HTTP 200 in \\d+ ms`));
     expect(err).toMatch(done(`target: write JWT_SECRET to Secret ${NS}/${SECRET}`));
-    expect(err).toMatch(done(`restart backend: wait for the rollout of Deployment ${NS}/backend (up to 30 s)`));
+    expect(err).toMatch(done(`restart backend: wait for the rollout of Deployment ${NS}/backend (up to ${ROLLOUT_SECONDS} s)`));
     expect(err).toMatch(done('engine: verify jwt'));
-    const texts = { ...readTree(join(dir, '.rotate')), stdout: result.stdout, stderr: result.stderr };
-    expect(findLeaks(texts, [OLD, next, ...Object.values(OTHER), ADMIN_TOKEN, MASTER_KEY])).toEqual([]);
+    expect(p.leaks([result.stdout, result.stderr], [OLD, next, ...Object.values(OTHER)])).toEqual([]);
   });
 });
 
