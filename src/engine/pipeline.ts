@@ -148,10 +148,24 @@ function assertSomethingRestarts(session: Session, ids: readonly string[]): void
   throw new RotateError(
     'NO_RESTART',
     `nothing restarts the app after ${silent.join(', ')} change${silent.length > 1 ? '' : 's'}: secrets.${first}.services is empty in ${where}; nothing was changed`,
-    {
-      hint: `configure services.<name>.restart (or services.<name>.kubernetes) and list it in secrets.${first}.services, e.g. "services": { "backend": { "restart": "docker compose up -d --force-recreate backend" } }; or pass --no-restart to write the new value without applying it to any running process`,
-    },
+    { hint: `${nameAServiceFix(session, first!)}; or pass --no-restart to write the new value without applying it to any running process` },
   );
+}
+
+/**
+ * How to name the service that picks a secret up, in real config paths: a service the config already has, or a
+ * starter one (`backend`) and `rotate init` when the built-in defaults are in use.
+ */
+export function nameAServiceFix(session: Session, id: string): string {
+  const existing = Object.keys(session.config.services);
+  if (existing.length > 0) {
+    const has = existing.map((name) => `services.${name}`).join(', ');
+    return `list the services that read it in secrets.${id}.services (the config has ${has}): "services": ["${existing[0]}"]`;
+  }
+  if (!session.configPath) {
+    return `run \`rotate init\`: it writes rotate.config.json with services.backend listed in each secret's services; set its restart command and health URL`;
+  }
+  return `add services.backend to ${session.configPath} and list it in secrets.${id}.services: "services": { "backend": { "restart": "docker compose up -d --force-recreate backend" } }, and in secrets.${id}: "services": ["backend"]`;
 }
 
 /** Preflight of every secret and of the set, then generation: nothing has changed yet when this returns results. */

@@ -6,7 +6,7 @@ import type { TargetSnapshot } from '../target/types.js';
 import { checkCount, safeUrl, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks } from './copies.js';
-import { preflightSet } from './pipeline.js';
+import { nameAServiceFix, preflightSet } from './pipeline.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
 
@@ -76,7 +76,7 @@ async function planSecret(
           'a service restarts the app',
           false,
           `secrets.${id}.services is empty`,
-          `configure services.<name>.restart (or kubernetes) and list it in secrets.${id}.services, or pass --no-restart`,
+          `${nameAServiceFix(session, id)}; or pass --no-restart`,
         ),
       );
     }

@@ -273,6 +273,29 @@ describe('rotate CLI surface', () => {
     expect(JSON.parse(found.stdout).error.message).toContain(`${join(dir, 'rotate.config.json')} is a folder, not a file`);
   });
 
+  it('hints name real config paths, never a placeholder such as services.<name> or secrets.<id>', async () => {
+    const placeholder = /[A-Za-z]\.<[a-z]+>/;
+    // The built-in defaults: nothing restarts the app, so rotate says how to name a service (rotate init writes one).
+    const defaults = scratchDir();
+    writeFileSync(join(defaults, '.env'), `JWT_SECRET=${SECRET}\n`);
+    // A config with a service that jwt does not list: the hint names that service.
+    const configured = scratchDir();
+    writeFileSync(join(configured, '.env'), `JWT_SECRET=${SECRET}\n`);
+    writeFileSync(join(configured, 'rotate.config.json'), JSON.stringify({ services: { web: { restart: 'true' } }, secrets: { jwt: {} } }));
+    for (const [dir, args, service] of [
+      [defaults, ['--dry-run', 'jwt'], 'backend'],
+      [defaults, ['jwt', '--yes'], 'backend'],
+      [configured, ['--dry-run', 'jwt', '--json'], 'web'],
+      [configured, ['jwt', '--yes', '--json'], 'web'],
+    ] as const) {
+      const result = await runCli([...args], { cwd: dir });
+      const label = `${dir === defaults ? 'defaults' : 'config'}: rotate ${args.join(' ')}`;
+      expect(result.code, label).toBe(args[0] === '--dry-run' ? 1 : 2);
+      expect(`${result.stdout}\n${result.stderr}`, label).not.toMatch(placeholder);
+      expect(`${result.stdout}\n${result.stderr}`, label).toContain(`services.${service}`);
+    }
+  });
+
   it('on a terminal --due rotates without asking', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
