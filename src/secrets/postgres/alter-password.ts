@@ -2,9 +2,9 @@ import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { Rotation } from '../types.js';
-import { adminSession, endSessions, sessionsLeft } from './admin.js';
+import { adminSession, endSessions } from './admin.js';
 import { adminUrl, type Ctx, newPassword, postgresFacts, rotationData } from './credentials.js';
-import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
+import { type Client, ident, literal, mayAlterRole, quietly, reason, withClient } from './db.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 
@@ -86,22 +86,10 @@ export const alterPassword: Strategy = {
     }
   },
 
-  async verifyRetired(ctx, rotation) {
-    const data = rotationData(rotation);
-    const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
-    const checks = [
-      check(
-        'old password refused',
-        login.outcome === 'refused',
-        login.outcome === 'ok' ? `a new login as ${data.oldUser} with the old password still works` : login.detail,
-        `Run \`rotate verify ${ctx.id}\`; the password change did not take.`,
-      ),
-    ];
-    if (ctx.emergency) {
-      const cut = cutOf(rotation);
-      const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, OLD_SESSIONS, [data.oldUser, cut]));
-      checks.push(check('old sessions ended', left === 0, `${left} session(s) from before the change remain`));
-    }
-    return checks;
-  },
+  retired: (ctx, rotation, data) => ({
+    check: 'old password refused',
+    stillWorks: `a new login as ${data.oldUser} with the old password still works`,
+    hint: `Run \`rotate verify ${ctx.id}\`; the password change did not take.`,
+    sessions: { where: OLD_SESSIONS, params: [data.oldUser, cutOf(rotation)], remain: 'session(s) from before the change remain' },
+  }),
 };

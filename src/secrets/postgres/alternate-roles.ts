@@ -2,9 +2,9 @@ import type { PostgresUrl } from '../../connection/postgres-url.js';
 import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { Rotation } from '../types.js';
-import { adminSession, endSessions, sessionsLeft } from './admin.js';
+import { adminSession, endSessions } from './admin.js';
 import { adminUrl, type Ctx, newPassword, postgresFacts, type RotationData, rotationData } from './credentials.js';
-import { type Client, ident, literal, mayAlterRole, quietly, reason, tryLogin, withClient } from './db.js';
+import { type Client, ident, literal, mayAlterRole, quietly, reason, withClient } from './db.js';
 import { type AlternateRoles, rolesOf } from './role-setup.js';
 import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
@@ -148,21 +148,10 @@ export const alternateRoles: Strategy = {
     });
   },
 
-  async verifyRetired(ctx, rotation) {
-    const data = rotationData(rotation);
-    const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
-    const checks = [
-      check(
-        'old role refused',
-        login.outcome === 'refused',
-        login.outcome === 'ok' ? `a new login as ${data.oldUser} still works` : login.detail,
-        `Run \`rotate verify ${ctx.id}\`; ${data.oldUser} should no longer accept logins.`,
-      ),
-    ];
-    if (ctx.emergency) {
-      const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, 'usename = $1', [data.oldUser]));
-      checks.push(check('old sessions ended', left === 0, `${left} session(s) of ${data.oldUser} remain`));
-    }
-    return checks;
-  },
+  retired: (ctx, _rotation, data) => ({
+    check: 'old role refused',
+    stillWorks: `a new login as ${data.oldUser} still works`,
+    hint: `Run \`rotate verify ${ctx.id}\`; ${data.oldUser} should no longer accept logins.`,
+    sessions: { where: 'usename = $1', params: [data.oldUser], remain: `session(s) of ${data.oldUser} remain` },
+  }),
 };

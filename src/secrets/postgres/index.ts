@@ -2,11 +2,12 @@ import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connec
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { Rotation, Rotator } from '../types.js';
+import { sessionsLeft } from './admin.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
-import { connectError, readableTables, reason, tableOwners, withClient } from './db.js';
+import { connectError, readableTables, reason, tableOwners, tryLogin, withClient } from './db.js';
 import type { PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
 
@@ -135,7 +136,22 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
   apply: (ctx, rotation) => strategyOf(ctx).apply(ctx, rotation),
   undoApply: (ctx, rotation) => strategyOf(ctx).undoApply(ctx, rotation),
   retire: (ctx, rotation) => strategyOf(ctx).retire(ctx, rotation),
-  verifyRetired: (ctx, rotation) => strategyOf(ctx).verifyRetired(ctx, rotation),
+
+  /** The old login is refused (its password changed, or its role expired); after --emergency none of its sessions is left. */
+  async verifyRetired(ctx, rotation) {
+    const data = rotationData(rotation);
+    const retired = strategyOf(ctx).retired(ctx, rotation, data);
+    const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
+    const checks = [
+      check(retired.check, login.outcome === 'refused', login.outcome === 'ok' ? retired.stillWorks : login.detail, retired.hint),
+    ];
+    if (ctx.emergency) {
+      const { where, params, remain } = retired.sessions;
+      const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, where, params));
+      checks.push(check('old sessions ended', left === 0, `${left} ${remain}`));
+    }
+    return checks;
+  },
 
   async verify(ctx, rotation) {
     const data = rotationData(rotation);

@@ -1,7 +1,7 @@
 import type { PostgresUrl } from '../../connection/postgres-url.js';
 import type { Check, JsonValue } from '../../core-types.js';
 import type { Rotation } from '../types.js';
-import type { Ctx } from './credentials.js';
+import type { Ctx, RotationData } from './credentials.js';
 
 /** What differs between `alter-password` and `alternate-roles`; index.ts holds what they share. */
 export interface Strategy {
@@ -12,5 +12,15 @@ export interface Strategy {
   apply(ctx: Ctx, rotation: Rotation): Promise<void>;
   undoApply(ctx: Ctx, rotation: Rotation): Promise<void>;
   retire(ctx: Ctx, rotation: Rotation): Promise<void>;
-  verifyRetired(ctx: Ctx, rotation: Rotation): Promise<Check[]>;
+  /** What `retire` took away, for index.ts's verifyRetired to prove: the old login, and (emergency) its sessions. */
+  retired(ctx: Ctx, rotation: Rotation, data: RotationData): Retired;
+}
+
+/** The wording of the old login's refusal, and the sessions that must be gone after `--emergency`. */
+export interface Retired {
+  check: string;
+  /** The detail when the old login still works. */
+  stillWorks: string;
+  hint: string;
+  sessions: { where: string; params: unknown[]; remain: string };
 }
