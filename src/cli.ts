@@ -20,6 +20,7 @@ import { VERSION, versionCommand } from './commands/version.js';
 import { ExitCode, RotateError, usageError } from './errors.js';
 import { redact } from './secret-value.js';
 import { jsonDocument } from './terminal/render.js';
+import { trace } from './trace.js';
 
 const wantsJson = (argv: string[]): boolean => argv.includes('--json');
 
@@ -53,6 +54,7 @@ const runAction: ActionRunner =
     } catch (error) {
       process.exitCode = reportError(error, command.name());
     }
+    trace(`${command.parent ? `rotate ${command.name()}` : 'rotate'}: exit ${process.exitCode}`);
   };
 
 export function buildProgram(): Command {

@@ -58,7 +58,7 @@ export async function timed<T>(label: string, work: () => Promise<T>, outcome?: 
   }
 }
 
-/** A URL for a trace line: no userinfo, every query value and the fragment blanked. Not a URL: its scheme only. */
+/** A URL for a trace line: no userinfo, every query value and the fragment blanked; text that is no URL is not shown. */
 export function safeUrl(text: string): string {
   let url: URL;
   try {
@@ -76,16 +76,22 @@ export function safeUrl(text: string): string {
 const SECRET_FLAG = /(--?(?:password|passwd|pass|token|secret|key|api-key|auth|credentials?)(?:=|\s+))("[^"]*"|'[^']*'|\S+)/gi;
 const SECRET_ASSIGNMENT =
   /\b([A-Za-z_][A-Za-z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)/gi;
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@'"]*@/gi;
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s'"]*@/gi;
+// `-u user:pass` (curl), and a header that carries a credential (`-H "Authorization: Bearer ..."`).
+const USER_FLAG = /((?:^|\s)(?:-u|--user)(?:=|\s+))("[^"]*"|'[^']*'|\S*:\S*)/g;
+const SECRET_HEADER = /((?:proxy-)?(?:authorization|x-api-key|api-key|x-auth-token|cookie)\s*:\s*)[^"'\n]+/gi;
 
 /**
  * A command line (as configured: a shell string) for a trace line: the credentials it may carry written out are
- * blanked (`--password x`, `TOKEN=x`, `scheme://user:pass@`). A reference such as `$DB_PASSWORD` stays as written:
- * the shell expands it in the child, and its value never reaches rotate's output.
+ * blanked (`--password x`, `TOKEN=x`, `scheme://user:pass@`, `-u user:pass`, an `Authorization:` header). A reference
+ * such as `$DB_PASSWORD` stays as written: the shell expands it in the child, and its value never reaches rotate's
+ * output.
  */
 export function safeCommand(command: string): string {
   return command
     .replace(USERINFO, `$1${HIDDEN}@`)
+    .replace(SECRET_HEADER, `$1${HIDDEN}`)
+    .replace(USER_FLAG, (all, flag: string, value: string) => (value.startsWith('$') ? all : `${flag}${HIDDEN}`))
     .replace(SECRET_FLAG, (all, flag: string, value: string) => (value.startsWith('$') ? all : `${flag}${HIDDEN}`))
     .replace(SECRET_ASSIGNMENT, (all, name: string, value: string) => (value.startsWith('$') ? all : `${name}=${HIDDEN}`));
 }

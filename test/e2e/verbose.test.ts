@@ -104,6 +104,7 @@ describe('--verbose: jwt', () => {
     expect(err).toMatch(done(`target: write JWT_SECRET to ${join(s.dir, '.env')}`));
     expect(err).toMatch(/store: write the journal of run [0-9a-f-]{36} \(rotate\): done in \d+ ms/);
     expect(err).toMatch(done('store: release the lock'));
+    expect(err).toMatch(/^\[\+\d+ms\] rotate: exit 0$/m);
     // Every line rotate wrote to stderr is a trace line but the one progress message.
     const others = err.split('\n').filter((line) => line && !TRACE_LINE.test(line));
     expect(others).toEqual(['restarting backend']);

@@ -29,6 +29,10 @@ describe('safeCommand', () => {
       'psql --password=$PGPASSWORD && DB_PASSWORD=$DB_PASSWORD ./restart.sh',
     );
     expect(safeCommand('docker compose up -d --force-recreate backend')).toBe('docker compose up -d --force-recreate backend');
+    expect(safeCommand('curl -u deploy:hunter22 -H "Authorization: Bearer abc.def" https://ops:p@ss@ci.example.com/x')).toBe(
+      'curl -u [redacted] -H "Authorization: [redacted]" https://[redacted]@ci.example.com/x',
+    );
+    expect(safeCommand('docker run -p 8080:80 app')).toBe('docker run -p 8080:80 app');
   });
 });
 
