@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
+import { closest } from '../suggest.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
-import { closest } from './suggest.js';
 
 /** `rotate help [command]`: the usage of rotate, or of one command; an unknown command is a usage error. */
 export const helpCommand = defineCommand(

@@ -3,9 +3,9 @@ import type { LoadedConfig } from '../config/load.js';
 import type { RunOptions, Session } from '../engine/session.js';
 import { RotateError, usageError } from '../errors.js';
 import { journalSecretIds } from '../store/types.js';
+import { closest } from '../suggest.js';
 import { assertConsentPossible } from '../terminal/confirm.js';
 import type { GlobalOptions } from './options.js';
-import { closest } from './suggest.js';
 
 const DEFAULT_RUN: RunOptions = { restart: true, emergency: false, unattended: false, allowUnpersisted: false };
 

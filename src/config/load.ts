@@ -3,8 +3,10 @@ import { dirname, resolve } from 'node:path';
 import type * as z from 'zod/mini';
 import { unreadableFileReason, usageError } from '../errors.js';
 import { secretKinds } from '../secrets/index.js';
+import { closest } from '../suggest.js';
 import { trace } from '../trace.js';
-import { type Config, configSchema, type SecretConfig, secretSchema } from './schema.js';
+import { CONFIG_DESCRIPTIONS } from './descriptions.js';
+import { type Config, configSchema, KIND_BY_ID, type SecretConfig, secretSchema } from './schema.js';
 
 export const CONFIG_FILE = 'rotate.config.json';
 
@@ -20,12 +22,50 @@ export interface LoadedConfig {
   envFiles: string[];
 }
 
-/** `secrets.database.adminUrlEnv: expected string, received number` */
-function formatIssues(error: z.core.$ZodError): string[] {
-  return error.issues.map((issue) => {
+/** The value at `path` of the raw config (to say what a wrong key or kind was). */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const key of path) node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+  return node;
+}
+
+/** `secrets.jwt` and `secrets.*` (or `secrets.jwt` as described by kind) are the same place of the schema. */
+const placeOf = (path: string): string => path.replace(/^(secrets|services)\.[^.]+/, '$1.#');
+
+/** The keys the schema has beside an unknown one, from the described paths (src/config/descriptions.ts). */
+function keysBeside(parent: string): string[] {
+  const place = placeOf(parent);
+  const keys = Object.keys(CONFIG_DESCRIPTIONS).flatMap((path) => {
+    const at = path.lastIndexOf('.');
+    return placeOf(at < 0 ? '' : path.slice(0, at)) === place ? [path.slice(at + 1)] : [];
+  });
+  return [...new Set(keys)];
+}
+
+/** `secrets.database.adminUrlEnv: expected string, received number`; a typo gets the key or kind it meant. */
+function formatIssues(error: z.core.$ZodError, raw: unknown): string[] {
+  const ids = Object.keys(KIND_BY_ID);
+  return error.issues.flatMap((issue) => {
     const path = issue.path.map(String).join('.');
-    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-    return `${path || '(top level)'}: ${issue.message}${keys}`;
+    const where = path || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const guess = closest(key, keysBeside(path));
+        return `${where}: unknown key "${key}"${guess ? `; did you mean \`${guess}\`?` : ''}`;
+      });
+    }
+    const kinds = 'options' in issue && Array.isArray(issue.options) ? issue.options.map(String) : undefined;
+    if (kinds && path.startsWith('secrets.') && issue.path.length === 3 && issue.path[2] === 'kind') {
+      const id = String(issue.path[1]);
+      const kind = valueAt(raw, issue.path);
+      if (kind === undefined) {
+        const guess = closest(id, ids);
+        return `secrets.${id}: no kind, and "${id}" is not a built-in id; ${guess ? `did you mean \`${guess}\`? Otherwise add` : 'add'} "kind": one of ${kinds.join(', ')}`;
+      }
+      const guess = typeof kind === 'string' ? closest(kind, kinds) : undefined;
+      return `${where}: ${JSON.stringify(kind)} is not a kind; ${guess ? `did you mean \`${guess}\`? ` : ''}The kinds: ${kinds.join(', ')}`;
+    }
+    return `${where}: ${issue.message}`;
   });
 }
 
@@ -41,7 +81,7 @@ function jsonPosition(text: string, error: SyntaxError): string {
 export function parseConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const issues = formatIssues(result.error);
+    const issues = formatIssues(result.error, raw);
     throw usageError(
       'CONFIG_INVALID',
       `${source} is not a valid configuration:\n  ${issues.join('\n  ')}`,

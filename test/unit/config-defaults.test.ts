@@ -33,3 +33,38 @@ describe('envFile', () => {
     await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2 });
   });
 });
+
+describe('a config error names the path and the fix', () => {
+  const messageOf = (raw: unknown): string => {
+    try {
+      parseConfig(raw, 'rotate.config.json');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('the config was accepted');
+  };
+
+  it('a typo in a key gets the key it meant, at its path', () => {
+    expect(messageOf({ secrets: { jwt: { intervalDay: 30 } } })).toContain(
+      'secrets.jwt: unknown key "intervalDay"; did you mean `intervalDays`?',
+    );
+    expect(messageOf({ servces: {} })).toContain('(top level): unknown key "servces"; did you mean `services`?');
+    expect(messageOf({ services: { web: { restart: 'true', helth: {} } } })).toContain(
+      'services.web: unknown key "helth"; did you mean `health`?',
+    );
+    // Far from every key: no guess, still the path.
+    expect(messageOf({ secrets: { jwt: { colour: 'blue' } } })).toMatch(/secrets\.jwt: unknown key "colour"$/m);
+  });
+
+  it('a secret id that is not built in and names no kind says so, with the id it may have meant', () => {
+    expect(messageOf({ secrets: { jwtx: { env: 'X' } } })).toContain(
+      'secrets.jwtx: no kind, and "jwtx" is not a built-in id; did you mean `jwt`? Otherwise add "kind": one of jwt, exchange-key, postgres, redis, stripe',
+    );
+    expect(messageOf({ secrets: { 'api-token': { env: 'X' } } })).toContain(
+      'secrets.api-token: no kind, and "api-token" is not a built-in id; add "kind": one of jwt, exchange-key, postgres, redis, stripe',
+    );
+    expect(messageOf({ secrets: { signing: { kind: 'jwtt', env: 'X' } } })).toContain(
+      'secrets.signing.kind: "jwtt" is not a kind; did you mean `jwt`? The kinds: jwt, exchange-key, postgres, redis, stripe',
+    );
+  });
+});
