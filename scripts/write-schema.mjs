@@ -38,14 +38,38 @@ function kindOptionalForBuiltInIds(schema) {
   }
 }
 
+/** zod writes checks such as startsWith as a `format` JSON Schema does not define (beside the pattern it also writes). */
+const FORMATS = new Set([
+  'date-time',
+  'date',
+  'time',
+  'duration',
+  'email',
+  'hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'uuid',
+  'regex',
+]);
+function standardFormatsOnly(node) {
+  if (!node || typeof node !== 'object') return node;
+  if (typeof node.format === 'string' && !FORMATS.has(node.format)) delete node.format;
+  for (const value of Object.values(node)) standardFormatsOnly(value);
+  return node;
+}
+
 mkdirSync(new URL('../schema/', import.meta.url), { recursive: true });
 const config = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
 config.title = 'rotate configuration';
 const missing = describe(config, '', []);
 if (missing.length > 0) console.warn(`write-schema: no description for ${missing.join(', ')} (add them in src/config/descriptions.ts)`);
 kindOptionalForBuiltInIds(config);
+standardFormatsOnly(config);
 writeFileSync(new URL('../schema/rotate.config.schema.json', import.meta.url), `${JSON.stringify(config, null, 2)}\n`);
 
 const output = z.toJSONSchema(outputSchema, { io: 'output', unrepresentable: 'any' });
 output.title = 'rotate --json output';
+standardFormatsOnly(output);
 writeFileSync(new URL('../schema/rotate.output.schema.json', import.meta.url), `${JSON.stringify(output, null, 2)}\n`);

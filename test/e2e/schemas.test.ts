@@ -34,6 +34,28 @@ describe('schema/rotate.config.schema.json', () => {
     expect(undescribed(schema(), '', [])).toEqual([]);
   });
 
+  it('uses only formats JSON Schema defines (a validator in strict mode refuses others; editors ignore them)', () => {
+    const standard = new Set([
+      'date-time',
+      'date',
+      'time',
+      'duration',
+      'email',
+      'hostname',
+      'ipv4',
+      'ipv6',
+      'uri',
+      'uri-reference',
+      'uuid',
+      'regex',
+    ]);
+    const text = readFileSync(join(ROOT, 'schema/rotate.config.schema.json'), 'utf8');
+    const formats = [...text.matchAll(/"format": "([^"]+)"/g)].map((m) => m[1]!);
+    expect(formats.filter((f) => !standard.has(f))).toEqual([]);
+    // What zod wrote as format: "starts_with" is kept as the pattern.
+    expect(text).toContain('"pattern": "^we_.*"');
+  });
+
   it('lets a built-in id leave out kind, as the CLI does', () => {
     const secrets = schema().properties!.secrets!;
     for (const [id, kind] of Object.entries(KIND_BY_ID)) {
