@@ -210,21 +210,27 @@ describe('exchange-key rotator', () => {
       .join('');
   }
 
-  it('per-batch: a dropped connection in the middle of apply leaves the committed batches under the new key, the rest under the old; undoApply puts them back', async () => {
-    const rows = Array.from({ length: 3000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
-    const table = await makeTable(rows);
-    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+  /** Terminates the rotator's connection at its `at`th progress tick (a batch); returns the ticks seen so far. */
+  function dropConnectionAt(ctx: TestContext<ExchangeKeySecretConfig>, at: number): () => number {
     let ticks = 0;
     ctx.deps.progress = () => ({
       tick: () => {
-        if (++ticks === 10)
+        if (++ticks === at)
           void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
       },
       done: () => {},
     });
+    return () => ticks;
+  }
+
+  it('per-batch: a dropped connection in the middle of apply leaves the committed batches under the new key, the rest under the old; undoApply puts them back', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
+    const table = await makeTable(rows);
+    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+    const ticks = dropConnectionAt(ctx, 10);
     const rotation = await rotator.generate(ctx);
     await expect(rotator.apply(ctx, rotation)).rejects.toThrow();
-    expect(ticks).toBeGreaterThanOrEqual(10);
+    expect(ticks()).toBeGreaterThanOrEqual(10);
     // In key order: a prefix of committed batches under the new key, then the old key; no value under neither.
     const under = await underWhich(table, rotation.secrets.new!.reveal());
     expect(under).toMatch(/^N+O+$/);
@@ -238,17 +244,10 @@ describe('exchange-key rotator', () => {
     const table = await makeTable(Array.from({ length: 3000 }, (_, i) => [`k${i}`, `s${i}`, null]));
     const before = await snapshot(table);
     const ctx = ctxFor(table, undefined, { batchSize: 100, commit: 'once' });
-    let ticks = 0;
-    ctx.deps.progress = () => ({
-      tick: () => {
-        if (++ticks === 10)
-          void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
-      },
-      done: () => {},
-    });
+    const ticks = dropConnectionAt(ctx, 10);
     const rotation = await rotator.generate(ctx);
     await expect(rotator.apply(ctx, rotation)).rejects.toThrow();
-    expect(ticks).toBeGreaterThanOrEqual(10);
+    expect(ticks()).toBeGreaterThanOrEqual(10);
     expect(await snapshot(table)).toEqual(before);
     await rotator.undoApply(ctx, rotation);
     expect(await snapshot(table)).toEqual(before);
@@ -433,7 +432,8 @@ else:
     expect(ctx.logged.length + after.logged.length).toBeGreaterThan(0);
   });
 
-  it('per-batch: a value that does not decrypt in the last batch stops apply there; undoApply puts every batch before it back', async () => {
+  /** 400 rows, the last one's passphrase not a token: with batchSize 7, 57 batches come before the one that fails. */
+  async function lastRowDamaged(): Promise<string> {
     const rows = Array.from({ length: 400 }, (_, i): [string, string, string | null] => [
       `k${i}`,
       i % 2 ? '' : `s${i}`,
@@ -441,6 +441,11 @@ else:
     ]);
     const table = await makeTable(rows);
     await db.query(`UPDATE ${table} SET passphrase_encrypted = 'damaged' WHERE id = 400`);
+    return table;
+  }
+
+  it('per-batch: a value that does not decrypt in the last batch stops apply there; undoApply puts every batch before it back', async () => {
+    const table = await lastRowDamaged();
     const ctx = ctxFor(table);
     const rotation = await rotator.generate(ctx);
     const error = await rotator.apply(ctx, rotation).catch((e: unknown) => e);
@@ -457,13 +462,7 @@ else:
 
   it('once: a value that does not decrypt in the last batch, after many batches were written: apply rolls every row back', async () => {
     // batchSize 7 over 400 rows: ~57 UPDATEs run inside the transaction before the last batch fails.
-    const rows = Array.from({ length: 400 }, (_, i): [string, string, string | null] => [
-      `k${i}`,
-      i % 2 ? '' : `s${i}`,
-      i % 3 ? null : `p${i}`,
-    ]);
-    const table = await makeTable(rows);
-    await db.query(`UPDATE ${table} SET passphrase_encrypted = 'damaged' WHERE id = 400`);
+    const table = await lastRowDamaged();
     const before = await snapshot(table);
     const ctx = ctxFor(table, undefined, { commit: 'once' });
     let batches = 0;
