@@ -68,7 +68,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
   return checks;
 }
 
-/** jwt and exchange-key: each `alsoUpdate` key present in the target gets the main key's new value (absent: skipped). */
+/** A kind with `bareCopies` (jwt, exchange-key): each `alsoUpdate` key in the target gets the main key's new value (absent: skipped). */
 export function withBareCopies(
   config: SecretConfig,
   values: Readonly<Record<string, string>>,
