@@ -19,7 +19,11 @@ export const resumeCommand = defineCommand(
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
 async function resume(options: z.output<typeof optionsSchema>): Promise<number> {
-  const [{ exitCodeOf }, { resumeRun }] = await Promise.all([import('../engine/result.js'), import('../engine/resume.js')]);
+  const [{ exitCodeOf }, { resumeRun }, { factSentences }] = await Promise.all([
+    import('../engine/result.js'),
+    import('../engine/resume.js'),
+    import('../secrets/index.js'),
+  ]);
   return withSession(options, { restart: options.restart }, (session) =>
     withLock(session, 'resume', async () => {
       const results: SecretResult[] = [];
@@ -29,7 +33,7 @@ async function resume(options: z.output<typeof optionsSchema>): Promise<number> 
       }
       const code = exitCodeOf(results);
       return printResult(options, 'resume', code, { results }, () =>
-        results.length ? renderResults(results, session.deps.environment) : 'nothing to resume',
+        results.length ? renderResults(results, session.deps.environment, factSentences) : 'nothing to resume',
       );
     }),
   );

@@ -24,7 +24,11 @@ export const rollbackCommand = defineCommand(
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
 async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
-  const [{ rotateSet }, { exitCodeOf }] = await Promise.all([import('../engine/pipeline.js'), import('../engine/result.js')]);
+  const [{ rotateSet }, { exitCodeOf }, { factSentences }] = await Promise.all([
+    import('../engine/pipeline.js'),
+    import('../engine/result.js'),
+    import('../secrets/index.js'),
+  ]);
   return withSession(
     options,
     { restart: options.restart, consent: { yes: options.yes, command: `rotate rollback ${secret}` } },
@@ -35,7 +39,7 @@ async function rollback(secret: string, options: z.output<typeof optionsSchema>)
         await confirm(`Put back the previous value of ${id}? Services will restart.`, options.yes);
         const results = await rotateSet(session, [id!], 'rollback');
         const code = exitCodeOf(results);
-        return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment));
+        return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
       });
     },
   );

@@ -104,7 +104,11 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     unattended: options.due,
     allowUnpersisted: options.allowUnpersisted,
   };
-  const [{ planSet }, { exitCodeOf }] = await Promise.all([import('../engine/plan.js'), import('../engine/result.js')]);
+  const [{ planSet }, { exitCodeOf }, { factSentences }] = await Promise.all([
+    import('../engine/plan.js'),
+    import('../engine/result.js'),
+    import('../secrets/index.js'),
+  ]);
   return withSession(options, needs, async (session) => {
     let results: SecretResult[];
     if (options.dryRun) {
@@ -118,7 +122,7 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     results.sort((a, b) => order.indexOf(a.secret) - order.indexOf(b.secret));
     const code = exitCodeOf(results);
     return printResult(options, 'rotate', code, { dryRun: options.dryRun, results }, () =>
-      options.quiet && code === ExitCode.ok ? '' : renderResults(results, session.deps.environment) || 'nothing to do',
+      options.quiet && code === ExitCode.ok ? '' : renderResults(results, session.deps.environment, factSentences) || 'nothing to do',
     );
   });
 }

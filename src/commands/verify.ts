@@ -51,7 +51,7 @@ async function recordApplied(session: Session, results: SecretResult[]): Promise
 
 /** `rotate verify`: the verification checks against the current values; changes nothing. */
 async function verify(names: string[], options: GlobalOptions): Promise<number> {
-  const [{ buildContext, keysOf }, { errorInfo, exitCodeOf }, { secretConfig }, { envKeysOf }] = await Promise.all([
+  const [{ buildContext, keysOf }, { errorInfo, exitCodeOf }, { secretConfig }, { envKeysOf, factSentences }] = await Promise.all([
     import('../engine/context.js'),
     import('../engine/result.js'),
     import('../engine/session.js'),
@@ -81,6 +81,6 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
     }
     await recordApplied(session, results);
     const code = exitCodeOf(results);
-    return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment));
+    return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
   });
 }

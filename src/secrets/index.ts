@@ -1,5 +1,6 @@
 import type { Kind, SecretConfig, SecretConfigOf } from '../config/schema.js';
 import { exchangeKeyKind } from './exchange-key/kind.js';
+import type { Facts, FactsMoment } from './facts.js';
 import { jwtKind } from './jwt/kind.js';
 import { postgresKind } from './postgres/kind.js';
 import { redisKind } from './redis/kind.js';
@@ -40,6 +41,10 @@ export const writesBareCopies = (config: SecretConfig): boolean => entryOf(confi
 /** The one-time setup of a secret's kind (`rotate setup`), or undefined when its kind needs none. */
 export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneTimeSetup<C> | undefined> =>
   entryOf<C>(config.kind).setup?.();
+
+/** A result's facts as sentences, by its kind (src/secrets/<kind>/facts.ts); none for a kind rotate does not know. */
+export const factSentences = (kind: string, facts: Facts, moment: FactsMoment): string[] =>
+  kind in kinds ? entryOf(kind as Kind).describeFacts(facts, moment) : [];
 
 /** The kinds that have a one-time setup, for messages. */
 export const kindsWithSetup = (): Kind[] => secretKinds.filter((entry) => entry.setup).map((entry) => entry.kind);

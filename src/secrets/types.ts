@@ -1,6 +1,7 @@
 import type { Kind, SecretConfig } from '../config/schema.js';
 import type { Check, JsonValue, Logger, Progress } from '../core-types.js';
 import type { SecretValue } from '../secret-value.js';
+import type { Facts, FactsMoment } from './facts.js';
 
 /** Env-file changes: a new value, or `null` to remove the line. */
 export type EnvChanges = Record<string, SecretValue | null>;
@@ -132,6 +133,11 @@ export interface SecretKind<C extends SecretConfig> {
   withOverrides?(config: C, run: RunOverrides): C;
   /** `rotate setup <secret>`: the one-time layout a strategy needs (loaded on first use). */
   setup?(): Promise<OneTimeSetup<C>>;
+  /**
+   * The facts its preflight and generation record, as sentences for the terminal (`--json` keeps the facts as they
+   * are). A fact that means nothing to an operator (an internal id, a timestamp a later step reads) gets none.
+   */
+  describeFacts(facts: Facts, moment: FactsMoment): string[];
 }
 
 /** Command-line options that override a kind's config for one run. */

@@ -2,6 +2,7 @@ import type { JsonValue } from '../core-types.js';
 import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { ExitCode } from '../errors.js';
 import { redact } from '../secret-value.js';
+import { type Facts, type FactsMoment, listed } from '../secrets/facts.js';
 import { colorFor } from './logger.js';
 import { localTime } from './time.js';
 
@@ -55,10 +56,29 @@ const SENTENCE: Record<SecretResult['status'], string> = {
   'retire-failed': 'rotated, but the old value could not be retired: needs a person',
 };
 
+/**
+ * How far a result got, for its facts' sentences (each kind writes its own: src/secrets/<kind>/facts.ts). A result
+ * that changed nothing, was undone, or only checked the current values has no facts worth a line.
+ */
+const MOMENT: Partial<Record<SecretResult['status'], FactsMoment>> = {
+  planned: 'plan',
+  'preflight-failed': 'plan',
+  rotated: 'done',
+  grace: 'done',
+  retired: 'done',
+  restored: 'done',
+  written: 'written',
+};
+
 const OK = new Set<SecretResult['status']>(['rotated', 'grace', 'retired', 'restored', 'verified', 'planned', 'undone']);
 
 /** Human lines for a run's results (stdout). */
-export function renderResults(results: SecretResult[], environment: Record<string, string | undefined>): string {
+export function renderResults(
+  results: SecretResult[],
+  environment: Record<string, string | undefined>,
+  /** The kinds' sentences for their facts (secrets/index.ts `factSentences`; loaded with the config, not at start-up). */
+  factSentences: (kind: string, facts: Facts, moment: FactsMoment) => string[],
+): string {
   const c = colorFor(process.stdout, environment);
   const lines: string[] = [];
   for (const r of results) {
@@ -68,10 +88,10 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
     if (r.graceUntil) head += ` until ${localTime(r.graceUntil)}`;
     lines.push(head);
-    if (r.envKeys.length) lines.push(`    env: ${r.envKeys.join(', ')}`);
-    for (const [key, value] of Object.entries(r.facts)) {
-      const text = factText(value);
-      if (text) lines.push(`    ${key}: ${text}`);
+    const moment = MOMENT[r.status];
+    if (moment) {
+      if (r.envKeys.length) lines.push(`    ${moment === 'plan' ? 'would write' : 'wrote'} ${listed(r.envKeys)}`);
+      for (const sentence of factSentences(r.kind, r.facts, moment)) lines.push(`    ${sentence}`);
     }
     for (const check of r.checks) {
       lines.push(`    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${check.detail})`) : ''}`);
@@ -81,17 +101,6 @@ export function renderResults(results: SecretResult[], environment: Record<strin
     if (r.error) lines.push(...errorLines(r.error).map((l) => `    ${l}`));
   }
   return lines.join('\n');
-}
-
-/** A fact on one line: `a=1, b=2` for an object, `x, y` for a list; nothing for null or empty. */
-function factText(value: JsonValue): string {
-  if (value === null) return '';
-  if (Array.isArray(value)) return value.map(factText).join(', ');
-  if (typeof value === 'object')
-    return Object.entries(value)
-      .map(([k, v]) => `${k}=${factText(v)}`)
-      .join(', ');
-  return String(value);
 }
 
 export function errorLines(error: ErrorInfo): string[] {

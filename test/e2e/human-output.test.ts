@@ -1,5 +1,5 @@
-// What a person reads at a terminal (#14 item 8): times in the local zone (TZ) with the zone named, while --json
-// keeps ISO 8601 in UTC.
+// What a person reads at a terminal (#14 item 8): facts as sentences, times in the local zone (TZ) with the zone named;
+// --json keeps the facts as data and ISO 8601 in UTC.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,5 +57,36 @@ describe('times in human output', () => {
     expect(graceStatus.stdout).toContain(`grace until ${wall(graceUntil, offset)} ${zone}`);
     const texts = { ...readTree(join(p.dir, '.rotate')), out: rotated.stdout + history.stdout + status.stdout + graceStatus.stdout };
     expect(findLeaks(texts, [OLD_JWT])).toEqual([]);
+  });
+
+  it('plan, result and verify print facts as sentences, never `key: value`; JSON keeps the facts as data', async () => {
+    const keyValue = /^\s+[A-Za-z]+: /m;
+    const plan = await p.cli(['--dry-run', 'jwt']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('would write JWT_SECRET and JWT_SECRET_PREVIOUS');
+    expect(plan.stdout).toContain('no grace period: tokens signed with the old secret are refused as soon as the new one is verified');
+    expect(plan.stdout).toContain(`the app is asked to accept a token at ${p.app.url}/api/auth/me`);
+    expect(plan.stdout).not.toMatch(keyValue);
+    const planJson = JSON.parse((await p.cli(['--dry-run', 'jwt', '--json'])).stdout).results[0];
+    expect(planJson.facts).toEqual({ graceHours: 0, verifyUrl: `${p.app.url}/api/auth/me` });
+
+    const rotated = await p.cli(['jwt', '--yes']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('new secret: 43 characters (32 random bytes)');
+    expect(rotated.stdout).toContain('the old secret is refused now; no grace period');
+    expect(rotated.stdout).not.toMatch(keyValue);
+    const next = p.jwt()!;
+    const entry = JSON.parse((await p.cli(['history', '--json'])).stdout).results[0];
+    expect(entry.facts).toEqual({ characters: 43, randomBytes: 32, grace: false });
+
+    const verified = await p.cli(['verify', 'jwt']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).not.toMatch(keyValue);
+    const rollback = await p.cli(['rollback', 'jwt', '--yes']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain('the previous secret is put back');
+    expect(rollback.stdout).not.toMatch(keyValue);
+    const outputs = [plan, rotated, verified, rollback].map((r) => r.stdout + r.stderr).join('\n');
+    expect(findLeaks({ ...readTree(join(p.dir, '.rotate')), outputs }, [OLD_JWT, next])).toEqual([]);
   });
 });

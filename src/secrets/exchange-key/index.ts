@@ -4,6 +4,7 @@ import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { withClient } from './database.js';
+import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts } from './facts.js';
 import type { ExchangeKeySecretConfig } from './kind.js';
 import { exchangeKeyStagingEnv } from './kind.js';
 import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './table-walk.js';
@@ -25,7 +26,7 @@ const secretOf = (rotation: Rotation, name: 'old' | 'new'): SecretValue => {
 
 const currentValue = (ctx: Ctx): string | undefined => ctx.env[ctx.config.env] || undefined;
 
-const rowsByTable = (outcomes: TableOutcome[]): Record<string, JsonValue> => Object.fromEntries(outcomes.map((o) => [o.table, o.rows]));
+const rowsByTable = (outcomes: TableOutcome[]): Record<string, number> => Object.fromEntries(outcomes.map((o) => [o.table, o.rows]));
 
 const total = (outcomes: TableOutcome[], field: 'rows' | 'values' | 'rewritten' | 'changedMeanwhile'): number =>
   outcomes.reduce((n, o) => n + o[field], 0);
@@ -171,7 +172,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
             values: total(outcomes, 'values'),
             undecryptable: failed,
             estimatedSeconds: Math.ceil(seconds * APPLY_TO_CHECK_RATIO),
-          },
+          } satisfies ExchangeKeyPlanFacts,
         };
       });
     } catch (error) {
@@ -203,7 +204,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       retireEnv: { [staging.previous]: null },
       retireWithoutRestart: true,
       secrets: { old, new: next },
-      facts: { rowsByTable: counts, rows: Object.values(counts).reduce((a, b) => a + b, 0) },
+      facts: { rowsByTable: counts, rows: Object.values(counts).reduce((a, b) => a + b, 0) } satisfies ExchangeKeyRotationFacts,
     };
   },
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { envName, httpUrl, intervalDays, nonEmpty, secretFields } from '../../config/fields.js';
 import type { SecretKind } from '../types.js';
+import { exchangeKeyFactSentences } from './facts.js';
 
 export const exchangeKeyTableSchema = z.strictObject({
   table: nonEmpty(),
@@ -73,4 +74,5 @@ export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   },
   credentialEnvNames: () => [],
   bareCopies: true,
+  describeFacts: exchangeKeyFactSentences,
 };

@@ -3,6 +3,7 @@ import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
+import type { JwtPlanFacts, JwtRotationFacts } from './facts.js';
 import { type JwtSecretConfig, jwtPreviousEnv } from './kind.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */
@@ -86,7 +87,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     if (current && ctx.config.verify) checks.push(await accepted(ctx, 'the app accepts a token signed with the current secret', current));
     return {
       checks,
-      facts: { graceHours: ctx.config.graceHours, verifyUrl: ctx.config.verify?.url ?? null },
+      facts: { graceHours: ctx.config.graceHours, verifyUrl: ctx.config.verify?.url ?? null } satisfies JwtPlanFacts,
     };
   },
 
@@ -114,7 +115,11 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
       env: { [ctx.config.env]: next, ...(keepOld ? { [prev]: old } : prev in ctx.env ? { [prev]: null } : {}) },
       ...(keepOld ? { retireEnv: { [prev]: null } } : {}),
       secrets: { old, new: next },
-      facts: { bytes: next.length, grace: keepOld },
+      facts: {
+        characters: next.length,
+        ...(restore ? { restored: true as const } : { randomBytes: MIN_SECRET_BYTES }),
+        grace: keepOld,
+      } satisfies JwtRotationFacts,
     };
     return rotation;
   },

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { envName, httpUrl, intervalDays, secretFields } from '../../config/fields.js';
 import { isInsecureVerifyUrl } from '../../config/private-host.js';
 import type { SecretKind } from '../types.js';
+import { jwtFactSentences } from './facts.js';
 
 export const jwtSecretSchema = z
   .strictObject({
@@ -58,4 +59,5 @@ export const jwtKind: SecretKind<JwtSecretConfig> = {
   envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
   credentialEnvNames: () => [],
   bareCopies: true,
+  describeFacts: jwtFactSentences,
 };

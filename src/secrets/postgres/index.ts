@@ -8,6 +8,7 @@ import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, tryLogin, withClient } from './db.js';
+import type { PostgresPlanFacts } from './facts.js';
 import type { PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
 
@@ -85,7 +86,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const copies = copiesCheck(ctx, app);
     const { checks, tables } = await currentChecks(ctx);
     checks.unshift(copies);
-    const facts: Record<string, JsonValue> = { role: app.user, target: describeTarget(app), strategy: ctx.config.strategy };
+    const facts: PostgresPlanFacts = { role: app.user, target: describeTarget(app), strategy: ctx.config.strategy };
     if (!tables) return { checks, facts };
     facts.readableTables = tables.length;
     try {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { envName, intervalDays, nonEmpty, secretFields } from '../../config/fields.js';
 import type { SecretKind } from '../types.js';
+import { postgresFactSentences } from './facts.js';
 
 // A newline in a role name would start a line of its own in SQL and logs (src/connection/postgres-url.ts).
 const roleName = () =>
@@ -45,4 +46,5 @@ export const postgresKind: SecretKind<PostgresSecretConfig> = {
   envKeys: (config) => [config.env, ...config.alsoUpdate],
   credentialEnvNames: (config) => (config.adminUrlEnv ? [config.adminUrlEnv] : []),
   setup: async () => (await import('./role-setup.js')).alternateRolesSetup,
+  describeFacts: postgresFactSentences,
 };

@@ -7,6 +7,7 @@ import { SecretValue } from '../../secret-value.js';
 import type { EnvChanges, Rotation, Rotator } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin } from './admin.js';
 import { command, replyCode } from './connection.js';
+import type { RedisFactsRecord } from './facts.js';
 import type { RedisSecretConfig } from './kind.js';
 import { preflight } from './preflight.js';
 import { alsoUpdateVars, pingAs, pingCheck } from './probe.js';
@@ -96,7 +97,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     for (const name of also.bare) env[name] = newPassword;
     for (const { name, reason } of also.skipped) ctx.deps.log.info(`redis: ${name} is left as it is (${reason})`);
 
-    const facts: Record<string, JsonValue> = {
+    const facts: RedisFactsRecord = {
       user: url.user,
       strategy: ctx.config.strategy,
       target: describeTarget(url),

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { envName, intervalDays, secretFields } from '../../config/fields.js';
 import type { SecretKind } from '../types.js';
+import { redisFactSentences } from './facts.js';
 
 export const redisSecretSchema = z.strictObject({
   kind: z.literal('redis'),
@@ -34,4 +35,5 @@ export const redisKind: SecretKind<RedisSecretConfig> = {
   envKeys: (config) => [config.env, ...config.alsoUpdate],
   credentialEnvNames: (config) => (config.adminUrlEnv ? [config.adminUrlEnv] : []),
   withOverrides: (config, run) => (run.allowUnpersisted ? { ...config, allowUnpersisted: true } : config),
+  describeFacts: redisFactSentences,
 };

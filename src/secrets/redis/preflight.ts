@@ -6,6 +6,7 @@ import { describeError, RotateError } from '../../errors.js';
 import type { Preflight } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin, persistenceHint } from './admin.js';
 import { command, type RedisClient } from './connection.js';
+import type { RedisFactsRecord } from './facts.js';
 import { alsoUpdateVars, copiesCheck, mismatchCheck, pingAs } from './probe.js';
 import { readUser } from './strategies.js';
 import { describeTarget } from './url.js';
@@ -23,7 +24,7 @@ async function mayRun(client: RedisClient, args: string[]): Promise<string | und
 
 export async function preflight(ctx: Ctx): Promise<Preflight> {
   const checks: Check[] = [];
-  const facts: Record<string, JsonValue> = { strategy: ctx.config.strategy };
+  const facts: RedisFactsRecord = { strategy: ctx.config.strategy };
   const name = ctx.config.env;
   let app: ReturnType<typeof appUrl>;
   try {

@@ -21,6 +21,7 @@ import {
   type WebhookTarget,
   withKeys,
 } from './client.js';
+import type { StripePlanFacts } from './facts.js';
 import { checkNewKeys, currentValues, type HandedKeys, NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY, readHandedKeys, shapeChecks } from './keys.js';
 import type { StripeSecretConfig } from './kind.js';
 import { deliveryCheck } from './signature.js';
@@ -134,7 +135,7 @@ async function endpointCheck(
 async function preflight(ctx: StripeContext): Promise<Preflight> {
   const shapes = shapeChecks(ctx, currentValues(ctx), webhookTarget(ctx) !== undefined);
   const checks = [...shapes.checks];
-  const facts: Record<string, JsonValue> = { mode: shapes.secret?.mode ?? null, keyType: shapes.secret?.type ?? null };
+  const facts: StripePlanFacts = { mode: shapes.secret?.mode ?? null, keyType: shapes.secret?.type ?? null };
   if (!shapes.secret) return { checks, facts };
   const account = await accountCheck(ctx, true);
   checks.push(account.check);

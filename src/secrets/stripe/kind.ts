@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { envName, httpUrl, intervalDays, secretFields } from '../../config/fields.js';
 import type { SecretKind } from '../types.js';
+import { stripeFactSentences } from './facts.js';
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -53,4 +54,5 @@ export const stripeKind: SecretKind<StripeSecretConfig> = {
   load: async () => (await import('./index.js')).stripeRotator,
   envKeys: (config) => [config.env.secretKey, config.env.publishableKey, config.env.webhookSecret],
   credentialEnvNames: () => [],
+  describeFacts: stripeFactSentences,
 };
