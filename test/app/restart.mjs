@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { running } from './running.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,15 +21,11 @@ const { values: args } = parseArgs({
 const pidFile = args['pid-file'];
 if (pidFile && existsSync(pidFile)) {
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  try {
+  if (pid > 0 && running(pid)) {
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100; i++) {
-      process.kill(pid, 0);
-      await sleep(50);
-    }
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone
+    // A process that is not our child cannot be awaited: look every 10 ms, for 5 s at most, then SIGKILL.
+    for (let i = 0; i < 500 && running(pid); i++) await sleep(10);
+    if (running(pid)) process.kill(pid, 'SIGKILL');
   }
 }
 const out = args.log ? openSync(args.log, 'a') : 'ignore';

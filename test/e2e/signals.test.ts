@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { running } from '../app/running.mjs';
 import { CLI, freePort } from '../helpers/cli.js';
 import { JWT_ENV_TEXT, type JwtProject, jwtProject } from '../helpers/jwt-project.js';
 import { HANGING_RESTART, inHangingRestart, pidsIn, waitUntil } from '../helpers/wait.js';
@@ -37,15 +38,6 @@ function start(dir: string, args: string[]): Started {
   return { child, result };
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 it('SIGTERM during the restart: the restart command is ended, the lock released, one JSON document, exit 3; resume undoes it', async () => {
   project = await jwtProject();
   const { dir, cli } = project;
@@ -63,7 +55,7 @@ it('SIGTERM during the restart: the restart command is ended, the lock released,
   expect(doc.error.message).toContain('restart');
   expect(stderr).toContain('stopping at the next safe point');
   // The restart shell and what it ran in the foreground are gone; the lock is released; the journal is kept.
-  for (const pid of restartPids) expect(await waitUntil(() => !alive(pid), 5_000)).toBe(true);
+  for (const pid of restartPids) expect(await waitUntil(() => !running(pid), 5_000)).toBe(true);
   expect(existsSync(join(dir, '.rotate/lock'))).toBe(false);
   expect(readdirSync(join(dir, '.rotate/journal')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
 

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { running } from '../app/running.mjs';
 import { freePort, ROOT } from './cli.js';
 import { waitUntil } from './wait.js';
 
@@ -41,18 +42,10 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
       const pidFile = join(dir, 'app.pid');
       if (!existsSync(pidFile)) return;
       const pid = Number(readFileSync(pidFile, 'utf8'));
-      const alive = () => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (!(pid > 0) || !alive()) return;
+      if (!(pid > 0) || !running(pid)) return;
       process.kill(pid, 'SIGTERM');
       // Gone means its port is free again for the next start.
-      await waitUntil(() => !alive(), 5000);
+      await waitUntil(() => !running(pid), 5000, 10);
     },
     log: () => (existsSync(join(dir, 'app.log')) ? readFileSync(join(dir, 'app.log'), 'utf8') : ''),
   };

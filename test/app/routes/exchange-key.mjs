@@ -3,7 +3,6 @@
 //   GET  /api/exchange-keys/check  decrypts every row: 200 {rows, values}, or 500 naming the ids that fail
 //   POST /api/exchange-keys        {api_key, api_secret, passphrase?} -> 201 {id}, encrypted with the key it read
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import pg from 'pg';
 
 const COLUMNS = ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'];
 
@@ -39,8 +38,9 @@ function decrypts(key, token) {
   }
 }
 
-export function setup(env) {
+export async function setup(env) {
   if (!env.EXCHANGE_KEY_ENCRYPTION_KEY || !env.DATABASE_URL) return { routes: {} };
+  const { default: pg } = await import('pg');
   const key = fernetKey(env.EXCHANGE_KEY_ENCRYPTION_KEY);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL.replace(/^(postgres(?:ql)?)\+[A-Za-z0-9_]+:/i, '$1:'), max: 2 });
   pool.on('error', () => {});
