@@ -12,8 +12,14 @@ export function assertConsentPossible(yes: boolean, command: string): void {
   throw usageError(
     'CONSENT_REQUIRED',
     `${command} changes what rotate manages and this is not a terminal, so rotate cannot ask; nothing was changed`,
-    `add --yes to say yes here (cron uses rotate --due, which never asks): ${command} --yes`,
+    `add --yes to say yes here (cron uses rotate --due, which never asks): ${typedCommand()} --yes`,
   );
+}
+
+/** The command line as typed (`rotate jwt --no-restart`), each argument quoted for a POSIX shell where it needs it. */
+function typedCommand(): string {
+  const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+  return ['rotate', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
 /** Asks on a terminal; `--yes` skips it. Answering no stops the run before anything changed. */

@@ -230,6 +230,18 @@ describe('rotate CLI surface', () => {
       expect(result.stderr, args.join(' ')).toContain('--yes');
     }
     expect(JSON.parse((await runCli(['jwt', '--json'], { cwd: dir })).stdout).error.code).toBe('CONSENT_REQUIRED');
+    // The hint is the command as typed, with --yes: copied, it runs what was asked (options, quoted reason and all).
+    for (const [args, hint] of [
+      [['jwt', '--no-restart'], 'rotate jwt --no-restart --yes'],
+      [['mark', 'jwt', '--rotated-at', '2026-11-01'], 'rotate mark jwt --rotated-at 2026-11-01 --yes'],
+      [['jwt', '--emergency', '--reason', "key in a CI log, Bob's"], `rotate jwt --emergency --reason 'key in a CI log, Bob'\\''s' --yes`],
+    ] as const) {
+      const result = await runCli([...args], { cwd: dir });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(
+        `hint: add --yes to say yes here (cron uses rotate --due, which never asks): ${hint}\n`,
+      );
+    }
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
     expect(existsSync(join(dir, '.rotate'))).toBe(false);
     // A dry run changes nothing and needs no consent.
