@@ -48,7 +48,9 @@ writeFileSync(
   )}\n`,
 );
 
-const say = (text) => process.stdout.write(`\n\x1b[1m$ ${text}\x1b[0m\n`);
+// Headings in bold only on a terminal and without NO_COLOR, as rotate's own colour.
+const bold = process.stdout.isTTY && !process.env.NO_COLOR ? (text) => `\x1b[1m${text}\x1b[0m` : (text) => text;
+const say = (text) => process.stdout.write(`\n${bold(`$ ${text}`)}\n`);
 const rotate = (...args) => {
   say(`rotate ${args.join(' ')}`);
   const result = spawnSync(process.execPath, [cli, ...args], { cwd: dir, stdio: 'inherit' });
