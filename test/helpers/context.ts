@@ -1,9 +1,10 @@
 // Builds a RotatorContext for tests that drive a rotator's steps directly against real servers.
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import { type SecretConfig, secretSchema } from '../../src/config/schema.js';
 import type { JsonValue } from '../../src/core-types.js';
 import type { SecretValue } from '../../src/secret-value.js';
-import type { RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
+import type { EnvChanges, Rotation, Rotator, RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
 
 export interface TestContextOptions {
   id?: string;
@@ -52,4 +53,38 @@ export function testContext<C extends SecretConfig>(options: TestContextOptions)
     deps,
     logged,
   };
+}
+
+/** Writes `changes` into ctx.env as the engine writes the env file: a value sets its key, null removes it. */
+export function writeEnv(ctx: RotatorContext, changes: EnvChanges): void {
+  const env = { ...ctx.env };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete env[key];
+    else env[key] = value.reveal();
+  }
+  ctx.env = env;
+}
+
+/**
+ * One whole rotation as the engine runs it, every check passing: preflight, generate, apply with the env written
+ * around it (staged, then the new values), verify, retire, the retirement's env, verify-retired. Returns the rotation
+ * and the JSON of everything the steps produced, for leak greps.
+ */
+export async function rotateThrough<C extends SecretConfig>(
+  rotator: Rotator<C>,
+  ctx: TestContext<C>,
+): Promise<{ rotation: Rotation; produced: string[] }> {
+  const pre = await rotator.preflight(ctx);
+  expect(pre.checks.filter((c) => !c.ok)).toEqual([]);
+  const rotation = await rotator.generate(ctx);
+  if (rotation.stageEnv) writeEnv(ctx, rotation.stageEnv);
+  await rotator.apply(ctx, rotation);
+  writeEnv(ctx, rotation.env);
+  const verified = await rotator.verify(ctx, rotation);
+  expect(verified.filter((c) => !c.ok)).toEqual([]);
+  await rotator.retire(ctx, rotation);
+  if (rotation.retireEnv) writeEnv(ctx, rotation.retireEnv);
+  const retired = await rotator.verifyRetired(ctx, rotation);
+  expect(retired.filter((c) => !c.ok)).toEqual([]);
+  return { rotation, produced: [JSON.stringify(pre), JSON.stringify(rotation), JSON.stringify(verified), JSON.stringify(retired)] };
 }

@@ -13,7 +13,7 @@ import { parseScramVerifier, scramVerifier } from '../../src/secrets/postgres/sc
 import type { Rotation } from '../../src/secrets/types.js';
 import { createAppDatabase, loginWith as login, tableOwners } from '../helpers/app-database.js';
 import { freePort } from '../helpers/cli.js';
-import { type TestContext, testContext } from '../helpers/context.js';
+import { rotateThrough, type TestContext, testContext } from '../helpers/context.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
 let server: PrivatePostgres;
@@ -48,32 +48,24 @@ function context(options: { admin?: boolean; emergency?: boolean } = {}): TestCo
 }
 
 /** What the engine does between apply and verify: write the env file, reload ctx.env. */
-function writeEnv(ctx: TestContext<PostgresSecretConfig>, rotation: Rotation): void {
-  const env = { ...ctx.env };
-  for (const [key, value] of Object.entries(rotation.env)) {
-    if (value === null) delete env[key];
-    else env[key] = value.reveal();
-  }
-  ctx.env = env;
-}
-
 /** One whole rotation, as the engine runs it; returns the rotation and the new password. */
 async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<{ rotation: Rotation; password: string }> {
-  const pre = await rotator.preflight(ctx);
-  expect(pre.checks.filter((c) => !c.ok)).toEqual([]);
+  const { rotation, produced: outputs } = await rotateThrough(rotator, ctx);
+  const password = rotation.secrets.newPassword!.reveal();
+  seen.push(password);
+  produced.push(...outputs, ...ctx.logged);
+  oldPassword = password;
+  return { rotation, password };
+}
+
+/** A new password generated and applied to the role, not yet in the env: the old one, the rotation, the new one. */
+async function generateAndApply(ctx: TestContext<PostgresSecretConfig>) {
+  const old = oldPassword;
   const rotation = await rotator.generate(ctx);
   const password = rotation.secrets.newPassword!.reveal();
   seen.push(password);
   await rotator.apply(ctx, rotation);
-  writeEnv(ctx, rotation);
-  const verified = await rotator.verify(ctx, rotation);
-  expect(verified.filter((c) => !c.ok)).toEqual([]);
-  await rotator.retire(ctx, rotation);
-  const retired = await rotator.verifyRetired(ctx, rotation);
-  expect(retired.filter((c) => !c.ok)).toEqual([]);
-  produced.push(JSON.stringify(rotation), JSON.stringify(pre), JSON.stringify(verified), JSON.stringify(retired), ...ctx.logged);
-  oldPassword = password;
-  return { rotation, password };
+  return { old, rotation, password };
 }
 
 const owners = () => tableOwners(server, 'app');
@@ -149,11 +141,7 @@ describe('alter-password', () => {
 
   it('is idempotent, and undoApply puts the old password back (also twice)', async () => {
     const ctx = context();
-    const old = oldPassword;
-    const rotation = await rotator.generate(ctx);
-    const password = rotation.secrets.newPassword!.reveal();
-    seen.push(password);
-    await rotator.apply(ctx, rotation);
+    const { old, rotation, password } = await generateAndApply(ctx);
     await rotator.apply(ctx, rotation);
     expect(await login(appEnv(password).DATABASE_URL_SYNC)).toBe('ok');
     await rotator.undoApply(ctx, rotation);
@@ -166,11 +154,7 @@ describe('alter-password', () => {
 
   it('undoes from the journal alone, as `rotate resume` does in a new process', async () => {
     const ctx = context();
-    const old = oldPassword;
-    const rotation = await rotator.generate(ctx);
-    const password = rotation.secrets.newPassword!.reveal();
-    seen.push(password);
-    await rotator.apply(ctx, rotation);
+    const { old, rotation, password } = await generateAndApply(ctx);
     // What the engine reads back: secrets unsealed into new SecretValues, facts through JSON (no appliedAt).
     const journaled: Rotation = {
       env: {},

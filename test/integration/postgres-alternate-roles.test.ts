@@ -7,7 +7,7 @@ import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
 import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { createAppDatabase, loginWith, tableOwners } from '../helpers/app-database.js';
-import { type TestContext, testContext } from '../helpers/context.js';
+import { rotateThrough, type TestContext, testContext } from '../helpers/context.js';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.js';
 
 let server: PrivatePostgres;
@@ -38,25 +38,10 @@ function context(options: { admin?: boolean; emergency?: boolean } = {}): TestCo
   });
 }
 
-function writeEnv(ctx: TestContext<PostgresSecretConfig>, rotation: Rotation): void {
-  const env = { ...ctx.env };
-  for (const [key, value] of Object.entries(rotation.env)) if (value) env[key] = value.reveal();
-  ctx.env = env;
-}
-
 async function rotate(ctx: TestContext<PostgresSecretConfig>): Promise<Rotation> {
-  const pre = await rotator.preflight(ctx);
-  expect(pre.checks.filter((c) => !c.ok)).toEqual([]);
-  const rotation = await rotator.generate(ctx);
+  const { rotation, produced: outputs } = await rotateThrough(rotator, ctx);
   seen.push(rotation.secrets.newPassword!.reveal());
-  await rotator.apply(ctx, rotation);
-  writeEnv(ctx, rotation);
-  const verified = await rotator.verify(ctx, rotation);
-  expect(verified.filter((c) => !c.ok)).toEqual([]);
-  await rotator.retire(ctx, rotation);
-  const retired = await rotator.verifyRetired(ctx, rotation);
-  expect(retired.filter((c) => !c.ok)).toEqual([]);
-  produced.push(JSON.stringify(pre), JSON.stringify(rotation), JSON.stringify(verified), JSON.stringify(retired), ...ctx.logged);
+  produced.push(...outputs, ...ctx.logged);
   current = { user: String(rotation.facts.newUser), password: rotation.secrets.newPassword!.reveal() };
   return rotation;
 }
