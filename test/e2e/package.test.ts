@@ -7,7 +7,45 @@ import { CLI, ROOT, runCli, scratchDir } from '../helpers/cli.js';
 
 const SECRET = 'package-test-secret-0123456789-0123456789';
 
+/** Enough of npm's ranges for engines fields: `||`, `>=`, `^`, `x`/bare majors (`>=20`, `^20.17.0 || >=22.9.0`, `4.x`). */
+function satisfies(version: string, range: string): boolean {
+  const [major, minor, patch] = version.split('.').map(Number) as [number, number, number];
+  const at = (v: string) => v.split('.').map((n) => (n === 'x' || n === '' ? 0 : Number(n)));
+  const cmp = ([a = 0, b = 0, c = 0]: number[]) => major - a || minor - b || patch - c;
+  return range.split('||').some((part) => {
+    const p = part.replace(/\s+/g, '');
+    if (p.startsWith('>=')) return cmp(at(p.slice(2))) >= 0;
+    if (p.startsWith('^')) return at(p.slice(1))[0] === major && cmp(at(p.slice(1))) >= 0;
+    if (/^\d+(\.x)?$/.test(p)) return Number.parseInt(p, 10) === major;
+    throw new Error(`range not understood: ${range}`);
+  });
+}
+
+/** Every installed package the CLI depends on at run time, with its own engines.node. */
+function runtimeEngines(): { name: string; node: string }[] {
+  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' });
+  return out
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')))
+    .filter((pkg) => typeof pkg.engines?.node === 'string')
+    .map((pkg) => ({ name: `${pkg.name}@${pkg.version}`, node: pkg.engines.node }));
+}
+
 describe('the package', () => {
+  it('engines.node promises only Node versions every run-time dependency supports', () => {
+    const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node;
+    const deps = runtimeEngines();
+    const versions = ['20.18.0', '20.19.0', '21.7.0', '22.0.0', '22.8.0', '22.9.0', '23.0.0', '24.0.0', '25.0.0'];
+    const broken = versions.flatMap((v) =>
+      satisfies(v, ours) ? deps.filter((d) => !satisfies(v, d.node)).map((d) => `${v}: ${d.name} wants ${d.node}`) : [],
+    );
+    expect(broken).toEqual([]);
+    // The versions CI runs the CLI on are promised.
+    for (const v of ['20.19.0', '22.9.0', '24.0.0']) expect(satisfies(v, ours), v).toBe(true);
+  });
+
   it('npm pack ships the built CLI, the schemas and the docs, and nothing else', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
