@@ -38,6 +38,13 @@ function deps() {
   };
 }
 
+/** A session whose notifications go to a fresh local hook, on host app-1. */
+async function hookedSession(): Promise<{ hook: Webhook; session: Session }> {
+  const hook = await webhook();
+  const session = { config: { notify: notifySchema.parse({ webhookUrl: hook.url }) }, deps: { ...deps(), host: 'app-1' } };
+  return { hook, session: session as unknown as Session };
+}
+
 const failedEntry: HistoryEntry = {
   at: '2026-12-01T03:00:00.000Z',
   runId: 'run-1',
@@ -133,11 +140,7 @@ describe('notifications', () => {
   });
 
   it('a failure that left no history record (checks failed, nothing changed) is posted once, recorded ones are not', async () => {
-    const hook = await webhook();
-    const session = {
-      config: { notify: notifySchema.parse({ webhookUrl: hook.url }) },
-      deps: { ...deps(), host: 'app-1' },
-    } as unknown as Session;
+    const { hook, session } = await hookedSession();
     const result = (secret: string, status: SecretResult['status']): SecretResult => ({
       secret,
       kind: 'postgres',
@@ -163,11 +166,7 @@ describe('notifications', () => {
   });
 
   it('a --due run that stops on an error is posted (needs-person for exit 3), a held lock is not', async () => {
-    const hook = await webhook();
-    const session = {
-      config: { notify: notifySchema.parse({ webhookUrl: hook.url }) },
-      deps: { ...deps(), host: 'app-1' },
-    } as unknown as Session;
+    const { hook, session } = await hookedSession();
     await notifyRunError(session, 'rotate --due', new RotateError('LOCKED', 'another rotation holds the lock'));
     await notifyRunError(session, 'rotate --due', new RotateError('RUN_PENDING', 'an earlier run did not finish'));
     await notifyRunError(session, 'rotate --due', new Error('socket hang up'));
