@@ -10,9 +10,14 @@ const HIDDEN = '[redacted]';
 
 let sink: ((line: string) => void) | undefined;
 
+/** A poll (a health URL, a rollout) repeats one line: it is written once, then counted until another line comes. */
+let last: { shape: string; repeats: number; at: number } | undefined;
+const REPEAT_EVERY_MS = 10_000;
+
 /** Sends every trace line to `write` (the terminal logger's stderr writer); `undefined` turns tracing off. */
 export function setTraceSink(write: ((line: string) => void) | undefined): void {
   sink = write;
+  last = undefined;
 }
 
 export const tracing = (): boolean => sink !== undefined;
@@ -20,9 +25,21 @@ export const tracing = (): boolean => sink !== undefined;
 /** Milliseconds, rounded, for "done in 12 ms". */
 const ms = (since: number): number => Math.round(performance.now() - since);
 
-/** One line, stamped with the time since the process started (`[+1234ms]`). */
+/**
+ * One line, stamped with the time since the process started (`[+1234ms]`). The same line again (but for its
+ * timings) right after itself is counted instead, and written again every 10 s so that a long wait shows.
+ */
 export function trace(message: string): void {
-  if (sink) sink(`[+${Math.round(performance.now())}ms] ${message}`);
+  if (!sink) return;
+  const now = Math.round(performance.now());
+  const shape = message.replace(/\d+ ms\b/g, '# ms');
+  if (last && last.shape === shape && now - last.at < REPEAT_EVERY_MS) {
+    last.repeats++;
+    return;
+  }
+  if (last && last.repeats > 0) sink(`[+${now}ms] (the line above ${last.repeats} more time${last.repeats > 1 ? 's' : ''})`);
+  sink(`[+${now}ms] ${message}`);
+  last = { shape, repeats: 0, at: now };
 }
 
 /** What a failure was, for the line that says so: its code (RotateError, SQLSTATE, errno), never its message. */

@@ -67,6 +67,17 @@ describe('trace', () => {
     expect(lines.join('\n')).not.toContain('SECRETPATH');
   });
 
+  it('a poll repeating one line writes it once, then how many more times, before the next line', () => {
+    start();
+    for (let i = 0; i < 4; i++) trace(`http: GET http://app/healthz: failed after ${i} ms (ECONNREFUSED)`);
+    trace('http: GET http://app/healthz: done in 3 ms (HTTP 200)');
+    expect(lines.map((line) => line.replace(/^\[\+\d+ms\] /, ''))).toEqual([
+      'http: GET http://app/healthz: failed after 0 ms (ECONNREFUSED)',
+      '(the line above 3 more times)',
+      'http: GET http://app/healthz: done in 3 ms (HTTP 200)',
+    ]);
+  });
+
   it('counts checks and names the failing ones', () => {
     expect(checkCount([{ name: 'a', ok: true }])).toBe('1 check passed');
     expect(
