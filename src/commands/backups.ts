@@ -38,13 +38,19 @@ function describe(id: string): { id: string; takenAt: string; secrets: string[] 
 
 async function backups(action: string | undefined, id: string | undefined, options: BackupsOptions): Promise<number> {
   if (action !== undefined && action !== 'restore') {
-    throw usageError('USAGE', `unknown action "${action}"`, 'rotate backups | rotate backups restore <id> --to <path>');
-  }
-  if (action === 'restore' && (!id || !options.to)) {
-    throw usageError('USAGE', 'restore needs the backup id and --to <path>', 'rotate backups restore <id> --to ./env.restored');
+    throw usageError('USAGE', `unknown action "${action}"`, 'rotate backups lists the backups; rotate backups restore writes one out');
   }
   return withSession(options, {}, async (session) => {
     const ids = await session.store.listBackups();
+    if (action === 'restore' && (!id || !options.to)) {
+      // The hint is a command that works: the backup named, or else the newest one.
+      const example = id ?? ids.at(-1);
+      throw usageError(
+        'USAGE',
+        'restore needs the id of a backup and --to, the new file to write',
+        example ? `rotate backups restore ${example} --to ./env.restored` : `there are no backups in ${session.store.location} yet`,
+      );
+    }
     if (action !== 'restore') {
       const list = ids.map(describe).reverse();
       return printResult(options, 'backups', ExitCode.ok, { results: list }, () =>

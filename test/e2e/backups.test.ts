@@ -38,6 +38,16 @@ describe('rotate backups', () => {
     expect(readFileSync(join(dir, 'env.before'), 'utf8')).toContain(SECRET);
 
     expect((await cli(['backups', 'restore', 'no-such-id', '--to', 'x.env'])).code).toBe(2);
+    // A restore without its id or --to: the hint is a command that works, with the newest backup's real id.
+    for (const args of [
+      ['backups', 'restore'],
+      ['backups', 'restore', backup.id],
+    ]) {
+      const incomplete = await cli(args);
+      expect(incomplete.code, args.join(' ')).toBe(2);
+      expect(incomplete.stderr, args.join(' ')).toContain(`hint: rotate backups restore ${backup.id} --to ./env.restored`);
+      expect(incomplete.stderr, args.join(' ')).not.toMatch(/<[a-z]+>/);
+    }
     const printed = { list: list.stdout + list.stderr + table.stdout, restore: restored.stdout + restored.stderr };
     expect(findLeaks(printed, [SECRET])).toEqual([]);
   });
