@@ -35,7 +35,8 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
           (response) => response.ok,
           () => false,
         );
-      if (await waitUntil(healthy, 10_000, 100)) return;
+      // Slow on a loaded machine, never red: 30 s; looked at often, so a test waits no longer than the start takes.
+      if (await waitUntil(healthy, 30_000, 25)) return;
       throw new Error(`the stand-in app did not start:\n${app.log()}`);
     },
     async stop() {
