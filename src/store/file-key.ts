@@ -100,6 +100,19 @@ async function opensOldData(dir: string, vault: Vault): Promise<boolean | undefi
 }
 
 /**
+ * Said once, when the key is made: what it is, what losing or leaking it costs, and the one thing to do about it.
+ */
+export function masterKeyCreated(keyPath: string): string {
+  return [
+    `created the master key ${keyPath} (mode 0600); back it up now.`,
+    '  It seals what rotate keeps of your secrets: the backups of the env files and the journal of a run in progress.',
+    '  Lose it and `rotate rollback`, `rotate resume` and `rotate backups restore` cannot open them; anyone who can',
+    '  read it can. Keep a copy off this host, for example in your secret manager as ROTATE_MASTER_KEY',
+    `  (its value: \`cat ${keyPath}\`); rotate uses ROTATE_MASTER_KEY when it is set, on every host that shares the store.`,
+  ].join('\n');
+}
+
+/**
  * The file store's master key: ROTATE_MASTER_KEY, else `master.key`, checked against `key-check.json` before anything
  * is sealed or opened. A key is made only for a store that holds nothing sealed yet.
  */
@@ -139,10 +152,7 @@ export async function loadFileStoreKey(
       if (!options.mint) return undefined;
       const key = randomBytes(32);
       await writeFile(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-      warn(
-        `created the master key ${keyPath}: it decrypts the backups and the journal; back it up somewhere safe ` +
-          '(or set ROTATE_MASTER_KEY instead)',
-      );
+      warn(masterKeyCreated(keyPath));
       vault = new Vault(key);
       source = 'master.key';
     }

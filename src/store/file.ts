@@ -63,6 +63,7 @@ export class FileStore implements Store {
   readonly location: string;
   readonly #options: FileStoreOptions;
   #vault: Vault | undefined;
+  #loadingVault: Promise<Vault> | undefined;
   #gitignored = false;
 
   constructor(options: FileStoreOptions) {
@@ -285,13 +286,20 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {}
 
-  async #getVault(): Promise<Vault> {
-    if (this.#vault) return this.#vault;
-    await this.#assertPrivate();
-    await this.#ensureDir();
-    this.#vault = await loadFileStoreKey(this.#options.dir, this.#options.masterKey, this.#options.warn);
-    if (!this.#vault) throw new Error('unreachable: loadFileStoreKey mints a key when asked to');
-    return this.#vault;
+  /** One load per store, also when several seals start at once: a new key is made, and announced, once. */
+  #getVault(): Promise<Vault> {
+    if (this.#vault) return Promise.resolve(this.#vault);
+    this.#loadingVault ??= (async () => {
+      await this.#assertPrivate();
+      await this.#ensureDir();
+      const vault = await loadFileStoreKey(this.#options.dir, this.#options.masterKey, this.#options.warn);
+      if (!vault) throw new Error('unreachable: loadFileStoreKey mints a key when asked to');
+      this.#vault = vault;
+      return vault;
+    })().finally(() => {
+      this.#loadingVault = undefined;
+    });
+    return this.#loadingVault;
   }
 
   /** Under the lock, before a run changes anything: a wrong or missing key stops it here (a new key waits for use). */

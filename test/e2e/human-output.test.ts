@@ -90,3 +90,32 @@ describe('times in human output', () => {
     expect(findLeaks({ ...readTree(join(p.dir, '.rotate')), outputs }, [OLD_JWT, next])).toEqual([]);
   });
 });
+
+describe('the master key warning', () => {
+  it('explains itself once per invocation when the key is made, also for a set of secrets, and never again', async () => {
+    const refresh = 'old-refresh-secret-0123456789-abcdefghijklmnop';
+    const p = await jwtProject({ envText: `APP_ENV=production\nJWT_SECRET=${OLD_JWT}\nJWT_REFRESH_SECRET=${refresh}\n` });
+    try {
+      const config = JSON.parse(readFileSync(join(p.dir, 'rotate.config.json'), 'utf8'));
+      config.secrets['jwt-refresh'] = { kind: 'jwt', env: 'JWT_REFRESH_SECRET', services: ['backend'] };
+      writeFileSync(join(p.dir, 'rotate.config.json'), JSON.stringify(config));
+      const first = await p.cli(['--all', '--yes']);
+      expect(first.code, first.stderr).toBe(0);
+      const keyPath = join(p.dir, '.rotate/master.key');
+      expect(first.stderr.split('created the master key')).toHaveLength(2);
+      expect(first.stderr).toContain(`created the master key ${keyPath} (mode 0600); back it up now.`);
+      expect(first.stderr).toContain('the backups of the env files and the journal of a run in progress');
+      expect(first.stderr).toContain('Lose it and `rotate rollback`, `rotate resume` and `rotate backups restore` cannot open them');
+      expect(first.stderr).toContain(`ROTATE_MASTER_KEY`);
+      expect(first.stderr).toContain(`\`cat ${keyPath}\``);
+      const second = await p.cli(['--all', '--yes']);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).not.toContain('master key');
+      const key = readFileSync(keyPath, 'utf8').trim();
+      const outputs = { out: [first, second].map((r) => r.stdout + r.stderr).join('\n') };
+      expect(findLeaks(outputs, [OLD_JWT, refresh, key, p.jwt()!])).toEqual([]);
+    } finally {
+      await p.app.stop();
+    }
+  });
+});
