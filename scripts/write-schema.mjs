@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import { describeConfigKey } from '../dist/config/descriptions.js';
 import { configSchema, KIND_BY_ID } from '../dist/config/schema.js';
 import { outputSchema } from '../dist/terminal/output-schema.js';
+import { JSON_SCHEMA_FORMATS } from './json-schema-formats.mjs';
 
 /** Puts a description on every key (editors show them); returns the paths that have none. */
 function describe(node, path, missing) {
@@ -39,23 +40,9 @@ function kindOptionalForBuiltInIds(schema) {
 }
 
 /** zod writes checks such as startsWith as a `format` JSON Schema does not define (beside the pattern it also writes). */
-const FORMATS = new Set([
-  'date-time',
-  'date',
-  'time',
-  'duration',
-  'email',
-  'hostname',
-  'ipv4',
-  'ipv6',
-  'uri',
-  'uri-reference',
-  'uuid',
-  'regex',
-]);
 function standardFormatsOnly(node) {
   if (!node || typeof node !== 'object') return node;
-  if (typeof node.format === 'string' && !FORMATS.has(node.format)) delete node.format;
+  if (typeof node.format === 'string' && !JSON_SCHEMA_FORMATS.has(node.format)) delete node.format;
   for (const value of Object.values(node)) standardFormatsOnly(value);
   return node;
 }
