@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run demo: a real JWT rotation with the embedded store, against the stand-in app, in a scratch folder.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,21 +66,41 @@ for (let i = 0; i < 50; i++) {
   await sleep(100);
 }
 
+/** A value as the diff shows it: masked, with a fingerprint (HMAC under a key of this run only) to tell values apart. */
+const fingerprintKey = randomBytes(32);
+const masked = (value) => `****… (fingerprint ${createHmac('sha256', fingerprintKey).update(value).digest('hex').slice(0, 8)})`;
+// Keys named like credentials (JWT_SECRET, JWT_SECRET_PREVIOUS, DATABASE_URL, ...): not JWT_ACCESS_TOKEN_MINUTES.
+const SECRET_KEY = /^(\s*(?:export\s+)?)([A-Z0-9_]*(?:SECRET|KEY|PASSWORD|TOKEN|URL)(?:_PREVIOUS)?)=(.*)$/;
+const maskText = (text) =>
+  text
+    .split('\n')
+    .map((line) => line.replace(SECRET_KEY, (_, lead, key, value) => `${lead}${key}=${value ? masked(value) : ''}`))
+    .join('\n');
+
+/** A real unified diff of the env file before and after, every secret-like value masked on both sides. */
+function maskedDiff(beforeText, afterText) {
+  const scratch = mkdtempSync(join(tmpdir(), 'rotate-demo-diff-'));
+  writeFileSync(join(scratch, 'before'), maskText(beforeText), { mode: 0o600 });
+  writeFileSync(join(scratch, 'after'), maskText(afterText), { mode: 0o600 });
+  const diff = spawnSync('diff', ['-u', '--label', '.env (before)', '--label', '.env (after)', 'before', 'after'], {
+    cwd: scratch,
+    encoding: 'utf8',
+  });
+  rmSync(scratch, { recursive: true, force: true });
+  if (diff.error) return `(diff is not installed: ${diff.error.message})\n`;
+  return diff.stdout || '(no change)\n';
+}
+
 let code = 0;
+const before = readFileSync(join(dir, '.env'), 'utf8');
 try {
   rotate('status');
   code = rotate('--dry-run', 'jwt') || code;
   code = rotate('jwt', '--yes') || code;
   rotate('status');
   rotate('history');
-  say('diff of .env (values hidden)');
-  const after = readFileSync(join(dir, '.env'), 'utf8');
-  process.stdout.write(
-    after
-      .split('\n')
-      .map((line) => (line.startsWith('JWT_SECRET=') ? `JWT_SECRET=<new ${line.length - 11} characters, was ${oldSecret.length}>` : line))
-      .join('\n'),
-  );
+  say('diff -u .env (values masked)');
+  process.stdout.write(maskedDiff(before, readFileSync(join(dir, '.env'), 'utf8')));
 } finally {
   try {
     process.kill(Number(readFileSync(join(dir, 'app.pid'), 'utf8')), 'SIGTERM');

@@ -1,26 +1,41 @@
-// The README's first command on a fresh clone: npm run demo (here its script, on the built CLI) rotates for real.
+// npm run demo: its diff of the env file is a real unified diff, before and after, with every value masked.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import dotenv from 'dotenv';
 import { expect, it } from 'vitest';
-import { ROOT } from '../helpers/cli.js';
+import { findLeaks, ROOT } from '../helpers/cli.js';
 
-it('the demo rotates JWT against the stand-in app and, piped, prints no terminal escapes', async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NO_COLOR;
-  delete env.ROTATE_MASTER_KEY;
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const folder = /^demo folder: (.+)$/m.exec(stdout)?.[1];
-  if (folder) rmSync(folder, { recursive: true, force: true });
+function runDemo(): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/demo.mjs')], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
+  });
+}
 
-  expect(code, stderr).toBe(0);
-  expect(stdout).toContain('$ rotate jwt --yes');
-  expect(stdout).toMatch(/jwt \(jwt\): rotated and verified/);
-  // stdout is a pipe here: no bold headings, no colour (CONTRACT.md: colour only on a terminal).
-  expect(stdout).not.toContain('\u001b[');
-});
+it('the demo rotates for real and shows a masked unified diff of .env, never a value', async () => {
+  const demo = await runDemo();
+  const dir = /demo folder: (\S+)/.exec(demo.stdout)?.[1];
+  expect(dir, demo.stdout).toBeDefined();
+  try {
+    expect(demo.code, demo.stdout).toBe(0);
+    const diff = demo.stdout.slice(demo.stdout.indexOf('diff -u .env'));
+    expect(diff).toContain('--- .env (before)\n+++ .env (after)\n@@ ');
+    const removed = /^-JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{8})\)$/m.exec(diff);
+    const added = /^\+JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{8})\)$/m.exec(diff);
+    expect(removed, diff).not.toBeNull();
+    expect(added, diff).not.toBeNull();
+    expect(removed![1]).not.toBe(added![1]);
+    // Lines that did not change are context, not part of the change; non-secret values stay readable.
+    expect(diff).toMatch(/^ APP_ENV=production$/m);
+    expect(diff).toMatch(/^ JWT_ACCESS_TOKEN_MINUTES=15$/m);
+    const now = dotenv.parse(readFileSync(join(dir!, '.env'))).JWT_SECRET!;
+    expect(findLeaks({ demo: demo.stdout }, [now])).toEqual([]);
+  } finally {
+    rmSync(dir!, { recursive: true, force: true });
+  }
+}, 120_000);
