@@ -18,7 +18,7 @@ import type { Service } from './fake-kube-service.js';
 export const ROLLOUT_SECONDS = 120;
 
 /** For each describe of a Kubernetes end-to-end file: room for two rollouts at ROLLOUT_SECONDS. */
-export const KUBE_E2E = { timeout: 2 * ROLLOUT_SECONDS * 1000 + 30_000 };
+export const KUBE_E2E = { timeout: 2 * ROLLOUT_SECONDS * 1000 + 60_000 };
 
 /** The platform's namespace and Secret. */
 export const NS = 'cryptoorchestrator';
@@ -94,7 +94,12 @@ export async function startKubeProject(options: KubeProjectOptions): Promise<Kub
       writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify(file, null, 2));
     },
     cli: (args, env = {}) =>
-      runCli(args, { cwd: dir, env: { KUBECONFIG: kubeconfig, HOME: dir, ROTATE_MASTER_KEY: options.masterKey, ...env } }),
+      runCli(args, {
+        cwd: dir,
+        env: { KUBECONFIG: kubeconfig, HOME: dir, ROTATE_MASTER_KEY: options.masterKey, ...env },
+        // A run may wait for a rollout and, when it rolls back, for a second one.
+        timeoutMs: 2 * ROLLOUT_SECONDS * 1000 + 20_000,
+      }),
     secretWrites: (name = SECRET) => kube.api.writes().filter((r) => r.path.endsWith(`/secrets/${name}`)),
     leaks(outputs, values) {
       const store = join(dir, '.rotate');
