@@ -42,7 +42,7 @@ export const writesBareCopies = (config: SecretConfig): boolean => entryOf(confi
 export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneTimeSetup<C> | undefined> =>
   entryOf<C>(config.kind).setup?.();
 
-/** A result's facts as sentences, by its kind (src/secrets/<kind>/facts.ts); none for a kind rotate does not know. */
+/** A result's facts as sentences, by its kind (src/secrets/<kind>/kind.ts); none for a kind rotate does not know. */
 export const factSentences = (kind: string, facts: Facts, moment: FactsMoment): string[] =>
   kind in kinds ? entryOf(kind as Kind).describeFacts(facts, moment) : [];
 

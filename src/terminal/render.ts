@@ -1,4 +1,3 @@
-import type { JsonValue } from '../core-types.js';
 import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { ExitCode } from '../errors.js';
 import { redact } from '../secret-value.js';
@@ -57,7 +56,7 @@ const SENTENCE: Record<SecretResult['status'], string> = {
 };
 
 /**
- * How far a result got, for its facts' sentences (each kind writes its own: src/secrets/<kind>/facts.ts). A result
+ * How far a result got, for its facts' sentences (each kind writes its own: src/secrets/<kind>/kind.ts). A result
  * that changed nothing, was undone, or only checked the current values has no facts worth a line.
  */
 const MOMENT: Partial<Record<SecretResult['status'], FactsMoment>> = {

@@ -1,11 +1,10 @@
-import { type Check, check, type JsonValue } from '../../core-types.js';
+import { type Check, check } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { withClient } from './database.js';
-import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts } from './facts.js';
-import type { ExchangeKeySecretConfig } from './kind.js';
+import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts, ExchangeKeySecretConfig } from './kind.js';
 import { exchangeKeyStagingEnv } from './kind.js';
 import { describeFailures, failedCount, keyCount, type TableOutcome, undecryptable, walkTables } from './table-walk.js';
 import { countRows, describeTables } from './tables.js';

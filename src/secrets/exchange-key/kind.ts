@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { envName, httpUrl, intervalDays, nonEmpty, secretFields } from '../../config/fields.js';
+import { counted, countOf, type Facts, type FactsMoment } from '../facts.js';
 import type { SecretKind } from '../types.js';
-import { exchangeKeyFactSentences } from './facts.js';
 
 export const exchangeKeyTableSchema = z.strictObject({
   table: nonEmpty(),
@@ -54,6 +54,43 @@ export const exchangeKeyStagingEnv = (config: ExchangeKeySecretConfig): { next: 
   next: config.nextEnv ?? `${config.env}_NEXT`,
   previous: config.previousEnv ?? `${config.env}_PREVIOUS`,
 });
+
+// The exchange key's facts: the encrypted rows its preflight counts and its rotation re-encrypts, as sentences.
+
+/** What the preflight records: rows per table, values, values the current key cannot read, a time estimate. */
+export interface ExchangeKeyPlanFacts {
+  rowsByTable: Record<string, number>;
+  rows: number;
+  values: number;
+  undecryptable: number;
+  estimatedSeconds: number;
+}
+
+/** What the generation records: the rows per table the rotation re-encrypts. */
+export interface ExchangeKeyRotationFacts {
+  rowsByTable: Record<string, number>;
+  rows: number;
+}
+
+const duration = (seconds: number): string =>
+  seconds < 90 ? counted(Math.max(1, seconds), 'second') : counted(Math.round(seconds / 60), 'minute');
+
+export function exchangeKeyFactSentences(facts: Facts, moment: FactsMoment): string[] {
+  const out: string[] = [];
+  const byTable = facts.rowsByTable && typeof facts.rowsByTable === 'object' && !Array.isArray(facts.rowsByTable) ? facts.rowsByTable : {};
+  const tables = Object.entries(byTable).flatMap(([table, rows]) => (typeof rows === 'number' ? [`${table} (${rows})`] : []));
+  const rows = countOf(facts.rows);
+  const values = countOf(facts.values);
+  if (rows !== undefined) {
+    const what = `${counted(rows, 'row')}${values !== undefined ? ` (${counted(values, 'encrypted value')})` : ''}${tables.length ? ` in ${tables.join(', ')}` : ''}`;
+    out.push(moment === 'plan' ? `${what} to re-encrypt under the new key` : `re-encrypted ${what} under the new key`);
+  }
+  const undecryptable = countOf(facts.undecryptable);
+  if (undecryptable) out.push(`${counted(undecryptable, 'value does', 'values do')} not decrypt under the current key`);
+  const seconds = countOf(facts.estimatedSeconds);
+  if (seconds !== undefined && moment === 'plan') out.push(`re-encrypting should take about ${duration(seconds)}`);
+  return out;
+}
 
 export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   kind: 'exchange-key',

@@ -3,7 +3,7 @@ import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
-import type { JwtPlanFacts, JwtRotationFacts } from './facts.js';
+import type { JwtPlanFacts, JwtRotationFacts } from './kind.js';
 import { type JwtSecretConfig, jwtPreviousEnv } from './kind.js';
 
 /** RFC 7518 asks for an HS256 key of at least 256 bits; jose itself would take a single byte. */

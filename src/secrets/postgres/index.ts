@@ -1,5 +1,5 @@
 import { describeTarget, type PostgresUrl, parsePostgresUrl } from '../../connection/postgres-url.js';
-import { type Check, check, type JsonValue } from '../../core-types.js';
+import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import type { Rotation, Rotator } from '../types.js';
 import { sessionsLeft } from './admin.js';
@@ -8,8 +8,7 @@ import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';
 import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, tryLogin, withClient } from './db.js';
-import type { PostgresPlanFacts } from './facts.js';
-import type { PostgresSecretConfig } from './kind.js';
+import type { PostgresPlanFacts, PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
 
 export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from './role-setup.js';

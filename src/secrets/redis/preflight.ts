@@ -1,12 +1,12 @@
 // Read-only checks before a Redis rotation: the current URL works, the admin connection may change the user, and
 // the server can persist the change. Each failure is a check with a hint; nothing here writes.
 
-import { type Check, check, type JsonValue } from '../../core-types.js';
+import { type Check, check } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import type { Preflight } from '../types.js';
 import { appUrl, type Ctx, detectPersistence, openAdmin, persistenceHint } from './admin.js';
 import { command, type RedisClient } from './connection.js';
-import type { RedisFactsRecord } from './facts.js';
+import type { RedisFactsRecord } from './kind.js';
 import { alsoUpdateVars, copiesCheck, mismatchCheck, pingAs } from './probe.js';
 import { readUser } from './strategies.js';
 import { describeTarget } from './url.js';

@@ -21,9 +21,8 @@ import {
   type WebhookTarget,
   withKeys,
 } from './client.js';
-import type { StripePlanFacts } from './facts.js';
 import { checkNewKeys, currentValues, type HandedKeys, NEW_PUBLISHABLE_KEY, NEW_SECRET_KEY, readHandedKeys, shapeChecks } from './keys.js';
-import type { StripeSecretConfig } from './kind.js';
+import type { StripePlanFacts, StripeSecretConfig } from './kind.js';
 import { deliveryCheck } from './signature.js';
 
 export { stripeSignatureHeader } from './signature.js';

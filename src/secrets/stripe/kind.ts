@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { envName, httpUrl, intervalDays, secretFields } from '../../config/fields.js';
+import type { JsonValue } from '../../core-types.js';
+import { counted, countOf, type Facts, type FactsMoment, flagOf, textOf } from '../facts.js';
 import type { SecretKind } from '../types.js';
-import { stripeFactSentences } from './facts.js';
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -37,6 +38,73 @@ export const stripeSecretSchema = z.strictObject({
 });
 
 export type StripeSecretConfig = z.output<typeof stripeSecretSchema>;
+
+// The Stripe secret's facts: the key's mode, type and account, the webhook endpoint its rotation replaces, and the
+// sentences a person reads for them. `factsOf` (index.ts) reads back the ids later steps and rotations need.
+
+/** What the preflight records (the plan). */
+export type StripePlanFacts = {
+  mode: string | null;
+  keyType: string | null;
+  accountId?: string;
+  /** endpointFacts (client.ts): id, url, status, enabledEvents, apiVersion, connect. */
+  webhookEndpoint?: Record<string, JsonValue>;
+};
+
+const KEY_TYPE: Record<string, string> = { standard: 'standard (sk_)', restricted: 'restricted (rk_)' };
+
+/** `at https://… (enabled, 12 events, API version 2024-06-20)`, or nothing when none of it is known. */
+function endpointDetails(endpoint: Facts): string {
+  const url = textOf(endpoint.url);
+  const events = countOf(endpoint.enabledEvents);
+  const details = [
+    textOf(endpoint.status),
+    events !== undefined ? counted(events, 'event') : undefined,
+    flagOf(endpoint.connect) ? 'Connect' : undefined,
+    textOf(endpoint.apiVersion) ? `API version ${textOf(endpoint.apiVersion)}` : undefined,
+  ].filter(Boolean);
+  return [url ? `at ${url}` : '', details.length ? `(${details.join(', ')})` : ''].filter(Boolean).join(' ');
+}
+
+const withDetails = (id: string, details: string): string => (details ? `${id} ${details}` : id);
+
+export function stripeFactSentences(facts: Facts, moment: FactsMoment): string[] {
+  const out: string[] = [];
+  const mode = textOf(facts.mode);
+  const keyType = textOf(facts.keyType);
+  const account = textOf(facts.accountId);
+  if (mode || keyType || account) {
+    const key = `${keyType ? `${KEY_TYPE[keyType] ?? keyType} ` : ''}${mode ? `${mode}-mode ` : ''}secret key`;
+    const source = textOf(facts.accountMatchedAgainst);
+    out.push(
+      `${moment === 'plan' && !('rollback' in facts) ? 'the current' : 'the new'} ${key}${account ? ` of Stripe account ${account}` : ''}` +
+        (source ? ` (the account checked against the ${source})` : ''),
+    );
+  }
+  if (flagOf(facts.rollback)) out.push('back to the previous secret key');
+  const publishable = flagOf(facts.publishableKeyChanged);
+  if (publishable !== undefined) out.push(publishable ? 'the publishable key changes with it' : 'the publishable key stays as it is');
+  const endpoint = facts.webhookEndpoint;
+  if (endpoint && typeof endpoint === 'object' && !Array.isArray(endpoint)) {
+    const id = textOf(endpoint.endpointId) ?? 'found';
+    out.push(`webhook endpoint ${withDetails(id, endpointDetails(endpoint))}: a rotation replaces it by a copy with a new signing secret`);
+  }
+  if (flagOf(facts.webhook) === false) out.push('no webhook endpoint is configured: only the API keys change');
+  const oldId = textOf(facts.oldEndpointId);
+  const newId = textOf(facts.newEndpointId);
+  if (oldId) {
+    const details = endpointDetails({
+      url: facts.webhookUrl ?? null,
+      enabledEvents: facts.enabledEvents ?? null,
+      apiVersion: facts.apiVersion ?? null,
+    });
+    if (!newId) out.push(`webhook endpoint ${withDetails(oldId, details)} is replaced by a copy with a new signing secret`);
+    else if (moment === 'written')
+      out.push(`webhook endpoint ${newId} was created beside ${oldId}, which still exists: --no-restart deletes nothing`);
+    else out.push(`webhook endpoint ${withDetails(oldId, details)} was replaced by ${newId}, a copy with a new signing secret`);
+  }
+  return out;
+}
 
 export const stripeKind: SecretKind<StripeSecretConfig> = {
   kind: 'stripe',
