@@ -87,6 +87,10 @@ async function main(): Promise<void> {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? ExitCode.ok);
   });
+  // `rotate ... 2>&1 | head -1`: a closed stderr loses the rest of the message, never the command's exit code.
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   try {
     await program.parseAsync(process.argv);
   } catch (error) {

@@ -308,6 +308,16 @@ describe('rotate CLI surface', () => {
     }
   });
 
+  it('a reader that closes stderr early (2>&1 | head -1) does not change the exit code', async () => {
+    const dir = scratchDir();
+    mkdirSync(join(dir, '.env'));
+    const child = spawn(process.execPath, [CLI, 'status'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Closed before rotate has started: each line it writes to stderr meets a closed pipe (EPIPE).
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(2);
+  });
+
   it('on a terminal --due rotates without asking', async () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
