@@ -45,6 +45,8 @@ async function checked(name: string, work: () => Promise<Check[]>): Promise<Chec
  */
 interface SweepProof {
   outcomes: TableOutcome[];
+  /** It left out the rows the apply of this process wrote and nobody changed since (they are under the new key). */
+  skippedApplied: boolean;
   /** Per table, the keys of the rows to read back (often none). */
   readBack: Map<string, string[]>;
 }
@@ -60,12 +62,18 @@ async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefin
       target: 0,
       commitOnFailure: true,
       collectTouched: true,
+      // After an apply in this process: the rows it wrote under the new key and nobody changed since need no read.
+      skipXids: writtenByApply.get(rotation),
     }),
   );
   const swept = total(outcomes, 'rewritten');
   if (swept > 0) ctx.deps.log.info(`re-encrypted ${swept} row(s) written with the old key since the rotation`);
   if (failedCount(outcomes) > 0 || outcomes.some((o) => o.touched === undefined)) return undefined;
-  return { outcomes, readBack: new Map(outcomes.map((o) => [o.table, o.touched!])) };
+  return {
+    outcomes,
+    skippedApplied: (writtenByApply.get(rotation)?.length ?? 0) > 0,
+    readBack: new Map(outcomes.map((o) => [o.table, o.touched!])),
+  };
 }
 
 /**
@@ -74,6 +82,8 @@ async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefin
  * retire's proof for the verifyRetired after it.
  */
 const provenByVerify = new WeakMap<Rotation, Check[]>();
+/** The transaction ids of the UPDATEs of an apply made in this process (see PassOptions.skipXids). */
+const writtenByApply = new WeakMap<Rotation, string[]>();
 const provenByRetire = new WeakMap<Rotation, Check[]>();
 
 /** The sweep's outcomes, with what the read-back found in the rows it wrote. */
@@ -106,7 +116,7 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proo
       `every value decrypts under ${ctx.config.env}`,
       bad === 0,
       bad === 0
-        ? `${keyCount(outcomes, 0)} value(s) in ${total(outcomes, 'rows')} row(s)`
+        ? `${keyCount(outcomes, 0)} value(s) in ${total(outcomes, 'rows')} row(s)${proof?.skippedApplied ? ' read, besides the rows the re-encryption wrote and nobody changed since' : ''}`
         : `${bad} value(s) do not${failedCount(outcomes) > 0 ? `: ${describeFailures(outcomes)}` : ''}`,
       'run `rotate resume` if a rotation was interrupted; otherwise restore those rows from a backup',
     ),
@@ -216,6 +226,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
         stopOnFailure: true,
       }),
     );
+    writtenByApply.set(rotation, [...(writtenByApply.get(rotation) ?? []), ...outcomes.flatMap((o) => o.xids)]);
     const how = ctx.config.commit === 'once' ? 'in one transaction' : `in batches of ${ctx.config.batchSize}, each committed`;
     ctx.deps.log.info(`re-encrypted ${total(outcomes, 'rewritten')} row(s) (${total(outcomes, 'values')} value(s)) ${how}`);
     const meanwhile = total(outcomes, 'changedMeanwhile');
@@ -223,6 +234,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
   },
 
   async undoApply(ctx, rotation) {
+    writtenByApply.delete(rotation);
     const outcomes = await withClient(ctx, (client) =>
       walkTables(ctx, client, {
         keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],

@@ -21,6 +21,8 @@ export interface PassResult {
   rewritten: number;
   /** Rows the app changed between our read and our write: left as the app wrote them, for the next sweep. */
   changedMeanwhile: number;
+  /** The transaction ids of this pass's UPDATEs (one per batch, or one for a once pass): see PassOptions.skipXids. */
+  xids: string[];
   /**
    * With `collectTouched`: the keys (as text) of the rows this pass wrote or tried to write, so that a proof can read
    * back just those; undefined when there were more than MAX_TOUCHED.
@@ -49,6 +51,11 @@ export interface PassOptions {
   collectTouched?: boolean;
   /** Read only the rows with these keys (as text) instead of the whole table. */
   only?: string[];
+  /**
+   * Leave out the rows whose `xmin` is one of these transaction ids (an earlier pass's `xids`): rows that pass wrote
+   * and nobody changed since, as any change gives a row a new `xmin`. The server skips them without sending them.
+   */
+  skipXids?: string[];
 }
 
 const MAX_FAILURES_KEPT = 50;
@@ -77,26 +84,32 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
   // `t.key`, qualified: a bare name in ORDER BY would be the output column, the key as text (1, 10, 11, ..., 2).
   const key = `t.${table.keySql}`;
   const select = `SELECT ${key}::text, t.xmin::text, ${table.columnsSql.map((c) => `t.${c}`).join(', ')} FROM ${table.sql} AS t`;
-  const only = options.only ? `${key} = ANY($1::text[]::${table.keyType}[])` : undefined;
+  const filters: string[] = [];
+  const filterValues: unknown[] = [];
+  if (options.only) {
+    filterValues.push(options.only);
+    filters.push(`${key} = ANY($${filterValues.length}::text[]::${table.keyType}[])`);
+  }
+  if (options.skipXids?.length) {
+    filterValues.push(options.skipXids);
+    filters.push(`NOT (t.xmin = ANY($${filterValues.length}::text[]::xid[]))`);
+  }
+  const where = (more: string[]) => ([...filters, ...more].length ? ` WHERE ${[...filters, ...more].join(' AND ')}` : '');
   const keyset = options.keyset ?? false;
-  if (!keyset)
-    await client.query(
-      `DECLARE ${cursor} NO SCROLL CURSOR FOR ${select}${only ? ` WHERE ${only}` : ''}`,
-      options.only ? [options.only] : [],
-    );
+  if (!keyset) await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${select}${where([])}`, filterValues);
   // keyset: the first batch, then each next one after the last key read (as text, cast back to the key's type).
-  const first = `${select}${only ? ` WHERE ${only}` : ''} ORDER BY ${key} LIMIT ${batchSize}`;
-  const after = `${select} WHERE ${only ? `${only} AND ` : ''}${key} > $${only ? 2 : 1}::text::${table.keyType} ORDER BY ${key} LIMIT ${batchSize}`;
+  const first = `${select}${where([])} ORDER BY ${key} LIMIT ${batchSize}`;
+  const after = `${select}${where([`${key} > $${filterValues.length + 1}::text::${table.keyType}`])} ORDER BY ${key} LIMIT ${batchSize}`;
   let last: string | undefined;
   const fetchBatch = async (): Promise<unknown[][]> => {
     if (!keyset) return (await client.query<unknown[]>({ text: `FETCH ${batchSize} FROM ${cursor}`, rowMode: 'array' })).rows;
-    const values: unknown[] = [...(options.only ? [options.only] : []), ...(last === undefined ? [] : [last])];
+    const values = last === undefined ? filterValues : [...filterValues, last];
     const { rows } = await client.query<unknown[]>({ text: last === undefined ? first : after, values, rowMode: 'array' });
     // Inside the statement's turn on the connection: the next read, queued behind it, starts after this key.
     if (rows.length > 0) last = rows[rows.length - 1]![0] as string;
     return rows;
   };
-  const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0 };
+  const total: PassResult = { rows: 0, values: 0, byKey: [], failedCount: 0, failures: [], rewritten: 0, changedMeanwhile: 0, xids: [] };
   if (options.collectTouched) total.touched = [];
   // pg runs one statement at a time and deprecates queuing on it: statements wait for each other here instead.
   let line: Promise<unknown> = Promise.resolve();
@@ -174,13 +187,17 @@ async function writeBatch(client: Client, table: TableInfo, batch: RowsResult, t
   const sets = table.columnsSql.map((column, c) => `${column} = COALESCE(v.c${c}, t.${column})`).join(', ');
   const names = table.columns.map((_, c) => `c${c}`).join(', ');
   const arrays = table.columns.map((_, c) => `$${c + 3}::text[]`).join(', ');
-  const { rowCount } = await client.query({
+  const { rows } = await client.query<{ x: string; n: number }>({
     // Named: parsed once per connection and table, then planned per batch.
     name: `rotate_xk_update_${table.name}`,
-    text: `UPDATE ${table.sql} AS t SET ${sets} FROM unnest($1::text[], $2::text[], ${arrays}) AS v(k, x, ${names})
-     WHERE t.${table.keySql} = v.k::${table.keyType} AND t.xmin = v.x::xid`,
+    // The rows written carry this statement's transaction id as their xmin: a later sweep can leave them out.
+    text: `WITH u AS (UPDATE ${table.sql} AS t SET ${sets} FROM unnest($1::text[], $2::text[], ${arrays}) AS v(k, x, ${names})
+     WHERE t.${table.keySql} = v.k::${table.keyType} AND t.xmin = v.x::xid RETURNING t.xmin)
+     SELECT xmin::text AS x, count(*)::int AS n FROM u GROUP BY xmin`,
     values: batch.params,
   });
-  total.rewritten += rowCount ?? 0;
-  total.changedMeanwhile += batch.changed - (rowCount ?? 0);
+  const written = rows.reduce((n, row) => n + row.n, 0);
+  for (const row of rows) if (!total.xids.includes(row.x)) total.xids.push(row.x);
+  total.rewritten += written;
+  total.changedMeanwhile += batch.changed - written;
 }

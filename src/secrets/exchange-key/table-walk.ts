@@ -27,6 +27,8 @@ export interface WalkOptions {
   collectTouched?: boolean;
   /** Per table: read only these rows (keys as text); a table not in the map is skipped. */
   only?: Map<string, string[]>;
+  /** Leave out the rows an earlier pass wrote and nobody changed since (its outcomes' `xids`; PassOptions.skipXids). */
+  skipXids?: string[];
 }
 
 /**
@@ -100,6 +102,7 @@ async function walkTable(
       stopOnFailure: options.stopOnFailure ?? false,
       collectTouched: options.collectTouched,
       only: options.only?.get(table.name),
+      skipXids: options.skipXids,
     });
     return { table: table.name, ...result };
   } finally {
