@@ -80,7 +80,7 @@ const CASES: Case[] = [
     'plan',
     {
       role: 'app',
-      target: '127.0.0.1:5432/app',
+      target: 'app@127.0.0.1:5432/app',
       strategy: 'alter-password',
       readableTables: 3,
       tableOwners: { app: 3 },
@@ -96,7 +96,14 @@ const CASES: Case[] = [
   [
     'postgres',
     'plan',
-    { role: 'app_blue', target: 'db:5432/app', strategy: 'alternate-roles', owner: 'app', activeRole: 'app_blue', nextRole: 'app_green' },
+    {
+      role: 'app_blue',
+      target: 'app_blue@db:5432/app',
+      strategy: 'alternate-roles',
+      owner: 'app',
+      activeRole: 'app_blue',
+      nextRole: 'app_green',
+    },
     ['the app connects as role app_blue to db:5432/app', 'strategy alternate-roles: the app moves from role app_blue to app_green'],
   ],
   [
@@ -142,7 +149,7 @@ const CASES: Case[] = [
     {
       strategy: 'acl',
       user: 'app',
-      target: '127.0.0.1:6379/0',
+      target: 'user app at 127.0.0.1:6379 db 0',
       keysBefore: 5,
       updatedVars: ['REDIS_URL', 'CELERY_BROKER_URL'],
       skippedVars: ['CELERY_RESULT_BACKEND: another user'],
@@ -151,7 +158,7 @@ const CASES: Case[] = [
       persistence: 'aclfile',
     },
     [
-      'the app authenticates as user app at 127.0.0.1:6379/0',
+      'the app authenticates as user app at 127.0.0.1:6379 db 0',
       'strategy acl: the user gets a second password; the old one is removed once the new one is verified',
       'the password is changed through the admin URL',
       'user app has 1 password now',
@@ -167,14 +174,14 @@ const CASES: Case[] = [
     {
       user: 'default',
       strategy: 'requirepass',
-      target: 'r:6379/0',
+      target: 'user default at r:6379 db 0',
       updatedVars: ['REDIS_URL'],
       keysBefore: 1,
       persistence: 'none',
       restoring: true,
     },
     [
-      'the app authenticates as user default at r:6379/0',
+      'the app authenticates as user default at r:6379 db 0',
       'the previous password is put back',
       'REDIS_URL got the new password',
       'the server has neither a config file nor an ACL file: a Redis restart would bring the old password back',

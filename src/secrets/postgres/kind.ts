@@ -33,7 +33,7 @@ export type PostgresSecretConfig = z.output<typeof postgresSecretSchema>;
 /** What the preflight records (the plan); the strategy adds its own (changedBy, or owner/activeRole/nextRole). */
 export type PostgresPlanFacts = {
   role: string;
-  /** host:port/database, never a password. */
+  /** user@host:port/database (describeTarget), never a password. */
   target: string;
   strategy: string;
   readableTables?: number;
@@ -53,7 +53,8 @@ function owners(value: Facts[string] | undefined): string[] {
 export function postgresFactSentences(facts: Facts, moment: FactsMoment): string[] {
   const out: string[] = [];
   const role = textOf(facts.role);
-  const target = textOf(facts.target);
+  // The target names the role too (`app@db:5432/app`): the sentence names it once.
+  const target = textOf(facts.target)?.replace(/^[^@]*@/, '');
   if (role) out.push(`the app connects as role ${role}${target ? ` to ${target}` : ''}`);
   const strategy = textOf(facts.strategy);
   const changedBy = textOf(facts.changedBy);

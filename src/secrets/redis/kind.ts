@@ -25,7 +25,7 @@ export type RedisSecretConfig = z.output<typeof redisSecretSchema>;
 export type RedisFactsRecord = {
   strategy: string;
   user?: string;
-  /** host:port/db, never a password. */
+  /** `user app at host:6379 db 0` (describeTarget), never a password. */
   target?: string;
   /** Keys the app's user saw before the change: the new password must see as many. */
   keysBefore?: number;
@@ -47,7 +47,8 @@ const PERSISTENCE: Record<string, string> = {
 export function redisFactSentences(facts: Facts, moment: FactsMoment): string[] {
   const out: string[] = [];
   const user = textOf(facts.user);
-  const target = textOf(facts.target);
+  // The target names the user too (`user app at redis:6379 db 0`): the sentence names it once.
+  const target = textOf(facts.target)?.replace(/^user \S+ at /, '');
   if (user) out.push(`the app authenticates as user ${user}${target ? ` at ${target}` : ''}`);
   const strategy = textOf(facts.strategy);
   if (moment === 'plan' && strategy === 'acl') {
