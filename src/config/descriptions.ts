@@ -1,7 +1,15 @@
+import { secretKinds } from '../secrets/index.js';
+
+/** Each kind's own keys (`secrets.<kind>.<key>`), as its kind.ts describes them. */
+const kindDescriptions = (): Record<string, string> =>
+  Object.fromEntries(
+    secretKinds.flatMap((entry) => Object.entries(entry.descriptions).map(([key, text]) => [`secrets.${entry.kind}.${key}`, text])),
+  );
+
 /**
  * What each key of rotate.config.json means, for editors (scripts/write-schema.mjs puts these into
  * schema/rotate.config.schema.json). Paths: `secrets.*` is any secret, `secrets.<kind>` one kind, `services.*` any
- * service. test/e2e/schemas.test.ts fails when a key of the schema has no description here.
+ * service. test/e2e/schemas.test.ts fails when a key of the schema has no description here or in its kind.
  */
 export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   $schema: 'Path or URL of this JSON Schema, for editors.',
@@ -40,40 +48,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'secrets.*.strategy': 'How the credential is changed; see docs/secrets/ for the trade-offs.',
   'secrets.*.verify': 'How rotate proves the app accepts the new value.',
   'secrets.*.verify.url': 'A URL of the app that answers 2xx only when the current value works.',
-  'secrets.jwt.previousEnv': 'Env-file key that holds the old secret during the grace period (default <env>_PREVIOUS).',
-  'secrets.jwt.allowInsecureVerify':
-    'Allow verify.url over plain http to a public host (the test token then crosses the network in clear text).',
-  'secrets.jwt.verify.claims': 'Claims of the test token signed with the new secret (default {"id": "1"}).',
-  'secrets.jwt.verify.expiresInSeconds': 'Lifetime of the test token (default 120).',
-  'secrets.exchange-key.databaseUrlEnv': 'Env-file key holding the URL of the database whose rows are re-encrypted.',
-  'secrets.exchange-key.tables': 'The tables whose encrypted columns are re-encrypted under the new key.',
-  'secrets.exchange-key.tables.table': 'Table name.',
-  'secrets.exchange-key.tables.key': 'Primary key column (default id).',
-  'secrets.exchange-key.tables.columns': 'Encrypted columns (Fernet tokens).',
-  'secrets.exchange-key.batchSize':
-    'Rows re-encrypted per batch: per FETCH, per UPDATE and, with commit per-batch, per transaction (default 2000).',
-  'secrets.exchange-key.commit':
-    'per-batch (default): each batch commits at once, so an app writing a row waits for one batch at most, and rows already moved are under the new key (held in nextEnv) before the restart; once: one transaction for the whole pass (no row moves before the end, but a writer of a moved row waits until then).',
-  'secrets.exchange-key.nextEnv':
-    'Env-file key that holds the new key while the rows are re-encrypted (default <env>_NEXT); the app need not read it.',
-  'secrets.exchange-key.previousEnv':
-    'Env-file key that keeps the old key from the env write until the sweep proves no value is under it (default <env>_PREVIOUS).',
-  'secrets.exchange-key.kdf': 'The platform key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32).',
-  'secrets.exchange-key.kdf.salt': 'PBKDF2 salt (default crypto_orchestrator_salt).',
-  'secrets.exchange-key.kdf.iterations': 'PBKDF2 iterations (default 100000).',
-  'secrets.postgres.roles': 'alternate-roles: the NOLOGIN role that owns the tables and the two login roles that take turns.',
-  'secrets.postgres.roles.owner': 'The NOLOGIN role that owns the app objects.',
-  'secrets.postgres.roles.logins': 'The two login roles, members of owner; each rotation switches DATABASE_URL to the other.',
-  'secrets.redis.allowUnpersisted': 'Rotate even when the server cannot persist the new password (it would be lost on a Redis restart).',
-  'secrets.stripe.env': 'Env-file keys of the three Stripe values.',
-  'secrets.stripe.env.secretKey': 'Key of the secret API key (sk_ or rk_).',
-  'secrets.stripe.env.publishableKey': 'Key of the publishable key (pk_).',
-  'secrets.stripe.env.webhookSecret': 'Key of the webhook signing secret (whsec_).',
-  'secrets.stripe.apiBase': 'Stripe API base URL; https unless the host is loopback (tests, proxies).',
-  'secrets.stripe.webhook': 'The webhook endpoint whose signing secret rotate rotates.',
-  'secrets.stripe.webhook.url': 'URL of the endpoint in Stripe, to find it.',
-  'secrets.stripe.webhook.endpointId': 'Id of the endpoint (we_...), instead of url.',
-  'secrets.stripe.webhook.verifyUrl': 'Where the app receives events: a signed test event must be accepted there.',
+  ...kindDescriptions(),
   notify: 'Where rotate posts what happened (Slack, Mattermost and Teams incoming webhooks read the text field).',
   'notify.webhookUrl': 'Incoming-webhook URL, or null for none.',
   'notify.on': 'Which events are posted: failure, needs-person, due-soon, success.',

@@ -120,6 +120,8 @@ export interface SecretKind<C extends SecretConfig> {
   builtIn: { id: string; config: Readonly<Record<string, unknown>> };
   /** A built-in secret that exists only when the target holds its key (JWT_REFRESH_SECRET signs refresh tokens). */
   builtInWhenPresent?: { key: string; id: string; config(builtIns: Readonly<Record<string, SecretConfig>>): Record<string, unknown> };
+  /** What each of its own keys means (paths under the secret, beyond the keys every secret has), for editors. */
+  descriptions: Readonly<Record<string, string>>;
   /** `rotate init`'s example of this secret: every key with its default, saying what it does. */
   starter: Readonly<Record<string, unknown>>;
   load(): Promise<Rotator<C>>;

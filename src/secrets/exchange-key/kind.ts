@@ -94,6 +94,22 @@ export function exchangeKeyFactSentences(facts: Facts, moment: FactsMoment): str
 
 export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   kind: 'exchange-key',
+  descriptions: {
+    databaseUrlEnv: 'Env-file key holding the URL of the database whose rows are re-encrypted.',
+    tables: 'The tables whose encrypted columns are re-encrypted under the new key.',
+    'tables.table': 'Table name.',
+    'tables.key': 'Primary key column (default id).',
+    'tables.columns': 'Encrypted columns (Fernet tokens).',
+    batchSize: 'Rows re-encrypted per batch: per FETCH, per UPDATE and, with commit per-batch, per transaction (default 2000).',
+    commit:
+      'per-batch (default): each batch commits at once, so an app writing a row waits for one batch at most, and rows already moved are under the new key (held in nextEnv) before the restart; once: one transaction for the whole pass (no row moves before the end, but a writer of a moved row waits until then).',
+    nextEnv: 'Env-file key that holds the new key while the rows are re-encrypted (default <env>_NEXT); the app need not read it.',
+    previousEnv:
+      'Env-file key that keeps the old key from the env write until the sweep proves no value is under it (default <env>_PREVIOUS).',
+    kdf: 'The platform key derivation: Fernet key = PBKDF2-HMAC-SHA256(env value, salt, iterations, 32).',
+    'kdf.salt': 'PBKDF2 salt (default crypto_orchestrator_salt).',
+    'kdf.iterations': 'PBKDF2 iterations (default 100000).',
+  },
   ids: ['exchange-key'],
   builtIn: { id: 'exchange-key', config: {} },
   starter: {

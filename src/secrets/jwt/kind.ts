@@ -94,6 +94,12 @@ export function jwtFactSentences(facts: Facts, moment: FactsMoment): string[] {
 
 export const jwtKind: SecretKind<JwtSecretConfig> = {
   kind: 'jwt',
+  descriptions: {
+    previousEnv: 'Env-file key that holds the old secret during the grace period (default <env>_PREVIOUS).',
+    allowInsecureVerify: 'Allow verify.url over plain http to a public host (the test token then crosses the network in clear text).',
+    'verify.claims': 'Claims of the test token signed with the new secret (default {"id": "1"}).',
+    'verify.expiresInSeconds': 'Lifetime of the test token (default 120).',
+  },
   ids: ['jwt'],
   builtIn: { id: 'jwt', config: {} },
   // Some platform versions sign refresh tokens with a secret of their own; it restarts what the jwt secret restarts.

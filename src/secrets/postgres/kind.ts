@@ -91,6 +91,11 @@ export function postgresFactSentences(facts: Facts, moment: FactsMoment): string
 
 export const postgresKind: SecretKind<PostgresSecretConfig> = {
   kind: 'postgres',
+  descriptions: {
+    roles: 'alternate-roles: the NOLOGIN role that owns the tables and the two login roles that take turns.',
+    'roles.owner': 'The NOLOGIN role that owns the app objects.',
+    'roles.logins': 'The two login roles, members of owner; each rotation switches DATABASE_URL to the other.',
+  },
   ids: ['database', 'postgres'],
   // POSTGRES_PASSWORD: the database container's copy of the password (absent from the target: skipped).
   builtIn: { id: 'database', config: { alsoUpdate: ['POSTGRES_PASSWORD'] } },

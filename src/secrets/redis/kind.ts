@@ -79,6 +79,9 @@ export function redisFactSentences(facts: Facts, moment: FactsMoment): string[] 
 
 export const redisKind: SecretKind<RedisSecretConfig> = {
   kind: 'redis',
+  descriptions: {
+    allowUnpersisted: 'Rotate even when the server cannot persist the new password (it would be lost on a Redis restart).',
+  },
   ids: ['redis'],
   // The platform's other keys that hold the Redis password or a URL with it.
   builtIn: { id: 'redis', config: { alsoUpdate: ['REDIS_PASSWORD', 'CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND'] } },

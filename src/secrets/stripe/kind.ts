@@ -108,6 +108,17 @@ export function stripeFactSentences(facts: Facts, moment: FactsMoment): string[]
 
 export const stripeKind: SecretKind<StripeSecretConfig> = {
   kind: 'stripe',
+  descriptions: {
+    env: 'Env-file keys of the three Stripe values.',
+    'env.secretKey': 'Key of the secret API key (sk_ or rk_).',
+    'env.publishableKey': 'Key of the publishable key (pk_).',
+    'env.webhookSecret': 'Key of the webhook signing secret (whsec_).',
+    apiBase: 'Stripe API base URL; https unless the host is loopback (tests, proxies).',
+    webhook: 'The webhook endpoint whose signing secret rotate rotates.',
+    'webhook.url': 'URL of the endpoint in Stripe, to find it.',
+    'webhook.endpointId': 'Id of the endpoint (we_...), instead of url.',
+    'webhook.verifyUrl': 'Where the app receives events: a signed test event must be accepted there.',
+  },
   ids: ['stripe'],
   builtIn: { id: 'stripe', config: {} },
   starter: {
