@@ -4,6 +4,7 @@
 // Code reached only through `await import()` is wrapped by esbuild and runs on first use; pg, ioredis, stripe and
 // @kubernetes/client-node stay outside the bundle and are required the same way.
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -14,6 +15,29 @@ const englishOnly = {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       args.importer.includes('/zod/') ? { path: fileURLToPath(new URL('./zod-locales.mjs', import.meta.url)) } : undefined,
     );
+  },
+};
+
+// node:crypto costs about 4 ms of CPU to load on Node 20 and --help and status never call it: every import of it
+// (rotate's and its dependencies') gets functions that load it on their first call. Only its functions: an import of
+// a class or a constant fails the build (a bundled CommonJS dependency reading one would get undefined; today dotenv
+// and write-file-atomic call createDecipheriv and createHash only).
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) =>
+      args.namespace === 'lazy-builtin' ? undefined : { path: 'crypto', namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => {
+      const real = createRequire(import.meta.url)(`node:${path}`);
+      const functions = Object.keys(real).filter((name) => /^[a-z]/.test(name) && typeof real[name] === 'function');
+      const contents = [
+        'let real;',
+        `const load = () => (real ??= require('node:${path}'));`,
+        ...functions.map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+      ].join('\n');
+      return { contents, loader: 'js', resolveDir: '.' };
+    });
   },
 };
 
@@ -31,7 +55,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['pg', 'pg-native', 'ioredis', 'stripe', '@kubernetes/client-node'],
-  plugins: [englishOnly],
+  plugins: [englishOnly, lazyBuiltins],
   define: {
     // `rotate --version` without reading package.json at start-up.
     'process.env.ROTATE_BUILD_VERSION': JSON.stringify(version),

@@ -64,7 +64,13 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
     // Every key of every file; where files differ on a key nobody rotates, the first file's value is shown.
     const values: Record<string, string> = {};
     for (const s of [...snapshots].reverse()) Object.assign(values, s.values);
-    return { values, version: versionOf(snapshots) };
+    // Hashed when asked (a write compares it); status and plans never ask, and so never load node:crypto.
+    return {
+      values,
+      get version() {
+        return versionOf(snapshots);
+      },
+    };
   }
 
   return {
