@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The restart command the tests and the demo configure for the stand-in app: stop the running process (pid file),
-// start a new one that reads the env file again. Like `docker compose up -d --force-recreate backend`.
+// start a new one that reads the env file again, and return once it listens. Like `docker compose up -d
+// --force-recreate backend`.
 // Usage: node test/app/restart.mjs --env-file <path> --port <n> --pid-file <path> [--log <path>]
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
@@ -32,6 +33,18 @@ const out = args.log ? openSync(args.log, 'a') : 'ignore';
 const child = spawn(
   process.execPath,
   [join(dirname(fileURLToPath(import.meta.url)), 'server.mjs'), '--env-file', args['env-file'], '--port', args.port, '--pid-file', pidFile],
-  { detached: true, stdio: ['ignore', out, out] },
+  { detached: true, stdio: ['ignore', out, out, 'ipc'] },
 );
+// Return once the new process listens (it says so over IPC), or has exited (it refused its config): the health
+// check that follows then finds it up at its first look, not a poll interval later. 10 s at most, as before: 0.
+await new Promise((resolve) => {
+  const done = () => {
+    clearTimeout(deadline);
+    resolve(undefined);
+  };
+  const deadline = setTimeout(done, 10_000);
+  child.once('message', done);
+  child.once('exit', done);
+});
+if (child.connected) child.disconnect();
 child.unref();

@@ -50,6 +50,8 @@ server.listen(port, '127.0.0.1', () => {
   if (args['pid-file']) writeFileSync(args['pid-file'], String(process.pid));
   // The argv goes to the log so tests can check no secret ever reached a child's command line.
   process.stdout.write(`stand-in app listening on 127.0.0.1:${port}; argv: ${process.argv.join(' ')}\n`);
+  // Started by restart.mjs: tell it, then let go of the channel (it exits after).
+  if (process.connected) process.send('listening', () => process.connected && process.disconnect());
 });
 
 const stop = async () => {
