@@ -2,9 +2,9 @@
 // --json keeps the facts as data and ISO 8601 in UTC.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, readTree } from '../helpers/cli.js';
-import { type JwtProject, jwtProject, OLD_JWT } from '../helpers/jwt-project.js';
+import { eachJwtProject, type JwtProject, jwtProject, OLD_JWT } from '../helpers/jwt-project.js';
 
 const MASTER_KEY = 'f'.repeat(64);
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -16,12 +16,10 @@ function wall(iso: string, offsetMinutes: number): string {
 }
 
 describe('times in human output', () => {
+  const project = eachJwtProject({ masterKey: MASTER_KEY });
   let p: JwtProject;
-  beforeEach(async () => {
-    p = await jwtProject({ masterKey: MASTER_KEY });
-  });
-  afterEach(async () => {
-    await p.app.stop();
+  beforeEach(() => {
+    p = project();
   });
 
   it.each([

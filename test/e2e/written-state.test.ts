@@ -1,20 +1,18 @@
 // A rotation written with --no-restart is not a finished rotation: status, status --check and the metrics say so
 // until the operator restarts the services and `rotate verify` passes against them.
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { findLeaks, readTree } from '../helpers/cli.js';
-import { type JwtProject, jwtProject, OLD_JWT } from '../helpers/jwt-project.js';
+import { eachJwtProject, type JwtProject, OLD_JWT } from '../helpers/jwt-project.js';
 import { parsePrometheusText } from '../helpers/prometheus-text.js';
 
 const MASTER_KEY = 'e'.repeat(64);
 
 describe('status of a rotation written with --no-restart', () => {
+  const project = eachJwtProject({ masterKey: MASTER_KEY });
   let p: JwtProject;
-  beforeEach(async () => {
-    p = await jwtProject({ masterKey: MASTER_KEY });
-  });
-  afterEach(async () => {
-    await p.app.stop();
+  beforeEach(() => {
+    p = project();
   });
 
   const notApplied = async () =>

@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
+import { afterEach, beforeEach } from 'vitest';
 import { type StandInApp, standInApp } from './app.js';
 import { type CliResult, runCli, scratchDir } from './cli.js';
 
@@ -50,4 +51,16 @@ export async function jwtProject(options: { envText?: string; masterKey?: string
   project.writeConfig();
   await app.start();
   return project;
+}
+
+/** A fresh project (its app running) for each test of the calling `describe`, its app stopped after each. */
+export function eachJwtProject(options: { masterKey?: string } = {}): () => JwtProject {
+  let project: JwtProject | undefined;
+  beforeEach(async () => {
+    project = await jwtProject(options);
+  });
+  afterEach(async () => {
+    await project?.app.stop();
+  });
+  return () => project!;
 }
