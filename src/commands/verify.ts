@@ -23,7 +23,7 @@ export const verifyCommand = defineCommand(
  * forgets it was unapplied and the history records the verification (status and metrics read both). Under the lock,
  * like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
  */
-async function recordApplied(session: Session, results: SecretResult[]): Promise<void> {
+async function recordApplied(session: Session, results: SecretResult[], current: (id: string) => string | undefined): Promise<void> {
   const passed = results.filter((r) => r.status === 'verified');
   if (passed.length === 0) return;
   if (!Object.entries(await session.store.readStates()).some(([id, state]) => state.unapplied && passed.some((r) => r.secret === id)))
@@ -39,7 +39,8 @@ async function recordApplied(session: Session, results: SecretResult[]): Promise
         const { unapplied: _, ...applied } = state;
         await session.store.writeState(result.secret, applied);
         const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
-        await record(session, run, { ...result, runId: run.runId }, 'verify');
+        // The history's fingerprint of the value the services now run with: the written record's new one.
+        await record(session, run, { ...result, runId: run.runId }, 'verify', { new: current(result.secret) });
         result.note = 'the rotation written with --no-restart is applied: the running services passed its checks';
       }
     });
@@ -79,7 +80,7 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
         results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
       }
     }
-    await recordApplied(session, results);
+    await recordApplied(session, results, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
     const code = exitCodeOf(results);
     return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
   });

@@ -56,6 +56,8 @@ describe('status of a rotation written with --no-restart', () => {
     const history = JSON.parse((await p.cli(['history', '--json'])).stdout).results;
     expect(history[0]).toMatchObject({ action: 'verify', result: 'verified', secret: 'jwt' });
     expect(history[1]).toMatchObject({ action: 'rotate', result: 'written' });
+    // The verification names the value it found applied: the one the written record put in.
+    expect(history[0].fingerprints.new).toBe(history[1].fingerprints.new);
     expect((await p.cli(['history', '--verify'])).code).toBe(0);
     // A second verify records nothing more.
     expect((await p.cli(['verify', 'jwt'])).code).toBe(0);
