@@ -306,3 +306,59 @@ describe('engine', () => {
     await expect(rotateSecret(fake.session, 'jwt', 'rollback')).rejects.toMatchObject({ code: 'NOTHING_TO_ROLL_BACK', exitCode: 2 });
   });
 });
+
+describe('engine: a rotation that stages its new value (exchange-key)', () => {
+  /** The fake rotator with exchange-key's env changes; each undoApply and apply records the env file as it found it. */
+  function staging(fail: Fail[] = []) {
+    const base = setup(fail, JWT_ON_APP);
+    const seen: string[] = [];
+    const { rotator } = base;
+    const staged: Rotator<any> = {
+      ...rotator,
+      async generate(ctx, restore) {
+        const rotation = await rotator.generate(ctx, restore);
+        const next = rotation.secrets.new!;
+        return {
+          ...rotation,
+          stageEnv: { JWT_SECRET_NEXT: next },
+          env: { JWT_SECRET: next, JWT_SECRET_NEXT: null, JWT_SECRET_PREVIOUS: rotation.secrets.old! },
+          retireEnv: { JWT_SECRET_PREVIOUS: null },
+          retireWithoutRestart: true,
+        };
+      },
+      async apply(ctx, rotation) {
+        seen.push(`apply: ${base.env().trim().replace(/\n/g, ' ')}`);
+        await rotator.apply(ctx, rotation);
+      },
+      async undoApply(ctx, rotation) {
+        seen.push(`undoApply: ${base.env().trim().replace(/\n/g, ' ')}`);
+        await rotator.undoApply(ctx, rotation);
+      },
+    };
+    const session = withRotator(base.session, staged);
+    return { ...base, session, seen };
+  }
+
+  it('writes the staging key before apply, the old value beside the new one after, and removes it at retire without a restart', async () => {
+    const { session, env, seen } = staging();
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rotated');
+    expect(seen).toEqual([`apply: JWT_SECRET=${OLD} JWT_SECRET_NEXT=${NEW}`]);
+    expect(env()).toBe(`JWT_SECRET=${NEW}\n`);
+    expect(session.commands).toEqual(['restart-app']); // removing JWT_SECRET_PREVIOUS restarts nothing
+    expect(findLeaks(readTree(join(session.dir, '.rotate')), [OLD, NEW])).toEqual([]);
+  });
+
+  // apply fails: the file holds the old value and the staged one; verify fails: the new value and the old one kept.
+  it.each([
+    { fail: 'apply' as const, during: `JWT_SECRET=${OLD} JWT_SECRET_NEXT=${NEW}`, restarts: [] },
+    { fail: 'verify' as const, during: `JWT_SECRET=${NEW} JWT_SECRET_PREVIOUS=${OLD}`, restarts: ['restart-app', 'restart-app'] },
+  ])('a failing $fail: undoApply runs while the file holds both values, then its bytes come back', async ({ fail, during, restarts }) => {
+    const { session, env, before, seen } = staging([fail]);
+    const result = await rotateSecret(session, 'jwt');
+    expect(result.status).toBe('rolled-back');
+    expect(seen.at(-1)).toBe(`undoApply: ${during}`);
+    expect(env()).toBe(before);
+    expect(session.commands).toEqual(restarts);
+  });
+});
