@@ -216,13 +216,18 @@ describe('exchange-key rotator', () => {
       .join('');
   }
 
-  /** Terminates the rotator's connection at its `at`th progress tick (a batch); returns the ticks seen so far. */
+  /**
+   * Terminates the rotator's connection at its `at`th progress tick (a batch); returns the ticks seen so far. Only in
+   * this file's database: the server is shared, and other runs of rotate (benches, other test files) connect to it.
+   */
   function dropConnectionAt(ctx: TestContext<ExchangeKeySecretConfig>, at: number): () => number {
     let ticks = 0;
     ctx.deps.progress = () => ({
       tick: () => {
         if (++ticks === at)
-          void db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rotate exchange-key'`);
+          void db.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rotate exchange-key'`,
+          );
       },
       done: () => {},
     });
