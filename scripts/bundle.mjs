@@ -25,8 +25,8 @@ const englishOnly = {
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) =>
-      args.namespace === 'lazy-builtin' ? undefined : { path: 'crypto', namespace: 'lazy-builtin' },
+    b.onResolve({ filter: /^(node:)?(crypto|child_process)$/ }, (args) =>
+      args.namespace === 'lazy-builtin' ? undefined : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
     );
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => {
       const real = createRequire(import.meta.url)(`node:${path}`);
