@@ -41,6 +41,22 @@ const lazyBuiltins = {
   },
 };
 
+// chalk detects the terminal's colour support at load (supports-color: node:tty, node:os, the environment) for its
+// default instance; rotate never uses that instance (src/terminal/logger.ts makes each Chalk with its own level, on
+// a TTY without NO_COLOR), so the detection is replaced by "no colour" and --help loads neither module.
+const noColorDetection = {
+  name: 'no-color-detection',
+  setup(b) {
+    b.onResolve({ filter: /^#supports-color$/ }, (args) =>
+      args.importer.includes('/chalk/') ? { path: 'supports-color', namespace: 'no-color-detection' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-color-detection' }, () => ({
+      contents: 'export default { stdout: false, stderr: false };',
+      loader: 'js',
+    }));
+  },
+};
+
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 rmSync('dist/bin', { recursive: true, force: true });
@@ -55,7 +71,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['pg', 'pg-native', 'ioredis', 'stripe', '@kubernetes/client-node'],
-  plugins: [englishOnly, lazyBuiltins],
+  plugins: [englishOnly, lazyBuiltins, noColorDetection],
   define: {
     // `rotate --version` without reading package.json at start-up.
     'process.env.ROTATE_BUILD_VERSION': JSON.stringify(version),
