@@ -4,7 +4,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRoleSetup, roleSetupSql, postgresRotator as rotator, setupRolesOf } from '../../src/secrets/postgres/index.js';
 import type { PostgresSecretConfig } from '../../src/secrets/postgres/kind.js';
-import { scramVerifier } from '../../src/secrets/postgres/scram.js';
 import type { Rotation } from '../../src/secrets/types.js';
 import { createAppDatabase, loginWith, tableOwners } from '../helpers/app-database.js';
 import { rotateThrough, type TestContext, testContext } from '../helpers/context.js';

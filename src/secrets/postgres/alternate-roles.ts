@@ -10,7 +10,7 @@ import { scramVerifier } from './scram.js';
 import type { Strategy } from './strategy.js';
 
 const setupHint = (id: string): string =>
-  `Run \`rotate setup ${id}\` to print the one-time SQL, or \`rotate setup ${id} --apply\` to run it ` + '(see docs/secrets/database.md).';
+  `Run \`rotate setup ${id}\` to print the one-time SQL, or \`rotate setup ${id} --apply\` to run it (see docs/secrets/database.md).`;
 
 /** What is missing from the alternate-roles layout, as seen by any session (pg_roles is public). */
 async function layoutProblems(client: Client, roles: AlternateRoles, appUser: string): Promise<string[]> {
