@@ -41,7 +41,9 @@ async function recordApplied(session: Session, results: SecretResult[], current:
         const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
         // The history's fingerprint of the value the services now run with: the written record's new one.
         await record(session, run, { ...result, runId: run.runId }, 'verify', { new: current(result.secret) });
-        result.note = 'the rotation written with --no-restart is applied: the running services passed its checks';
+        result.note =
+          `recorded as applied: the written value passed rotate verify's checks; rotate restarted nothing, so this ` +
+          `relies on ${state.unapplied.services.join(', ') || 'its services'} having been restarted since (a verify URL is what proves the running app uses it)`;
       }
     });
   } catch (error) {
