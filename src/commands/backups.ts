@@ -3,18 +3,21 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { table } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, {
-  to: z.optional(z.string().check(z.minLength(1))),
-  file: z.optional(z.string()),
-  force: z._default(z.boolean(), false),
-});
-type BackupsOptions = z.output<typeof optionsSchema>;
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    to: z.optional(z.string().check(z.minLength(1))),
+    file: z.optional(z.string()),
+    force: z._default(z.boolean(), false),
+  }),
+);
+type BackupsOptions = z.output<ReturnType<typeof optionsSchema>>;
 
 /** `rotate backups` lists the sealed backups; `rotate backups restore <id> --to <path>` writes one out for a person. */
 export const backupsCommand = defineCommand(

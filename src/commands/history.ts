@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/session.js';
 import { ExitCode } from '../errors.js';
+import { lazy } from '../lazy.js';
 import type { HistoryEntry } from '../store/types.js';
 import { table } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
@@ -9,10 +10,12 @@ import { defineCommand, type GlobalOptions, globalOptionsSchema } from './option
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, {
-  limit: z.optional(z.coerce.number().check(z.int(), z.positive())),
-  verify: z._default(z.boolean(), false),
-});
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    limit: z.optional(z.coerce.number().check(z.int(), z.positive())),
+    verify: z._default(z.boolean(), false),
+  }),
+);
 
 export const historyCommand = defineCommand(
   () =>
@@ -35,7 +38,7 @@ function formatDuration(ms: number | undefined): string {
 
 const fingerprintText = (e: HistoryEntry) => (e.fingerprints ? `${e.fingerprints.old ?? '-'} -> ${e.fingerprints.new ?? '-'}` : '-');
 
-async function history(secret: string | undefined, options: z.output<typeof optionsSchema>): Promise<number> {
+async function history(secret: string | undefined, options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   return withSession(options, {}, async (session) => {
     if (options.verify) return verifyHistory(session, options);
     if (secret) resolveSecretIds(session, [secret]);

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, { force: z._default(z.boolean(), false) });
+const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { force: z._default(z.boolean(), false) }));
 
 export const initCommand = defineCommand(
   () =>
@@ -50,7 +51,7 @@ async function schemaPath(configDir: string): Promise<string> {
   }
 }
 
-async function init(options: z.output<typeof optionsSchema>): Promise<number> {
+async function init(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
   const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
   const starter = { $schema: await schemaPath(dirname(path)), ...(await starterConfig()) };

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/session.js';
 import { ExitCode, usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry } from '../store/types.js';
 import { confirm } from '../terminal/confirm.js';
@@ -10,12 +11,14 @@ import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, {
-  rotatedAt: z.string(),
-  reason: z.optional(z.string().check(z.minLength(1))),
-  yes: z._default(z.boolean(), false),
-});
-type MarkOptions = z.output<typeof optionsSchema>;
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    rotatedAt: z.string(),
+    reason: z.optional(z.string().check(z.minLength(1))),
+    yes: z._default(z.boolean(), false),
+  }),
+);
+type MarkOptions = z.output<ReturnType<typeof optionsSchema>>;
 
 const DAY = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

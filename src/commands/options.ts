@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import { usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 
 /** The options every command accepts (CONTRACT.md, Commands); every other option belongs to one command. */
 const GLOBAL_OPTIONS = ['json', 'config', 'envFile', 'quiet', 'verbose'] as const;
 
-export const globalOptionsSchema = z.object({
-  config: z.optional(z.string()),
-  envFile: z.optional(z.string()),
-  json: z._default(z.boolean(), false),
-  quiet: z._default(z.boolean(), false),
-  verbose: z._default(z.boolean(), false),
-});
-export type GlobalOptions = z.output<typeof globalOptionsSchema>;
+export const globalOptionsSchema = lazy(() =>
+  z.object({
+    config: z.optional(z.string()),
+    envFile: z.optional(z.string()),
+    json: z._default(z.boolean(), false),
+    quiet: z._default(z.boolean(), false),
+    verbose: z._default(z.boolean(), false),
+  }),
+);
+export type GlobalOptions = z.output<ReturnType<typeof globalOptionsSchema>>;
 
 /** Adds the global options after a command's own, under their own heading in its help. */
 function withGlobalOptions(command: Command): Command {
@@ -75,9 +78,13 @@ export type Action<S extends z.ZodMiniType> = (options: z.output<S>, args: unkno
  * them), the schema its options are parsed with, and its action. cli.ts's runner turns the code the action returns,
  * or the error it throws, into the process's exit code.
  */
-export function defineCommand<S extends z.ZodMiniType>(build: () => Command, schema: S, action: Action<S>): (run: ActionRunner) => Command {
+export function defineCommand<S extends z.ZodMiniType>(
+  build: () => Command,
+  schema: () => S,
+  action: Action<S>,
+): (run: ActionRunner) => Command {
   return (run) =>
     withGlobalOptions(build()).action(
-      run((command) => action(parseOptions(schema, commandOptions(command)), command.processedArgs, command)),
+      run((command) => action(parseOptions(schema(), commandOptions(command)), command.processedArgs, command)),
     );
 }

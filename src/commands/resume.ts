@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { SecretResult } from '../engine/result.js';
+import { lazy } from '../lazy.js';
 import { renderResults } from '../terminal/render.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withLock, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, { restart: z._default(z.boolean(), true) });
+const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { restart: z._default(z.boolean(), true) }));
 
 export const resumeCommand = defineCommand(
   () =>
@@ -18,7 +19,7 @@ export const resumeCommand = defineCommand(
 );
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
-async function resume(options: z.output<typeof optionsSchema>): Promise<number> {
+async function resume(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   const [{ exitCodeOf }, { resumeRun }, { factSentences }] = await Promise.all([
     import('../engine/result.js'),
     import('../engine/resume.js'),

@@ -1,15 +1,18 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
+import { lazy } from '../lazy.js';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, {
-  yes: z._default(z.boolean(), false),
-  restart: z._default(z.boolean(), true),
-});
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    yes: z._default(z.boolean(), false),
+    restart: z._default(z.boolean(), true),
+  }),
+);
 
 export const rollbackCommand = defineCommand(
   () =>
@@ -23,7 +26,7 @@ export const rollbackCommand = defineCommand(
 );
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
-async function rollback(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
+async function rollback(secret: string, options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   const [{ rotateSet }, { exitCodeOf }, { factSentences }] = await Promise.all([
     import('../engine/pipeline.js'),
     import('../engine/result.js'),

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
 import { ExitCode, usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
@@ -10,16 +11,18 @@ import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, {
-  due: z._default(z.boolean(), false),
-  all: z._default(z.boolean(), false),
-  dryRun: z._default(z.boolean(), false),
-  yes: z._default(z.boolean(), false),
-  restart: z._default(z.boolean(), true),
-  emergency: z._default(z.boolean(), false),
-  reason: z.optional(z.string().check(z.minLength(1))),
-  allowUnpersisted: z._default(z.boolean(), false),
-});
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    due: z._default(z.boolean(), false),
+    all: z._default(z.boolean(), false),
+    dryRun: z._default(z.boolean(), false),
+    yes: z._default(z.boolean(), false),
+    restart: z._default(z.boolean(), true),
+    emergency: z._default(z.boolean(), false),
+    reason: z.optional(z.string().check(z.minLength(1))),
+    allowUnpersisted: z._default(z.boolean(), false),
+  }),
+);
 
 /** The root command: `rotate <secret...>`, `rotate --due`, `rotate --all`; cli.ts adds the other commands to it. */
 export const rotateCommand = defineCommand(
@@ -51,7 +54,7 @@ interface Selection {
   skipped: SecretResult[];
 }
 
-type RotateOptions = z.output<typeof optionsSchema>;
+type RotateOptions = z.output<ReturnType<typeof optionsSchema>>;
 
 async function select(session: Session, names: string[], options: RotateOptions, commands: string[]): Promise<Selection> {
   if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };

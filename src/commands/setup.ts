@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode, usageError } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { whileChanging } from './interrupt.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
-const optionsSchema = z.extend(globalOptionsSchema, { apply: z._default(z.boolean(), false) });
+const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { apply: z._default(z.boolean(), false) }));
 
 export const setupCommand = defineCommand(
   () =>
@@ -22,7 +23,7 @@ export const setupCommand = defineCommand(
  * `rotate setup <secret>`: the one-time layout its kind's strategy needs (PostgreSQL alternate-roles: a NOLOGIN
  * owner role and two login roles). Prints it; `--apply` runs it.
  */
-async function setup(secret: string, options: z.output<typeof optionsSchema>): Promise<number> {
+async function setup(secret: string, options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   return withSession(options, {}, async (session) => {
     const [id] = resolveSecretIds(session, [secret]);
     const config = session.config.secrets[id!]!;

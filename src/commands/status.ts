@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import { ExitCode } from '../errors.js';
+import { lazy } from '../lazy.js';
 import { stepReached } from '../store/journal-progress.js';
 import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
@@ -21,7 +22,7 @@ const STATE_TEXT: Record<string, string> = {
   written: 'written, not applied: see below',
 };
 
-const optionsSchema = z.extend(globalOptionsSchema, { check: z._default(z.boolean(), false) });
+const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { check: z._default(z.boolean(), false) }));
 
 export const statusCommand = defineCommand(
   () =>
@@ -35,7 +36,7 @@ export const statusCommand = defineCommand(
   status,
 );
 
-async function status(options: z.output<typeof optionsSchema>): Promise<number> {
+async function status(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   const { checkExitCode, checkProblems, notAppliedText, secretHealth } = await import('../monitoring/health.js');
   return withSession(options, { envFile: 'required' }, async (session) => {
     const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
