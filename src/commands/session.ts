@@ -74,7 +74,7 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   });
   const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
-  const store = await openStore(loaded.config, loaded.dir, deps.environment, (m) => deps.log.warn(m));
+  const store = await openStore(loaded.config, loaded.dir, deps.environment, { pid: deps.pid, host: deps.host }, (m) => deps.log.warn(m));
   return {
     config,
     configDir: loaded.dir,

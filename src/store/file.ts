@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
 import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store, StoredJournal } from './types.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
 import type { Vault } from './vault.js';
 
 export interface FileStoreOptions {
@@ -16,6 +15,8 @@ export interface FileStoreOptions {
   masterKey?: string;
   /** How many backups to keep per secret (store.keepBackups); default 1, the one before its last rotation. */
   keepBackups?: number;
+  /** This process, named in the lock file. */
+  holder: LockHolder;
   warn(message: string): void;
 }
 
@@ -108,8 +109,8 @@ export class FileStore implements Store {
     const path = this.#path('lock');
     const me: LockOwner = {
       token: randomBytes(8).toString('hex'),
-      pid: process.pid,
-      host: hostname(),
+      pid: this.#options.holder.pid,
+      host: this.#options.holder.host,
       since: new Date().toISOString(),
       command,
     };

@@ -4,16 +4,17 @@ import { RotateError } from '../errors.js';
 import { tracing } from '../trace.js';
 import { FileStore } from './file.js';
 import { withTrace } from './trace.js';
-import type { Store } from './types.js';
+import type { LockHolder, Store } from './types.js';
 
 /** The store the config names; under `--verbose`, each of its operations is traced. */
 export async function openStore(
   config: Config,
   configDir: string,
   environment: Readonly<Record<string, string | undefined>>,
+  holder: LockHolder,
   warn: (message: string) => void,
 ): Promise<Store> {
-  const store = await open(config, configDir, environment, warn);
+  const store = await open(config, configDir, environment, holder, warn);
   return tracing() ? withTrace(store) : store;
 }
 
@@ -21,11 +22,12 @@ async function open(
   config: Config,
   configDir: string,
   environment: Readonly<Record<string, string | undefined>>,
+  holder: LockHolder,
   warn: (message: string) => void,
 ): Promise<Store> {
   const masterKey = environment.ROTATE_MASTER_KEY || undefined;
   if (config.store.type === 'file') {
-    return new FileStore({ dir: resolve(configDir, config.store.dir), masterKey, warn, keepBackups: config.store.keepBackups });
+    return new FileStore({ dir: resolve(configDir, config.store.dir), masterKey, holder, warn, keepBackups: config.store.keepBackups });
   }
   const url = environment[config.store.urlEnv];
   if (!url) {
@@ -46,5 +48,6 @@ async function open(
     warn,
     urlEnv: config.store.urlEnv,
     keepBackups: config.store.keepBackups,
+    holder,
   });
 }

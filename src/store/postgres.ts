@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import pg from 'pg';
 import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../connection/postgres-url.js';
 import { RotateError } from '../errors.js';
@@ -7,7 +6,7 @@ import { markSecret } from '../secret-value.js';
 import { backupId, backupsOfJournal, backupsToPrune } from './backups.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, SecretState, Store, StoredJournal } from './types.js';
+import type { HistoryEntry, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
 export interface PostgresStoreOptions {
@@ -22,6 +21,8 @@ export interface PostgresStoreOptions {
   urlEnv?: string;
   /** How many backups to keep per secret (store.keepBackups); default 1, the one before its last rotation. */
   keepBackups?: number;
+  /** This process, named in the lock_owner row for others' LOCKED errors. */
+  holder: LockHolder;
 }
 
 /** What stores set up before key checks sealed in meta.key-check. */
@@ -48,6 +49,7 @@ export class PostgresStore implements Store {
   readonly #key: bigint;
   readonly #vault: Vault;
   readonly #warn: (message: string) => void;
+  readonly #holder: LockHolder;
   readonly #keepBackups: number;
   readonly #held = new Set<pg.Client>();
 
@@ -59,6 +61,7 @@ export class PostgresStore implements Store {
     this.#key = lockKey(options.schema);
     this.#vault = vault;
     this.#warn = options.warn;
+    this.#holder = options.holder;
     this.#keepBackups = options.keepBackups ?? 1;
     this.location = `postgres ${where} schema ${options.schema}`;
   }
@@ -180,7 +183,7 @@ export class PostgresStore implements Store {
       await client.query(
         `INSERT INTO ${this.#t('lock_owner')} (backend_pid, pid, host, since, command) VALUES ($1, $2, $3, now(), $4)
          ON CONFLICT (backend_pid) DO UPDATE SET pid = $2, host = $3, since = now(), command = $4`,
-        [rows[0]!.backend, process.pid, hostname(), command],
+        [rows[0]!.backend, this.#holder.pid, this.#holder.host, command],
       );
     } catch (error) {
       await client.end().catch(() => {});

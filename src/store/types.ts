@@ -76,6 +76,16 @@ export const isLegacyJournal = (journal: StoredJournal): journal is LegacyJourna
 export const journalSecretIds = (journal: StoredJournal): string[] =>
   isLegacyJournal(journal) ? [journal.secret] : journal.secrets.map((s) => s.secret);
 
+/**
+ * Who takes a store's lock: this process's id and host, handed in by the command layer from its deps (the store
+ * itself reads nothing of the process). Others' LOCKED errors name them; the file store also tells a stale lock by
+ * them (same host, process gone).
+ */
+export interface LockHolder {
+  pid: number;
+  host: string;
+}
+
 export interface SecretState {
   lastRotatedAt?: string;
   lastRunId?: string;

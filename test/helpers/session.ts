@@ -1,6 +1,7 @@
 // A Session for engine tests: the real file store and env editor in a temp folder, a fake clock, and whatever
 // rotator the test passes in place of the registry.
 import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { EngineDeps, RunOptions, Session } from '../../src/engine/session.js';
@@ -64,7 +65,12 @@ export function testSession(options: {
     envFile: join(dir, '.env'),
     envFiles: [join(dir, '.env')],
     target: openEnvFileTarget([join(dir, '.env')]),
-    store: new FileStore({ dir: join(dir, '.rotate'), masterKey: 'b'.repeat(64), warn: (m) => logged.push(m) }),
+    store: new FileStore({
+      dir: join(dir, '.rotate'),
+      masterKey: 'b'.repeat(64),
+      holder: { pid: process.pid, host: hostname() },
+      warn: (m) => logged.push(m),
+    }),
     deps,
     options: { restart: true, emergency: false, unattended: false, allowUnpersisted: false, ...options.run },
   };

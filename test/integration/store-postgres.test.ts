@@ -33,6 +33,7 @@ async function connect(options: { masterKey?: string; url?: string; schema?: str
     schema: options.schema ?? schema,
     masterKey: options.masterKey ?? masterKey,
     keepBackups: options.keepBackups,
+    holder: { pid: process.pid, host: hostname() },
     warn: (m) => warnings.push(m),
   });
   opened.push(store);
@@ -211,7 +212,7 @@ describe('PostgresStore: the advisory lock across hosts', () => {
     const script = `
       const { PostgresStore } = await import(${JSON.stringify(module)});
       const store = await PostgresStore.connect({ url: ${JSON.stringify(URL)}, schema: ${JSON.stringify(schema)},
-        masterKey: ${JSON.stringify(masterKey)}, warn: () => {} });
+        masterKey: ${JSON.stringify(masterKey)}, holder: { pid: process.pid, host: 'child' }, warn: () => {} });
       await store.acquireLock('rotate jwt (child)');
       process.stdout.write('locked\\n');
       setInterval(() => {}, 1000);

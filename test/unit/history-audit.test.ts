@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendChained, canonicalJson, fingerprint, verifyChain } from '../../src/history/audit.js';
 import { FileStore } from '../../src/store/file.js';
 import type { HistoryEntry } from '../../src/store/types.js';
+
+const holder = { pid: process.pid, host: hostname() };
 
 const folders: string[] = [];
 afterAll(async () => {
@@ -15,7 +17,7 @@ afterAll(async () => {
 async function store(masterKey = randomBytes(32).toString('hex')) {
   const dir = await mkdtemp(join(tmpdir(), 'rotate-audit-'));
   folders.push(dir);
-  return { dir, masterKey, store: new FileStore({ dir, masterKey, warn: () => {} }) };
+  return { dir, masterKey, store: new FileStore({ dir, masterKey, holder, warn: () => {} }) };
 }
 
 const entry = (secret: string, at: string, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({
@@ -39,7 +41,7 @@ describe('keyed fingerprints', () => {
     const value = randomBytes(24).toString('base64url');
     const print = await fingerprint(first, value);
     expect(print).toMatch(/^[0-9a-f]{12}$/);
-    expect(await fingerprint(new FileStore({ dir, masterKey, warn: () => {} }), value)).toBe(print);
+    expect(await fingerprint(new FileStore({ dir, masterKey, holder, warn: () => {} }), value)).toBe(print);
     expect(await fingerprint((await store()).store, value)).not.toBe(print);
     expect(await fingerprint(first, `${value}.`)).not.toBe(print);
     expect(await fingerprint(first, undefined)).toBeNull();

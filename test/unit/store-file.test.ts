@@ -33,7 +33,13 @@ async function fileHarness(): Promise<StoreHarness & { dir: string }> {
     dir,
     warnings,
     open: async (options) =>
-      new FileStore({ dir, masterKey: options?.masterKey, keepBackups: options?.keepBackups, warn: (m) => warnings.push(m) }),
+      new FileStore({
+        dir,
+        masterKey: options?.masterKey,
+        keepBackups: options?.keepBackups,
+        holder: { pid: process.pid, host: hostname() },
+        warn: (m) => warnings.push(m),
+      }),
     atRest: async () => {
       const texts = await Promise.all((await filesUnder(dir)).map((f) => readFile(f, 'latin1')));
       return texts.join('\n');
@@ -49,6 +55,14 @@ async function fileHarness(): Promise<StoreHarness & { dir: string }> {
 storeSuite('FileStore', fileHarness);
 
 describe('FileStore: the lock file', () => {
+  it('names the holder the command layer hands in (its deps), not what the store reads of the process', async () => {
+    const dir = join(await tempDir(), '.rotate');
+    const store = new FileStore({ dir, holder: { pid: 4242, host: 'host-from-deps' }, warn: () => {} });
+    const lock = await store.acquireLock('rotate jwt');
+    expect(JSON.parse(await readFile(join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: 4242, host: 'host-from-deps' });
+    await lock.release();
+  });
+
   it('writes who holds it (0600) and removes it on release', async () => {
     const h = await fileHarness();
     const lock = await (await h.open()).acquireLock('rotate jwt');
