@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { SecretResult } from '../engine/result.js';
 import type { Session } from '../engine/session.js';
+import type { SecretState } from '../store/types.js';
 import { renderResults } from '../terminal/render.js';
 import { checkCount, traced } from '../trace.js';
 import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
@@ -23,11 +24,15 @@ export const verifyCommand = defineCommand(
  * forgets it was unapplied and the history records the verification (status and metrics read both). Under the lock,
  * like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
  */
-async function recordApplied(session: Session, results: SecretResult[], current: (id: string) => string | undefined): Promise<void> {
-  const passed = results.filter((r) => r.status === 'verified');
+async function recordApplied(
+  session: Session,
+  results: SecretResult[],
+  read: Record<string, SecretState>,
+  current: (id: string) => string | undefined,
+): Promise<void> {
+  // The states verify read decide whether the lock is needed at all; under it they are read again.
+  const passed = results.filter((r) => r.status === 'verified' && read[r.secret]?.unapplied);
   if (passed.length === 0) return;
-  if (!Object.entries(await session.store.readStates()).some(([id, state]) => state.unapplied && passed.some((r) => r.secret === id)))
-    return;
   const { record } = await import('../engine/record.js');
   try {
     await withLock(session, 'verify', async () => {
@@ -82,7 +87,7 @@ async function verify(names: string[], options: GlobalOptions): Promise<number> 
         results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
       }
     }
-    await recordApplied(session, results, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
+    await recordApplied(session, results, states, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
     const code = exitCodeOf(results);
     return printResult(options, 'verify', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
   });
