@@ -267,7 +267,8 @@ export class Run {
     const staged = this.#started('write-stage');
     const applied = [...this.members].reverse().filter((m) => m.entry.steps.some((s) => s.name === 'apply'));
     const first = staged ? applied.filter((m) => m.rotation.stageEnv) : [];
-    for (const m of first) await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+    const undoApply = (m: Member) => traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+    for (const m of first) await undoApply(m);
     if ((wrote || staged) && journal.targetBackup) {
       const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
       const backup = journal.targetBackup;
@@ -275,7 +276,7 @@ export class Run {
     }
     this.#use(await session.target.read());
     for (const m of applied) {
-      if (!first.includes(m)) await traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+      if (!first.includes(m)) await undoApply(m);
     }
     if (wrote || this.#started('restart')) await traced('engine: rollback: restart', () => this.#restart(this.members));
     this.#use(await session.target.read());
