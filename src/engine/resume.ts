@@ -1,5 +1,5 @@
 import { RotateError } from '../errors.js';
-import { isLegacyJournal, type StoredJournal } from '../store/types.js';
+import { type HistoryEntry, type HistoryResult, isLegacyJournal, type Journal, type StoredJournal } from '../store/types.js';
 import { trace } from '../trace.js';
 import type { SecretResult } from './result.js';
 import { Run } from './run.js';
@@ -20,12 +20,58 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
     );
   }
   delete stored.needsPerson;
+  const done = await recordedBeforeTheKill(session, stored);
+  if (stored.secrets.length === 0) {
+    await session.store.removeJournal(stored.runId);
+    return done;
+  }
+  if (done.length > 0) await session.store.writeJournal(stored);
   const run = await Run.load(session, stored);
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
   if (stored.mode === 'retire' || run.verified) {
     trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
-    return run.finish();
+    return [...done, ...(await run.finish())];
   }
   trace(`engine: resume: run ${stored.runId} had not verified: undoing it`);
-  return run.undoInterrupted();
+  return [...done, ...(await run.undoInterrupted())];
+}
+
+/** Records a parked run writes for a person: the run is not over, resume finishes it under the same run id. */
+const PARKED: ReadonlySet<HistoryResult> = new Set(['failed', 'rollback-failed']);
+
+const STATUS_OF: Partial<Record<HistoryResult, SecretResult['status']>> = {
+  rotated: 'rotated',
+  written: 'written',
+  restored: 'restored',
+  retired: 'retired',
+};
+
+/**
+ * A run records each secret's outcome before it drops the secret from its journal: a secret of the journal whose
+ * outcome the history already holds was finished by the killed process. It leaves the journal (changed in place),
+ * and its result says so; nothing is redone or recorded twice.
+ */
+async function recordedBeforeTheKill(session: Session, journal: Journal): Promise<SecretResult[]> {
+  const history = await session.store.readHistory();
+  const outcome = (secret: string): HistoryEntry | undefined =>
+    [...history].reverse().find((e) => e.runId === journal.runId && e.secret === secret && !PARKED.has(e.result));
+  const results: SecretResult[] = [];
+  for (const entry of journal.secrets) {
+    const recorded = outcome(entry.secret);
+    if (!recorded) continue;
+    trace(`engine: resume: ${entry.secret} of run ${journal.runId} was recorded (${recorded.result}) before the run stopped`);
+    results.push({
+      secret: entry.secret,
+      kind: entry.kind,
+      runId: journal.runId,
+      status: STATUS_OF[recorded.result] ?? (recorded.action === 'resume' ? 'undone' : 'rolled-back'),
+      checks: [],
+      facts: recorded.facts ?? {},
+      envKeys: entry.rotation.envKeys,
+      steps: [],
+      note: `run ${journal.runId} recorded this outcome before it stopped; only its journal was left, now cleared`,
+    });
+  }
+  journal.secrets = journal.secrets.filter((e) => !results.some((r) => r.secret === e.secret));
+  return results;
 }

@@ -395,18 +395,22 @@ export class Run {
     };
   }
 
-  /** A secret whose outcome is final leaves the journal, then its outcome is recorded. */
+  /**
+   * A secret whose outcome is final is recorded, then leaves the journal: a kill in between leaves a journal whose
+   * record exists, which resume clears (never a finished run with no record, which resume could not see).
+   */
   async #recorded(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): Promise<SecretResult> {
-    this.journal.secrets = this.journal.secrets.filter((e) => e !== m.entry);
-    await this.session.store.writeJournal(this.journal);
     const result = this.#result(m, status, extra);
     await record(this.session, this.journal, result, undefined, this.#values(result.secret));
+    this.journal.secrets = this.journal.secrets.filter((e) => e !== m.entry);
+    await this.session.store.writeJournal(this.journal);
     return result;
   }
 
+  /** The records first, then the journal goes (see #recorded). */
   async #end(results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
-    await this.session.store.removeJournal(this.journal.runId);
     for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
+    await this.session.store.removeJournal(this.journal.runId);
     return results;
   }
 

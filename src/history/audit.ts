@@ -33,11 +33,22 @@ async function linkOf(store: Pick<Store, 'mac'>, previous: string, entry: Histor
 }
 
 /**
+ * The same outcome of the same run for the same secret. The action and result are part of it: a run parked for a
+ * person records its failure, and the resume that finishes it records the outcome under the same run id.
+ */
+export const sameOutcome = (a: HistoryEntry, b: HistoryEntry): boolean =>
+  a.runId === b.runId && a.secret === b.secret && a.action === b.action && a.result === b.result;
+
+/**
  * Appends `entry` chained to the last record. Runs under the store's lock (every writer of the history holds it),
- * so no other append slips in between the read and the write.
+ * so no other append slips in between the read and the write. A second append of the same outcome (sameOutcome)
+ * is a no-op that returns the record already there.
  */
 export async function appendChained(store: Store, entry: HistoryEntry): Promise<HistoryEntry> {
   const history = await store.readHistory();
+  // Idempotent: a resumed run may append the outcome its killed process had already recorded.
+  const existing = history.find((e) => sameOutcome(e, entry));
+  if (existing) return existing;
   const previous = history.at(-1)?.chain ?? '';
   const chained = { ...entry, chain: await linkOf(store, previous, entry) };
   await store.appendHistory(chained);

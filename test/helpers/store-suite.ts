@@ -253,6 +253,27 @@ export function storeSuite(label: string, makeHarness: () => Promise<StoreHarnes
       expect(await verifyChain(store, edited)).toMatchObject({ ok: false });
     });
 
+    it('appends one outcome of one run once: a second append of the same run id, secret, action and result is a no-op', async () => {
+      const harness = await makeHarness();
+      const secret = uniqueId('once');
+      const first = await appendChained(await open(harness), historyEntry(secret, 'run-1', 'rotated'));
+      // A resumed run (another process) appends the outcome its killed process had already recorded, a bit later.
+      const again = await appendChained(await open(harness), {
+        ...historyEntry(secret, 'run-1', 'rotated'),
+        at: new Date(Date.now() + 5000).toISOString(),
+      });
+      expect(again).toEqual(first);
+      // A parked run's failure and the outcome of the resume that finishes it are two records of the same run.
+      await appendChained(await open(harness), { ...historyEntry(secret, 'run-2', 'failed') });
+      await appendChained(await open(harness), { ...historyEntry(secret, 'run-2', 'rotated'), action: 'resume' });
+      const history = (await (await open(harness)).readHistory()).filter((e) => e.secret === secret);
+      expect(history.map((e) => `${e.runId} ${e.action} ${e.result}`)).toEqual([
+        'run-1 rotate rotated',
+        'run-2 rotate failed',
+        'run-2 resume rotated',
+      ]);
+    });
+
     it('macs deterministically across instances, bound to the purpose, without the data in it', async () => {
       const harness = await makeHarness();
       const data = randomBytes(24).toString('base64url');
