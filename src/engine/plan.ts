@@ -1,4 +1,5 @@
 import { type Check, check } from '../core-types.js';
+import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
@@ -99,12 +100,13 @@ async function planSecret(
 
 async function reachable(session: Session, name: string, url: string) {
   try {
-    const response = await session.deps.fetch(url, { signal: AbortSignal.timeout(5000) });
+    const response = await session.deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(5000) });
     await response.body?.cancel();
+    const redirect = redirectText(response, url);
     return check(
       `service ${name} is healthy`,
-      response.ok,
-      `${safeUrl(url)} answered ${response.status}`,
+      response.ok && !redirect,
+      `${safeUrl(url)} ${redirect ?? `answered ${response.status}`}`,
       `start ${name} or fix services.${name}.health.url`,
     );
   } catch (error) {

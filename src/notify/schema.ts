@@ -6,9 +6,20 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
+/**
+ * A webhook URL with `user:password@` would put that credential wherever a URL is shown; Slack, Mattermost and Teams
+ * hooks carry their token in the path, which rotate never prints (a failed delivery names only the HTTP status).
+ */
+const webhookUrl = httpUrl.check(
+  z.refine((value) => {
+    const url = new URL(value);
+    return url.username === '' && url.password === '';
+  }, 'a webhook URL must not hold user:password@ (it would be shown whole in errors): use the URL with the token in its path that the chat service gives, without userinfo'),
+);
+
 /** `notify` in rotate.config.json (CONTRACT.md, "Operations signals"). */
 export const notifySchema = z.strictObject({
-  webhookUrl: z._default(z.nullable(httpUrl), null),
+  webhookUrl: z._default(z.nullable(webhookUrl), null),
   on: z._default(z.array(z.enum(NOTIFY_EVENTS, { error: `expected one of ${NOTIFY_EVENTS.join(', ')}` })), [
     'failure',
     'needs-person',

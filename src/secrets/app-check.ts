@@ -1,4 +1,5 @@
 import { type Check, check } from '../core-types.js';
+import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import type { RotatorContext } from './types.js';
 
 /**
@@ -7,8 +8,11 @@ import type { RotatorContext } from './types.js';
  */
 export async function appAnswers(ctx: RotatorContext, name: string, url: string, hint: string): Promise<Check> {
   try {
-    const response = await ctx.deps.fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const response = await ctx.deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(10_000) });
     await response.body?.cancel();
+    // A redirect (to a login page, say) is not the app answering: the check fails and says where it pointed.
+    const redirect = redirectText(response, url);
+    if (redirect) return check(name, false, `${url} ${redirect}`, hint);
     return check(name, response.ok, `${url} answered ${response.status}`, hint);
   } catch (error) {
     return check(name, false, `cannot reach ${url}: ${(error as Error).message}`, hint);

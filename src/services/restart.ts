@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Check } from '../core-types.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
+import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { redact } from '../secret-value.js';
 import { safeCommand, safeUrl, traced } from '../trace.js';
 
@@ -44,13 +45,13 @@ async function pollHealth(name: string, url: string, timeoutSeconds: number, dep
   let last = 'no answer';
   while (deps.now().getTime() < deadline) {
     try {
-      const response = await deps.fetch(url, { signal: AbortSignal.timeout(5000) });
+      const response = await deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(5000) });
       await response.body?.cancel();
       if (response.ok) {
         deps.log.debug(`${name} is healthy (${safeUrl(url)} answered ${response.status})`);
         return;
       }
-      last = `HTTP ${response.status}`;
+      last = redirectText(response, url) ?? `HTTP ${response.status}`;
     } catch (error) {
       last = (error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message;
     }

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
+import { NO_REDIRECT, redirectText } from '../../http/redirect.js';
 import { SecretValue } from '../../secret-value.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import type { JwtPlanFacts, JwtRotationFacts } from './kind.js';
@@ -26,24 +27,28 @@ async function signToken(ctx: Ctx, secret: SecretValue): Promise<string> {
     .sign(new TextEncoder().encode(secret.reveal()));
 }
 
-/** Calls the app's check URL with a token signed by `secret`; returns the HTTP status. */
-async function statusWith(ctx: Ctx, secret: SecretValue): Promise<number> {
+/**
+ * Calls the app's check URL with a token signed by `secret`: its HTTP status, and the words for a redirect (never
+ * followed: a 302 to a login page is not the app accepting the token).
+ */
+async function statusWith(ctx: Ctx, secret: SecretValue): Promise<{ status: number; redirect: string | undefined }> {
   const url = ctx.config.verify!.url;
   const response = await ctx.deps.fetch(url, {
+    ...NO_REDIRECT,
     headers: { authorization: `Bearer ${await signToken(ctx, secret)}` },
     signal: AbortSignal.timeout(10_000),
   });
   await response.body?.cancel();
-  return response.status;
+  return { status: response.status, redirect: redirectText(response, url) };
 }
 
 async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
   try {
-    const status = await statusWith(ctx, secret);
+    const { status, redirect } = await statusWith(ctx, secret);
     return check(
       name,
-      status >= 200 && status < 300,
-      `${ctx.config.verify!.url} answered ${status}`,
+      !redirect && status >= 200 && status < 300,
+      `${ctx.config.verify!.url} ${redirect ?? `answered ${status}`}`,
       'the app does not accept tokens signed with this secret: did the restart re-read the env file?',
     );
   } catch (error) {
@@ -58,11 +63,11 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
 
 async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Check> {
   try {
-    const status = await statusWith(ctx, secret);
+    const { status, redirect } = await statusWith(ctx, secret);
     return check(
       name,
       status === 401,
-      `${ctx.config.verify!.url} answered ${status}${status === 401 ? '' : ', not 401'}`,
+      `${ctx.config.verify!.url} ${redirect ?? `answered ${status}${status === 401 ? '' : ', not 401'}`}`,
       'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere',
     );
   } catch (error) {

@@ -3,6 +3,7 @@
 // whole `whsec_...` string (not its base64 decoding).
 import { createHmac } from 'node:crypto';
 import { type Check, check } from '../../core-types.js';
+import { NO_REDIRECT, redirectText } from '../../http/redirect.js';
 import type { SecretValue } from '../../secret-value.js';
 import type { RotatorDeps } from '../types.js';
 import type { StripeContext } from './index.js';
@@ -31,12 +32,15 @@ function verificationEvent(deps: RotatorDeps, mode: StripeMode, accountId: strin
 
 export interface DeliveryResult {
   status: number;
+  /** The words for a redirect, which is never followed (a 302 to a login page is not the app accepting the event). */
+  redirect: string | undefined;
 }
 
 /** POSTs `payload` signed with `secret` to `url`, as Stripe would deliver it. */
 async function deliverSignedEvent(deps: RotatorDeps, url: string, payload: string, secret: SecretValue): Promise<DeliveryResult> {
   const timestamp = Math.floor(deps.now().getTime() / 1000);
   const response = await deps.fetch(url, {
+    ...NO_REDIRECT,
     method: 'POST',
     headers: {
       'content-type': 'application/json; charset=utf-8',
@@ -47,7 +51,7 @@ async function deliverSignedEvent(deps: RotatorDeps, url: string, payload: strin
     signal: AbortSignal.timeout(15_000),
   });
   await response.arrayBuffer().catch(() => undefined);
-  return { status: response.status };
+  return { status: response.status, redirect: redirectText(response, url) };
 }
 
 /** The check that the app at webhook.verifyUrl accepts (or refuses) an event signed with `secret`. */
@@ -69,7 +73,14 @@ export async function deliveryCheck(
   const key = ctx.env[ctx.config.env.secretKey];
   const mode = (key ? keyShape('secret', key)?.mode : undefined) ?? 'test';
   try {
-    const { status } = await deliverSignedEvent(ctx.deps, url, verificationEvent(ctx.deps, mode, accountId), secret);
+    const { status, redirect } = await deliverSignedEvent(ctx.deps, url, verificationEvent(ctx.deps, mode, accountId), secret);
+    if (redirect)
+      return check(
+        name,
+        false,
+        `POST ${url} ${redirect}`,
+        'Set secrets.stripe.webhook.verifyUrl to the route that receives the events itself.',
+      );
     const accepted = status >= 200 && status < 300;
     if (expect === 'accept')
       return check(
