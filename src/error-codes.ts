@@ -85,6 +85,8 @@ export const ERROR_CODES = {
   KUBE_CONFLICT: { exit: usage, when: 'someone else changed the Secret during the run (409); nothing was overwritten', hint: 'Find out who changed it, then run again.', doc: KUBE },
   KUBE_UNREACHABLE: { exit: usage, when: 'the Kubernetes API server cannot be reached', hint: 'Check the cluster address in the kubeconfig and the network.', doc: KUBE },
   KUBE_API_ERROR: { exit: failed, when: 'the API server answered with another error', hint: 'Run again once the cluster is healthy.', doc: KUBE },
+  // Where the value is kept (#20): a Secret another tool writes back.
+  KUBE_SECRET_OWNED: { exit: usage, when: 'the Secret is written back by a controller (ExternalSecret, SealedSecret, Argo CD, Flux, Helm) or kubectl apply, and no target.source is configured', hint: 'Name the file it is deployed from in target.source, or rotate the value where its controller reads it.', doc: 'kubernetes.md#secrets-rotate-refuses' },
   ROLLOUT_FAILED: { exit: failed, when: 'a workload rollout reported ProgressDeadlineExceeded; the old pods keep serving', hint: 'Look at the new pods (kubectl describe, kubectl logs).', doc: KUBE },
   ROLLOUT_TIMEOUT: { exit: failed, when: 'a workload rollout outlived health.timeoutSeconds', hint: 'Raise services.<name>.health.timeoutSeconds if the rollout is only slow.', doc: KUBE },
 

@@ -4,12 +4,15 @@
 
 import type { Check, Logger } from '../core-types.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
+import { ownerEffect, ownerFix, type SecretMetadata, secretOwners } from '../kubernetes/ownership.js';
 import type { Target, TargetSnapshot } from './types.js';
 
 export interface KubernetesTargetConfig {
   namespace: string;
   secret: string;
   context?: string;
+  /** A `target.source` is configured: the file the Secret is deployed from is written with it. */
+  hasSource?: boolean;
 }
 
 type SecretData = Record<string, string>;
@@ -39,10 +42,10 @@ class SecretTarget implements Target {
     return { verb, resource: 'secrets', group: '', namespace: this.target.namespace, name: this.target.secret };
   }
 
-  async #get(): Promise<{ data: SecretData; version: string }> {
+  async #get(): Promise<{ data: SecretData; version: string; metadata: SecretMetadata }> {
     try {
       const secret = await this.clients.core.readNamespacedSecret({ name: this.target.secret, namespace: this.target.namespace });
-      return { data: secret.data ?? {}, version: secret.metadata?.resourceVersion ?? '' };
+      return { data: secret.data ?? {}, version: secret.metadata?.resourceVersion ?? '', metadata: secret.metadata ?? {} };
     } catch (error) {
       throw kubeError(error, this.#ref('get'), this.clients.server);
     }
@@ -58,8 +61,9 @@ class SecretTarget implements Target {
     const checks: Check[] = [];
     const what = this.description;
     try {
-      const { data } = await this.#get();
+      const { data, metadata } = await this.#get();
       checks.push({ name: `${what} exists`, ok: true, detail: `context ${this.clients.context}` });
+      checks.push(this.#ownerCheck(metadata));
       // Keys a run may add (JWT_SECRET_PREVIOUS, an optional copy) need not exist yet; each rotator checks the keys it
       // cannot do without. Listing the absent ones still tells a reader of the plan what will appear.
       const absent = keys.filter((key) => !(key in data));
@@ -70,6 +74,26 @@ class SecretTarget implements Target {
     }
     for (const verb of ['get', 'patch']) checks.push(await this.#mayCheck(verb));
     return checks;
+  }
+
+  /**
+   * A Secret another tool writes back (a controller, or kubectl apply of a manifest) is refused unless its source is
+   * configured: a patch of the live Secret alone would be undone at the next reconcile or deploy.
+   */
+  #ownerCheck(metadata: SecretMetadata): Check {
+    const name = `who owns ${this.description}`;
+    const owners = secretOwners(metadata);
+    if (owners.length === 0) return { name, ok: true, detail: 'no controller, no kubectl apply: rotate writes it alone' };
+    const blocking = owners.find((owner) => owner.external) ?? (this.target.hasSource ? undefined : owners[0]);
+    const said = owners.map((owner) => `${owner.kind} (${owner.evidence})`).join(', ');
+    if (!blocking) return { name, ok: true, detail: `${said}; written together with target.source` };
+    return {
+      name,
+      ok: false,
+      detail: `managed by ${said}: ${ownerEffect(blocking)}, putting the old value back`,
+      hint: ownerFix(blocking),
+      code: 'KUBE_SECRET_OWNED',
+    };
   }
 
   async #mayCheck(verb: string): Promise<Check> {
