@@ -26,6 +26,7 @@ const CONFIG = 'configuration.md';
 const STORE = 'configuration.md#store';
 const KUBE = 'kubernetes.md#errors';
 const ENV_VARS = 'configuration.md#environment-variables-rotate-reads';
+const DOTENVX = 'configuration.md#dotenvx-encrypted-env-files';
 const MASTER_KEY = 'runbook.md#the-master-key-wrong-or-missing';
 const DATABASE = 'secrets/database.md#errors';
 const REDIS = 'secrets/redis.md#errors';
@@ -98,6 +99,10 @@ export const ERROR_CODES = {
   ENV_WRITE: { exit: failed, when: 'the env file cannot be written', hint: 'rotate needs write access to the env file and its folder.', doc: CONFIG },
   ENV_VALUE_UNSAFE: { exit: failed, when: 'a value to write holds characters an env file would mangle', hint: 'Write that line by hand.', doc: RUNBOOK },
   ENV_EDIT_MISMATCH: { exit: failed, when: 'an edited line would not read back as intended; nothing was written', hint: 'Write the line plainly (KEY=value) by hand, then run again.', doc: RUNBOOK },
+  // dotenvx-encrypted env files (src/envfile/dotenvx.ts)
+  DOTENVX_KEY_MISSING: { exit: usage, when: 'an env file is dotenvx-encrypted and rotate found no private key for it (environment, .env.keys beside it); nothing was changed', hint: 'Set DOTENV_PRIVATE_KEY[_<ENV>] in the environment or put .env.keys beside the file, then run again.', doc: DOTENVX },
+  DOTENVX_KEY_WRONG: { exit: usage, when: "no private key rotate found belongs to the encrypted env file's public key; nothing was changed", hint: 'Give rotate the private key dotenvx encrypted this file with (environment or .env.keys).', doc: DOTENVX },
+  DOTENVX_VALUE_MALFORMED: { exit: usage, when: "an encrypted: value does not decrypt with the file's private key (damaged, or encrypted to another key); nothing was changed", hint: 'Set the value again with `dotenvx set KEY value -f <file>`, then run again.', doc: DOTENVX },
 
   // The store: state, journal, backups, lock, master key
   LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },
