@@ -5,6 +5,15 @@
 // only in a directory of this user's that nobody else can write (never the shared os.tmpdir(), Node's default).
 // NODE_COMPILE_CACHE=dir chooses another directory, NODE_DISABLE_COMPILE_CACHE=1 turns it off (both Node's own).
 'use strict';
+
+// A SIGINT/SIGTERM before cli.js has loaded (the bundle's load takes a while on a busy host) would end the process
+// with no report (exit 143, no --json document). Held here until cli.js installs its handler
+// (commands/interrupt.ts), which takes the held ones over and reports them: exit 2, INTERRUPTED.
+const heldSignals = { signals: [], hold: (signal) => heldSignals.signals.push(signal) };
+globalThis[Symbol.for('rotate.held-signals')] = heldSignals;
+process.on('SIGINT', heldSignals.hold);
+process.on('SIGTERM', heldSignals.hold);
+
 const { enableCompileCache } = require('node:module');
 
 function privateCacheDir() {

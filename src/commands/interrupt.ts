@@ -40,6 +40,20 @@ function onSignal(signal: NodeJS.Signals): void {
 /** `reportNow` reports a signal that came while nothing was being changed and ends the process. */
 export function installInterruptHandler(reportNow?: (signal: NodeJS.Signals) => void): void {
   stopNow = reportNow;
+  // Ours first, then the bin's go: a signal never finds no listener (Node's default would end the process unreported).
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const held = (globalThis as Record<symbol, HeldSignals | undefined>)[HELD_SIGNALS];
+  if (!held) return;
+  process.off('SIGINT', held.hold);
+  process.off('SIGTERM', held.hold);
+  for (const signal of held.signals.splice(0)) onSignal(signal);
 }
+
+/** What the bin (scripts/rotate-bin.cjs) keeps of the signals that came before this module loaded. */
+interface HeldSignals {
+  signals: NodeJS.Signals[];
+  hold: (signal: NodeJS.Signals) => void;
+}
+
+const HELD_SIGNALS = Symbol.for('rotate.held-signals');

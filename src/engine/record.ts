@@ -27,6 +27,8 @@ export type RunInfo = Pick<Journal, 'runId' | 'startedAt' | 'mode' | 'emergency'
 export interface ValuesAround {
   old?: string | undefined;
   new?: string | undefined;
+  /** The old value's fingerprint when the value itself is gone (a resumed run: from the journal). */
+  oldFingerprint?: string | null;
 }
 
 /**
@@ -55,7 +57,10 @@ export async function record(
     ...(Object.keys(result.facts).length ? { facts: result.facts } : {}),
     ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
     durationMs: Math.max(0, now.getTime() - Date.parse(journal.startedAt)),
-    fingerprints: { old: await fingerprint(session.store, values.old), new: await fingerprint(session.store, values.new) },
+    fingerprints: {
+      old: values.oldFingerprint !== undefined ? values.oldFingerprint : await fingerprint(session.store, values.old),
+      new: await fingerprint(session.store, values.new),
+    },
   };
   await appendChained(session.store, entry);
   const notice = historyNotice(entry, result.status, session.deps.host);

@@ -1,6 +1,7 @@
 import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
 import { type ErrorCode, RotateError } from '../errors.js';
+import { fingerprint } from '../history/audit.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
@@ -77,7 +78,13 @@ export class Run {
     const members: Member[] = [];
     for (const p of prepared) {
       const config = secretConfig(session, p.id);
-      const entry: JournalSecret = { secret: p.id, kind: config.kind, rotation: await sealRotation(store, p.id, p.rotation), steps: [] };
+      const entry: JournalSecret = {
+        secret: p.id,
+        kind: config.kind,
+        rotation: await sealRotation(store, p.id, p.rotation),
+        steps: [],
+        oldFingerprint: await fingerprint(store, snapshot.values[envKeysOf(config)[0] ?? '']),
+      };
       journal.secrets.push(entry);
       members.push({ ...p, config, entry, steps: [] });
     }
@@ -418,7 +425,9 @@ export class Run {
   #values(id: string): ValuesAround {
     const member = this.members.find((m) => m.id === id);
     const key = member ? envKeysOf(member.config)[0] : undefined;
-    if (!key) return {};
-    return { old: this.before?.values[key], new: this.snapshot.values[key] };
+    if (!member || !key) return {};
+    // A resumed run never read the target as it was: the journal kept the old value's fingerprint.
+    if (!this.before) return { oldFingerprint: member.entry.oldFingerprint ?? null, new: this.snapshot.values[key] };
+    return { old: this.before.values[key], new: this.snapshot.values[key] };
   }
 }

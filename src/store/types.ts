@@ -29,6 +29,11 @@ export interface JournalSecret {
   kind: string;
   rotation: SealedRotation;
   steps: JournalStep<SecretStepName>[];
+  /**
+   * The keyed fingerprint of the secret's main value before the run (never the value): a resumed run, which never
+   * read the target as it was, records it as the history's old fingerprint.
+   */
+  oldFingerprint?: string | null;
 }
 
 /**

@@ -1,12 +1,16 @@
 // SIGINT/SIGTERM to the built CLI: it stops at the next safe point, ends the restart command it started, writes the
 // journal, releases the lock, prints its one --json document, and exits 3 only when a run is really pending.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { running } from '../app/running.mjs';
 import { CLI, freePort } from '../helpers/cli.js';
+
+const HOLD_CLI_LOAD = fileURLToPath(new URL('../helpers/hold-cli-load.cjs', import.meta.url));
+
 import { JWT_ENV_TEXT, type JwtProject, jwtProject } from '../helpers/jwt-project.js';
 import { HANGING_RESTART, inHangingRestart, pidsIn, waitUntil } from '../helpers/wait.js';
 
@@ -24,10 +28,10 @@ interface Started {
   result: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-function start(dir: string, args: string[]): Started {
+function start(dir: string, args: string[], nodeArgs: string[] = []): Started {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.ROTATE_MASTER_KEY;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -76,6 +80,22 @@ it('SIGTERM during the restart: the restart command is ended, the lock released,
   expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(JWT_ENV_TEXT);
   expect((await cli(['status'])).code).toBe(0);
 });
+
+it.each(['SIGTERM', 'SIGINT'] as const)(
+  '%s while the CLI is still loading (start-up): exit 2 INTERRUPTED with its --json document, not a silent 143',
+  async (signal) => {
+    project = await jwtProject();
+    const { dir } = project;
+    const run = start(dir, ['status', '--json'], ['--require', HOLD_CLI_LOAD]);
+    expect(await waitUntil(() => existsSync(join(dir, 'cli-loading')), 20_000)).toBe(true);
+    run.child.kill(signal);
+    writeFileSync(join(dir, 'cli-release'), '');
+    const { code, stdout, stderr } = await run.result;
+    expect(code, stderr).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'INTERRUPTED' } });
+    expect(stderr).toContain(`stopped by ${signal}`);
+  },
+);
 
 it('SIGINT before anything changed: exit 2, one JSON document, no journal, the env file and history untouched', async () => {
   project = await jwtProject();

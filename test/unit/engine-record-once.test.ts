@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
+import { fingerprint } from '../../src/history/audit.js';
 import { SecretValue } from '../../src/secret-value.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import { FileStore } from '../../src/store/file.js';
@@ -94,4 +95,19 @@ describe('engine: a kill around the history write', () => {
       expect(results.map((r) => r.secret)).toEqual(['jwt']);
     },
   );
+});
+
+describe('engine: a forward resume', () => {
+  it('records the fingerprint of the value the run replaced (from the journal), not "-"', async () => {
+    const rotator = memoryRotator(false);
+    const session = testSession({ rotator, config: CONFIG });
+    const dying = dyingStore(session.store, 'at the history append');
+    // Killed once every step ran: resume goes forward, in a process that never read the env file before the run.
+    await expect(rotateSet({ ...session, store: dying.store }, ['jwt'])).rejects.toThrow('killed');
+    const next = reopened(session);
+    const [journal] = await next.store.readJournals();
+    expect((await resumeRun(next, journal!)).map((r) => r.status)).toEqual(['rotated']);
+    const [recorded] = (await next.store.readHistory()).filter((e) => e.secret === 'jwt');
+    expect(recorded!.fingerprints).toEqual({ old: await fingerprint(next.store, OLD), new: await fingerprint(next.store, NEW) });
+  });
 });
