@@ -35,6 +35,12 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'services.*.health': 'Polled after a restart until it answers 2xx.',
   'services.*.health.url': 'http(s) URL that answers 2xx when the service is up.',
   'services.*.health.timeoutSeconds': 'How long to wait for a 2xx after the restart (default 60).',
+  'services.*.instances':
+    'Replicas restarted one at a time, each healthy before the next: a list of { restart, health }, or a count whose {i} in restart and health.url is the replica number (1, 2, ...).',
+  'services.*.instances.restart': "This replica's restart command (/bin/sh -c in this folder).",
+  'services.*.instances.health': 'Polled after this replica restarts, before the next one goes down.',
+  'services.*.instances.health.url': 'http(s) URL that answers 2xx when this replica is up.',
+  'services.*.instances.health.timeoutSeconds': 'How long to wait for this replica (default 60); past it the rotation rolls back.',
   secrets: 'The secrets rotate manages, by id. An id that names a kind (jwt, exchange-key, database, redis, stripe) may omit kind.',
   'secrets.*.kind': 'What the secret is: jwt, exchange-key, postgres, redis or stripe.',
   'secrets.*.env': 'Name of the env-file key that holds the value.',

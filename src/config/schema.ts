@@ -21,19 +21,56 @@ export const kubernetesWorkloadSchema = z.strictObject({
   namespace: z.optional(z.string().check(z.minLength(1))),
 });
 
+const healthSchema = z.strictObject({
+  url: httpUrl,
+  timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(3600)), 60),
+});
+
+/** The `{i}` of a counted service's restart and health URL: the replica's number, 1 to instances. */
+export const INSTANCE_PLACEHOLDER = '{i}';
+
+/** One replica of a service, restarted on its own and waited for before the next (src/services/instances.ts). */
+export const instanceSchema = z.strictObject({
+  restart: z.string().check(z.minLength(1)),
+  health: z.optional(healthSchema),
+});
+
 export const serviceSchema = z
   .strictObject({
     /** Shell command run with /bin/sh -c in the config's folder; it must re-read the env file (recreate, not restart). */
     restart: z.optional(z.string().check(z.minLength(1))),
     kubernetes: z.optional(kubernetesWorkloadSchema),
+    // A counted service's URL holds `{i}` (a port 800{i}), which is no URL until the number replaces it.
     health: z.optional(
       z.strictObject({
-        url: httpUrl,
+        url: z
+          .string()
+          .check(z.refine((url) => httpUrl.safeParse(url.replaceAll(INSTANCE_PLACEHOLDER, '1')).success, 'expected an http(s) URL')),
         timeoutSeconds: z._default(z.number().check(z.positive(), z.lte(3600)), 60),
       }),
     ),
+    /** Replicas restarted one at a time: a list of their own restart and health, or a count of `{i}` copies. */
+    instances: z.optional(z.union([z.array(instanceSchema).check(z.minLength(1)), z.int().check(z.positive(), z.lte(64))])),
   })
-  .check(z.refine((service) => !(service.restart && service.kubernetes), '`restart` and `kubernetes` are alternatives: keep one'));
+  .check(
+    z.refine((service) => !(service.restart && service.kubernetes), '`restart` and `kubernetes` are alternatives: keep one'),
+    z.refine(
+      (service) => !(service.instances && service.kubernetes),
+      '`instances` restarts shell commands: a Kubernetes rollout already goes one pod at a time',
+    ),
+    z.refine(
+      (service) => !Array.isArray(service.instances) || !(service.restart || service.health),
+      'a list of `instances` gives each replica its restart and health: move `restart` and `health` into them',
+    ),
+    z.refine(
+      (service) => typeof service.instances !== 'number' || Boolean(service.restart?.includes(INSTANCE_PLACEHOLDER)),
+      '`instances` as a count needs `restart` with {i} (the replica number), e.g. "systemctl restart app@{i}"',
+    ),
+    z.refine(
+      (service) => typeof service.instances === 'number' || !service.health?.url.includes(INSTANCE_PLACEHOLDER),
+      '{i} in `health.url` needs `instances` as a count',
+    ),
+  );
 
 /** `"jwt": {}` is enough: a secret whose id names a kind gets that kind. */
 export const KIND_BY_ID: Readonly<Record<string, Kind>> = Object.fromEntries(
@@ -114,6 +151,7 @@ export type Config = z.output<typeof configSchema>;
 export type SecretConfig = z.output<typeof secretSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
+export type InstanceConfig = z.output<typeof instanceSchema>;
 export type KubernetesWorkloadConfig = z.output<typeof kubernetesWorkloadSchema>;
 export type Kind = SecretConfig['kind'];
 export type SecretConfigOf<K extends Kind> = Extract<SecretConfig, { kind: K }>;

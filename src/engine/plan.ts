@@ -1,6 +1,7 @@
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { envKeysOf } from '../secrets/index.js';
+import { serviceInstances } from '../services/instances.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
@@ -84,10 +85,17 @@ async function planSecret(
     for (const name of services) {
       const service = session.config.services[name]!;
       // A Kubernetes workload is checked with the set (it exists, rotate may patch it): services/kubernetes.ts.
-      if (!service.kubernetes) {
-        checks.push(check(`service ${name} has a restart command`, Boolean(service.restart), undefined, `add services.${name}.restart`));
+      if (service.kubernetes) {
+        if (service.health) checks.push(await reachable(session, name, service.health.url));
+        continue;
       }
-      if (service.health) checks.push(await reachable(session, name, service.health.url));
+      // Each replica of `instances` is checked as its own service: it restarts one at a time after this plan.
+      for (const instance of serviceInstances(name, service)) {
+        checks.push(
+          check(`service ${instance.label} has a restart command`, Boolean(instance.restart), undefined, `add ${instance.path}.restart`),
+        );
+        if (instance.health) checks.push(await reachable(session, instance.label, instance.health.url, instance.path));
+      }
     }
     // A plan whose checks fail is not a plan: say so in the status too, not only in the checks.
     const status = checks.every((c) => c.ok) ? 'planned' : 'preflight-failed';
@@ -98,7 +106,7 @@ async function planSecret(
   }
 }
 
-async function reachable(session: Session, name: string, url: string) {
+async function reachable(session: Session, name: string, url: string, path = `services.${name}`) {
   try {
     const response = await session.deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(5000) });
     await response.body?.cancel();
@@ -107,14 +115,14 @@ async function reachable(session: Session, name: string, url: string) {
       `service ${name} is healthy`,
       response.ok && !redirect,
       `${safeUrl(url)} ${redirect ?? `answered ${response.status}`}`,
-      `start ${name} or fix services.${name}.health.url`,
+      `start ${name} or fix ${path}.health.url`,
     );
   } catch (error) {
     return check(
       `service ${name} is healthy`,
       false,
       `${safeUrl(url)}: ${(error as Error).message}`,
-      `start ${name} or fix services.${name}.health.url`,
+      `start ${name} or fix ${path}.health.url`,
     );
   }
 }

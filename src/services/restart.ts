@@ -5,8 +5,13 @@ import { RotateError } from '../errors.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { redact } from '../secret-value.js';
 import { safeCommand, safeUrl, traced } from '../trace.js';
+import { type ServiceInstance, serviceInstances } from './instances.js';
 
-/** Restarts each named service with its configured command, then waits until its health URL answers 2xx. */
+/**
+ * Restarts each named service with its configured command, then waits until its health URL answers 2xx. A service
+ * with `instances` restarts one replica at a time, each waited for before the next, so the others keep serving; a
+ * replica that does not come back stops here (the run rolls back) before any other replica goes down.
+ */
 export async function restartServices(names: readonly string[], config: Config, configDir: string, deps: EngineDeps): Promise<void> {
   for (const name of names) {
     const service = config.services[name];
@@ -15,32 +20,61 @@ export async function restartServices(names: readonly string[], config: Config, 
       // Loaded on demand: the Kubernetes client is large, and most runs restart with a shell command.
       const { rolloutRestart } = await import('./kubernetes.js');
       await rolloutRestart(name, config, deps);
-    } else if (service.restart) {
-      deps.log.info(`restarting ${name}`);
-      const command = service.restart;
-      const result = await traced(
-        `restart ${name}: /bin/sh -c ${JSON.stringify(safeCommand(command))} in ${configDir}`,
-        () => deps.runCommand(command, configDir),
-        (r) => `exit ${r.code}`,
-      );
-      if (result.code !== 0) {
-        const tail = redact(`${result.stderr}${result.stdout}`).trim().split('\n').slice(-5).join('\n');
-        throw new RotateError('RESTART_FAILED', `the restart command of service ${name} exited with ${result.code}`, {
-          hint: `check services.${name}.restart in the config; it printed:\n${tail}`,
-        });
-      }
+      if (service.health) await waitHealthy(name, service.health.url, service.health.timeoutSeconds, deps);
+      continue;
     }
-    if (service.health) await waitHealthy(name, service.health.url, service.health.timeoutSeconds, deps);
+    const instances = serviceInstances(name, service);
+    for (const instance of instances.length > 1 ? await downFirst(instances, deps) : instances) {
+      await restartInstance(instance, configDir, deps);
+    }
   }
 }
 
-export function waitHealthy(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
+async function restartInstance(instance: ServiceInstance, configDir: string, deps: EngineDeps): Promise<void> {
+  const { label, restart: command, health } = instance;
+  if (command) {
+    deps.log.info(`restarting ${label}`);
+    const result = await traced(
+      `restart ${label}: /bin/sh -c ${JSON.stringify(safeCommand(command))} in ${configDir}`,
+      () => deps.runCommand(command, configDir),
+      (r) => `exit ${r.code}`,
+    );
+    if (result.code !== 0) {
+      const tail = redact(`${result.stderr}${result.stdout}`).trim().split('\n').slice(-5).join('\n');
+      throw new RotateError('RESTART_FAILED', `the restart command of service ${label} exited with ${result.code}`, {
+        hint: `check ${instance.path}.restart in the config; it printed:\n${tail}`,
+      });
+    }
+  }
+  if (health) await waitHealthy(label, health.url, health.timeoutSeconds, deps, instance.path);
+}
+
+/**
+ * Replicas that do not answer now restart first: they serve nothing, and after a replica failed its health (the
+ * rollback's restart) bringing it back before taking a healthy one down keeps one serving throughout.
+ */
+async function downFirst(instances: ServiceInstance[], deps: EngineDeps): Promise<ServiceInstance[]> {
+  const up = await Promise.all(instances.map((instance) => (instance.health ? answers(instance.health.url, deps) : true)));
+  return [...instances.filter((_, i) => !up[i]), ...instances.filter((_, i) => up[i])];
+}
+
+async function answers(url: string, deps: EngineDeps): Promise<boolean> {
+  try {
+    const response = await deps.fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function waitHealthy(name: string, url: string, timeoutSeconds: number, deps: EngineDeps, path = `services.${name}`): Promise<void> {
   return traced(`health of ${name}: wait for ${safeUrl(url)} to answer 2xx (up to ${timeoutSeconds} s)`, () =>
-    pollHealth(name, url, timeoutSeconds, deps),
+    pollHealth(name, url, timeoutSeconds, deps, path),
   );
 }
 
-async function pollHealth(name: string, url: string, timeoutSeconds: number, deps: EngineDeps): Promise<void> {
+async function pollHealth(name: string, url: string, timeoutSeconds: number, deps: EngineDeps, path: string): Promise<void> {
   const deadline = deps.now().getTime() + timeoutSeconds * 1000;
   let last = 'no answer';
   while (deps.now().getTime() < deadline) {
@@ -58,7 +92,7 @@ async function pollHealth(name: string, url: string, timeoutSeconds: number, dep
     await deps.sleep(300);
   }
   throw new RotateError('HEALTH_TIMEOUT', `service ${name} did not become healthy within ${timeoutSeconds}s (${safeUrl(url)}: ${last})`, {
-    hint: `check that the service starts with the new values; raise services.${name}.health.timeoutSeconds if it is only slow`,
+    hint: `check that the service starts with the new values; raise ${path}.health.timeoutSeconds if it is only slow`,
   });
 }
 

@@ -19,11 +19,12 @@ export interface StandInApp {
   log(): string;
 }
 
-export async function standInApp(dir: string, envFile = '.env'): Promise<StandInApp> {
+/** `name` names its pid file and log (`<name>.pid`, `<name>.log`): several replicas may share one folder. */
+export async function standInApp(dir: string, envFile = '.env', name = 'app'): Promise<StandInApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const script = join(ROOT, 'test/app/restart.mjs');
-  const args = ['--env-file', envFile, '--port', String(port), '--pid-file', 'app.pid', '--log', 'app.log'];
+  const args = ['--env-file', envFile, '--port', String(port), '--pid-file', `${name}.pid`, '--log', `${name}.log`];
   const app: StandInApp = {
     port,
     url,
@@ -40,7 +41,7 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
       throw new Error(`the stand-in app did not start:\n${app.log()}`);
     },
     async stop() {
-      const pidFile = join(dir, 'app.pid');
+      const pidFile = join(dir, `${name}.pid`);
       if (!existsSync(pidFile)) return;
       const pid = Number(readFileSync(pidFile, 'utf8'));
       if (!(pid > 0) || !running(pid)) return;
@@ -48,7 +49,7 @@ export async function standInApp(dir: string, envFile = '.env'): Promise<StandIn
       // Gone means its port is free again for the next start.
       await waitUntil(() => !running(pid), 5000, 10);
     },
-    log: () => (existsSync(join(dir, 'app.log')) ? readFileSync(join(dir, 'app.log'), 'utf8') : ''),
+    log: () => (existsSync(join(dir, `${name}.log`)) ? readFileSync(join(dir, `${name}.log`), 'utf8') : ''),
   };
   return app;
 }
