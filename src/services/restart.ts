@@ -60,7 +60,7 @@ async function downFirst(instances: ServiceInstance[], deps: EngineDeps): Promis
 
 async function answers(url: string, deps: EngineDeps): Promise<boolean> {
   try {
-    const response = await deps.fetch(url, { signal: AbortSignal.timeout(2000) });
+    const response = await deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(2000) });
     await response.body?.cancel();
     return response.ok;
   } catch {
