@@ -63,8 +63,10 @@ describe('the package', () => {
     const outside = files.filter((f) => !/^(dist\/bin\/|schema\/|man\/|docs\/|README\.md$|package\.json$|LICENSE)/.test(f));
     expect(outside).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    // A fresh clone has no dist/: packing it must build first.
-    expect(pkg.scripts.prepack).toBe('npm run build');
+    // A fresh clone has no dist/: packing it (and `npm install -g .`, `npm ci`, a git URL install) must build first.
+    // `prepare` runs for all of them; scripts/prepare.mjs installs the build tools first when npm linked a bare clone.
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.mjs');
+    expect(pkg.scripts.prepack).toBeUndefined(); // it would build a second time on npm pack
     expect(pkg.bin.rotate).toBe('dist/bin/rotate.js');
     // A list: npm links the man pages of a global install (into <prefix>/share/man/man1) only when `man` is an array
     // (bin-links' linkMans skips a string), so `man rotate` would find nothing.
