@@ -146,7 +146,10 @@ async function executeAndNotify(session: Session, options: RotateOptions, select
   }
   const recorded = new Set((await session.store.readHistory()).slice(recordsBefore).map((e) => e.secret));
   await notifyUnrecorded(session, results, recorded);
-  if (options.due) await (await import('../notify/reminders.js')).sendReminders(session, results);
+  if (options.due) {
+    await (await import('../notify/reminders.js')).sendReminders(session, results);
+    await (await import('../notify/drift-notice.js')).reportDrift(session);
+  }
   return results;
 }
 

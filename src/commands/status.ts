@@ -37,7 +37,10 @@ export const statusCommand = defineCommand(
 );
 
 async function status(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
-  const { checkExitCode, checkProblems, notAppliedText, secretHealth } = await import('../monitoring/health.js');
+  const [{ checkExitCode, checkProblems, notAppliedText, secretHealth }, { driftText }] = await Promise.all([
+    import('../monitoring/health.js'),
+    import('../monitoring/drift.js'),
+  ]);
   return withSession(options, { envFile: 'required' }, async (session) => {
     const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
     const secrets = health.map((h) => {
@@ -79,7 +82,11 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
             when(s.lastRotatedAt),
             `${s.intervalDays}d`,
             s.state === 'never-rotated' ? 'now' : when(s.nextDue),
-            s.state === 'grace' && s.graceUntil ? `grace until ${localTime(s.graceUntil)}` : (STATE_TEXT[s.state] ?? s.state),
+            s.drift
+              ? `drifted: ${s.drift.where.join(', ')}`
+              : s.state === 'grace' && s.graceUntil
+                ? `grace until ${localTime(s.graceUntil)}`
+                : (STATE_TEXT[s.state] ?? s.state),
           ]),
         ),
       ];
@@ -100,6 +107,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       // With --check the problems below say it.
       for (const s of secrets.filter((s) => s.notApplied && !options.check))
         lines.push(`\n${notAppliedText(s.secret, s.unapplied?.services ?? [])}`);
+      for (const s of secrets.filter((s) => s.drift && !options.check)) lines.push(`\n${driftText(s.secret, s.drift!, s.key)}`);
       const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
       if (never.length > 0) {
         lines.push(

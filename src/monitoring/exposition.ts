@@ -14,6 +14,7 @@ const GAUGES = {
   rotate_secret_last_run_ok: (h: SecretHealth) => flag(h.lastRunOk),
   rotate_secret_not_applied: (h: SecretHealth) => flag(h.notApplied),
   rotate_secret_needs_person: (h: SecretHealth) => flag(h.needsPerson),
+  rotate_secret_drifted: (h: SecretHealth) => flag(h.drifted),
 };
 
 /** Each gauge's `# HELP` text (every gauge must have one). */
@@ -27,6 +28,8 @@ const HELP: Record<keyof typeof GAUGES, string> = {
   rotate_secret_not_applied:
     '1 when the last rotation was written with --no-restart and no rotate verify has passed since (no service restarted onto it); else 0.',
   rotate_secret_needs_person: '1 when an interrupted run or a failed rollback of the secret waits for rotate resume; else 0.',
+  rotate_secret_drifted:
+    '1 when the env file, Secret or source no longer holds the value of the last recorded rotation (reverted, or changed outside rotate); else 0.',
 };
 
 /** Prometheus text exposition (version 0.0.4): one gauge family per fact, one sample per secret. */

@@ -1,7 +1,9 @@
 import { type Schedule, schedules } from '../engine/due.js';
 import type { Session } from '../engine/session.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult } from '../store/types.js';
+import { type Drift, detectDrift, driftText } from './drift.js';
 
 /** What monitoring asks of one secret: is it in date, did its last run work, does it wait for a person. */
 export interface SecretHealth extends Schedule {
@@ -17,6 +19,11 @@ export interface SecretHealth extends Schedule {
   notApplied: boolean;
   /** An interrupted run or a failed rollback waits for `rotate resume` (exit 3). */
   needsPerson: boolean;
+  /** A place no longer holds the value of the last recorded rotation (reverted, or changed outside rotate). */
+  drifted: boolean;
+  drift: Drift | null;
+  /** The env key drift compares (the secret's main key). */
+  key: string;
 }
 
 const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed'];
@@ -24,6 +31,9 @@ const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due'];
 
 export async function secretHealth(session: Session): Promise<SecretHealth[]> {
   const [secrets, history] = await Promise.all([schedules(session), session.store.readHistory()]);
+  // A secret in the middle of a run (a journal) or absent from the target has no settled value to compare.
+  const settled = secrets.filter((s) => !s.journal && s.schedule.state !== 'absent');
+  const drifts = await detectDrift(session.target, session.store, settled, history);
   return secrets.map(({ id, config, journal, schedule: s }) => {
     const last = history.filter((e) => e.secret === id).at(-1);
     return {
@@ -36,18 +46,21 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
       lastRunOk: !last || !FAILED.includes(last.result),
       notApplied: s.unapplied !== null,
       needsPerson: journal !== undefined,
+      drifted: Boolean(drifts[id]),
+      drift: drifts[id] ?? null,
+      key: envKeysOf(config)[0]!,
     };
   });
 }
 
 /**
- * `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue, its last run failed or its
- * last rotation is written but not applied (`--no-restart`: the contract is silent; a value no service runs with is
+ * `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue, its last run failed, it drifted
+ * (a place no longer holds the value rotate recorded), or its last rotation is written but not applied (`--no-restart`: the contract is silent; a value no service runs with is
  * not a finished rotation, so monitoring must see it), else 0.
  */
 export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
   if (health.some((h) => h.needsPerson)) return ExitCode.needsPerson;
-  if (health.some((h) => h.overdue || !h.lastRunOk || h.notApplied)) return ExitCode.failed;
+  if (health.some((h) => h.overdue || !h.lastRunOk || h.notApplied || h.drifted)) return ExitCode.failed;
   return ExitCode.ok;
 }
 
@@ -66,6 +79,7 @@ export function checkProblems(health: SecretHealth[], time: (iso: string) => str
         ? [`${h.secret}: overdue since ${time((h.state === 'retire-due' ? h.graceUntil : h.nextDue) ?? '')}`]
         : []),
     ...(h.notApplied ? [notAppliedText(h.secret, h.unapplied?.services ?? [])] : []),
+    ...(h.drift ? [driftText(h.secret, h.drift, h.key)] : []),
     ...(h.lastRunOk
       ? []
       : [

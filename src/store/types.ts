@@ -107,6 +107,8 @@ export interface SecretState {
   pendingRetire?: { after: string; runId: string };
   /** The last reminder `--due` posted for this secret (src/notify/reminders.ts): at most one a day. */
   reminded?: { at: string; event: string };
+  /** The drift `--due` last posted (src/notify/drift-notice.ts): the fingerprints found, so each drift is posted once. */
+  driftNotified?: { at: string; found: string };
 }
 
 export type HistoryResult =

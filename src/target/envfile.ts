@@ -95,6 +95,8 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
       return checks;
     },
 
+    places: async () => (await readAll()).map((s) => ({ where: s.path, values: s.values })),
+
     async backup(): Promise<Buffer> {
       const files = (await readAll()).map(({ path, exists, text }) => ({ path, exists, text }));
       return Buffer.from(JSON.stringify({ format: 'envfiles', files } satisfies EnvFilesBackup));

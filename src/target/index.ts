@@ -34,5 +34,6 @@ function withTrace(target: Target): Target {
     write: (changes, expected) =>
       timed(`target: write ${keyList(Object.keys(changes))} to ${where}`, () => target.write(changes, expected)),
     restore: (backup, keys) => timed(`target: restore ${keyList(keys)} in ${where} from its backup`, () => target.restore(backup, keys)),
+    ...(target.places ? { places: () => timed(`target: read each place of ${where}`, () => target.places!()) } : {}),
   };
 }

@@ -32,6 +32,11 @@ export interface Target {
    * since, otherwise only those keys. Idempotent: a resume may call it again after a crash.
    */
   restore(backup: Buffer, keys: readonly string[]): Promise<void>;
+  /**
+   * Every place that holds the values, each read on its own (each env file; the Secret and its source), for drift
+   * detection: a place that went back is named. Absent: `read()` is the one place.
+   */
+  places?(): Promise<{ where: string; values: Readonly<Record<string, string>> }[]>;
 }
 
 export interface TargetSnapshot {

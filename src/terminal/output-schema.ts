@@ -59,6 +59,9 @@ const statusRow = z.looseObject({
   lastRotatedAt: z.nullable(z.string()),
   nextDue: z.nullable(z.string()),
   graceUntil: z.nullable(z.string()),
+  /** The places (env file, Secret, source) that no longer hold the value of the last recorded rotation. */
+  drifted: z.optional(z.boolean()),
+  drift: z.optional(z.nullable(z.looseObject({ where: z.array(z.string()), since: z.string() }))),
 });
 
 const historyEntry = z.looseObject({

@@ -17,6 +17,9 @@ const health = (over: Partial<SecretHealth>): SecretHealth => ({
   lastRunOk: true,
   notApplied: false,
   needsPerson: false,
+  drifted: false,
+  drift: null,
+  key: 'JWT_SECRET',
   ...over,
 });
 
@@ -34,6 +37,7 @@ describe('rotate metrics exposition', () => {
         lastRunOk: false,
         notApplied: true,
         needsPerson: true,
+        drifted: true,
       }),
     ]);
     const families = parsePrometheusText(text);
@@ -44,6 +48,7 @@ describe('rotate metrics exposition', () => {
       'rotate_secret_last_run_ok',
       'rotate_secret_not_applied',
       'rotate_secret_needs_person',
+      'rotate_secret_drifted',
     ]);
     for (const family of families.values()) {
       expect(family.type).toBe('gauge');
@@ -60,6 +65,8 @@ describe('rotate metrics exposition', () => {
     expect(value('rotate_secret_overdue', 'database')).toBe(1);
     expect(value('rotate_secret_last_run_ok', 'database')).toBe(0);
     expect(value('rotate_secret_needs_person', 'database')).toBe(1);
+    expect(value('rotate_secret_drifted', 'jwt')).toBe(0);
+    expect(value('rotate_secret_drifted', 'database')).toBe(1);
     expect(value('rotate_secret_not_applied', 'jwt')).toBe(0);
     expect(value('rotate_secret_not_applied', 'database')).toBe(1);
     expect(value('rotate_secret_last_rotation_timestamp_seconds', 'database')).toBe(0);
