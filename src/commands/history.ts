@@ -66,13 +66,23 @@ async function history(secret: string | undefined, options: z.output<ReturnType<
   });
 }
 
-/** `rotate history --verify`: every record follows from the one before it under the master key; exit 1 names the first that does not. */
+/**
+ * `rotate history --verify`: every record follows from the one before it under the master key, the chain reaches the
+ * history's head (nothing removed from the end, no link stripped), and each secret's last run has its record.
+ * Exit 1 names what does not hold.
+ */
 async function verifyHistory(session: Session, options: GlobalOptions): Promise<number> {
-  const { verifyChain } = await import('../history/audit.js');
+  const { runsWithoutRecord, verifyChain } = await import('../history/audit.js');
   // A damaged (torn or hand-edited) record cannot be checked: it fails the check too, named by file and line.
-  const { entries, damaged } = await session.store.readHistoryReport();
-  const report = await verifyChain(session.store, entries);
-  const code = report.ok && damaged.length === 0 ? ExitCode.ok : ExitCode.failed;
+  const [{ entries, damaged }, head, states, journals] = await Promise.all([
+    session.store.readHistoryReport(),
+    session.store.readHistoryHead(),
+    session.store.readStates(),
+    session.store.readJournals(),
+  ]);
+  const report = await verifyChain(session.store, entries, { head });
+  const lost = runsWithoutRecord(states, journals, entries);
+  const code = report.ok && damaged.length === 0 && lost.length === 0 ? ExitCode.ok : ExitCode.failed;
   const broken = report.broken && {
     position: report.broken.position,
     at: report.broken.entry.at,
@@ -84,7 +94,10 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     verified: code === ExitCode.ok,
     records: entries.length,
     unchained: report.unchained,
+    ...(report.head ? { head: report.head } : {}),
     ...(broken ? { broken } : {}),
+    ...(report.missing ? { missing: report.missing } : {}),
+    ...(lost.length ? { runsWithoutRecord: lost } : {}),
     damaged,
     results: [],
   };
@@ -92,16 +105,24 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     const older = report.unchained
       ? ` (${report.unchained} older record(s) were written before rotate chained its history and are not covered)`
       : '';
-    const unreadable = damaged.map((d) => `history check FAILED: ${d.file} line ${d.line} is not a readable record (${d.error})`);
+    const failures = damaged.map((d) => `history check FAILED: ${d.file} line ${d.line} is not a readable record (${d.error})`);
+    if (report.missing) failures.push(`history check FAILED: ${report.missing}`);
     if (broken) {
-      unreadable.push(
+      failures.push(
         `history check FAILED at record ${broken.position} of ${entries.length} (${localTime(broken.at, { seconds: true })}, ${broken.secret}, run ${broken.runId}): ${broken.why}${older}`,
       );
     }
-    if (unreadable.length > 0) return unreadable.join('\n');
+    for (const run of lost) {
+      failures.push(`history check FAILED: ${run.secret}'s last run ${run.runId} (its state) has no record in the history: it was removed`);
+    }
+    if (failures.length > 0) return failures.join('\n');
     const newest = entries.at(-1);
+    // The sequence number and link are also in every notification: compare them with the chat's copy.
+    const at = report.head
+      ? `; it ends at record #${report.head.seq}, link ${report.head.link.slice(0, 12)} (notifications carry them too)`
+      : '';
     return (
-      `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed` +
+      `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed${at}` +
       `${newest ? `; the newest is from ${localTime(newest.at, { seconds: true })}` : ''}${older}`
     );
   });

@@ -70,7 +70,6 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
   // The value changed outside rotate: what rotate kept for `rotate rollback` no longer describes it.
   const { last: _, reminded: __, ...kept } = state;
   const runId = session.deps.randomUUID();
-  await session.store.writeState(id, { ...kept, lastRotatedAt: rotatedAt.toISOString(), lastRunId: runId });
   const current = await session.target.read().then(
     (snapshot) => snapshot.values,
     () => ({}) as Record<string, string>,
@@ -95,7 +94,9 @@ async function record(session: Session, id: string, rotatedAt: Date, options: Ma
     durationMs: 0,
     fingerprints: { old: null, new: await fingerprint(session.store, current[envKeysOf(config)[0]!]) },
   };
-  await appendChained(session.store, entry);
+  // The record first: a state naming a run the history does not hold reads as a removed record (history --verify).
+  await appendChained(session.store, entry, session.deps.log.warn);
+  await session.store.writeState(id, { ...kept, lastRotatedAt: rotatedAt.toISOString(), lastRunId: runId });
   return entry;
 }
 
@@ -113,7 +114,7 @@ async function mark(secret: string, options: MarkOptions): Promise<number> {
     );
     const entry = await withLock(session, `rotate mark ${id}`, () => record(session, id, rotatedAt, options));
     const [{ historyNotice }, { sendNotice }] = await Promise.all([import('../notify/history-notice.js'), import('../notify/send.js')]);
-    const notice = historyNotice(entry, 'marked', session.deps.host);
+    const notice = historyNotice(entry, 'marked', session.deps.host, await session.store.readHistoryHead());
     if (notice) await sendNotice(session.config.notify, session.deps, notice);
     const result = { secret: id, rotatedAt: rotatedAt.toISOString(), nextDue, runId: entry.runId };
     return printResult(options, 'mark', ExitCode.ok, { results: [result] }, () =>

@@ -62,8 +62,8 @@ export async function record(
       new: await fingerprint(session.store, values.new),
     },
   };
-  await appendChained(session.store, entry);
-  const notice = historyNotice(entry, result.status, session.deps.host);
+  await appendChained(session.store, entry, session.deps.log.warn);
+  const notice = historyNotice(entry, result.status, session.deps.host, await session.store.readHistoryHead());
   if (notice) await sendNotice(session.config.notify, session.deps, notice);
 }
 

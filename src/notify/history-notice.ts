@@ -1,5 +1,5 @@
 import type { SecretStatus } from '../engine/result.js';
-import type { HistoryEntry } from '../store/types.js';
+import type { HistoryEntry, HistoryHead } from '../store/types.js';
 import type { NotifyEvent } from './schema.js';
 import type { Notice } from './send.js';
 
@@ -60,10 +60,22 @@ function textOf(event: NotifyEvent, entry: HistoryEntry, host: string): string {
   }
 }
 
-/** The notification for one history record: the text plus the record's fields (never a secret value). */
-export function historyNotice(entry: HistoryEntry, status: SecretStatus | 'marked', host: string): Notice | undefined {
+/**
+ * The notification for one history record: the text plus the record's fields (never a secret value). With the
+ * history's head, the text ends with its sequence number and link and the fields carry them whole: the chat keeps a
+ * copy of where the history ended, which `rotate history --verify` prints, so records removed later show.
+ */
+export function historyNotice(entry: HistoryEntry, status: SecretStatus | 'marked', host: string, head?: HistoryHead): Notice | undefined {
   const event = eventOf(status);
   if (!event) return undefined;
   const { chain: _, ...fields } = entry;
-  return { ...fields, event, text: textOf(event, entry, host), host, status };
+  const mark = head ? ` [history #${head.seq}, link ${head.link.slice(0, 12)}]` : '';
+  return {
+    ...fields,
+    event,
+    text: `${textOf(event, entry, host)}${mark}`,
+    host,
+    status,
+    ...(head ? { history: { seq: head.seq, link: head.link } } : {}),
+  };
 }

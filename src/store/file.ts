@@ -6,7 +6,7 @@ import { RotateError } from '../errors.js';
 import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
+import type { HistoryEntry, HistoryHead, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
 import type { Vault } from './vault.js';
 
 export interface FileStoreOptions {
@@ -169,7 +169,7 @@ export class FileStore implements Store {
    * Appends one line. A crash or a full disk can leave the last record cut short: the new record then starts on a
    * fresh line, so the torn one stays isolated (and named by readHistoryReport) instead of swallowing this one.
    */
-  async appendHistory(entry: HistoryEntry): Promise<void> {
+  async appendHistory(entry: HistoryEntry, head?: HistoryHead): Promise<void> {
     await this.#ensureDir();
     const path = this.#path('history.jsonl');
     const handle = await open(path, 'a+', 0o600);
@@ -189,6 +189,20 @@ export class FileStore implements Store {
       await handle.sync();
     } finally {
       await handle.close();
+    }
+    // After the record: a crash in between leaves the head one record behind, which the chain after it covers.
+    if (head) {
+      await writeFileAtomic(this.#path('history-head.json'), `${JSON.stringify(head)}\n`, { mode: 0o600, fsync: true });
+    }
+  }
+
+  /** A head that is not JSON is returned as one whose MAC fails: `history --verify` names it edited. */
+  async readHistoryHead(): Promise<HistoryHead | undefined> {
+    try {
+      return JSON.parse(await readFile(this.#path('history-head.json'), 'utf8')) as HistoryHead;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return { seq: -1, link: '', mac: '' };
     }
   }
 

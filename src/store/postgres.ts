@@ -6,7 +6,7 @@ import { markSecret } from '../secret-value.js';
 import { backupId, backupsOfJournal, backupsToPrune } from './backups.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
-import type { HistoryEntry, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
+import type { HistoryEntry, HistoryHead, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
 
 export interface PostgresStoreOptions {
@@ -121,6 +121,12 @@ export class PostgresStore implements Store {
                            AND tgrelid = ${pg.escapeLiteral(this.#t('history'))}::regclass) THEN
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON ${this.#t('history')}
               FOR EACH ROW EXECUTE FUNCTION ${this.#t('history_append_only')}();
+          END IF;
+          -- TRUNCATE fires no row trigger: it needs its own, per statement.
+          IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'history_no_truncate'
+                           AND tgrelid = ${pg.escapeLiteral(this.#t('history'))}::regclass) THEN
+            CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON ${this.#t('history')}
+              FOR EACH STATEMENT EXECUTE FUNCTION ${this.#t('history_append_only')}();
           END IF;
         END$$;
       `);
@@ -240,8 +246,41 @@ export class PostgresStore implements Store {
     );
   }
 
-  async appendHistory(entry: HistoryEntry): Promise<void> {
-    await this.#query(`INSERT INTO ${this.#t('history')} (at, entry) VALUES ($1, $2::jsonb)`, [entry.at, JSON.stringify(entry)]);
+  /** The record and the head move together (one transaction): a head is never behind or ahead of the table. */
+  async appendHistory(entry: HistoryEntry, head?: HistoryHead): Promise<void> {
+    const insert = `INSERT INTO ${this.#t('history')} (at, entry) VALUES ($1, $2::jsonb)`;
+    const values = [entry.at, JSON.stringify(entry)];
+    if (!head) {
+      await this.#query(insert, values);
+      return;
+    }
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      await client.query('BEGIN');
+      await client.query(insert, values);
+      await client.query(
+        `INSERT INTO ${this.#t('meta')} (name, value) VALUES ('history-head', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+        [JSON.stringify(head)],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client?.query('ROLLBACK').catch(() => {});
+      throw unreachable(this.location, error);
+    } finally {
+      client?.release();
+    }
+  }
+
+  /** A head that is not JSON is returned as one whose MAC fails: `history --verify` names it edited. */
+  async readHistoryHead(): Promise<HistoryHead | undefined> {
+    const { rows } = await this.#query<{ value: string }>(`SELECT value FROM ${this.#t('meta')} WHERE name = 'history-head'`);
+    if (!rows[0]) return undefined;
+    try {
+      return JSON.parse(rows[0].value) as HistoryHead;
+    } catch {
+      return { seq: -1, link: '', mac: '' };
+    }
   }
 
   async readHistory(): Promise<HistoryEntry[]> {

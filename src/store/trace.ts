@@ -19,7 +19,8 @@ export function withTrace(store: Store): Store {
         (s) => `${Object.keys(s).length} secrets`,
       ),
     writeState: (secret, state) => op(`write the state of ${secret}`, () => store.writeState(secret, state)),
-    appendHistory: (entry) => op(`append to the history (${entry.secret}: ${entry.result})`, () => store.appendHistory(entry)),
+    appendHistory: (entry, head) => op(`append to the history (${entry.secret}: ${entry.result})`, () => store.appendHistory(entry, head)),
+    readHistoryHead: () => op('read the history head', () => store.readHistoryHead()),
     readHistory: () =>
       op(
         'read the history',

@@ -146,6 +146,17 @@ export interface HistoryEntry {
   chain?: string;
 }
 
+/**
+ * Where the history ends: the number of chained records and the last link, with an HMAC under a key derived from the
+ * master key (src/history/audit.ts). Kept apart from the records (file: `history-head.json` beside `key-check.json`;
+ * postgres: the `meta` table), it lets `history --verify` see records removed from the end or links stripped.
+ */
+export interface HistoryHead {
+  seq: number;
+  link: string;
+  mac: string;
+}
+
 /** A history record that cannot be read: where it is (the file and its line, or the table and its row id) and why. */
 export interface DamagedRecord {
   file: string;
@@ -169,7 +180,10 @@ export interface Store {
   acquireLock(command: string): Promise<Lock>;
   readStates(): Promise<Record<string, SecretState>>;
   writeState(secret: string, state: SecretState): Promise<void>;
-  appendHistory(entry: HistoryEntry): Promise<void>;
+  /** Appends one record; with `head`, moves the history's head to it (postgres: in the same transaction). */
+  appendHistory(entry: HistoryEntry, head?: HistoryHead): Promise<void>;
+  /** The history's head as stored (unchecked: src/history/audit.ts checks its MAC); undefined when there is none. */
+  readHistoryHead(): Promise<HistoryHead | undefined>;
   /** Every readable record, oldest first (damaged records are skipped: readHistoryReport names them). */
   readHistory(): Promise<HistoryEntry[]>;
   readHistoryReport(): Promise<HistoryReport>;

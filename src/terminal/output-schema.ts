@@ -103,6 +103,12 @@ export const outputSchema = z.discriminatedUnion('command', [
     records: z.optional(z.number()),
     unchained: z.optional(z.number()),
     broken: z.optional(z.looseObject({ position: z.number(), why: z.string() })),
+    /** The history's head (sequence number and last link) the chain was checked against. */
+    head: z.optional(z.strictObject({ seq: z.number(), link: z.string() })),
+    /** Records the head shows removed, links stripped, or the head itself deleted or edited. */
+    missing: z.optional(z.string()),
+    /** Secrets whose last run (in their state) has no record in the history. */
+    runsWithoutRecord: z.optional(z.array(z.strictObject({ secret: z.string(), runId: z.string() }))),
   }),
   doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
   doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),

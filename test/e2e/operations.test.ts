@@ -100,6 +100,23 @@ describe('operations signals end to end', () => {
     expect(torn.code).toBe(1);
     expect(torn.stdout).toContain('history.jsonl line 2 is not a readable record');
 
+    // #22 item 8: the tail deleted (here the only record), then every chain link stripped: both refused, exit 1.
+    const whole = readFileSync(path, 'utf8').split('\n')[0]!;
+    writeFileSync(path, '');
+    const truncated = await cli(['history', '--verify', '--json']);
+    expect(truncated.code, truncated.stdout).toBe(1);
+    expect(JSON.parse(truncated.stdout)).toMatchObject({
+      verified: false,
+      missing: expect.stringContaining('1 record(s) were removed'),
+      runsWithoutRecord: [{ secret: 'jwt' }],
+    });
+    writeFileSync(path, `${JSON.stringify({ ...JSON.parse(whole), chain: undefined })}\n`);
+    const stripped = await cli(['history', '--verify']);
+    expect(stripped.code, stripped.stdout).toBe(1);
+    expect(stripped.stdout).toContain('every chain link was stripped');
+    writeFileSync(path, `${whole}\n`);
+    expect((await cli(['history', '--verify'])).code).toBe(0);
+
     const texts = { ...readTree(join(dir, '.rotate')), out: rotated.stdout + rotated.stderr + history.stdout + table.stdout };
     expect(findLeaks(texts, [OLD, next])).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendChained, verifyChain } from '../../src/history/audit.js';
 import { lockKey, PostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
 import { historyEntry, type StoreHarness, storeSuite } from '../helpers/store-suite.js';
@@ -93,6 +94,29 @@ describe('PostgresStore: tables and keys', () => {
     await expect(admin.query(`UPDATE ${history} SET entry = '{}'::jsonb`)).rejects.toThrow(/append-only/);
     await expect(admin.query(`DELETE FROM ${history}`)).rejects.toThrow(/append-only/);
     expect((await store.readHistory()).some((e) => e.runId === 'run-append-only')).toBe(true);
+  });
+
+  it('refuses TRUNCATE of the history; a truncate with the triggers off and a first row put back fails --verify', async () => {
+    // Its own schema: the truncate must not take the other tests' rows with it.
+    const own = `${schema}_trunc`;
+    const history = `${pg.escapeIdentifier(own)}.history`;
+    try {
+      const store = await connect({ schema: own });
+      for (const run of ['run-1', 'run-2', 'run-3']) await appendChained(store, historyEntry('jwt', run, 'rotated'));
+      await expect(admin.query(`TRUNCATE ${history}`)).rejects.toThrow(/append-only/);
+      const verify = async () => verifyChain(store, await store.readHistory(), { head: await store.readHistoryHead() });
+      expect(await verify()).toMatchObject({ ok: true, checked: 3, head: { seq: 3 } });
+      // The store's role owns the table, so it can turn the triggers off: the head in meta still tells.
+      const { rows } = await admin.query<{ entry: unknown }>(`SELECT entry FROM ${history} ORDER BY id LIMIT 1`);
+      await admin.query(`ALTER TABLE ${history} DISABLE TRIGGER USER`);
+      await admin.query(`TRUNCATE ${history}`);
+      await admin.query(`INSERT INTO ${history} (at, entry) VALUES (now(), $1::jsonb)`, [JSON.stringify(rows[0]!.entry)]);
+      const report = await verify();
+      expect(report.ok).toBe(false);
+      expect(report.missing).toContain('2 record(s) were removed: the head says 3 chained record(s), the history holds 1');
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(own)} CASCADE`);
+    }
   });
 
   it('never stores the master key, in any of its encodings', async () => {
