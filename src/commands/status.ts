@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
+import { stepReached } from '../engine/steps.js';
 import { ExitCode } from '../errors.js';
 import { lazy } from '../lazy.js';
-import { stepReached } from '../store/journal-progress.js';
 import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';

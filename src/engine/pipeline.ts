@@ -6,11 +6,12 @@ import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
 import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
 import { checkCount, traced } from '../trace.js';
+import { failedChecks } from './checks.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks, withBareCopies } from './copies.js';
 import { recordUnstarted } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
-import { failedChecks, type Prepared, Run } from './run.js';
+import { type Prepared, Run } from './run.js';
 import { unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
 import { stoppedBeforeChanges, stoppedWithRunPending, stopRequested } from './stop.js';
@@ -109,18 +110,9 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
     if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
   };
   try {
-    await run.stage();
-    checkpoint();
-    await run.apply();
-    checkpoint();
-    await run.writeTarget();
-    checkpoint();
+    await run.change(checkpoint);
     // --no-restart: written, applied to no running process; nothing verifies or retires what no process uses yet.
     if (!run.restarts) return [...results, ...(await run.written())];
-    await run.restart();
-    checkpoint();
-    await run.verify();
-    checkpoint();
   } catch (error) {
     // Stopped by a signal (its restart command ended with it): leave the run to `rotate resume`, do not undo it here.
     if (stopRequested(session)) {

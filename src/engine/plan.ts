@@ -1,6 +1,6 @@
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
-import { envKeysOf } from '../secrets/index.js';
+import { envKeysOf, rotationWritesOf } from '../secrets/index.js';
 import { serviceInstances } from '../services/instances.js';
 import type { SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
@@ -11,8 +11,12 @@ import { copyChecks } from './copies.js';
 import { nameAServiceFix, preflightSet } from './pipeline.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
+import { plannedSteps, type RunShape } from './steps.js';
 
-/** A dry run for a set: the steps each secret would take and every read-only preflight check. Changes nothing. */
+/**
+ * A dry run for a set: the steps each secret would take (the names a real run journals, from steps.ts) and every
+ * read-only preflight check. Changes nothing.
+ */
 export async function planSet(session: Session, ids: readonly string[]): Promise<SecretResult[]> {
   if (ids.length === 0) return [];
   // Env files that disagree are bad input (exit 2), for a dry run as for a rotation.
@@ -23,12 +27,27 @@ export async function planSet(session: Session, ids: readonly string[]): Promise
     () => preflightSet(session, ids),
     checkCount,
   );
+  const shape = plannedShape(session, ids);
   const results: SecretResult[] = [];
-  for (const id of ids) {
+  for (const [index, id] of ids.entries()) {
     const pending = journals.find((j) => journalSecretIds(j).includes(id));
-    results.push(await planSecret(session, id, states[id], snapshot, pendingCheck(pending), setChecks));
+    results.push(await planSecret(session, id, states[id], snapshot, pendingCheck(pending), setChecks, plannedSteps(shape, index)));
   }
   return results;
+}
+
+/** The shape a run of `ids` would have, from the kinds and the options: which of the steps (steps.ts) it takes. */
+function plannedShape(session: Session, ids: readonly string[]): RunShape {
+  const { emergency, restart } = session.options;
+  return {
+    mode: 'rotate',
+    restarts: restart,
+    secrets: ids.map((id) => {
+      const config = secretConfig(session, id);
+      const writes = rotationWritesOf(config, { emergency });
+      return { stages: writes.stage, retiresNow: emergency || config.graceHours === 0, writesOnRetire: writes.onRetire };
+    }),
+  };
 }
 
 function pendingCheck(pending: StoredJournal | undefined): Check[] {
@@ -45,20 +64,10 @@ async function planSecret(
   snapshot: TargetSnapshot,
   pending: Check[],
   setChecks: Check[],
+  steps: string[],
 ): Promise<SecretResult> {
   const config = secretConfig(session, id);
   const services = session.options.restart ? config.services : [];
-  const grace = config.graceHours > 0 && !session.options.emergency;
-  const steps = [
-    'preflight',
-    'generate',
-    'apply',
-    'write-target',
-    ...(session.options.restart
-      ? [...(services.length ? [`restart ${services.join(', ')}`] : []), 'verify', grace ? `retire after ${config.graceHours}h` : 'retire']
-      : ['stop: written, not applied (--no-restart)']),
-    'record',
-  ];
   const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), steps, facts: {} };
   try {
     const rotator = await session.deps.loadRotator(config.kind);

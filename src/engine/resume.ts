@@ -28,7 +28,7 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   if (done.length > 0) await session.store.writeJournal(stored);
   const run = await Run.load(session, stored);
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
-  if (stored.mode === 'retire' || run.verified) {
+  if (run.verified) {
     trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
     return [...done, ...(await run.finish())];
   }

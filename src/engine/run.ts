@@ -1,18 +1,19 @@
 import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
-import { type ErrorCode, RotateError } from '../errors.js';
 import { fingerprint } from '../history/audit.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
-import type { HistoryEntry, Journal, JournalSecret, RunStepName, SecretState, SecretStepName } from '../store/types.js';
+import type { HistoryEntry, Journal, JournalSecret, SecretState } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
-import { checkCount, trace, traced } from '../trace.js';
+import { checkCount, traced } from '../trace.js';
+import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
 import { record, type ValuesAround } from './record.js';
 import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
+import { type RunShape, resumeFinishes, type Step, type StepMember, type StepRun, stepsOf, undoOf } from './steps.js';
 
 /** A secret ready to join a run: checked, generated, not yet journaled. */
 export interface Prepared {
@@ -24,32 +25,23 @@ export interface Prepared {
 }
 
 /** One secret of a run. */
-interface Member extends Prepared {
-  config: SecretConfig;
-  entry: JournalSecret;
+interface Member extends StepMember {
   /** Steps done for this secret, the run's shared steps included: what the result lists. */
   steps: string[];
 }
 
-export const failedChecks = (checks: readonly Check[]): Check[] => checks.filter((c) => !c.ok);
-
-export function assertChecks(checks: Check[], code: ErrorCode, what: string): void {
-  const bad = failedChecks(checks);
-  if (bad.length > 0) {
-    throw new RotateError(code, `${what}: ${bad.map((c) => `${c.name}${c.detail ? ` (${c.detail})` : ''}`).join('; ')}`, {
-      hint: bad.find((c) => c.hint)?.hint,
-    });
-  }
-}
+/** How long a member's old value stays valid after this run (0: retired in this run). */
+const graceHoursOf = (journal: Journal, config: SecretConfig): number =>
+  journal.mode === 'rotate' && !journal.emergency ? config.graceHours : 0;
 
 const unique = (names: string[]): string[] => [...new Set(names)];
 
 /**
- * A run over a set of secrets. The journal is written before each side effect: the run's own steps (one target
- * write, one restart of each service) and each secret's steps (apply, verify, retire). A run started here and one
- * taken over from a journal by `rotate resume` behave the same.
+ * A run over a set of secrets: it executes the steps of `steps.ts` in order and journals before each side effect,
+ * the run's own steps (one target write, one restart of each service) and each secret's (apply, verify, retire). A
+ * run started here and one taken over from a journal by `rotate resume` behave the same.
  */
-export class Run {
+export class Run implements StepRun {
   private constructor(
     readonly session: Session,
     readonly journal: Journal,
@@ -136,67 +128,30 @@ export class Run {
     return this.members.map((m) => m.id);
   }
 
-  /** Every secret of the set has passed verification: the run can only go forward. */
+  /** Every secret of the set has committed (passed verification): the run can only go forward. */
   get verified(): boolean {
-    return this.members.every((m) => m.entry.steps.some((s) => s.name === 'verify' && s.state === 'done'));
+    return resumeFinishes(this.journal);
+  }
+
+  /** The run's shape: what decides which steps run (the dry run builds the same from the kinds). */
+  get shape(): RunShape {
+    return {
+      mode: this.journal.mode,
+      restarts: this.restarts,
+      secrets: this.members.map((m) => ({
+        stages: Object.keys(m.rotation.stageEnv ?? {}).length > 0,
+        retiresNow: graceHoursOf(this.journal, m.config) === 0,
+        writesOnRetire: Object.keys(m.rotation.retireEnv ?? {}).length > 0,
+      })),
+    };
   }
 
   /**
-   * Before apply, when a secret stages its new value (Rotation.stageEnv): one write of the staging keys, no restart.
-   * The target's content is backed up (sealed) first; that backup, from before any change, is what an undo restores.
+   * The change phase (steps.ts): every step before the secrets' values are proven, in order, `checkpoint` between
+   * two steps (a stop request ends the run there). A step that throws leaves the rollback to the caller.
    */
-  async stage(): Promise<void> {
-    const staged = this.members.filter((m) => Object.keys(m.rotation.stageEnv ?? {}).length > 0);
-    if (staged.length === 0) return;
-    await this.#backUpTarget();
-    const expected = this.snapshot;
-    await this.#runStep('write-stage', () =>
-      this.#write(
-        staged.map((m) => m.rotation.stageEnv ?? {}),
-        expected,
-      ),
-    );
-  }
-
-  async apply(): Promise<void> {
-    for (const m of this.members) await this.#secretStep(m, 'apply', () => m.rotator.apply(m.ctx, m.rotation));
-  }
-
-  /**
-   * One write of every secret's new values; the target's content is backed up (sealed) first, unless the staging
-   * write did already (the backup from before it is the one to restore).
-   */
-  async writeTarget(): Promise<void> {
-    if (!this.#started('write-stage')) await this.#backUpTarget();
-    const expected = this.snapshot;
-    await this.#runStep('write-target', () =>
-      this.#write(
-        this.members.map((m) => m.rotation.env),
-        expected,
-      ),
-    );
-  }
-
-  async #backUpTarget(): Promise<void> {
-    const { store, target } = this.session;
-    this.journal.targetBackup = await store.putBackup(this.ids.join('+'), await target.backup());
-    await store.writeJournal(this.journal);
-  }
-
-  async restart(): Promise<void> {
-    await this.#runStep('restart', () => this.#restart(this.members));
-  }
-
-  /** 'verify' is journaled as done only when every check passed: resume goes forward from there and only there. */
-  async verify(): Promise<void> {
-    for (const m of this.members) {
-      await this.#secretStep(m, 'verify', async () => {
-        const checks = await m.rotator.verify(m.ctx, m.rotation);
-        trace(`engine: verify ${m.id}: ${checkCount(checks)}`);
-        m.checks = checks;
-        assertChecks(checks, 'VERIFY_FAILED', `${m.id}: the new value did not pass verification`);
-      });
-    }
+  async change(checkpoint: () => void): Promise<void> {
+    await this.#phase('change', this.members, checkpoint);
   }
 
   /** After every secret verified: record the ones with a grace period, retire the others' old values now. */
@@ -205,7 +160,7 @@ export class Run {
     const now = session.deps.now();
     const results: SecretResult[] = [];
     const states = await session.store.readStates();
-    const graceHours = (m: Member) => (journal.mode === 'rotate' && !journal.emergency ? m.config.graceHours : 0);
+    const graceHours = (m: Member) => graceHoursOf(journal, m.config);
     for (const m of this.members.filter((m) => graceHours(m) > 0)) {
       const after = new Date(now.getTime() + graceHours(m) * 3_600_000).toISOString();
       await session.store.writeState(m.id, { ...this.#nextState(m, states[m.id]), pendingRetire: { after, runId: journal.runId } });
@@ -213,7 +168,7 @@ export class Run {
     }
     const rest = this.members.filter((m) => graceHours(m) === 0);
     try {
-      await this.#retire(rest);
+      await this.#phase('finish', rest, () => {});
     } catch (error) {
       // The new values are in place and verified; only old ones may still work. Resume retries the retirement.
       const failed = rest.map((m) => this.#result(m, 'retire-failed', { error: errorInfo(error) }));
@@ -226,6 +181,24 @@ export class Run {
     }
     await session.store.removeJournal(journal.runId);
     return results;
+  }
+
+  /** Runs the steps of `phase` that apply to this run for `members`: a run step once, a secret step per secret. */
+  async #phase(phase: Step['phase'], members: Member[], checkpoint: () => void): Promise<void> {
+    const shape = this.shape;
+    const shapeOf = (m: Member) => shape.secrets[this.members.indexOf(m)]!;
+    const retiring = members.map(shapeOf).filter((s) => s.retiresNow);
+    for (const step of stepsOf(phase)) {
+      if (step.scope === 'run') {
+        if (!step.when(shape, retiring)) continue;
+        await this.#runStep(step.name, members, () => step.act(this, members));
+      } else {
+        const taking = members.filter((m) => step.when(shape, shapeOf(m)));
+        if (taking.length === 0) continue;
+        for (const m of taking) await this.#secretStep(m, step.name, () => step.act(this, m));
+      }
+      checkpoint();
+    }
   }
 
   /** Undoes the whole set after a failure: every secret gets the same outcome (the set rotates together). */
@@ -264,19 +237,19 @@ export class Run {
   }
 
   /**
-   * Undoes every step that started, in reverse: the target from its backup, each secret's apply (last applied
-   * first), one restart; then proves every old value works again. A secret that staged its new value undoes its
-   * apply first, while the target still holds both values (its data may be under either until that is done).
+   * Undoes every step that started (each step says how in steps.ts), in one safe order: a secret that staged its
+   * new value undoes its apply first, while the target still holds both values (its data may be under either until
+   * that is done); then the target from its backup; then the other secrets' applies, last applied first; one
+   * restart; then proves every old value works again.
    */
   async undo(): Promise<void> {
     const { journal, session } = this;
-    const wrote = this.#started('write-target');
-    const staged = this.#started('write-stage');
-    const applied = [...this.members].reverse().filter((m) => m.entry.steps.some((s) => s.name === 'apply'));
-    const first = staged ? applied.filter((m) => m.rotation.stageEnv) : [];
+    const undo = undoOf(journal);
+    const applied = [...this.members].reverse().filter((m) => undo.undoApplyOf.includes(m.entry));
+    const first = this.#started('write-stage') ? applied.filter((m) => m.rotation.stageEnv) : [];
     const undoApply = (m: Member) => traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
     for (const m of first) await undoApply(m);
-    if ((wrote || staged) && journal.targetBackup) {
+    if (undo.restoreTarget && journal.targetBackup) {
       const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
       const backup = journal.targetBackup;
       await traced('engine: rollback: restore the target', async () => session.target.restore(await session.store.getBackup(backup), keys));
@@ -285,7 +258,7 @@ export class Run {
     for (const m of applied) {
       if (!first.includes(m)) await undoApply(m);
     }
-    if (wrote || this.#started('restart')) await traced('engine: rollback: restart', () => this.#restart(this.members));
+    if (undo.restart) await traced('engine: rollback: restart', () => this.restart(this.members));
     this.#use(await session.target.read());
     for (const m of this.members) {
       m.checks = await traced(`engine: rollback: verify the old value of ${m.id}`, () => m.rotator.verifyCurrent(m.ctx), checkCount);
@@ -299,24 +272,6 @@ export class Run {
     await this.session.store.writeJournal(this.journal);
     for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
     return results;
-  }
-
-  async #retire(members: Member[]): Promise<void> {
-    for (const m of members) await this.#secretStep(m, 'retire', () => m.rotator.retire(m.ctx, m.rotation));
-    const withEnv = members.filter((m) => Object.keys(m.rotation.retireEnv ?? {}).length > 0);
-    if (withEnv.length > 0) {
-      await this.#runStep('write-retire-target', async () => {
-        await this.#write(withEnv.map((m) => m.rotation.retireEnv ?? {}));
-        await this.#restart(withEnv.filter((m) => !m.rotation.retireWithoutRestart));
-      });
-    }
-    for (const m of members) {
-      await this.#secretStep(m, 'verify-retired', async () => {
-        const checks = await m.rotator.verifyRetired(m.ctx, m.rotation);
-        m.checks = [...m.checks, ...checks];
-        assertChecks(checks, 'RETIRE_VERIFY_FAILED', `${m.id}: the old value still works after retirement`);
-      });
-    }
   }
 
   /** After a rotation: the new `last`; after a rollback nothing is left to roll back to; a retirement ends the grace. */
@@ -334,17 +289,27 @@ export class Run {
     };
   }
 
-  async #write(changes: EnvChanges[], expected?: TargetSnapshot): Promise<void> {
+  async backUpTarget(): Promise<void> {
+    const { store, target } = this.session;
+    this.journal.targetBackup = await store.putBackup(this.ids.join('+'), await target.backup());
+    await store.writeJournal(this.journal);
+  }
+
+  async write(changes: EnvChanges[], options: { sinceRead?: boolean } = {}): Promise<void> {
     const merged = Object.assign({}, ...changes.map((c) => revealEnv(c))) as Record<string, string | null>;
-    this.#use(await this.session.target.write(merged, expected));
+    this.#use(await this.session.target.write(merged, options.sinceRead ? this.snapshot : undefined));
   }
 
   /** The one place services restart: each service of `members` once, in the config's order of the set. */
-  async #restart(members: Member[]): Promise<void> {
+  async restart(members: readonly StepMember[]): Promise<void> {
     const { session } = this;
     if (!this.restarts) return;
     const names = unique(members.flatMap((m) => m.config.services));
     await restartServices(names, session.config, session.configDir, session.deps);
+  }
+
+  started(name: string): boolean {
+    return this.#started(name);
   }
 
   #use(snapshot: TargetSnapshot): void {
@@ -352,22 +317,23 @@ export class Run {
     for (const m of this.members) m.ctx = withSnapshot(this.session, m.ctx, snapshot);
   }
 
-  #started(name: RunStepName): boolean {
+  #started(name: string): boolean {
     return this.journal.steps.some((s) => s.name === name);
   }
 
-  async #runStep<T>(name: RunStepName, action: () => Promise<T>): Promise<T> {
+  /** A run step, journaled for the run; listed in the steps of `members` that are still part of the run. */
+  async #runStep<T>(name: string, members: readonly Member[], action: () => Promise<T>): Promise<T> {
     const at = () => this.session.deps.now().toISOString();
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
     const value = await traced(`engine: ${name} (${this.ids.join(', ')})`, action);
     this.journal.steps.push({ name, state: 'done', at: at() });
     await this.session.store.writeJournal(this.journal);
-    for (const m of this.members) m.steps.push(name);
+    for (const m of members) m.steps.push(name);
     return value;
   }
 
-  async #secretStep<T>(m: Member, name: SecretStepName, action: () => Promise<T>): Promise<T> {
+  async #secretStep<T>(m: Member, name: string, action: () => Promise<T>): Promise<T> {
     const { store } = this.session;
     const at = () => this.session.deps.now().toISOString();
     m.entry.steps.push({ name, state: 'started', at: at() });

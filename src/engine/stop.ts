@@ -1,6 +1,7 @@
 import { RotateError } from '../errors.js';
 import type { Journal } from '../store/types.js';
 import type { Session } from './session.js';
+import { lastStep } from './steps.js';
 
 /** A SIGINT/SIGTERM asked the run to stop (the command layer's handler aborts `deps.stop`). */
 export const stopRequested = (session: Session): boolean => session.deps.stop?.aborted === true;
@@ -15,12 +16,8 @@ export function stoppedBeforeChanges(session: Session): RotateError {
 }
 
 /** The last step the journal names, for the message: where a `resume` picks the run up. */
-function lastStep(journal: Journal): string {
-  const steps = [
-    ...journal.steps.map((s) => ({ ...s, of: 'run' })),
-    ...journal.secrets.flatMap((e) => e.steps.map((s) => ({ ...s, of: e.secret }))),
-  ].sort((a, b) => a.at.localeCompare(b.at));
-  const last = steps.at(-1);
+function lastStepText(journal: Journal): string {
+  const last = lastStep(journal);
   return last ? `${last.name} (${last.state}${last.of === 'run' ? '' : `, ${last.of}`})` : 'its start';
 }
 
@@ -29,7 +26,7 @@ export function stoppedWithRunPending(session: Session, journal: Journal): Rotat
   const ids = journal.secrets.map((e) => e.secret).join(', ');
   return new RotateError(
     'INTERRUPTED_PENDING',
-    `stopped by ${signalName(session)} after ${lastStep(journal)}; the run of ${ids} (${journal.runId}) is pending`,
+    `stopped by ${signalName(session)} after ${lastStepText(journal)}; the run of ${ids} (${journal.runId}) is pending`,
     { hint: '`rotate status` shows it; `rotate resume` finishes it (if it had verified) or undoes it' },
   );
 }

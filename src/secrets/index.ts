@@ -5,7 +5,7 @@ import { jwtKind } from './jwt/kind.js';
 import { postgresKind } from './postgres/kind.js';
 import { redisKind } from './redis/kind.js';
 import { stripeKind } from './stripe/kind.js';
-import type { OneTimeSetup, Rotator, RunOverrides, SecretKind } from './types.js';
+import type { OneTimeSetup, RotationWrites, Rotator, RunOverrides, SecretKind } from './types.js';
 
 /** The registry: one entry per kind, each declared in its own folder (`<kind>/kind.ts`), in the order of the built-in defaults. */
 const kinds: { [K in Kind]: SecretKind<SecretConfigOf<K>> } = {
@@ -30,6 +30,10 @@ export const envKeysOf = (config: SecretConfig): string[] => entryOf(config.kind
 
 /** Process environment variables that hold credentials of this secret (never handed to a child process). */
 export const credentialEnvNamesOf = (config: SecretConfig): string[] => entryOf(config.kind).credentialEnvNames(config);
+
+/** Which optional target writes a secret's rotations make (its kind's `writes`), without loading its rotator. */
+export const rotationWritesOf = (config: SecretConfig, run: { emergency: boolean }): RotationWrites =>
+  entryOf(config.kind).writes?.(config, run) ?? { stage: false, onRetire: false };
 
 /** A secret's config with this run's command-line overrides applied by its kind. */
 export const withRunOverrides = (config: SecretConfig, run: RunOverrides): SecretConfig =>

@@ -129,6 +129,12 @@ export interface SecretKind<C extends SecretConfig> {
   envKeys(config: C): string[];
   /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
   credentialEnvNames(config: C): string[];
+  /**
+   * Which optional writes its rotations make (absent: neither): `stage`, a `Rotation.stageEnv` before apply;
+   * `onRetire`, a `Rotation.retireEnv` when the old value is retired. A dry run lists the run's steps from this
+   * without generating; a real run's rotation must agree (test/unit/engine-steps.test.ts checks every kind).
+   */
+  writes?(config: C, run: { emergency: boolean }): RotationWrites;
   /** Its `alsoUpdate` keys hold bare copies of the main value, which the engine writes (the rotator writes the main key). */
   bareCopies?: true;
   /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
@@ -140,6 +146,12 @@ export interface SecretKind<C extends SecretConfig> {
    * are). A fact that means nothing to an operator (an internal id, a timestamp a later step reads) gets none.
    */
   describeFacts(facts: Facts, moment: FactsMoment): string[];
+}
+
+/** The optional target writes of a kind's rotations (`SecretKind.writes`). */
+export interface RotationWrites {
+  stage: boolean;
+  onRetire: boolean;
 }
 
 /** Command-line options that override a kind's config for one run. */

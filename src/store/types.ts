@@ -9,16 +9,13 @@ export interface SealedRotation {
 }
 
 /**
- * Steps of the whole run: the staging write before apply (only when a secret stages its new value, see
- * Rotation.stageEnv), one write of the target, one restart of each service, the retire write.
+ * A step's name as journaled: the engine's list of steps (src/engine/steps.ts) names them, a run's own steps (one
+ * target write, one restart) and each secret's (apply, verify, retire). The store keeps them as they are.
  */
-export type RunStepName = 'write-stage' | 'write-target' | 'restart' | 'write-retire-target';
-/** Steps of one secret of the run. */
-export type SecretStepName = 'apply' | 'verify' | 'retire' | 'verify-retired';
-export type StepName = RunStepName | SecretStepName;
+export type StepName = string;
 
-export interface JournalStep<N extends StepName = StepName> {
-  name: N;
+export interface JournalStep {
+  name: StepName;
   state: 'started' | 'done';
   at: string;
 }
@@ -28,7 +25,7 @@ export interface JournalSecret {
   secret: string;
   kind: string;
   rotation: SealedRotation;
-  steps: JournalStep<SecretStepName>[];
+  steps: JournalStep[];
   /**
    * The keyed fingerprint of the secret's main value before the run (never the value): a resumed run, which never
    * read the target as it was, records it as the history's old fingerprint.
@@ -56,7 +53,7 @@ export interface Journal {
   secrets: JournalSecret[];
   /** Id of the sealed backup of the target (every env file's bytes, or the Secret's data) taken before a write. */
   targetBackup?: string;
-  steps: JournalStep<RunStepName>[];
+  steps: JournalStep[];
   /** Set when a rollback failed: what a person must look at. */
   needsPerson?: string;
 }

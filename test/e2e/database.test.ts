@@ -147,11 +147,13 @@ describe('rotate database end to end', () => {
     const logFrom = server.log().length;
     const pidBefore = readFileSync(join(s.dir, 'app.pid'), 'utf8');
 
+    const plan = JSON.parse((await s.cli(['database', '--dry-run', '--json'])).stdout).results[0];
     const result = await s.cli(['database', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const doc = JSON.parse(result.stdout);
     expect(doc).toMatchObject({ schemaVersion: 1, ok: true });
     expect(doc.results[0]).toMatchObject({ secret: 'database', kind: 'postgres', status: 'rotated' });
+    expect(doc.results[0].steps).toEqual(plan.steps);
 
     const next = s.databaseUrl();
     const newPassword = decodeURIComponent(/^postgresql\+asyncpg:\/\/app:([^@]*)@/.exec(next)![1]!);

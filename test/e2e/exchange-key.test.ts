@@ -176,11 +176,15 @@ describe('rotate exchange-key end to end', () => {
     await app.start();
     expect(await check()).toMatchObject({ status: 200, body: { rows: SAMPLE.length } });
     const before = await snapshot();
+    const plan = JSON.parse((await cli(['exchange-key', '--dry-run', '--json'])).stdout).results[0];
 
     const result = await cli(['exchange-key', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const doc = JSON.parse(result.stdout);
     expect(doc.results[0]).toMatchObject({ secret: 'exchange-key', status: 'rotated' });
+    // The dry run listed the steps the run took, the staging write first.
+    expect(plan.steps[0]).toBe('write-stage');
+    expect(doc.results[0].steps).toEqual(plan.steps);
 
     // Only the key's line changed, byte for byte; quoting and the trailing comment kept.
     const next = env()[KEY]!;

@@ -140,10 +140,12 @@ describe('rotate jwt end to end', () => {
 
   it('keeps the old secret valid for the grace period, then --due retires it', async () => {
     writeConfig({ graceHours: 0.0005 }); // 1.8 seconds
+    const plan = JSON.parse((await cli(['jwt', '--dry-run', '--json'])).stdout).results[0];
     const result = await cli(['jwt', '--yes', '--json']);
     expect(result.code).toBe(0);
     const doc = JSON.parse(result.stdout);
     expect(doc.results[0].status).toBe('grace');
+    expect(doc.results[0].steps).toEqual(plan.steps);
     const next = env().JWT_SECRET!;
     expect(env().JWT_SECRET_PREVIOUS).toBe(OLD);
     expect(await authStatus(app.url, OLD)).toBe(200);

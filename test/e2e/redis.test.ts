@@ -196,6 +196,7 @@ describe('rotate redis end to end', () => {
     const doc = JSON.parse(result.stdout);
     expect(doc.results[0]).toMatchObject({ secret: 'redis', status: 'rotated' });
     expect(doc.results[0].facts).toMatchObject({ persistence: 'aclfile', user: 'default', keysBefore: 25 });
+    expect(doc.results[0].steps).toEqual(planned.steps);
 
     const next = newPasswordOf(s);
     expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);

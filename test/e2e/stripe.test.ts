@@ -142,7 +142,11 @@ describe('rotate stripe through the CLI', () => {
 
   it('rollback puts the previous key back with a fresh endpoint', async () => {
     const newSk = fake.addKey('acct_A');
-    expect((await rotateCli(dir, ['stripe', '--yes'], { env: { ROTATE_NEW_STRIPE_SECRET_KEY: newSk } })).code).toBe(0);
+    const plan = await rotateCli(dir, ['stripe', '--dry-run', '--json'], { env: { ROTATE_NEW_STRIPE_SECRET_KEY: newSk } });
+    const rotation = await rotateCli(dir, ['stripe', '--yes', '--json'], { env: { ROTATE_NEW_STRIPE_SECRET_KEY: newSk } });
+    expect(rotation.code, rotation.stderr).toBe(0);
+    // The dry run listed the steps the run took.
+    expect(JSON.parse(rotation.stdout).results[0].steps).toEqual(JSON.parse(plan.stdout).results[0].steps);
     const rotated = env();
     const back = await rotateCli(dir, ['rollback', 'stripe', '--yes']);
     expect(back.code, back.stderr).toBe(0);

@@ -120,6 +120,8 @@ export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
     databaseUrlEnv: 'DATABASE_URL',
     tables: [{ table: 'exchange_api_keys', key: 'id', columns: ['api_key_encrypted', 'api_secret_encrypted', 'passphrase_encrypted'] }],
   },
+  // The new key is staged under <env>_NEXT before the rows move; <env>_PREVIOUS leaves the target when retired.
+  writes: () => ({ stage: true, onRetire: true }),
   load: async () => (await import('./index.js')).exchangeKeyRotator,
   envKeys: (config) => {
     const staging = exchangeKeyStagingEnv(config);

@@ -116,6 +116,8 @@ export const jwtKind: SecretKind<JwtSecretConfig> = {
     graceHours: 0,
     verify: { url: 'http://localhost:8000/api/auth/me', claims: { id: '1' } },
   },
+  // With a grace period the old secret stays under <env>_PREVIOUS, removed when it is retired.
+  writes: (config, run) => ({ stage: false, onRetire: config.graceHours > 0 && !run.emergency }),
   load: async () => (await import('./index.js')).jwtRotator,
   envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
   credentialEnvNames: () => [],
