@@ -113,7 +113,18 @@ export const outputSchema = z.discriminatedUnion('command', [
   doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
   doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
   doc('backups', z.looseObject({ id: z.string() }), {}),
-  doc('init', z.looseObject({ path: z.string(), written: z.boolean() }), {}),
+  doc(
+    'init',
+    z.looseObject({
+      path: z.string(),
+      written: z.boolean(),
+      /** From the env file and compose file (absent when there was no env file and the starter was written). */
+      decided: z.optional(z.array(z.string())),
+      undecided: z.optional(z.array(z.looseObject({ path: z.string(), why: z.string() }))),
+      unmanaged: z.optional(z.array(z.string())),
+    }),
+    {},
+  ),
   doc('setup', z.looseObject({ secret: z.string(), applied: z.boolean(), sql: z.string() }), {}),
   doc('completion', z.looseObject({ shell: z.string(), script: z.string() }), {}),
   doc('version', z.looseObject({ version: z.string() }), {}),

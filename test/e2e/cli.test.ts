@@ -1,10 +1,11 @@
 // The CLI's surface: help, version, init, the confirmation prompt and colour on a terminal, NO_COLOR.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { CLI, runCli, scratchDir } from '../helpers/cli.js';
+import { parseEnv } from '../../src/envfile/edit.js';
+import { CLI, findLeaks, ROOT, runCli, scratchDir } from '../helpers/cli.js';
 
 const ESC = '\u001b[';
 const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
@@ -191,6 +192,28 @@ describe('rotate CLI surface', () => {
     const dry = await runCli(['--dry-run', 'jwt', '--json'], { cwd: dir });
     expect(dry.code).toBe(1);
     expect(JSON.parse(dry.stdout).results[0].status).toBe('preflight-failed');
+  });
+
+  it("init in the platform's folder (.env + docker-compose.yml) manages every secret, names what only a person can give, prints no value", async () => {
+    const dir = scratchDir();
+    cpSync(join(ROOT, 'test/fixtures/platform-compose'), dir, { recursive: true });
+    const values = Object.entries(parseEnv(readFileSync(join(dir, '.env'), 'utf8')))
+      .filter(([key, value]) => /SECRET|PASSWORD|KEY|URL/.test(key) && value !== '')
+      .flatMap(([, value]) => [value, Buffer.from(value).toString('base64')]);
+    const result = await runCli(['init', '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    const [entry] = JSON.parse(result.stdout).results;
+    expect(entry.undecided.map((u: { path: string }) => u.path)).toEqual(['secrets.jwt.verify.claims', 'secrets.stripe.webhook.url']);
+    expect(entry.unmanaged).toContain('WALLET_ENCRYPTION_KEY');
+    expect(result.stderr).toContain('only you can give');
+    const written = JSON.parse(readFileSync(join(dir, 'rotate.config.json'), 'utf8'));
+    expect(configSchema.safeParse(written).success).toBe(true);
+    expect(Object.keys(written.secrets)).toEqual(['jwt', 'jwt-refresh', 'exchange-key', 'database', 'redis', 'stripe']);
+    expect(written.secrets.redis.services).toEqual(['backend', 'celery-worker', 'celery-beat', 'redis']);
+    // The config is accepted: the dry run fails on reachability (nothing runs here), not on the config (exit 2).
+    const dry = await runCli(['--dry-run', '--all', '--json'], { cwd: dir, env: { ROTATE_MASTER_KEY: 'c'.repeat(64) } });
+    expect(dry.code).toBe(1);
+    expect(findLeaks({ out: result.stdout + result.stderr, config: JSON.stringify(written) }, values)).toEqual([]);
   });
 
   it('on a terminal it asks first; answering no changes nothing', async () => {
