@@ -4,8 +4,12 @@
 import { credentialEnvNamesOf, envKeysOf } from '../secrets/index.js';
 import type { Config } from './schema.js';
 
-/** rotate's own: the store's master key, hand-over values (ROTATE_NEW_*), admin and store URLs by their default names. */
-export const ROTATE_PRIVATE_ENV = /^ROTATE_(MASTER_KEY|NEW_|.*ADMIN|STORE_URL)/;
+/**
+ * Kept from every child whatever the config says: rotate's own (the store's master key, hand-over values ROTATE_NEW_*,
+ * admin and store URLs by their default names) and dotenvx's private keys (DOTENV_PRIVATE_KEY, _<ENV>): they open every
+ * value of an encrypted env file, and after a `dotenvx` rotation an inherited one is the retired key.
+ */
+export const ROTATE_PRIVATE_ENV = /^(ROTATE_(MASTER_KEY|NEW_|.*ADMIN|STORE_URL)|DOTENV_PRIVATE_KEY)/;
 
 /** Every string a `*Env` key (or an `env` key or object) of a secret's config names. */
 function namedEnvKeys(value: unknown, key = ''): string[] {

@@ -2,6 +2,7 @@ import type { Check } from '../core-types.js';
 import { variableReferences } from '../envfile/edit.js';
 import { readEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
+import { plaintextKeysIn, plaintextWarning } from '../envfile/values.js';
 import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
 import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
@@ -49,8 +50,12 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
   for (const path of session.envFiles) {
     for (const warning of await checkEnvFilePermissions(path)) session.deps.log.warn(warning);
+    const { text } = await readEnvFile(path);
+    // A managed key left in plaintext in a dotenvx-encrypted file: its new value is written encrypted; the old is out.
+    const plain = plaintextKeysIn(path, text, keysOf(session, ids));
+    if (plain.length > 0) session.deps.log.warn(plaintextWarning(path, plain));
     // A value written as ${OTHER} reads differently in different loaders: say so before it is replaced.
-    for (const ref of variableReferences((await readEnvFile(path)).text, keysOf(session, ids))) {
+    for (const ref of variableReferences(text, keysOf(session, ids))) {
       session.deps.log.warn(
         `${path}:${ref.line}: ${ref.key} is written as ${ref.reference}, which some loaders (docker compose, dotenv-expand) ` +
           'replace with another variable and others read as it stands; rotate checks and replaces the text as it stands, ' +

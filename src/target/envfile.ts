@@ -3,8 +3,9 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Check, check } from '../core-types.js';
-import { type EnvFileSnapshot, editEnvFile, readEnvFile, restoreEnvFile } from '../envfile/file.js';
+import { readEnvFile, restoreEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
+import { type EnvFileValues, editEnvFileValues, plaintextKeysIn, plaintextWarning, readEnvFileValues } from '../envfile/values.js';
 import { RotateError } from '../errors.js';
 import type { Target, TargetSnapshot } from './types.js';
 
@@ -14,7 +15,7 @@ interface EnvFilesBackup {
   files: { path: string; exists: boolean; text: string }[];
 }
 
-const versionOf = (snapshots: EnvFileSnapshot[]): string => {
+const versionOf = (snapshots: EnvFileValues[]): string => {
   const hash = createHash('sha256');
   for (const s of snapshots) hash.update(`${s.path}\0${s.exists}\0${s.text}\0`);
   return hash.digest('hex');
@@ -39,20 +40,37 @@ async function permissionsCheck(path: string): Promise<Check> {
 }
 
 /**
+ * A managed key held in plaintext in a dotenvx-encrypted file passes with a warning: the rotation writes its new value
+ * encrypted (the remedy), but the old one was readable to anyone with the file (`rotate check` flags it too).
+ */
+function plaintextCheck(file: EnvFileValues, keys: readonly string[]): Check | undefined {
+  const plain = plaintextKeysIn(file.path, file.text, keys);
+  if (plain.length === 0) return undefined;
+  return check(`${file.path} keeps ${plain.join(', ')} encrypted`, true, `warning: ${plaintextWarning(file.path, plain)}`);
+}
+
+/** Where the private keys of encrypted env files come from: rotate's own environment (never argv). */
+export interface EnvFileTargetDeps {
+  environment: Readonly<Record<string, string | undefined>>;
+}
+
+/**
  * One or several env files that must hold the same values: the backend's `.env` and the worker's, say. Each is
  * edited in place (only the changed lines), one after the other; a crash between two files is undone by `restore`.
+ * A dotenvx-encrypted file is read with its private key and every value written into it is encrypted to its public
+ * key (src/envfile/values.ts); its backup and restore are its bytes, ciphertext and all.
  */
-export function openEnvFileTarget(paths: readonly string[]): Target {
+export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetDeps = { environment: {} }): Target {
   if (paths.length === 0) throw new Error('an env-file target needs at least one file');
-  const readAll = () => Promise.all(paths.map((path) => readEnvFile(path)));
+  const readAll = () => Promise.all(paths.map((path) => readEnvFileValues(path, deps)));
 
   async function read(agreeOn: readonly string[] = []): Promise<TargetSnapshot> {
     const snapshots = await readAll();
-    const [first, ...others] = snapshots as [EnvFileSnapshot, ...EnvFileSnapshot[]];
+    const [first, ...others] = snapshots as [EnvFileValues, ...EnvFileValues[]];
     for (const key of agreeOn) {
       const other = others.find((s) => s.values[key] !== first.values[key]);
       if (!other) continue;
-      const held = (s: EnvFileSnapshot) => (s.values[key] === undefined ? 'does not set it' : 'sets it');
+      const held = (s: EnvFileValues) => (s.values[key] === undefined ? 'does not set it' : 'sets it');
       throw new RotateError(
         'ENV_FILES_DISAGREE',
         `${first.path} and ${other.path} hold different values of ${key} (${first.path} ${held(first)}, ${other.path} ${held(other)}); nothing was changed`,
@@ -77,10 +95,10 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
     description: paths.join(' and '),
     read,
 
-    async preflight(): Promise<Check[]> {
+    async preflight(keys): Promise<Check[]> {
       const checks: Check[] = [];
       for (const path of paths) {
-        const snapshot = await readEnvFile(path);
+        const snapshot = await readEnvFileValues(path, deps);
         const ok = snapshot.exists ? await writable(path) : await writable(dirname(path));
         checks.push(
           check(
@@ -91,6 +109,8 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
           ),
         );
         checks.push(await permissionsCheck(path));
+        const plain = plaintextCheck(snapshot, keys);
+        if (plain) checks.push(plain);
       }
       return checks;
     },
@@ -98,7 +118,12 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
     places: async () => (await readAll()).map((s) => ({ where: s.path, values: s.values })),
 
     async backup(): Promise<Buffer> {
-      const files = (await readAll()).map(({ path, exists, text }) => ({ path, exists, text }));
+      // The bytes as they are (an encrypted file's ciphertext): nothing is decrypted into a backup.
+      const files: EnvFilesBackup['files'] = [];
+      for (const path of paths) {
+        const { exists, text } = await readEnvFile(path);
+        files.push({ path, exists, text });
+      }
       return Buffer.from(JSON.stringify({ format: 'envfiles', files } satisfies EnvFilesBackup));
     },
 
@@ -112,7 +137,7 @@ export function openEnvFileTarget(paths: readonly string[]): Target {
           },
         );
       }
-      for (const path of paths) await editEnvFile(path, changes as Record<string, string | null>);
+      for (const path of paths) await editEnvFileValues(path, changes, deps);
       return read();
     },
 

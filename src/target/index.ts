@@ -5,13 +5,17 @@ import { openEnvFileTarget } from './envfile.js';
 import type { Target } from './types.js';
 
 /** The target a config names: its env files (resolved paths), or a Kubernetes Secret (loaded only when used). */
-export async function openTarget(target: TargetConfig, envFiles: readonly string[], deps: { log: Logger }): Promise<Target> {
+export async function openTarget(
+  target: TargetConfig,
+  envFiles: readonly string[],
+  deps: { log: Logger; environment: Readonly<Record<string, string | undefined>> },
+): Promise<Target> {
   if (target.type === 'kubernetes') {
     const { openKubernetesTarget } = await import('./kubernetes.js');
     const secret = { namespace: target.namespace, secret: target.secret, ...(target.context ? { context: target.context } : {}) };
     return maybeTraced(await openKubernetesTarget(secret, deps));
   }
-  return maybeTraced(openEnvFileTarget(envFiles));
+  return maybeTraced(openEnvFileTarget(envFiles, { environment: deps.environment }));
 }
 
 const maybeTraced = (target: Target): Target => (tracing() ? withTrace(target) : target);

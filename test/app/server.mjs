@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 // The stand-in app: a small HTTP server that consumes its secrets the way the platform does (PLATFORM.md).
 // It reads its env file ONCE at start, like the platform, so only a restart picks up new values.
 // Usage: node test/app/server.mjs --env-file <path> --port <n> [--pid-file <path>]
+//        node test/app/server.mjs --env-from-process ... (the values come in the environment: `dotenvx run -- ...`)
 // Each file in ./routes/ exports `setup(env)` returning { routes: { 'GET /path': handler }, close? };
 // setup may throw to refuse to start (as the platform does when Redis rejects its password).
 import { createServer } from 'node:http';
@@ -12,9 +13,14 @@ import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
 
 const { values: args } = parseArgs({
-  options: { 'env-file': { type: 'string' }, port: { type: 'string' }, 'pid-file': { type: 'string' } },
+  options: {
+    'env-file': { type: 'string' },
+    'env-from-process': { type: 'boolean' },
+    port: { type: 'string' },
+    'pid-file': { type: 'string' },
+  },
 });
-const env = dotenv.parse(readFileSync(args['env-file'] ?? '.env'));
+const env = args['env-from-process'] ? { ...process.env } : dotenv.parse(readFileSync(args['env-file'] ?? '.env'));
 const port = Number(args.port ?? 8000);
 
 const here = dirname(fileURLToPath(import.meta.url));

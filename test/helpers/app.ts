@@ -19,12 +19,16 @@ export interface StandInApp {
   log(): string;
 }
 
-/** `name` names its pid file and log (`<name>.pid`, `<name>.log`): several replicas may share one folder. */
-export async function standInApp(dir: string, envFile = '.env', name = 'app'): Promise<StandInApp> {
+/**
+ * `name` names its pid file and log (`<name>.pid`, `<name>.log`): several replicas may share one folder. `dotenvx`:
+ * the app runs under `dotenvx run -f <envFile> --`, which decrypts an encrypted file for it.
+ */
+export async function standInApp(dir: string, envFile = '.env', name = 'app', options: { dotenvx?: boolean } = {}): Promise<StandInApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const script = join(ROOT, 'test/app/restart.mjs');
   const args = ['--env-file', envFile, '--port', String(port), '--pid-file', `${name}.pid`, '--log', `${name}.log`];
+  if (options.dotenvx) args.push('--dotenvx');
   const app: StandInApp = {
     port,
     url,
