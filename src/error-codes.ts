@@ -107,6 +107,8 @@ export const ERROR_CODES = {
   // The store: state, journal, backups, lock, master key
   LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },
   STORE_CORRUPT: { exit: needsPerson, when: 'a file or row of the store cannot be read', hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
+  // Store on a full disk (#22 item 4)
+  STORE_FULL: { exit: failed, when: 'a write to the file store failed: no space left on its device (ENOSPC, EDQUOT)', hint: 'Free space on the filesystem that holds the store (df -h), then run again.', doc: 'runbook.md#the-store-is-on-a-full-disk' },
   STORE_UNREACHABLE: { exit: failed, when: 'the postgres store cannot be used', hint: 'Check store.urlEnv, the role and its rights, and that the server is up.', doc: STORE },
   STORE_URL_MISSING: { exit: usage, when: 'store.urlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: STORE },
   STORE_URL_INVALID: { exit: usage, when: 'the store URL is not a postgresql:// URL', hint: 'Fix the variable store.urlEnv names; percent-encode a `/`, `?` or `#` in the password.', doc: STORE },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
@@ -56,8 +56,34 @@ const damagedJournalHint = (path: string): string =>
   'the env file from before the run with `rotate backups restore` (`rotate backups` lists the backups), check that the ' +
   `provider still takes that value (\`rotate verify\`), then move ${path} aside`;
 
+/** A full disk (or quota) under the store: a store error naming the file and the fix, never a half-written file. */
+const FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+const storeFull = (path: string, dir: string, error: unknown): RotateError =>
+  new RotateError(
+    'STORE_FULL',
+    `cannot write ${path}: no space left on the device that holds the store (${(error as NodeJS.ErrnoException).code})`,
+    {
+      hint: `free space on the filesystem that holds ${dir} (\`df -h ${dir}\`), then run again; what was written before stands, and the file named was left as it was`,
+      cause: error,
+    },
+  );
+
+/** Runs a write of `path`; ENOSPC or EDQUOT becomes STORE_FULL naming it. */
+async function writing<T>(path: string, dir: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (FULL.has((error as NodeJS.ErrnoException).code ?? '')) throw storeFull(path, dir, error);
+    throw error;
+  }
+}
+
+/** A lock that is not JSON was left by a rotate that wrote it in place and was cut short (a full disk, a kill). */
+const TORN_LOCK_AGE_MS = 60_000;
+
 /** Temp files write-file-atomic leaves when the process dies between writing and renaming (`state.json.123456`). */
-const TORN_WRITE = /\.(json|enc)\.\d+$/;
+const TORN_WRITE = /\.(json|enc)\.\d+$|^lock\.[0-9a-f]+\.tmp$/;
 
 /** The embedded store: a folder (0700) beside the config. */
 export class FileStore implements Store {
@@ -80,9 +106,11 @@ export class FileStore implements Store {
     await mkdir(this.#path(...parts), { recursive: true, mode: 0o700 });
     if (this.#gitignored) return;
     // The folder holds sealed backups and, unless ROTATE_MASTER_KEY is used, the key that opens them: never commit it.
-    await writeFile(this.#path('.gitignore'), '*\n', { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
+    await writing(this.#path('.gitignore'), this.#options.dir, () =>
+      writeFile(this.#path('.gitignore'), '*\n', { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      }),
+    );
     this.#gitignored = true;
   }
 
@@ -115,14 +143,10 @@ export class FileStore implements Store {
       command,
     };
     for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(path, 'wx', 0o600);
-        await handle.writeFile(JSON.stringify(me));
-        await handle.sync();
-        await handle.close();
+      if (await this.#createLock(path, me)) {
         const lock = {
           release: async () => {
-            const owner = await readJson<LockOwner | null>(path, null);
+            const owner = await readJson<LockOwner | null>(path, null).catch(() => null);
             if (owner?.token === me.token) await rm(path, { force: true });
           },
         };
@@ -132,10 +156,15 @@ export class FileStore implements Store {
         });
         await this.#removeTornWrites();
         return lock;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const owner = await readJson<LockOwner | null>(path, null);
+      const owner = await this.#lockOwner(path);
+      if (owner === 'torn') {
+        this.#options.warn(
+          `removing ${path}: an empty or torn lock, left by a rotate whose write of it was cut short (a full disk or a kill)`,
+        );
+        await rm(path, { force: true });
+        continue;
+      }
       if (owner && owner.host === me.host && !isAlive(owner.pid)) {
         this.#options.warn(`removing a stale lock left by process ${owner.pid} (${owner.command}, since ${owner.since})`);
         await rm(path, { force: true });
@@ -154,6 +183,45 @@ export class FileStore implements Store {
     throw new RotateError('LOCKED', `cannot take the lock ${path}`);
   }
 
+  /**
+   * Creates the lock whole or not at all: the holder is written to a temp file, synced, then hard-linked to `lock`
+   * (link fails if `lock` exists, like open's `wx`). A full disk fails the temp file, never the lock. False: held.
+   */
+  async #createLock(path: string, me: LockOwner): Promise<boolean> {
+    const temp = `${path}.${me.token}.tmp`;
+    try {
+      await writing(path, this.#options.dir, async () => {
+        const handle = await open(temp, 'wx', 0o600);
+        try {
+          await handle.writeFile(JSON.stringify(me));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      });
+      await link(temp, path);
+      return true;
+    } catch (error) {
+      // ENOENT: the holder's clean-up of torn writes took this temp file away; it is held either way.
+      if (['EEXIST', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+      throw error;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  /** Who holds the lock; 'torn' for a lock that is not JSON and older than a write takes; null when it is gone. */
+  async #lockOwner(path: string): Promise<LockOwner | 'torn' | null> {
+    try {
+      return await readJson<LockOwner | null>(path, null);
+    } catch {
+      const info = await stat(path).catch(() => undefined);
+      if (!info) return null;
+      // Younger: possibly an older rotate writing it in place right now; it is held.
+      return Date.now() - info.mtimeMs > TORN_LOCK_AGE_MS ? 'torn' : null;
+    }
+  }
+
   async readStates(): Promise<Record<string, SecretState>> {
     return readJson(this.#path('state.json'), {});
   }
@@ -162,7 +230,8 @@ export class FileStore implements Store {
     await this.#ensureDir();
     const states = await this.readStates();
     states[secret] = state;
-    await writeFileAtomic(this.#path('state.json'), `${JSON.stringify(states, null, 2)}\n`, { mode: 0o600 });
+    const path = this.#path('state.json');
+    await writing(path, this.#options.dir, () => writeFileAtomic(path, `${JSON.stringify(states, null, 2)}\n`, { mode: 0o600 }));
   }
 
   /**
@@ -172,6 +241,17 @@ export class FileStore implements Store {
   async appendHistory(entry: HistoryEntry, head?: HistoryHead): Promise<void> {
     await this.#ensureDir();
     const path = this.#path('history.jsonl');
+    await writing(path, this.#options.dir, () => this.#appendLine(path, entry));
+    // After the record: a crash in between leaves the head one record behind, which the chain after it covers.
+    if (head) {
+      const headPath = this.#path('history-head.json');
+      await writing(headPath, this.#options.dir, () =>
+        writeFileAtomic(headPath, `${JSON.stringify(head)}\n`, { mode: 0o600, fsync: true }),
+      );
+    }
+  }
+
+  async #appendLine(path: string, entry: HistoryEntry): Promise<void> {
     const handle = await open(path, 'a+', 0o600);
     try {
       const { size } = await handle.stat();
@@ -189,10 +269,6 @@ export class FileStore implements Store {
       await handle.sync();
     } finally {
       await handle.close();
-    }
-    // After the record: a crash in between leaves the head one record behind, which the chain after it covers.
-    if (head) {
-      await writeFileAtomic(this.#path('history-head.json'), `${JSON.stringify(head)}\n`, { mode: 0o600, fsync: true });
     }
   }
 
@@ -239,10 +315,8 @@ export class FileStore implements Store {
 
   async writeJournal(journal: Journal): Promise<void> {
     await this.#ensureDir('journal');
-    await writeFileAtomic(this.#path('journal', `${journal.runId}.json`), JSON.stringify(journal, null, 2), {
-      mode: 0o600,
-      fsync: true,
-    });
+    const path = this.#path('journal', `${journal.runId}.json`);
+    await writing(path, this.#options.dir, () => writeFileAtomic(path, JSON.stringify(journal, null, 2), { mode: 0o600, fsync: true }));
   }
 
   async removeJournal(key: string): Promise<void> {
@@ -253,7 +327,8 @@ export class FileStore implements Store {
     await this.#ensureDir('backups');
     const id = backupId(label);
     const sealed = (await this.#getVault()).seal(data, `backup:${id}`);
-    await writeFileAtomic(this.#path('backups', `${id}.enc`), sealed, { mode: 0o600, fsync: true });
+    const path = this.#path('backups', `${id}.enc`);
+    await writing(path, this.#options.dir, () => writeFileAtomic(path, sealed, { mode: 0o600, fsync: true }));
     await this.#pruneBackups(id).catch((error: Error) => this.#options.warn(`could not remove old backups: ${error.message}`));
     return id;
   }
