@@ -182,6 +182,10 @@ describe('rotate exchange-key end to end', () => {
     expect(result.code, result.stderr).toBe(0);
     const doc = JSON.parse(result.stdout);
     expect(doc.results[0]).toMatchObject({ secret: 'exchange-key', status: 'rotated' });
+    // Off a terminal (this pipe) the re-encryption speaks in log lines: when it starts and when it ends, with rows
+    // (a line at least every 10 s in between: test/unit/progress.test.ts).
+    expect(result.stderr).toMatch(/re-encrypting exchange_api_keys: started/);
+    expect(result.stderr).toMatch(/re-encrypting exchange_api_keys: [\d,]+ rows in \d+s/);
     // The dry run listed the steps the run took, the staging write first.
     expect(plan.steps[0]).toBe('write-stage');
     expect(doc.results[0].steps).toEqual(plan.steps);
