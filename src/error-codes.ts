@@ -74,6 +74,10 @@ export const ERROR_CODES = {
   KEY_WRITTEN_TWICE: { exit: usage, when: 'two secrets of one run would write the same key', hint: 'A key belongs to one secret: remove it from the env or alsoUpdate of one of them.', doc: CONFIG },
   JOURNAL_OLD_FORMAT: { exit: needsPerson, when: 'an interrupted run was journaled by an older rotate (one journal per secret)', hint: 'Resume it with the rotate version that started it, or check the secret with `rotate verify` and remove that journal.', doc: RESUME },
   HEALTH_TIMEOUT: { exit: failed, when: 'a service did not become healthy in time after its restart', hint: 'Check that the service starts with the new values; raise health.timeoutSeconds if it is only slow.', doc: 'configuration.md#servicesname' },
+  // Hooks (#24): secrets.<id>.hooks, shell commands at points of a rotation.
+  HOOK_FAILED: { exit: failed, when: "a secret's hook exited non-zero (before retire: the rotation rolls back)", hint: 'Fix secrets.<id>.hooks.<point>.run; its output is shown redacted.', doc: 'configuration.md#secretsidhooks' },
+  HOOK_TIMEOUT: { exit: failed, when: 'a hook ran past its timeoutSeconds and was killed with its process group', hint: 'Raise secrets.<id>.hooks.<point>.timeoutSeconds if it is only slow, or make it end.', doc: 'configuration.md#secretsidhooks' },
+  HOOK_INTERRUPTED: { exit: needsPerson, when: 'a run stopped while a hook that is not marked idempotent was running: rotate cannot know whether it finished', hint: 'Check what the hook did; if it is safe to run again set its idempotent: true, then rotate resume.', doc: 'configuration.md#secretsidhooks' },
 
   // Kubernetes: the Secret target and workload rollouts
   KUBE_CONFIG_INVALID: { exit: usage, when: 'the kubeconfig cannot be read', hint: 'Point KUBECONFIG at a readable kubeconfig, or run in a pod with a service account.', doc: KUBE },

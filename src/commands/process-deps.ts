@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
-import type { CommandResult, EngineDeps } from '../engine/session.js';
+import type { CommandOptions, CommandResult, EngineDeps } from '../engine/session.js';
 import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
@@ -16,8 +16,13 @@ function runCommand(
   environment: NodeJS.ProcessEnv,
   privateNames: Set<string>,
   stop: AbortSignal | undefined,
+  options: CommandOptions = {},
 ): Promise<CommandResult> {
-  const env = Object.fromEntries(Object.entries(environment).filter(([key]) => !ROTATE_PRIVATE_ENV.test(key) && !privateNames.has(key)));
+  const env = {
+    ...Object.fromEntries(Object.entries(environment).filter(([key]) => !ROTATE_PRIVATE_ENV.test(key) && !privateNames.has(key))),
+    // A hook's values, named by rotate: added after the filter, which would remove ROTATE_NEW_*.
+    ...options.env,
+  };
   return new Promise((resolve) => {
     // Its own process group, so that a stop ends the command and everything it started in the foreground (a
     // restart left running would race `rotate resume`'s own restart); what it detaches (the app) lives on.
@@ -25,6 +30,7 @@ function runCommand(
     let stdout = '';
     let stderr = '';
     let forced: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const signalGroup = (signal: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, signal);
@@ -38,12 +44,21 @@ function runCommand(
     };
     if (stop?.aborted) onStop();
     else stop?.addEventListener('abort', onStop, { once: true });
+    // A hook that hangs: its whole group goes (what it started in the foreground too), as on a stop.
+    const deadline =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            onStop();
+          }, options.timeoutMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const done = (result: CommandResult) => {
       stop?.removeEventListener('abort', onStop);
       clearTimeout(forced);
-      resolve(result);
+      clearTimeout(deadline);
+      resolve(timedOut ? { ...result, timedOut } : result);
     };
     child.on('error', (error) => done({ code: 127, stdout, stderr: `${stderr}${error.message}` }));
     child.on('close', (code, signal) => done({ code: code ?? 1, stdout, stderr: signal ? `${stderr}(ended by ${signal})` : stderr }));
@@ -77,7 +92,7 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     progress: createProgress(!options.quiet),
     readSecretInput: (names) => readSecretInput(names, environment, options.unattended),
     sleep: (ms) => sleep(ms),
-    runCommand: (command, cwd) => runCommand(command, cwd, environment, privateNames, options.stop),
+    runCommand: (command, cwd, commandOptions) => runCommand(command, cwd, environment, privateNames, options.stop, commandOptions),
     ...(options.stop ? { stop: options.stop } : {}),
     actor,
     host: hostname(),

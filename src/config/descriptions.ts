@@ -1,4 +1,18 @@
+import { HOOK_POINTS } from '../hooks/schema.js';
 import { secretKinds } from '../secrets/index.js';
+
+/** The keys of each hook (`secrets.*.hooks.<point>.<key>`), the same at every point. */
+const hookFieldDescriptions = (): Record<string, string> => {
+  const fields: Record<string, string> = {
+    run: 'Shell command run with /bin/sh -c in this folder; never pass a value in it: read ROTATE_NEW_VALUE / ROTATE_OLD_VALUE.',
+    runOn: 'one: on the host that rotates (a data migration); every: also on each fleet host, by its agent (a cache flush). Default one.',
+    timeoutSeconds: 'Past it the hook and what it started are killed and the step fails (default 300).',
+    idempotent: 'Safe to run twice: a resume after a crash in the middle of it runs it again instead of asking a person (default false).',
+  };
+  return Object.fromEntries(
+    HOOK_POINTS.flatMap((point) => Object.entries(fields).map(([key, text]) => [`secrets.*.hooks.${point}.${key}`, text])),
+  );
+};
 
 /** Each kind's own keys (`secrets.<kind>.<key>`), as its kind.ts describes them. */
 const kindDescriptions = (): Record<string, string> =>
@@ -49,6 +63,14 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'secrets.*.graceHours': 'Hours the old value stays valid after a rotation; 0 retires it at once (default 0).',
   'secrets.*.intervalDays': 'Days between rotations; rotate --due rotates the secret once they have passed.',
   'secrets.*.window': 'When rotate --due may rotate this secret; overrides the top-level window.',
+  'secrets.*.hooks':
+    'Shell commands at points of the rotation (before, afterApply, afterVerify, onRollback); the values reach them only as ROTATE_NEW_VALUE / ROTATE_OLD_VALUE in their environment.',
+  'secrets.*.hooks.before': 'Runs after the checks, before anything changes (the new value is generated); a failure changes nothing.',
+  'secrets.*.hooks.afterApply':
+    'Runs after the new value is written and the services restarted, before verification; a failure rolls back.',
+  'secrets.*.hooks.afterVerify': 'Runs once the new value passed verification, before the old one is retired; a failure rolls back.',
+  'secrets.*.hooks.onRollback': 'Runs after a rollback restored the old value (ROTATE_OLD_VALUE is the value in use again).',
+  ...hookFieldDescriptions(),
   'secrets.*.alsoUpdate': 'Other env-file keys holding the same credential (whole, or as the password inside a URL), written together.',
   'secrets.*.adminUrlEnv': 'Name of an environment variable holding an admin connection URL (never the URL itself).',
   'secrets.*.strategy': 'How the credential is changed; see docs/secrets/ for the trade-offs.',

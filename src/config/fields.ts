@@ -1,6 +1,7 @@
 // The pieces every kind's config schema is built from (each kind declares its own schema in src/secrets/<kind>/kind.ts;
 // src/config/schema.ts assembles them).
 import * as z from 'zod/mini';
+import { hooksSchema } from '../hooks/schema.js';
 import { windowSchema } from '../schedule/window.js';
 
 /** Names of environment variables: what `.env` files and shells accept. */
@@ -21,4 +22,6 @@ export const secretFields = {
   description: z.optional(z.string()),
   /** When `--due` may rotate this secret; overrides the top-level `window`. */
   window: z.optional(windowSchema),
+  /** Shell commands at points of the rotation (src/hooks/run.ts). */
+  hooks: z.optional(hooksSchema),
 };

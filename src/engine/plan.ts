@@ -11,7 +11,7 @@ import { copyChecks } from './copies.js';
 import { nameAServiceFix, preflightSet } from './pipeline.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
-import { plannedSteps, type RunShape } from './steps.js';
+import { hookPointsOf, plannedSteps, type RunShape } from './steps.js';
 
 /**
  * A dry run for a set: the steps each secret would take (the names a real run journals, from steps.ts) and every
@@ -45,7 +45,12 @@ function plannedShape(session: Session, ids: readonly string[]): RunShape {
     secrets: ids.map((id) => {
       const config = secretConfig(session, id);
       const writes = rotationWritesOf(config, { emergency });
-      return { stages: writes.stage, retiresNow: emergency || config.graceHours === 0, writesOnRetire: writes.onRetire };
+      return {
+        stages: writes.stage,
+        retiresNow: emergency || config.graceHours === 0,
+        writesOnRetire: writes.onRetire,
+        hooks: hookPointsOf(config),
+      };
     }),
   };
 }

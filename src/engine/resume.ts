@@ -30,6 +30,15 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
   if (run.verified) {
     trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
+    if (stored.mode !== 'retire') {
+      // An afterVerify hook the run had not finished runs now (or waits for a person); one that fails rolls back.
+      try {
+        await run.afterCommit();
+      } catch (error) {
+        if (error instanceof RotateError && error.code === 'HOOK_INTERRUPTED') throw error;
+        return [...done, ...(await run.rollBack(error))];
+      }
+    }
     return [...done, ...(await run.finish())];
   }
   trace(`engine: resume: run ${stored.runId} had not verified: undoing it`);

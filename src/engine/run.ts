@@ -1,6 +1,10 @@
 import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
+import { RotateError } from '../errors.js';
 import { fingerprint } from '../history/audit.js';
+import { type HookValues, runHook } from '../hooks/run.js';
+import type { HookPoint } from '../hooks/schema.js';
+import { SecretValue } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
@@ -13,7 +17,7 @@ import { record, type ValuesAround } from './record.js';
 import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
-import { type RunShape, resumeFinishes, type Step, type StepMember, type StepRun, stepsOf, undoOf } from './steps.js';
+import { hookPointsOf, type RunShape, resumeFinishes, type Step, type StepMember, type StepRun, stepsOf, undoOf } from './steps.js';
 
 /** A secret ready to join a run: checked, generated, not yet journaled. */
 export interface Prepared {
@@ -35,6 +39,12 @@ const graceHoursOf = (journal: Journal, config: SecretConfig): number =>
   journal.mode === 'rotate' && !journal.emergency ? config.graceHours : 0;
 
 const unique = (names: string[]): string[] => [...new Set(names)];
+
+/**
+ * Where a secret with hooks keeps the value it replaces, sealed with its rotation: a resumed run never read the
+ * target as it was, and its hooks still get ROTATE_OLD_VALUE.
+ */
+const HOOK_OLD_VALUE = 'rotate:hook-old-value';
 
 /**
  * A run over a set of secrets: it executes the steps of `steps.ts` in order and journals before each side effect,
@@ -70,6 +80,8 @@ export class Run implements StepRun {
     const members: Member[] = [];
     for (const p of prepared) {
       const config = secretConfig(session, p.id);
+      const current = snapshot.values[envKeysOf(config)[0] ?? ''];
+      if (config.hooks && current !== undefined) p.rotation.secrets[HOOK_OLD_VALUE] = new SecretValue(current);
       const entry: JournalSecret = {
         secret: p.id,
         kind: config.kind,
@@ -142,6 +154,7 @@ export class Run implements StepRun {
         stages: Object.keys(m.rotation.stageEnv ?? {}).length > 0,
         retiresNow: graceHoursOf(this.journal, m.config) === 0,
         writesOnRetire: Object.keys(m.rotation.retireEnv ?? {}).length > 0,
+        hooks: hookPointsOf(m.config),
       })),
     };
   }
@@ -152,6 +165,53 @@ export class Run implements StepRun {
    */
   async change(checkpoint: () => void): Promise<void> {
     await this.#phase('change', this.members, checkpoint);
+  }
+
+  /**
+   * A forward resume: the change steps after the commit point (an afterVerify hook) that had not finished for a
+   * secret, in order. A step that throws leaves the rollback to the caller, as in the change phase.
+   */
+  async afterCommit(): Promise<void> {
+    const steps = stepsOf('change');
+    let commit = -1;
+    steps.forEach((step, index) => {
+      if (step.commits) commit = index;
+    });
+    const shape = this.shape;
+    for (const step of steps.slice(commit + 1)) {
+      if (step.scope !== 'secret') continue;
+      for (const m of this.members) {
+        const done = m.entry.steps.some((s) => s.name === step.name && s.state === 'done');
+        if (!done && step.when(shape, shape.secrets[this.members.indexOf(m)]!)) {
+          await this.#secretStep(m, step.name, () => step.act(this, m));
+        }
+      }
+    }
+  }
+
+  /**
+   * Runs the secret's hook at `point`; its step is journaled as started already. An earlier start with no done
+   * means a run stopped while it ran, for an unknown part: it runs again only when marked idempotent, otherwise a
+   * person decides (HOOK_INTERRUPTED, exit 3). Never repeated blindly.
+   */
+  async hook(m: StepMember, point: HookPoint): Promise<void> {
+    const hook = m.config.hooks?.[point];
+    if (!hook) return;
+    const name = `hook-${point}`;
+    const starts = m.entry.steps.filter((s) => s.name === name && s.state === 'started');
+    const dones = m.entry.steps.filter((s) => s.name === name && s.state === 'done').length;
+    if (starts.length > dones + 1 && !hook.idempotent) {
+      throw new RotateError(
+        'HOOK_INTERRUPTED',
+        `hook ${point} of ${m.id} started at ${starts[0]!.at} and did not finish (the run stopped while it ran): rotate cannot know what it did`,
+        {
+          hint: `check what secrets.${m.id}.hooks.${point}.run did; if running it again is safe, set its "idempotent": true, or if it completed make it \`true\`, then run \`rotate resume\` again`,
+        },
+      );
+    }
+    const key = envKeysOf(m.config)[0] ?? '';
+    const values: HookValues = { newValue: m.rotation.env[key] ?? undefined, oldValue: m.rotation.secrets[HOOK_OLD_VALUE] };
+    await runHook(m.id, point, hook, values, this.session.configDir, this.session.deps);
   }
 
   /** After every secret verified: record the ones with a grace period, retire the others' old values now. */
@@ -263,6 +323,14 @@ export class Run implements StepRun {
     for (const m of this.members) {
       m.checks = await traced(`engine: rollback: verify the old value of ${m.id}`, () => m.rotator.verifyCurrent(m.ctx), checkCount);
       assertChecks(m.checks, 'ROLLBACK_VERIFY_FAILED', `${m.id}: after the rollback the old value does not pass its checks`);
+    }
+    // The app's own undo, once the old value is back and proven (ROTATE_OLD_VALUE is the value in use again); not
+    // when only a `before` hook ran, which changed nothing of rotate's.
+    const changed = journal.steps.length > 0 || this.members.some((m) => m.entry.steps.some((s) => s.name !== 'hook-before'));
+    if (!changed) return;
+    for (const m of this.members.filter((m) => m.config.hooks?.onRollback)) {
+      if (m.entry.steps.some((s) => s.name === 'hook-onRollback' && s.state === 'done')) continue;
+      await this.#secretStep(m, 'hook-onRollback', () => this.hook(m, 'onRollback'));
     }
   }
 

@@ -8,11 +8,21 @@ export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Ended by `timeoutMs`: its whole process group was killed. */
+  timedOut?: boolean;
+}
+
+/** What a hook's command gets beyond a restart command's: its variables (the values) and a deadline. */
+export interface CommandOptions {
+  /** Added to the child's environment after the credential variables are removed. */
+  env?: Record<string, string>;
+  /** Past it the command's process group gets SIGTERM, then SIGKILL 5 s later. */
+  timeoutMs?: number;
 }
 
 /** The side effects the engine uses beyond a rotator's: child processes and the notification hook. */
 export interface EngineDeps extends RotatorDeps {
-  runCommand(command: string, cwd: string): Promise<CommandResult>;
+  runCommand(command: string, cwd: string, options?: CommandOptions): Promise<CommandResult>;
   actor: string;
   host: string;
   /** This process's id, journaled so `rotate status` can say which process left a run unfinished. */

@@ -1,5 +1,6 @@
 import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
+import type { HookPoint } from '../hooks/schema.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import type { Journal, JournalSecret, StoredJournal } from '../store/types.js';
 import { isLegacyJournal } from '../store/types.js';
@@ -41,6 +42,8 @@ export interface StepRun {
   write(changes: EnvChanges[], options?: { sinceRead?: boolean }): Promise<void>;
   /** Restarts each service of `members` once (nothing with `--no-restart`). */
   restart(members: readonly StepMember[]): Promise<void>;
+  /** Runs the secret's hook at `point` (secrets.<id>.hooks), once its step is journaled as started. */
+  hook(member: StepMember, point: HookPoint): Promise<void>;
   /** Whether a run step was journaled as started. */
   started(name: string): boolean;
 }
@@ -53,6 +56,8 @@ export interface SecretShape {
   retiresNow: boolean;
   /** Retiring writes the target (`Rotation.retireEnv`). */
   writesOnRetire: boolean;
+  /** The points of its configured hooks (secrets.<id>.hooks). */
+  hooks: readonly HookPoint[];
 }
 
 export interface RunShape {
@@ -100,7 +105,22 @@ export type Step = RunStep | SecretStep;
 
 const nonEmpty = (changes: EnvChanges | undefined): changes is EnvChanges => Object.keys(changes ?? {}).length > 0;
 
+/**
+ * A secret's hook as a step (src/hooks/run.ts). It changes nothing of rotate's, so an undo has nothing of its own to
+ * reverse: the app's own undo is the `onRollback` hook, which `Run.undo` runs after the old value is back.
+ */
+const hookStep = (point: Exclude<HookPoint, 'onRollback'>, when: (run: RunShape) => boolean): SecretStep => ({
+  name: `hook-${point}`,
+  scope: 'secret',
+  phase: 'change',
+  undo: {},
+  when: (run, s) => s.hooks.includes(point) && when(run),
+  act: (run, m) => run.hook(m, point),
+});
+
 export const STEPS: readonly Step[] = [
+  // After every check passed and the values are generated, before anything changes (a migration's preparation).
+  hookStep('before', () => true),
   {
     // Keys the app does not read hold the new value before apply moves data to it (exchange-key's <env>_NEXT).
     // The backup taken here, from before any change, is the one an undo restores. No restart.
@@ -146,6 +166,8 @@ export const STEPS: readonly Step[] = [
     when: (run) => run.restarts,
     act: (run, members) => run.restart(members),
   },
+  // The new value is applied, written and running: the app's own step before verification (a data migration).
+  hookStep('afterApply', (run) => run.restarts),
   {
     // Journaled as done only when every check passed: resume goes forward from here and only here.
     name: 'verify',
@@ -161,6 +183,8 @@ export const STEPS: readonly Step[] = [
       assertChecks(checks, 'VERIFY_FAILED', `${m.id}: the new value did not pass verification`);
     },
   },
+  // Proven, not yet retired: a failure still rolls back; a forward resume finishes it (Run.afterCommit).
+  hookStep('afterVerify', (run) => run.restarts),
   {
     name: 'retire',
     scope: 'secret',
@@ -195,6 +219,10 @@ export const STEPS: readonly Step[] = [
     },
   },
 ];
+
+/** The points a secret has hooks at, for its shape. */
+export const hookPointsOf = (config: SecretConfig): HookPoint[] =>
+  Object.entries(config.hooks ?? {}).flatMap(([point, hook]) => (hook ? [point as HookPoint] : []));
 
 /** The steps of one phase, in order. */
 export const stepsOf = (phase: Step['phase']): readonly Step[] => STEPS.filter((s) => s.phase === phase);
