@@ -42,11 +42,17 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
     import('../monitoring/drift.js'),
   ]);
   return withSession(options, { envFile: 'required' }, async (session) => {
-    const [health, journals] = await Promise.all([secretHealth(session), session.store.readJournals()]);
+    const [health, journals, gates] = await Promise.all([
+      secretHealth(session),
+      session.store.readJournals(),
+      import('../policy/promotion-status.js').then((m) => m.promotionStatus(session)),
+    ]);
     const secrets = health.map((h) => {
       const journal = journals.find((j) => journalSecretIds(j).includes(h.secret));
+      const gate = gates.get(h.secret);
       return {
         ...h,
+        ...(gate ? { promotion: gate } : {}),
         ...(journal
           ? {
               pendingRun: {
@@ -104,6 +110,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
         lines.push('  Run `rotate resume` to finish or undo it.');
       }
+      for (const s of secrets) if (s.promotion) lines.push(`\n${s.secret}: promotion after ${s.promotion.after}: ${s.promotion.text}`);
       // With --check the problems below say it.
       for (const s of secrets.filter((s) => s.notApplied && !options.check))
         lines.push(`\n${notAppliedText(s.secret, s.unapplied?.services ?? [])}`);

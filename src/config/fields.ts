@@ -2,6 +2,7 @@
 // src/config/schema.ts assembles them).
 import * as z from 'zod/mini';
 import { hooksSchema } from '../hooks/schema.js';
+import { promotionSchema, relatedSchema } from '../policy/schema.js';
 import { windowSchema } from '../schedule/window.js';
 
 /** Names of environment variables: what `.env` files and shells accept. */
@@ -24,4 +25,8 @@ export const secretFields = {
   window: z.optional(windowSchema),
   /** Shell commands at points of the rotation (src/hooks/run.ts). */
   hooks: z.optional(hooksSchema),
+  /** The staging-first gate for this secret; overrides the top-level `promotion`. */
+  promotion: z.optional(promotionSchema),
+  /** Secrets `rotate leak` rotates together with this one when it leaks. */
+  related: z.optional(relatedSchema),
 };

@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { notifySchema } from '../notify/schema.js';
+import { environmentName, promotionSchema } from '../policy/schema.js';
 import { windowSchema } from '../schedule/window.js';
 import { exchangeKeySecretSchema } from '../secrets/exchange-key/kind.js';
 import { secretKinds } from '../secrets/index.js';
@@ -107,45 +108,103 @@ export const targetSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const configSchema = z.strictObject({
-  $schema: z.optional(z.string()),
-  /** One env file or several that must hold the same values (relative to the config's folder). */
-  envFile: z._default(z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))]), '.env'),
-  target: z._default(targetSchema, { type: 'envfile' }),
-  store: z.prefault(
-    z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate'), keepBackups }),
-      z.strictObject({
-        type: z.literal('postgres'),
-        keepBackups,
-        /** Name of the environment variable holding the store's connection URL. */
-        urlEnv: z._default(envName, 'ROTATE_STORE_URL'),
-        schema: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/)), 'rotate'),
-      }),
-    ]),
-    { type: 'file' },
-  ),
-  services: z._default(z.record(nonEmpty(), serviceSchema), {}),
-  secrets: z.prefault(
-    z.pipe(
-      z.transform((value: unknown) => {
-        if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-        return Object.fromEntries(
-          Object.entries(value).map(([id, secret]) => {
-            const kind = KIND_BY_ID[id];
-            if (kind && secret && typeof secret === 'object' && !('kind' in secret)) return [id, { kind, ...secret }];
-            return [id, secret];
-          }),
-        );
-      }),
-      z.record(secretIdSchema, secretSchema),
+export const configSchema = z
+  .strictObject({
+    $schema: z.optional(z.string()),
+    /** The environment this config rotates (`staging`, `production`), recorded with every run. */
+    environment: z.optional(environmentName),
+    /** The staging-first gate (src/policy/promotion.ts); a secret's own `promotion` wins. */
+    promotion: z.optional(promotionSchema),
+    /** One env file or several that must hold the same values (relative to the config's folder). */
+    envFile: z._default(z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))]), '.env'),
+    target: z._default(targetSchema, { type: 'envfile' }),
+    store: z.prefault(
+      z.discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('file'), dir: z._default(nonEmpty(), '.rotate'), keepBackups }),
+        z.strictObject({
+          type: z.literal('postgres'),
+          keepBackups,
+          /** Name of the environment variable holding the store's connection URL. */
+          urlEnv: z._default(envName, 'ROTATE_STORE_URL'),
+          schema: z._default(z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/)), 'rotate'),
+        }),
+      ]),
+      { type: 'file' },
     ),
-    DEFAULT_SECRETS as never,
-  ),
-  notify: z.prefault(notifySchema, {}),
-  /** When `--due` may rotate (a secret's own `window` wins). */
-  window: z.optional(windowSchema),
-});
+    services: z._default(z.record(nonEmpty(), serviceSchema), {}),
+    secrets: z.prefault(
+      z.pipe(
+        z.transform((value: unknown) => {
+          if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+          return Object.fromEntries(
+            Object.entries(value).map(([id, secret]) => {
+              const kind = KIND_BY_ID[id];
+              if (kind && secret && typeof secret === 'object' && !('kind' in secret)) return [id, { kind, ...secret }];
+              return [id, secret];
+            }),
+          );
+        }),
+        z.record(secretIdSchema, secretSchema),
+      ),
+      DEFAULT_SECRETS as never,
+    ),
+    notify: z.prefault(notifySchema, {}),
+    /** When `--due` may rotate (a secret's own `window` wins). */
+    window: z.optional(windowSchema),
+  })
+  .check(z.superRefine(policyIssues));
+
+/** A zod issue of our own (not an error code of rotate's: the message names the path). */
+const CUSTOM = 'custom' as const;
+
+/** Policy keys that only make sense together: a gate needs this config's environment and names another one. */
+function policyIssues(
+  config: {
+    environment?: string | undefined;
+    promotion?: { after: string } | undefined;
+    secrets: Record<string, { promotion?: { after: string } | undefined; related?: string[] | undefined }>;
+  },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const gates: [PropertyKey[], { after: string }][] = [
+    ...(config.promotion ? [[['promotion'], config.promotion] as [PropertyKey[], { after: string }]] : []),
+    ...Object.entries(config.secrets).flatMap(([id, s]) =>
+      s.promotion ? [[['secrets', id, 'promotion'], s.promotion] as [PropertyKey[], { after: string }]] : [],
+    ),
+  ];
+  for (const [path, gate] of gates) {
+    if (!config.environment) {
+      ctx.issues.push({
+        code: CUSTOM,
+        input: gate,
+        path,
+        message: `a promotion gate needs this config's own "environment" (such as "production") so that its runs are told apart from ${gate.after}'s`,
+      });
+    } else if (gate.after === config.environment) {
+      ctx.issues.push({
+        code: CUSTOM,
+        input: gate,
+        path: [...path, 'after'],
+        message: `the gate names this config's own environment "${gate.after}": name the environment that rotates first (such as "staging")`,
+      });
+    }
+  }
+  for (const [id, s] of Object.entries(config.secrets)) {
+    for (const [index, other] of (s.related ?? []).entries()) {
+      if (other === id || !config.secrets[other]) {
+        ctx.issues.push({
+          code: CUSTOM,
+          input: other,
+          path: ['secrets', id, 'related', index],
+          message:
+            other === id
+              ? 'a secret is not related to itself'
+              : `no secret "${other}" in secrets: name one of ${Object.keys(config.secrets).join(', ')}`,
+        });
+      }
+    }
+  }
+}
 
 export type Config = z.output<typeof configSchema>;
 export type SecretConfig = z.output<typeof secretSchema>;

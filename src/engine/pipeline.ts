@@ -4,6 +4,7 @@ import { readEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import { plaintextKeysIn, plaintextWarning } from '../envfile/values.js';
 import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
+import { assertPromotion } from '../policy/promotion-check.js';
 import type { Rotation } from '../secrets/types.js';
 import { preflightServices } from '../services/restart.js';
 import { checkCount, traced } from '../trace.js';
@@ -47,6 +48,8 @@ export async function preflightSet(session: Session, ids: readonly string[]): Pr
 export async function rotateSet(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback' = 'rotate'): Promise<SecretResult[]> {
   if (ids.length === 0) return [];
   assertSomethingRestarts(session, ids);
+  // Staging first: a closed gate refuses here, before a pending retirement or anything else changes.
+  if (mode === 'rotate') await assertPromotion(session, ids);
   // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
   for (const path of session.envFiles) {
     for (const warning of await checkEnvFilePermissions(path)) session.deps.log.warn(warning);

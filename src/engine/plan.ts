@@ -1,8 +1,9 @@
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
+import { promotionCheck } from '../policy/promotion-check.js';
 import { envKeysOf, rotationWritesOf } from '../secrets/index.js';
 import { serviceInstances } from '../services/instances.js';
-import type { SecretState, StoredJournal } from '../store/types.js';
+import type { HistoryEntry, SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
 import { checkCount, safeUrl, traced } from '../trace.js';
@@ -21,7 +22,11 @@ export async function planSet(session: Session, ids: readonly string[]): Promise
   if (ids.length === 0) return [];
   // Env files that disagree are bad input (exit 2), for a dry run as for a rotation.
   const snapshot = await session.target.read(keysOf(session, ids));
-  const [states, journals] = await Promise.all([session.store.readStates(), session.store.readJournals()]);
+  const [states, journals, history] = await Promise.all([
+    session.store.readStates(),
+    session.store.readJournals(),
+    session.store.readHistory(),
+  ]);
   const setChecks = await traced(
     `engine: preflight of the set (${ids.join(', ')}): target and services`,
     () => preflightSet(session, ids),
@@ -31,7 +36,9 @@ export async function planSet(session: Session, ids: readonly string[]): Promise
   const results: SecretResult[] = [];
   for (const [index, id] of ids.entries()) {
     const pending = journals.find((j) => journalSecretIds(j).includes(id));
-    results.push(await planSecret(session, id, states[id], snapshot, pendingCheck(pending), setChecks, plannedSteps(shape, index)));
+    results.push(
+      await planSecret(session, id, states[id], snapshot, pendingCheck(pending), setChecks, plannedSteps(shape, index), history),
+    );
   }
   return results;
 }
@@ -70,6 +77,7 @@ async function planSecret(
   pending: Check[],
   setChecks: Check[],
   steps: string[],
+  history: readonly HistoryEntry[],
 ): Promise<SecretResult> {
   const config = secretConfig(session, id);
   const services = session.options.restart ? config.services : [];
@@ -84,7 +92,8 @@ async function planSecret(
       () => rotator.preflight(ctx),
       (p) => checkCount(p.checks),
     );
-    const checks = [...pending, ...preflight.checks, ...copyChecks(session, id, snapshot.values), ...setChecks];
+    const gate = promotionCheck(session, id, history);
+    const checks = [...pending, ...(gate ? [gate] : []), ...preflight.checks, ...copyChecks(session, id, snapshot.values), ...setChecks];
     // No silent non-delivery: what a real run refuses (exit 2) is a failed check here, so CI catches it (exit 1).
     if (session.options.restart && config.services.length === 0) {
       checks.push(

@@ -1,6 +1,7 @@
 import { appendChained, fingerprint } from '../history/audit.js';
 import { historyNotice } from '../notify/history-notice.js';
 import { sendNotice } from '../notify/send.js';
+import { promotionOfRun } from '../policy/promotion-record.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry, HistoryResult, Journal } from '../store/types.js';
 import type { SecretResult } from './result.js';
@@ -19,6 +20,9 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   'retire-failed': 'failed',
   failed: 'failed',
 };
+
+/** Outcomes that put a new value in place: a gate bypass that ended in one of these is posted. */
+const CHANGED: SecretResult['status'][] = ['rotated', 'grace', 'written'];
 
 /** What a record needs of its run: a journaled run, or one that stopped at its checks before it journaled anything. */
 export type RunInfo = Pick<Journal, 'runId' | 'startedAt' | 'mode' | 'emergency'>;
@@ -51,6 +55,7 @@ export async function record(
     action: action ?? journal.mode,
     result: RESULT[result.status] ?? 'skipped',
     actor: session.deps.actor,
+    ...(session.config.environment ? { environment: session.config.environment } : {}),
     ...(journal.emergency ? { emergency: true } : {}),
     // A person may paste the leaked value into --reason: the current and new values never reach history or a post.
     ...(session.options.reason ? { reason: redactTyped(session.options.reason, [values.old, values.new]) } : {}),
@@ -62,9 +67,13 @@ export async function record(
       new: await fingerprint(session.store, values.new),
     },
   };
+  const promotion = (action ?? journal.mode) === 'rotate' ? await promotionOfRun(session, result.secret, now) : undefined;
+  if (promotion) entry.promotion = promotion.record;
   await appendChained(session.store, entry, session.deps.log.warn);
   const notice = historyNotice(entry, result.status, session.deps.host, await session.store.readHistoryHead());
   if (notice) await sendNotice(session.config.notify, session.deps, notice);
+  if (promotion?.bypassNotice && CHANGED.includes(result.status))
+    await sendNotice(session.config.notify, session.deps, promotion.bypassNotice(entry));
 }
 
 /**

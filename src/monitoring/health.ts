@@ -35,7 +35,9 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
   const settled = secrets.filter((s) => !s.journal && s.schedule.state !== 'absent');
   const drifts = await detectDrift(session.target, session.store, settled, history);
   return secrets.map(({ id, config, journal, schedule: s }) => {
-    const last = history.filter((e) => e.secret === id).at(-1);
+    // On a store shared by environments, another environment's runs of the same id are not this secret's.
+    const env = session.config.environment;
+    const last = history.filter((e) => e.secret === id && (!env || !e.environment || e.environment === env)).at(-1);
     return {
       secret: id,
       kind: config.kind,

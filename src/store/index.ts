@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { RotateError } from '../errors.js';
 import { tracing } from '../trace.js';
+import { withEnvironment } from './environment.js';
 import { FileStore } from './file.js';
 import { withTrace } from './trace.js';
 import type { LockHolder, Store } from './types.js';
@@ -14,7 +15,8 @@ export async function openStore(
   holder: LockHolder,
   warn: (message: string) => void,
 ): Promise<Store> {
-  const store = await open(config, configDir, environment, holder, warn);
+  const opened = await open(config, configDir, environment, holder, warn);
+  const store = config.environment ? withEnvironment(opened, config.environment) : opened;
   return tracing() ? withTrace(store) : store;
 }
 

@@ -131,6 +131,8 @@ export interface HistoryEntry {
   action: 'rotate' | 'rollback' | 'retire' | 'resume' | 'mark' | 'verify';
   result: HistoryResult;
   actor: string;
+  /** The config's `environment` (staging, production): the promotion gate reads other environments' runs by it. */
+  environment?: string;
   emergency?: boolean;
   reason?: string;
   facts?: Record<string, JsonValue>;
@@ -139,6 +141,11 @@ export interface HistoryEntry {
   durationMs?: number;
   /** Keyed fingerprints (src/history/audit.ts) of the secret's value before and after the run; null when absent. */
   fingerprints?: { old: string | null; new: string | null };
+  /**
+   * A rotation behind a promotion gate (src/policy/promotion.ts): the earlier run it rested on, or the gate it passed
+   * closed with `--emergency`.
+   */
+  promotion?: { after: string; restsOn?: string; bypassed?: boolean };
   /** HMAC linking this record to the one before it (src/history/audit.ts); `rotate history --verify` checks it. */
   chain?: string;
 }
