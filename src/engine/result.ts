@@ -72,12 +72,20 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   'retire-failed': ExitCode.needsPerson,
 };
 
-/** The worst outcome decides: needs a person (3) over failed (1) over done (0). */
+/**
+ * Failures whose code promises exit 2 (docs/kubernetes.md): a concurrent change of the Secret stops the run, nothing
+ * of it is overwritten, and the run is undone; it is a conflict to look at, not a failed rotation.
+ */
+const USAGE_FAILURES = new Set(['KUBE_CONFLICT']);
+
+/** The worst outcome decides: needs a person (3) over bad input (2) over failed (1) over done (0). */
 export function exitCodeOf(results: SecretResult[]): ExitCodeValue {
+  const rank = (exit: ExitCodeValue) => [ExitCode.ok, ExitCode.failed, ExitCode.usage, ExitCode.needsPerson].indexOf(exit as 0);
   let code: ExitCodeValue = ExitCode.ok;
   for (const result of results) {
-    const next = EXIT_BY_STATUS[result.status];
-    if (next === ExitCode.needsPerson || (next === ExitCode.failed && code === ExitCode.ok)) code = next;
+    let next = EXIT_BY_STATUS[result.status];
+    if (next === ExitCode.failed && result.error && USAGE_FAILURES.has(result.error.code)) next = ExitCode.usage;
+    if (rank(next) > rank(code)) code = next;
   }
   return code;
 }

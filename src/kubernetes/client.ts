@@ -180,6 +180,17 @@ export function kubeError(error: unknown, ref: ObjectRef, server: string): Rotat
   });
 }
 
+/**
+ * A failure worth asking again, as `kubectl rollout status` does: the API server busy or failing (429, 5xx) or the
+ * connection dropped (no HTTP status: reset, refused while it restarts, a timeout). Never a 4xx that says what to fix.
+ */
+export function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'number') return code === 429 || code >= 500;
+  // A RotateError is rotate's own verdict (a KUBE_* code), not the client's.
+  return !(error instanceof RotateError);
+}
+
 function safeParse(text: string): { message?: string } | undefined {
   try {
     return JSON.parse(text);

@@ -5,7 +5,7 @@
 import type { Config, KubernetesWorkloadConfig, ServiceConfig } from '../config/schema.js';
 import type { Check, Logger } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
-import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
+import { isTransient, type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
 import { timed, traced } from '../trace.js';
 import { type RolloutState, rolloutState } from './rollout-status.js';
 
@@ -60,15 +60,22 @@ const ref = (w: Workload, verb: string): ObjectRef => ({
 const label = (w: Workload) => `${w.kind} ${w.namespace}/${w.name}`;
 
 async function readWorkload(clients: KubeClients, w: Workload): Promise<unknown> {
-  const params = { name: w.name, namespace: w.namespace };
   try {
-    if (w.kind === 'Deployment') return await clients.apps.readNamespacedDeployment(params);
-    if (w.kind === 'StatefulSet') return await clients.apps.readNamespacedStatefulSet(params);
-    return await clients.apps.readNamespacedDaemonSet(params);
+    return await readWorkloadRaw(clients, w);
   } catch (error) {
     throw kubeError(error, ref(w, 'get'), clients.server);
   }
 }
+
+function readWorkloadRaw(clients: KubeClients, w: Workload): Promise<unknown> {
+  const params = { name: w.name, namespace: w.namespace };
+  if (w.kind === 'Deployment') return clients.apps.readNamespacedDeployment(params);
+  if (w.kind === 'StatefulSet') return clients.apps.readNamespacedStatefulSet(params);
+  return clients.apps.readNamespacedDaemonSet(params);
+}
+
+/** Backoff between reads that failed for a passing reason: 0.5 s doubling to 5 s, always within the deadline. */
+const RETRY_MS = [500, 1_000, 2_000, 5_000];
 
 /** `kubectl rollout restart`: a strategic merge patch of the pod template's restartedAt annotation. */
 async function restartWorkload(clients: KubeClients, w: Workload, at: Date): Promise<void> {
@@ -112,8 +119,23 @@ async function waitRollout(clients: KubeClients, w: Workload, timeoutSeconds: nu
   const deadline = deps.now().getTime() + timeoutSeconds * 1000;
   let said = '';
   let state: RolloutState;
+  let failures = 0;
   for (;;) {
-    state = rolloutState(w.kind, await readWorkload(clients, w));
+    let object: unknown;
+    try {
+      object = await readWorkloadRaw(clients, w);
+      failures = 0;
+    } catch (error) {
+      // One 500, 429 or dropped connection is not a failed rollout (kubectl rollout status asks again): retry with
+      // backoff until the deadline; a 4xx, or a failure that lasts past the deadline, ends the wait.
+      const wait = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)]!;
+      if (!isTransient(error) || deps.now().getTime() + wait >= deadline) throw kubeError(error, ref(w, 'get'), clients.server);
+      failures++;
+      deps.log.warn(`${service}: reading ${label(w)} failed (${transientText(error)}); asking again in ${wait / 1000} s`);
+      await deps.sleep(wait);
+      continue;
+    }
+    state = rolloutState(w.kind, object);
     if (state.progress !== said) {
       said = state.progress;
       deps.log.info(`${service}: ${state.progress}`);
@@ -131,6 +153,14 @@ async function waitRollout(clients: KubeClients, w: Workload, timeoutSeconds: nu
     }
     await deps.sleep(POLL_MS);
   }
+}
+
+/** A transient failure in a few words: the HTTP status, or the connection error's code (never a message or body). */
+function transientText(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'number') return `HTTP ${code}`;
+  const cause = (error as { cause?: { code?: unknown } })?.cause?.code;
+  return typeof code === 'string' ? code : typeof cause === 'string' ? cause : 'the connection failed';
 }
 
 /** Read-only checks for preflight and --dry-run: the workload exists, and rotate may get and patch it. */

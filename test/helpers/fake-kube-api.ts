@@ -30,8 +30,18 @@ const OBJECT_PATH = /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(secret
 const NAMESPACE_PATH = /^\/api\/v1\/namespaces\/([^/]+)$/;
 const SSAR_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
+/** A fault the next matching request gets instead of its answer: an HTTP status (a Status body), or a reset connection. */
+export interface Fault {
+  match(request: Pick<RequestRecord, 'method' | 'path'>): boolean;
+  answer: number | 'reset';
+  /** Why, in the Status message (an admission webhook's text, say). */
+  message?: string;
+}
+
 export class ApiServer {
   readonly requests: RequestRecord[] = [];
+  /** Taken one at a time, in order, by the requests they match. */
+  readonly faults: Fault[] = [];
   #server: Server | undefined;
 
   constructor(readonly options: ApiServerOptions) {}
@@ -71,6 +81,16 @@ export class ApiServer {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const raw = Buffer.concat(chunks).toString('utf8');
+      const fault = this.faults.findIndex((f) => f.match(record));
+      if (fault >= 0) {
+        const [{ answer, message }] = this.faults.splice(fault, 1) as [Fault];
+        if (answer === 'reset') {
+          record.status = 0;
+          req.socket.destroy();
+          return;
+        }
+        throw new StatusError(answer, answer === 429 ? 'TooManyRequests' : 'InternalError', message ?? `injected fault ${answer}`);
+      }
       const account = this.#authenticate(req);
       record.user = account.user;
       [status, body] = await this.#route(record, url, account, raw);

@@ -91,6 +91,38 @@ describe('Kubernetes workload restarts', () => {
     expect(await authStatus(service.url, NEW)).toBe(200);
   });
 
+  it('a 500, a 429 and a reset connection while waiting for the rollout are asked again (as kubectl rollout status does)', async () => {
+    kube.createWorkload('Deployment', NS, 'flaky', { secret: SECRET, readinessPath: '/healthz' });
+    await kube.until(() => kube.rolledOut('Deployment', NS, 'flaky'));
+    const read = (r: { method: string; path: string }) => r.method === 'GET' && r.path.endsWith('/deployments/flaky');
+    kube.api.faults.push(
+      { match: read, answer: 500, message: 'etcdserver: leader changed' },
+      { match: read, answer: 429 },
+      { match: read, answer: 'reset' },
+    );
+    const before = logged.length;
+    await rolloutRestart('flaky', config({ flaky: { kind: 'Deployment', name: 'flaky' } }), deps);
+    expect(kube.api.faults).toEqual([]);
+    expect(kube.rolledOut('Deployment', NS, 'flaky')).toBe(true);
+    const warned = logged.slice(before).join('\n');
+    expect(warned).toContain('reading Deployment cryptoorchestrator/flaky failed (HTTP 500); asking again');
+    expect(warned).toContain('(HTTP 429)');
+  });
+
+  it('a 4xx while waiting ends the wait at once; a 500 that lasts past the deadline ends it at the deadline', async () => {
+    kube.createWorkload('Deployment', NS, 'broken-api', { secret: SECRET, readinessPath: '/healthz' });
+    await kube.until(() => kube.rolledOut('Deployment', NS, 'broken-api'));
+    const read = (r: { method: string; path: string }) => r.method === 'GET' && r.path.endsWith('/deployments/broken-api');
+    const cfg = config({ 'broken-api': { kind: 'Deployment', name: 'broken-api' } }, 2);
+    kube.api.faults.push({ match: read, answer: 404 });
+    expect(await rolloutRestart('broken-api', cfg, deps).catch((e) => e)).toMatchObject({ code: 'KUBE_NOT_FOUND' });
+    kube.api.faults.push(...Array.from({ length: 50 }, () => ({ match: read, answer: 503 })));
+    const started = Date.now();
+    expect(await rolloutRestart('broken-api', cfg, deps).catch((e) => e)).toMatchObject({ code: 'KUBE_API_ERROR', exitCode: 1 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    kube.api.faults.length = 0;
+  });
+
   it('outliving the health timeout fails the restart', async () => {
     kube.createWorkload('Deployment', NS, 'slow', { secret: SECRET, readinessPath: '/never', progressDeadlineSeconds: 600 });
     const error = await rolloutRestart('slow', config({ slow: { kind: 'Deployment', name: 'slow' } }, 1), deps).catch((e) => e);
