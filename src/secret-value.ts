@@ -3,10 +3,30 @@ import { inspect } from 'node:util';
 const REDACTED = '[redacted]';
 
 /**
- * Every secret value that this process has seen. Output paths pass text through `redact()`, so a value that
- * slips into a message by mistake is still never printed.
+ * Every secret value that this process has seen, with the forms it can take in text: as is, URL-encoded, base64
+ * (padded and not), base64url and hex (lower and upper case). A Kubernetes Secret holds its values in base64, and an
+ * API error (an admission webhook's message) can quote them so. Output paths pass text through `redact()`, so a value
+ * that slips into a message by mistake is still never printed. Longest forms are replaced first.
  */
-const known = new Set<string>();
+const known = new Map<string, string[]>();
+
+function remember(value: string): void {
+  if (value.length < 6 || known.has(value)) return;
+  const bytes = Buffer.from(value, 'utf8');
+  const base64 = bytes.toString('base64');
+  const hex = bytes.toString('hex');
+  const forms = [value, encodeURIComponent(value), base64, base64.replace(/=+$/, ''), bytes.toString('base64url'), hex, hex.toUpperCase()];
+  known.set(
+    value,
+    [...new Set(forms)].sort((a, b) => b.length - a.length),
+  );
+}
+
+/**
+ * Names that say their value is a credential (an env file's or a child's environment): values under them are
+ * registered for redaction even when no secret of the config owns them.
+ */
+export const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|_URL$|CREDENTIAL|_PASS$|_DSN$|_AUTH$|^DSN$/i;
 
 /** A secret that prints as `[redacted]` everywhere; only `reveal()` hands out the value. */
 export class SecretValue {
@@ -15,7 +35,7 @@ export class SecretValue {
   constructor(value: string) {
     this.#value = value;
     // Short values (a one-letter test password) would redact ordinary words; 6+ chars keeps output readable.
-    if (value.length >= 6) known.add(value);
+    remember(value);
   }
 
   reveal(): string {
@@ -45,17 +65,15 @@ export class SecretValue {
 
 /** Registers a value that is not wrapped (a password inside a URL, say) so that output never shows it. */
 export function markSecret(value: string): void {
-  if (value.length >= 6) known.add(value);
+  remember(value);
 }
 
-/** Replaces every known secret value in `text` (and its URL-encoded form) with `[redacted]`. */
+/** Replaces every known secret value in `text`, in each of its forms (see `known`), with `[redacted]`. */
 export function redact(text: string): string {
   if (known.size === 0) return text;
   let out = text;
-  for (const value of known) {
-    if (out.includes(value)) out = out.split(value).join(REDACTED);
-    const encoded = encodeURIComponent(value);
-    if (encoded !== value && out.includes(encoded)) out = out.split(encoded).join(REDACTED);
+  for (const forms of known.values()) {
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
   }
   return out;
 }

@@ -92,7 +92,7 @@ export function safeUrl(text: string): string {
 // Words after which a command's next word is a credential, and NAME=value assignments whose name says secret.
 const SECRET_FLAG = /(--?(?:password|passwd|pass|token|secret|key|api-key|auth|credentials?)(?:=|\s+))("[^"]*"|'[^']*'|\S+)/gi;
 const SECRET_ASSIGNMENT =
-  /\b([A-Za-z_][A-Za-z0-9_]*(?:SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?|AUTH)[A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)/gi;
+  /\b([A-Za-z_][A-Za-z0-9_]*(?:SECRET|PASS|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?|AUTH|DSN)[A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S+)/gi;
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s'"]*@/gi;
 // `-u user:pass` (curl), and a header that carries a credential (`-H "Authorization: Bearer ..."`).
 const USER_FLAG = /((?:^|\s)(?:-u|--user)(?:=|\s+))("[^"]*"|'[^']*'|\S*:\S*)/g;

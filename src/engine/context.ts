@@ -1,11 +1,9 @@
-import { markSecret } from '../secret-value.js';
+import { markSecret, SECRET_NAME } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { RotatorContext } from '../secrets/types.js';
 import type { SecretState } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
 import { type Session, secretConfig } from './session.js';
-
-const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|_URL$|CREDENTIAL/i;
 
 /** The values of every key a configured secret owns, and of keys named like secrets, never reach the output. */
 function markSecrets(session: Session, snapshot: TargetSnapshot): void {

@@ -77,7 +77,8 @@ async function connect(context: string | undefined): Promise<KubeClients> {
     core: make(kube.CoreV1Api),
     apps: make(kube.AppsV1Api),
     authorization: make(kube.AuthorizationV1Api),
-    server: cluster.server,
+    // For messages only: a server URL can carry user:password@ (or a token in its query); never printed raw.
+    server: safeUrl(cluster.server),
     context: config.currentContext,
   };
 }
@@ -126,6 +127,8 @@ export function roleRule(ref: Omit<ObjectRef, 'verb'>, verbs: string[]): string 
   return `- { apiGroups: ${list([ref.group])}, resources: ${list([ref.resource])}, resourceNames: ${list([ref.name])}, verbs: ${list(verbs)} }`;
 }
 
+const READS = new Set(['get', 'list', 'watch']);
+
 const describeRef = (ref: ObjectRef) => `${ref.resource}${ref.group ? `.${ref.group}` : ''} ${ref.namespace}/${ref.name}`;
 
 /**
@@ -137,7 +140,9 @@ export function kubeError(error: unknown, ref: ObjectRef, server: string): Rotat
   const code = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
   const body = (error as { body?: unknown })?.body;
   const status = typeof body === 'string' ? safeParse(body) : (body as { message?: string; reason?: string } | undefined);
-  const said = status?.message ? `: ${status.message}` : '';
+  // A failed write keeps only the Status reason: its message is written by whoever refused it (an admission webhook)
+  // and can quote the object sent, the Secret's base64 data included. A read's message is the API server's own.
+  const said = READS.has(ref.verb) ? (status?.message ? `: ${status.message}` : '') : status?.reason ? ` (reason: ${status.reason})` : '';
   const what = describeRef(ref);
   if (code === 404) {
     return usageError(
@@ -191,7 +196,7 @@ export function isTransient(error: unknown): boolean {
   return !(error instanceof RotateError);
 }
 
-function safeParse(text: string): { message?: string } | undefined {
+function safeParse(text: string): { message?: string; reason?: string } | undefined {
   try {
     return JSON.parse(text);
   } catch {
