@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
-import type { Session } from '../engine/session.js';
+import type { Session } from '../engine/index.js';
 import { ExitCode } from '../errors.js';
 import { lazy } from '../lazy.js';
 import type { HistoryEntry } from '../store/types.js';

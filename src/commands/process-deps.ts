@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
-import type { CommandOptions, CommandResult, EngineDeps } from '../engine/session.js';
+import type { CommandOptions, CommandResult, EngineDeps } from '../engine/index.js';
 import { loadRotator } from '../secrets/index.js';
 import { createLogger, type TerminalOptions } from '../terminal/logger.js';
 import { createProgress } from '../terminal/progress.js';
@@ -71,6 +71,8 @@ export interface ProcessDepsOptions extends TerminalOptions {
   privateEnvNames: string[];
   /** Aborted by the first SIGINT/SIGTERM (commands/interrupt.ts). */
   stop?: AbortSignal;
+  /** Marks the start of changing work (commands/interrupt.ts). */
+  whileChanging?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** The real side effects: this process's clock, randomness, network, terminal and children. */
@@ -94,6 +96,7 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     sleep: (ms) => sleep(ms),
     runCommand: (command, cwd, commandOptions) => runCommand(command, cwd, environment, privateNames, options.stop, commandOptions),
     ...(options.stop ? { stop: options.stop } : {}),
+    ...(options.whileChanging ? { whileChanging: options.whileChanging } : {}),
     actor,
     host: hostname(),
     pid: process.pid,

@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
-import type { SecretResult } from '../engine/result.js';
 import { lazy } from '../lazy.js';
 import { renderResults } from '../terminal/render.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
-import { withLock, withSession } from './session.js';
+import { withSession } from './session.js';
 
 const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { restart: z._default(z.boolean(), true) }));
 
@@ -20,22 +19,11 @@ export const resumeCommand = defineCommand(
 
 /** `rotate resume`: finish (if it had verified) or undo every run that was interrupted. */
 async function resume(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
-  const [{ exitCodeOf }, { resumeRun }, { factSentences }] = await Promise.all([
-    import('../engine/result.js'),
-    import('../engine/resume.js'),
-    import('../secrets/index.js'),
-  ]);
-  return withSession(options, { restart: options.restart }, (session) =>
-    withLock(session, 'resume', async () => {
-      const results: SecretResult[] = [];
-      for (const journal of await session.store.readJournals()) {
-        session.options.emergency = 'emergency' in journal && journal.emergency;
-        results.push(...(await resumeRun(session, journal)));
-      }
-      const code = exitCodeOf(results);
-      return printResult(options, 'resume', code, { results }, () =>
-        results.length ? renderResults(results, session.deps.environment, factSentences) : 'nothing to resume',
-      );
-    }),
-  );
+  const [engine, { factSentences }] = await Promise.all([import('../engine/index.js'), import('../secrets/index.js')]);
+  return withSession(options, { restart: options.restart }, async (session) => {
+    const { results, code } = await engine.resume(session);
+    return printResult(options, 'resume', code, { results }, () =>
+      results.length ? renderResults(results, session.deps.environment, factSentences) : 'nothing to resume',
+    );
+  });
 }

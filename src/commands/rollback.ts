@@ -5,7 +5,7 @@ import { confirm } from '../terminal/confirm.js';
 import { renderResults } from '../terminal/render.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
-import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
+import { resolveSecretIds, withSession } from './session.js';
 
 const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
@@ -27,23 +27,14 @@ export const rollbackCommand = defineCommand(
 
 /** `rotate rollback <secret>`: back to the value the last rotation replaced, verified and recorded. */
 async function rollback(secret: string, options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
-  const [{ rotateSet }, { exitCodeOf }, { factSentences }] = await Promise.all([
-    import('../engine/pipeline.js'),
-    import('../engine/result.js'),
-    import('../secrets/index.js'),
-  ]);
+  const [engine, { factSentences }] = await Promise.all([import('../engine/index.js'), import('../secrets/index.js')]);
   return withSession(
     options,
     { restart: options.restart, consent: { yes: options.yes, command: `rotate rollback ${secret}` } },
     async (session) => {
-      const [id] = resolveSecretIds(session, [secret]);
-      return withLock(session, `rollback ${id}`, async () => {
-        await assertNoPendingRun(session);
-        await confirm(`Put back the previous value of ${id}? Services will restart.`, options.yes);
-        const results = await rotateSet(session, [id!], 'rollback');
-        const code = exitCodeOf(results);
-        return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
-      });
+      const [id] = resolveSecretIds(session, [secret]) as [string];
+      const { results, code } = await engine.rollback(session, id, (question) => confirm(question, options.yes));
+      return printResult(options, 'rollback', code, { results }, () => renderResults(results, session.deps.environment, factSentences));
     },
   );
 }

@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
-import type { SecretResult } from '../engine/result.js';
-import type { Session } from '../engine/session.js';
 import { ExitCode, usageError } from '../errors.js';
 import { lazy } from '../lazy.js';
 import { confirm } from '../terminal/confirm.js';
@@ -9,7 +7,7 @@ import { renderResults } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
-import { assertNoPendingRun, resolveSecretIds, withLock, withSession } from './session.js';
+import { resolveSecretIds, withSession } from './session.js';
 
 const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
@@ -47,36 +45,7 @@ export const rotateCommand = defineCommand(
     ),
 );
 
-interface Selection {
-  /** Secrets whose grace period has ended: their old value is retired. */
-  retire: string[];
-  rotate: string[];
-  skipped: SecretResult[];
-}
-
 type RotateOptions = z.output<ReturnType<typeof optionsSchema>>;
-
-async function select(session: Session, names: string[], options: RotateOptions, commands: string[]): Promise<Selection> {
-  if (names.length > 0) return { retire: [], rotate: resolveSecretIds(session, names, commands), skipped: [] };
-  const [{ isDue, schedules }, { closedWindow, describeWindow }] = await Promise.all([
-    import('../engine/due.js'),
-    import('../schedule/window.js'),
-  ]);
-  const selection: Selection = { retire: [], rotate: [], skipped: [] };
-  const now = session.deps.now();
-  for (const { id, config, schedule: s } of await schedules(session)) {
-    const skip = (note: string) =>
-      selection.skipped.push({ secret: id, kind: config.kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
-    if (s.state === 'retire-due') selection.retire.push(id);
-    else if (s.state === 'absent') skip(`not in ${session.target.description}`);
-    else if (options.due && isDue(s) && closedWindow(session.config.window, config, now)) {
-      // Cron's run outside the team's window: the secret stays due, the next run inside the window rotates it.
-      skip(`due, waiting for the window (${describeWindow(closedWindow(session.config.window, config, now)!)})`);
-    } else if (options.all || isDue(s)) selection.rotate.push(id);
-    else skip(s.nextDue ? `not due until ${localTime(s.nextDue)}` : 'not due');
-  }
-  return selection;
-}
 
 async function rotate(names: string[], options: RotateOptions, commands: string[]): Promise<number> {
   if (options.emergency && !options.reason) {
@@ -107,88 +76,18 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
     unattended: options.due,
     allowUnpersisted: options.allowUnpersisted,
   };
-  const [{ planSet }, { exitCodeOf }, { factSentences }] = await Promise.all([
-    import('../engine/plan.js'),
-    import('../engine/result.js'),
-    import('../secrets/index.js'),
-  ]);
+  const [engine, { factSentences }] = await Promise.all([import('../engine/index.js'), import('../secrets/index.js')]);
   return withSession(options, needs, async (session) => {
-    let results: SecretResult[];
-    if (options.dryRun) {
-      const selection = await select(session, names, options, commands);
-      results = [...selection.skipped, ...(await planSet(session, [...selection.retire, ...selection.rotate]))];
-    } else {
-      results = await executeAndNotify(session, options, () => select(session, names, options, commands));
-    }
-    // One order for people and machines alike: the config's.
-    const order = Object.keys(session.config.secrets);
-    results.sort((a, b) => order.indexOf(a.secret) - order.indexOf(b.secret));
-    const code = exitCodeOf(results);
+    const { results, code } = await engine.rotate(session, {
+      ids: names.length > 0 ? resolveSecretIds(session, names, commands) : [],
+      due: options.due,
+      all: options.all,
+      dryRun: options.dryRun,
+      confirm: (question) => confirm(question, options.yes || options.due),
+      localTime,
+    });
     return printResult(options, 'rotate', code, { dryRun: options.dryRun, results }, () =>
       options.quiet && code === ExitCode.ok ? '' : renderResults(results, session.deps.environment, factSentences) || 'nothing to do',
     );
   });
-}
-
-/**
- * Runs the selection and makes sure nothing fails silently: a failure the history does not record (failed checks,
- * nothing changed) and a `--due` run stopped by an error are posted too; then `--due` sends its reminders.
- */
-async function executeAndNotify(session: Session, options: RotateOptions, selecting: () => Promise<Selection>): Promise<SecretResult[]> {
-  const { notifyRunError, notifyUnrecorded } = await import('../notify/run-notice.js');
-  const recordsBefore = (await session.store.readHistory()).length;
-  let results: SecretResult[];
-  try {
-    results = await execute(session, await selecting(), options.yes || options.due);
-  } catch (error) {
-    if (options.due) await notifyRunError(session, 'rotate --due', error);
-    throw error;
-  }
-  const recorded = new Set((await session.store.readHistory()).slice(recordsBefore).map((e) => e.secret));
-  await notifyUnrecorded(session, results, recorded);
-  if (options.due) {
-    await (await import('../notify/reminders.js')).sendReminders(session, results);
-    await (await import('../notify/drift-notice.js')).reportDrift(session);
-  }
-  return results;
-}
-
-async function execute(session: Session, selection: Selection, yes: boolean): Promise<SecretResult[]> {
-  const results = [...selection.skipped];
-  if (selection.retire.length + selection.rotate.length === 0) return results;
-  const { retireSet, rotateSet, servicesOf } = await import('../engine/pipeline.js');
-  await withLock(session, `rotate ${selection.rotate.join(' ')}`.trim(), async () => {
-    await assertNoPendingRun(session);
-    if (selection.rotate.length > 0) {
-      const services = servicesOf(session, selection.rotate);
-      const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
-      const what = session.options.restart
-        ? `This writes ${session.target.description}, ${restarts} and retires the old values.`
-        : `This writes ${session.target.description} only (--no-restart): no service restarts and the old values stay valid.`;
-      await confirm(`Rotate ${selection.rotate.join(', ')} now? ${what}`, yes);
-    }
-    const retired = await retireSet(session, selection.retire);
-    results.push(...retired);
-    // A retirement that failed leaves a pending run: rotate nothing else until it is resumed.
-    const stuck = retired.filter((r) => r.status === 'retire-failed').map((r) => r.secret);
-    if (stuck.length > 0) {
-      const note = `not rotated: the retirement of ${stuck.join(', ')} needs \`rotate resume\` first`;
-      for (const id of selection.rotate) {
-        results.push({
-          secret: id,
-          kind: session.config.secrets[id]!.kind,
-          status: 'skipped',
-          note,
-          checks: [],
-          facts: {},
-          envKeys: [],
-          steps: [],
-        });
-      }
-    } else {
-      // One run for the whole set: one write of the target, one restart of each service.
-      results.push(...(await rotateSet(session, selection.rotate)));
-    }
-  });
-  return results;
 }

@@ -1,8 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
-import type { RunOptions, Session } from '../engine/session.js';
-import { RotateError, usageError } from '../errors.js';
-import { journalSecretIds } from '../store/types.js';
+import type { RunOptions, Session } from '../engine/index.js';
+import { usageError } from '../errors.js';
 import { closest } from '../suggest.js';
 import { assertConsentPossible } from '../terminal/confirm.js';
 import type { GlobalOptions } from './options.js';
@@ -64,13 +63,14 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   const runOptions = { ...DEFAULT_RUN, ...run };
   // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
   const privateEnvNames = credentialEnvNames(loaded.config);
-  const { stopSignal } = await import('./interrupt.js');
+  const { stopSignal, whileChanging } = await import('./interrupt.js');
   const deps = processDeps({
     quiet: options.quiet,
     verbose: options.verbose,
     unattended: runOptions.unattended,
     privateEnvNames,
     stop: stopSignal,
+    whileChanging,
   });
   const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log, environment: deps.environment });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
@@ -97,19 +97,6 @@ export async function withSession<T>(options: GlobalOptions, needs: SessionNeeds
   }
 }
 
-/** Runs `work` holding the store's lock (exit 4 when another run holds it), released afterwards. */
-export async function withLock<T>(session: Session, label: string, work: () => Promise<T>): Promise<T> {
-  const { whileChanging } = await import('./interrupt.js');
-  return whileChanging(async () => {
-    const lock = await session.store.acquireLock(label);
-    try {
-      return await work();
-    } finally {
-      await lock.release();
-    }
-  });
-}
-
 /**
  * The named ids, each checked against the config. A typo gets a "did you mean", also when the closest name is a
  * command (`rotate statsu`).
@@ -132,16 +119,4 @@ export function resolveSecretIds(
     );
   }
   return [...new Set(names)];
-}
-
-/** Refuses to start while an interrupted run waits for `rotate resume`. */
-export async function assertNoPendingRun(session: Session): Promise<void> {
-  const journals = await session.store.readJournals();
-  if (journals.length === 0) return;
-  const names = journals.map(
-    (j) => `${journalSecretIds(j).join(', ')} (${j.mode} ${j.runId} from ${j.host}, ${j.needsPerson ?? 'interrupted'})`,
-  );
-  throw new RotateError('RUN_PENDING', `an earlier run did not finish: ${names.join('; ')}`, {
-    hint: 'run `rotate status` to see it, then `rotate resume` to finish or undo it',
-  });
 }

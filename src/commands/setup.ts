@@ -35,8 +35,7 @@ async function setup(secret: string, options: z.output<ReturnType<typeof options
         `${id} is a ${config.kind} secret; only ${kindsWithSetup().join(', ')} secrets have a one-time setup`,
       );
     }
-    const { buildContext } = await import('../engine/context.js');
-    const ctx = buildContext(session, id!, undefined, await session.target.read());
+    const ctx = await (await import('../engine/index.js')).rotatorContext(session, id!);
     const { result, text } = options.apply ? await whileChanging(() => kindSetup.apply(ctx)) : kindSetup.describe(ctx);
     return printResult(options, 'setup', ExitCode.ok, { results: [{ secret: id, applied: options.apply, ...result }] }, () => text);
   });

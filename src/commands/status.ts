@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
-import { stepReached } from '../engine/steps.js';
 import { ExitCode } from '../errors.js';
 import { lazy } from '../lazy.js';
-import { journalSecretIds } from '../store/types.js';
 import { table } from '../terminal/render.js';
 import { localTime } from '../terminal/time.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
@@ -42,33 +40,19 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
     import('../monitoring/drift.js'),
   ]);
   return withSession(options, { envFile: 'required' }, async (session) => {
-    const [health, journals, gates] = await Promise.all([
+    const { pendingRuns } = await import('../engine/index.js');
+    const [health, pending, gates] = await Promise.all([
       secretHealth(session),
-      session.store.readJournals(),
+      pendingRuns(session),
       import('../policy/promotion-status.js').then((m) => m.promotionStatus(session)),
     ]);
     const secrets = health.map((h) => {
-      const journal = journals.find((j) => journalSecretIds(j).includes(h.secret));
+      const pendingRun = pending.of(h.secret);
       const gate = gates.get(h.secret);
-      return {
-        ...h,
-        ...(gate ? { promotion: gate } : {}),
-        ...(journal
-          ? {
-              pendingRun: {
-                runId: journal.runId,
-                mode: journal.mode,
-                host: journal.host,
-                startedAt: journal.startedAt,
-                needsPerson: journal.needsPerson ?? null,
-                reached: stepReached(journal, h.secret),
-              },
-            }
-          : {}),
-      };
+      return { ...h, ...(gate ? { promotion: gate } : {}), ...(pendingRun ? { pendingRun } : {}) };
     });
     // --check (monitoring) also fails on overdue secrets and failed last runs; plain status only on pending runs.
-    const code = options.check ? checkExitCode(health) : journals.length > 0 ? ExitCode.needsPerson : ExitCode.ok;
+    const code = options.check ? checkExitCode(health) : pending.count > 0 ? ExitCode.needsPerson : ExitCode.ok;
     const problems = checkProblems(health);
     const body = {
       config: session.configPath ?? null,

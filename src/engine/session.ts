@@ -31,6 +31,8 @@ export interface EngineDeps extends RotatorDeps {
   randomUUID(): string;
   /** Aborted by the first SIGINT/SIGTERM: a run stops at its next safe point (between steps). */
   stop?: AbortSignal;
+  /** Runs work that changes what rotate manages: from its start on, a signal waits for a safe point (absent: just runs it). */
+  whileChanging?<T>(work: () => Promise<T>): Promise<T>;
   /** The registry (src/secrets/index.ts); engine tests pass a fake rotator here. */
   loadRotator(kind: Kind): Promise<Rotator<any>>;
 }

@@ -1,0 +1,77 @@
+import { envKeysOf } from '../secrets/index.js';
+import type { SecretState } from '../store/types.js';
+import { checkCount, traced } from '../trace.js';
+import { buildContext, keysOf } from './context.js';
+import { withLock } from './lock.js';
+import { record } from './record.js';
+import { errorInfo, exitCodeOf, type SecretResult } from './result.js';
+import type { RunOutcome } from './rotate.js';
+import { type Session, secretConfig } from './session.js';
+
+/**
+ * `rotate verify`: each secret's checks against the values the target holds now; changes nothing, except that a
+ * rotation written with `--no-restart` whose checks pass is recorded as applied. `ids` empty: every secret present.
+ */
+export async function verify(session: Session, ids: string[]): Promise<RunOutcome> {
+  const named = ids.length > 0;
+  const chosen = named ? ids : Object.keys(session.config.secrets);
+  const states = await session.store.readStates();
+  const results: SecretResult[] = [];
+  // Several env files must agree on what is verified (exit 2 otherwise, as for a rotation).
+  const snapshot = await session.target.read(keysOf(session, chosen));
+  for (const id of chosen) {
+    const config = secretConfig(session, id);
+    const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), facts: {}, steps: [] };
+    try {
+      const ctx = buildContext(session, id, states[id], snapshot);
+      if (!named && !(envKeysOf(config)[0]! in ctx.env)) {
+        results.push({ ...base, status: 'skipped', checks: [], note: `not in ${session.target.description}` });
+        continue;
+      }
+      const rotator = await session.deps.loadRotator(config.kind);
+      const checks = await traced(`engine: verify the current value of ${id}`, () => rotator.verifyCurrent(ctx), checkCount);
+      results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'verify-failed', checks });
+    } catch (error) {
+      results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
+    }
+  }
+  await recordApplied(session, results, states, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
+  return { results, code: exitCodeOf(results) };
+}
+
+/**
+ * A rotation written with `--no-restart` is applied once its checks pass against the running services: the state
+ * forgets it was unapplied and the history records the verification (status and metrics read both). Under the lock,
+ * like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
+ */
+async function recordApplied(
+  session: Session,
+  results: SecretResult[],
+  read: Record<string, SecretState>,
+  current: (id: string) => string | undefined,
+): Promise<void> {
+  // The states verify read decide whether the lock is needed at all; under it they are read again.
+  const passed = results.filter((r) => r.status === 'verified' && read[r.secret]?.unapplied);
+  if (passed.length === 0) return;
+  try {
+    await withLock(session, 'verify', async () => {
+      const states = await session.store.readStates();
+      const startedAt = session.deps.now().toISOString();
+      for (const result of passed) {
+        const state = states[result.secret];
+        if (!state?.unapplied) continue;
+        const { unapplied: _, ...applied } = state;
+        await session.store.writeState(result.secret, applied);
+        const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
+        // The history's fingerprint of the value the services now run with: the written record's new one.
+        await record(session, run, { ...result, runId: run.runId }, 'verify', { new: current(result.secret) });
+        result.note =
+          `recorded as applied: the written value passed rotate verify's checks; rotate restarted nothing, so this ` +
+          `relies on ${state.unapplied.services.join(', ') || 'its services'} having been restarted since (a verify URL is what proves the running app uses it)`;
+      }
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'LOCKED') throw error;
+    session.deps.log.warn(`another run holds the lock: run \`rotate verify\` again to record that the written value is applied`);
+  }
+}
