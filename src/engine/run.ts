@@ -297,32 +297,54 @@ export class Run implements StepRun {
   }
 
   /**
-   * Undoes every step that started (each step says how in steps.ts), in one safe order: a secret that staged its
-   * new value undoes its apply first, while the target still holds both values (its data may be under either until
-   * that is done); then the target from its backup; then the other secrets' applies, last applied first; one
-   * restart; then proves every old value works again.
+   * Undoes every step that started (each step says how in steps.ts), in one safe order: the target from its backup,
+   * each secret's apply (last applied first), one restart; then proves every old value works again.
+   *
+   * A secret that staged its new value (exchange-key) is undone the way its forward path goes, because its data may
+   * be under the new value: written by its apply and, once the services restarted onto it, by the app. The target gets
+   * the old values back with that new value staged beside the old one, its undoApply puts the data back under the old
+   * value, the services restart onto the old values (from then on nothing writes under the new one), its undoApply
+   * sweeps again what the app wrote meanwhile, the checks prove nothing is left under the new value, and only then
+   * does the staged key leave the target (no restart: the app does not read it).
+   * Every step is safe to repeat: a resume after a kill anywhere in here starts the undo again from the top.
    */
   async undo(): Promise<void> {
     const { journal, session } = this;
     const undo = undoOf(journal);
     const applied = [...this.members].reverse().filter((m) => undo.undoApplyOf.includes(m.entry));
-    const first = this.#started('write-stage') ? applied.filter((m) => m.rotation.stageEnv) : [];
+    const staged = this.#started('write-stage') ? applied.filter((m) => m.rotation.stageEnv) : [];
     const undoApply = (m: Member) => traced(`engine: rollback: undo apply ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
-    for (const m of first) await undoApply(m);
-    if (undo.restoreTarget && journal.targetBackup) {
-      const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
-      const backup = journal.targetBackup;
-      await traced('engine: rollback: restore the target', async () => session.target.restore(await session.store.getBackup(backup), keys));
+    const backup = undo.restoreTarget && journal.targetBackup ? await session.store.getBackup(journal.targetBackup) : undefined;
+    const keys = unique(this.members.flatMap((m) => m.entry.rotation.envKeys));
+    if (backup) {
+      // Staged first, then the rest back: at no moment does the target lack the new value or the old one.
+      const stagedKeys = staged.flatMap((m) => Object.keys(m.rotation.stageEnv ?? {}));
+      if (staged.length > 0) {
+        await traced('engine: rollback: stage the new value beside the old one', () =>
+          this.write(staged.map((m) => m.rotation.stageEnv ?? {})),
+        );
+      }
+      const back = keys.filter((key) => !stagedKeys.includes(key));
+      await traced('engine: rollback: restore the target', () => session.target.restore(backup, back));
     }
     this.#use(await session.target.read());
-    for (const m of applied) {
-      if (!first.includes(m)) await undoApply(m);
+    // The staged secrets first, while the target holds both values; then the others, last applied first.
+    for (const m of [...staged, ...applied.filter((m) => !staged.includes(m))]) await undoApply(m);
+    if (undo.restart) {
+      await traced('engine: rollback: restart', () => this.restart(this.members));
+      this.#use(await session.target.read());
+      // What the app wrote with the new value until its restart (the bulk went back above, so that it starts healthy).
+      for (const m of staged) {
+        await traced(`engine: rollback: sweep ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
+      }
     }
-    if (undo.restart) await traced('engine: rollback: restart', () => this.restart(this.members));
-    this.#use(await session.target.read());
     for (const m of this.members) {
       m.checks = await traced(`engine: rollback: verify the old value of ${m.id}`, () => m.rotator.verifyCurrent(m.ctx), checkCount);
       assertChecks(m.checks, 'ROLLBACK_VERIFY_FAILED', `${m.id}: after the rollback the old value does not pass its checks`);
+    }
+    if (backup && staged.length > 0) {
+      await traced('engine: rollback: remove the staged new value', () => session.target.restore(backup, keys));
+      this.#use(await session.target.read());
     }
     // The app's own undo, once the old value is back and proven (ROTATE_OLD_VALUE is the value in use again); not
     // when only a `before` hook ran, which changed nothing of rotate's.

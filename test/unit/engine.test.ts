@@ -331,7 +331,7 @@ describe('engine: a rotation that stages its new value (exchange-key)', () => {
         await rotator.apply(ctx, rotation);
       },
       async undoApply(ctx, rotation) {
-        seen.push(`undoApply: ${base.env().trim().replace(/\n/g, ' ')}`);
+        seen.push(`undoApply: ${base.env().trim().replace(/\n/g, ' ')} (after ${base.session.commands.length} restarts)`);
         await rotator.undoApply(ctx, rotation);
       },
     };
@@ -349,16 +349,24 @@ describe('engine: a rotation that stages its new value (exchange-key)', () => {
     expect(findLeaks(readTree(join(session.dir, '.rotate')), [OLD, NEW])).toEqual([]);
   });
 
-  // apply fails: the file holds the old value and the staged one; verify fails: the new value and the old one kept.
+  // Undone as the forward path goes: the old value back with the new one staged beside it, the app restarted onto the
+  // old one (when it had been restarted onto the new one: the app may have written under it), then undoApply.
   it.each([
-    { fail: 'apply' as const, during: `JWT_SECRET=${OLD} JWT_SECRET_NEXT=${NEW}`, restarts: [] },
-    { fail: 'verify' as const, during: `JWT_SECRET=${NEW} JWT_SECRET_PREVIOUS=${OLD}`, restarts: ['restart-app', 'restart-app'] },
-  ])('a failing $fail: undoApply runs while the file holds both values, then its bytes come back', async ({ fail, during, restarts }) => {
-    const { session, env, before, seen } = staging([fail]);
-    const result = await rotateSecret(session, 'jwt');
-    expect(result.status).toBe('rolled-back');
-    expect(seen.at(-1)).toBe(`undoApply: ${during}`);
-    expect(env()).toBe(before);
-    expect(session.commands).toEqual(restarts);
-  });
+    { fail: 'apply' as const, during: `JWT_SECRET=${OLD} JWT_SECRET_NEXT=${NEW} (after 0 restarts)`, restarts: [] },
+    {
+      fail: 'verify' as const,
+      during: `JWT_SECRET=${OLD} JWT_SECRET_NEXT=${NEW} (after 2 restarts)`,
+      restarts: ['restart-app', 'restart-app'],
+    },
+  ])(
+    'a failing $fail: undoApply runs once the app is back on the old value with the new one staged, then the bytes come back',
+    async ({ fail, during, restarts }) => {
+      const { session, env, before, seen } = staging([fail]);
+      const result = await rotateSecret(session, 'jwt');
+      expect(result.status).toBe('rolled-back');
+      expect(seen.at(-1)).toBe(`undoApply: ${during}`);
+      expect(env()).toBe(before);
+      expect(session.commands).toEqual(restarts);
+    },
+  );
 });
