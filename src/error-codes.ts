@@ -111,6 +111,8 @@ export const ERROR_CODES = {
   DOTENVX_KEY_MISSING: { exit: usage, when: 'an env file is dotenvx-encrypted and rotate found no private key for it (environment, .env.keys beside it); nothing was changed', hint: 'Set DOTENV_PRIVATE_KEY[_<ENV>] in the environment or put .env.keys beside the file, then run again.', doc: DOTENVX },
   DOTENVX_KEY_WRONG: { exit: usage, when: "no private key rotate found belongs to the encrypted env file's public key; nothing was changed", hint: 'Give rotate the private key dotenvx encrypted this file with (environment or .env.keys).', doc: DOTENVX },
   DOTENVX_VALUE_MALFORMED: { exit: usage, when: "an encrypted: value does not decrypt with the file's private key (damaged, or encrypted to another key); nothing was changed", hint: 'Set the value again with `dotenvx set KEY value -f <file>`, then run again.', doc: DOTENVX },
+  DOTENVX_TARGET: { exit: usage, when: "a dotenvx secret's target is not one dotenvx-encrypted env file with the public key line it names; nothing was changed", hint: 'Give the dotenvx secret a config whose envFile is the one encrypted file, and env its DOTENV_PUBLIC_KEY[_<ENV>] name.', doc: 'secrets/dotenvx.md#errors' },
+  DOTENVX_KEY_IN_ENVIRONMENT: { exit: usage, when: "a keypair rotation found a DOTENV_PRIVATE_KEY* variable in rotate's environment, which would keep the old key; nothing was changed", hint: 'Keep the private key in .env.keys only while rotating the keypair, then hand the new key to what reads the variable.', doc: 'secrets/dotenvx.md#errors' },
 
   // The store: state, journal, backups, lock, master key
   LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },

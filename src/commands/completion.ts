@@ -17,7 +17,7 @@ async function tree(program: Command): Promise<Tree> {
   return {
     commands: program.commands.map((c) => ({ name: c.name(), description: c.description(), options: longs(c) })),
     rootOptions: longs(program),
-    secretIds: secretKinds.map((kind) => kind.builtIn.id),
+    secretIds: secretKinds.flatMap((kind) => (kind.builtIn ? [kind.builtIn.id] : [])),
   };
 }
 

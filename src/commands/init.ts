@@ -32,7 +32,9 @@ async function starterConfig(): Promise<Record<string, unknown>> {
         health: { url: 'http://localhost:8000/healthz', timeoutSeconds: 60 },
       },
     },
-    secrets: Object.fromEntries(secretKinds.map((entry) => [entry.builtIn.id, { kind: entry.kind, ...entry.starter }])),
+    secrets: Object.fromEntries(
+      secretKinds.flatMap((entry) => (entry.builtIn ? [[entry.builtIn.id, { kind: entry.kind, ...entry.starter }]] : [])),
+    ),
     notify: { webhookUrl: null },
   };
 }

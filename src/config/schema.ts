@@ -4,6 +4,7 @@ import en from 'zod/v4/locales/en.js';
 import { notifySchema } from '../notify/schema.js';
 import { environmentName, promotionSchema } from '../policy/schema.js';
 import { windowSchema } from '../schedule/window.js';
+import { dotenvxSecretSchema } from '../secrets/dotenvx/kind.js';
 import { exchangeKeySecretSchema } from '../secrets/exchange-key/kind.js';
 import { secretKinds } from '../secrets/index.js';
 import { jwtSecretSchema } from '../secrets/jwt/kind.js';
@@ -84,13 +85,14 @@ export const secretSchema = z.discriminatedUnion('kind', [
   postgresSecretSchema,
   redisSecretSchema,
   stripeSecretSchema,
+  dotenvxSecretSchema,
 ]);
 
 const secretIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a secret id of lowercase letters, digits and -'));
 
 /** The secrets of a config that names none: the platform's, one per kind, as each kind declares it. */
 export const DEFAULT_SECRETS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = Object.fromEntries(
-  secretKinds.map((entry) => [entry.builtIn.id, { kind: entry.kind, ...entry.builtIn.config }]),
+  secretKinds.flatMap((entry) => (entry.builtIn ? [[entry.builtIn.id, { kind: entry.kind, ...entry.builtIn.config }]] : [])),
 );
 
 /** Backups kept per secret: 1 (the env file before its last rotation) unless more are asked for. */

@@ -33,8 +33,9 @@ export async function readEnvFileValues(path: string, deps: KeyLookupDeps): Prom
 
 /**
  * Sets (string) or removes (null) keys of `path` in place, every other byte kept. In a dotenvx-encrypted file every
- * new value is written encrypted to the file's public key (`encrypted:...`), never in plaintext; the file is read back
- * and decrypted, and must hold exactly the new values.
+ * new value is written encrypted to the file's public key (`encrypted:...`), never in plaintext. A change of the
+ * file's public key line itself (the `dotenvx` kind's new keypair) re-encrypts every encrypted value to the new public
+ * key in the same write. The file is read back and decrypted, and must hold exactly the intended values.
  */
 export async function editEnvFileValues(
   path: string,
@@ -46,13 +47,22 @@ export async function editEnvFileValues(
     await editEnvFile(path, { ...changes });
     return readEnvFileValues(path, deps);
   }
-  const publicKey = before.encrypted.file.publicKey ?? (await publicKeyOf(before.encrypted.key.key));
-  if (publicKey === undefined) throw new Error(`no public key for ${path}`); // the key opened the file, so it is one
-  await editEnvFile(path, await encryptChanges(publicKey, changes));
+  const { file, key } = before.encrypted;
+  const newPublicKey = changes[file.publicKeyName];
+  const { [file.publicKeyName]: _, ...valueChanges } = changes;
+  // A new public key: every value that was encrypted is encrypted again, to it, unless the change sets it anyway.
+  const reencrypted = newPublicKey ? Object.fromEntries(file.encryptedKeys.map((k) => [k, before.values[k] ?? ''])) : {};
+  const toWrite = { ...reencrypted, ...valueChanges };
+  const publicKey = newPublicKey ?? file.publicKey ?? (await publicKeyOf(key.key));
+  if (!publicKey) throw new Error(`no public key for ${path}`); // the key opened the file, so it has one
+  await editEnvFile(path, {
+    ...(await encryptChanges(publicKey, toWrite)),
+    ...(newPublicKey ? { [file.publicKeyName]: newPublicKey } : {}),
+  });
   const after = await readEnvFileValues(path, deps);
-  for (const [key, value] of Object.entries(changes)) {
-    if ((after.values[key] ?? null) === value && (value === null || after.encrypted?.file.encryptedKeys.includes(key))) continue;
-    throw new RotateError('ENV_EDIT_MISMATCH', `${path}: after writing, ${key} does not decrypt to its new value`, {
+  for (const [name, value] of Object.entries(toWrite)) {
+    if ((after.values[name] ?? null) === value && (value === null || after.encrypted?.file.encryptedKeys.includes(name))) continue;
+    throw new RotateError('ENV_EDIT_MISMATCH', `${path}: after writing, ${name} does not decrypt to its new value`, {
       hint: 'the file changed under rotate, or its key did: `rotate resume` puts the backup back',
     });
   }
@@ -73,3 +83,16 @@ export function plaintextKeysIn(path: string, text: string, keys: readonly strin
 /** What rotate says about such keys: the rotation is the remedy (it writes the new value encrypted), the old value is out. */
 export const plaintextWarning = (path: string, keys: readonly string[]): string =>
   `${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} in plaintext in ${path}, which dotenvx encrypts; rotate writes the new value encrypted, but treat the old one as exposed (it is in the file, and in git if the file is committed)`;
+
+/**
+ * The keys a restore of `keys` must put back in a dotenvx-encrypted file: with its public key line, every encrypted
+ * value too (in the backup or now), since a new public key came with every value encrypted again.
+ */
+export function keysToRestore(path: string, texts: readonly string[], keys: readonly string[]): string[] {
+  const out = new Set(keys);
+  for (const text of texts) {
+    const file = mightBeDotenvx(text) ? detectDotenvx(path, parseEnv(text)) : undefined;
+    if (file && keys.includes(file.publicKeyName)) for (const key of file.encryptedKeys) out.add(key);
+  }
+  return [...out];
+}

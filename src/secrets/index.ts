@@ -1,4 +1,5 @@
 import type { Kind, SecretConfig, SecretConfigOf } from '../config/schema.js';
+import { dotenvxKind } from './dotenvx/kind.js';
 import { exchangeKeyKind } from './exchange-key/kind.js';
 import type { Facts, FactsMoment } from './facts.js';
 import { jwtKind } from './jwt/kind.js';
@@ -14,6 +15,7 @@ const kinds: { [K in Kind]: SecretKind<SecretConfigOf<K>> } = {
   postgres: postgresKind,
   redis: redisKind,
   stripe: stripeKind,
+  dotenvx: dotenvxKind,
 };
 
 /** Every kind, for the config and `rotate init` to assemble their parts from. */

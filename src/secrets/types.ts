@@ -117,7 +117,7 @@ export interface SecretKind<C extends SecretConfig> {
   /** Secret ids that name this kind: `"database": {}` in the config is a postgres secret. */
   ids: readonly string[];
   /** The secret of the built-in defaults (a config without `secrets`): its id and what it sets beyond the kind's defaults. */
-  builtIn: { id: string; config: Readonly<Record<string, unknown>> };
+  builtIn?: { id: string; config: Readonly<Record<string, unknown>> };
   /** A built-in secret that exists only when the target holds its key (JWT_REFRESH_SECRET signs refresh tokens). */
   builtInWhenPresent?: { key: string; id: string; config(builtIns: Readonly<Record<string, SecretConfig>>): Record<string, unknown> };
   /** What each of its own keys means (paths under the secret, beyond the keys every secret has), for editors. */

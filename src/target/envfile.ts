@@ -5,7 +5,14 @@ import { dirname } from 'node:path';
 import { type Check, check } from '../core-types.js';
 import { readEnvFile, restoreEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
-import { type EnvFileValues, editEnvFileValues, plaintextKeysIn, plaintextWarning, readEnvFileValues } from '../envfile/values.js';
+import {
+  type EnvFileValues,
+  editEnvFileValues,
+  keysToRestore,
+  plaintextKeysIn,
+  plaintextWarning,
+  readEnvFileValues,
+} from '../envfile/values.js';
 import { RotateError } from '../errors.js';
 import type { Target, TargetSnapshot } from './types.js';
 
@@ -144,7 +151,10 @@ export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetD
     async restore(backup: Buffer, keys: readonly string[]): Promise<void> {
       const parsed = JSON.parse(backup.toString('utf8')) as EnvFilesBackup;
       if (parsed.format !== 'envfiles') throw new Error('not a backup of env files');
-      for (const file of parsed.files) await restoreEnvFile(file.path, file.text, keys);
+      for (const file of parsed.files) {
+        const now = await readEnvFile(file.path);
+        await restoreEnvFile(file.path, file.text, keysToRestore(file.path, [file.text, now.text], keys));
+      }
     },
   };
 }

@@ -18,6 +18,8 @@ const KEYS: Record<Kind, string> = {
   postgres: 'DATABASE_URL',
   redis: 'REDIS_URL',
   stripe: 'STRIPE_SECRET_KEY',
+  // Not DOTENV_PUBLIC_KEY: that line would make the plain test file a dotenvx-encrypted one; the shape is what counts.
+  dotenvx: 'STANDIN_DOTENVX_PUBLIC_KEY',
 };
 // Each secret's old value differs (the same value under two secrets' keys is reuse, which a run refuses).
 const OLD = 'old-value-0123456789-0123456789-abcdef';

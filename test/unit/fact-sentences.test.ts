@@ -9,6 +9,21 @@ type Case = [kind: string, moment: FactsMoment, facts: Record<string, JsonValue>
 
 const CASES: Case[] = [
   [
+    'dotenvx',
+    'plan',
+    { file: '/app/.env', keysFile: '/app/.env.keys', values: 3 },
+    [
+      '3 encrypted values of /app/.env encrypted again to a new keypair; its private key goes to /app/.env.keys first, the old one leaves it last',
+    ],
+  ],
+  ['dotenvx', 'done', { oldPublicKey: '02aaaaaaaaaaaaaa', newPublicKey: '03bbbbbbbbbbbbbb' }, ['new public key 03bbbbbbbb…']],
+  [
+    'dotenvx',
+    'done',
+    { oldPublicKey: '03bbbbbbbbbbbbbb', newPublicKey: '02aaaaaaaaaaaaaa', restored: true },
+    ['the previous keypair is put back (public key 02aaaaaaaa…)'],
+  ],
+  [
     'jwt',
     'plan',
     { graceHours: 0, verifyUrl: 'http://127.0.0.1:8000/api/auth/me' },
