@@ -7,6 +7,7 @@ import { helpCommand } from './commands/help.js';
 import { historyCommand } from './commands/history.js';
 import { initCommand } from './commands/init.js';
 import { installInterruptHandler } from './commands/interrupt.js';
+import { leakCommand } from './commands/leak.js';
 import { markCommand } from './commands/mark.js';
 import { metricsCommand } from './commands/metrics.js';
 import type { ActionRunner } from './commands/options.js';
@@ -66,7 +67,7 @@ export function buildProgram(): Command {
     // Commander's own error line is not printed: main() reports its mistakes as rotate reports every error.
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s), outputError: () => {} });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
-  commands.push(markCommand, metricsCommand);
+  commands.push(markCommand, metricsCommand, leakCommand);
   for (const define of [...commands, backupsCommand, completionCommand, versionCommand, helpCommand]) {
     program.addCommand(define(runAction).copyInheritedSettings(program));
   }

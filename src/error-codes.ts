@@ -79,9 +79,12 @@ export const ERROR_CODES = {
   HOOK_TIMEOUT: { exit: failed, when: 'a hook ran past its timeoutSeconds and was killed with its process group', hint: 'Raise secrets.<id>.hooks.<point>.timeoutSeconds if it is only slow, or make it end.', doc: 'configuration.md#secretsidhooks' },
   HOOK_INTERRUPTED: { exit: needsPerson, when: 'a run stopped while a hook that is not marked idempotent was running: rotate cannot know whether it finished', hint: 'Check what the hook did; if it is safe to run again set its idempotent: true, then rotate resume.', doc: 'configuration.md#secretsidhooks' },
 
-  // Environments, policy, leaks (#23): the promotion gate
+  // Environments, policy, leaks (#23): the promotion gate and rotate leak
   PROMOTION_GATE_CLOSED: { exit: usage, when: 'a promotion gate is closed: no verified rotation of the secret (or its kind) in the environment it names within withinDays; nothing was changed', hint: 'Rotate it in that environment first (its config, this store), or pass --emergency --reason "<why>".', doc: 'policy.md#staging-first-the-promotion-gate' },
   PROMOTION_ENVIRONMENT_UNKNOWN: { exit: usage, when: 'promotion.after names an environment no run in the store was recorded in; nothing was changed', hint: 'Fix the name, or set "environment" in that environment\'s config and point it at this store.', doc: 'policy.md#staging-first-the-promotion-gate' },
+  LEAK_REPORT_UNREADABLE: { exit: usage, when: '`rotate leak --from` cannot read the report (missing, a folder, over 256 MB); nothing was rotated', hint: 'Point --from at the JSON report the scanner wrote.', doc: 'policy.md#rotate-leak-a-leak-answered-by-a-rotation' },
+  LEAK_REPORT_INVALID: { exit: usage, when: 'the report is not JSON, is truncated, or is in no known format (gitleaks, trufflehog, secretlint); nothing was rotated', hint: 'Give the JSON report of gitleaks (--report-format json), trufflehog (--json) or secretlint (--format json), written whole.', doc: 'policy.md#rotate-leak-a-leak-answered-by-a-rotation' },
+  LEAK_REPORT_TOO_MANY: { exit: usage, when: 'the report holds more findings than rotate leak reads (10,000); nothing was rotated', hint: 'Narrow the scan (a path, a commit range, a baseline), then run rotate leak on that report.', doc: 'policy.md#rotate-leak-a-leak-answered-by-a-rotation' },
 
   // Kubernetes: the Secret target and workload rollouts
   KUBE_CONFIG_INVALID: { exit: usage, when: 'the kubeconfig cannot be read', hint: 'Point KUBECONFIG at a readable kubeconfig, or run in a pod with a service account.', doc: KUBE },

@@ -18,6 +18,11 @@ const EXAMPLES: Record<string, string[]> = {
   init: ['rotate init', 'rotate init --force --config deploy/rotate.config.json'],
   setup: ['rotate setup database           # print the SQL', 'rotate setup database --apply'],
   mark: ['rotate mark stripe --rotated-at 2026-11-30 --reason "rolled in the Dashboard" --yes'],
+  leak: [
+    'gitleaks detect --report-format json --report-path leaks.json; rotate leak --from leaks.json',
+    'rotate leak --from leaks.json --yes --json    # rotate what it found, with the related secrets',
+    'secretlint --format json --output report.json "**/*"; rotate leak --from report.json --yes',
+  ],
   metrics: ['rotate metrics > /var/lib/node_exporter/textfile/rotate.prom'],
   backups: ['rotate backups', 'rotate backups restore 2026-12-01T03-15-00-000Z-jwt-a1b2c3 --to ./env.before'],
   completion: [

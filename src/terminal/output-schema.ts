@@ -111,6 +111,16 @@ export const outputSchema = z.discriminatedUnion('command', [
     runsWithoutRecord: z.optional(z.array(z.strictObject({ secret: z.string(), runId: z.string() }))),
   }),
   doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
+  doc('leak', z.looseObject({ scanner: z.string(), rule: z.string(), file: z.nullable(z.string()), secrets: z.array(z.string()) }), {
+    report: z.optional(z.string()),
+    scanner: z.optional(z.nullable(z.string())),
+    /** The matched secrets, their related ones, and both together (the set one --emergency run rotates). */
+    plan: z.optional(z.strictObject({ matched: z.array(z.string()), related: z.array(z.string()), rotate: z.array(z.string()) })),
+    /** Findings that match no managed secret (exit 1). */
+    unmanaged: z.optional(z.number()),
+    rotated: z.optional(z.boolean()),
+    rotation: z.optional(z.array(secretResult)),
+  }),
   doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
   doc('backups', z.looseObject({ id: z.string() }), {}),
   doc(
