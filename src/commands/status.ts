@@ -74,9 +74,12 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
             s.state === 'never-rotated' ? 'now' : when(s.nextDue),
             s.drift
               ? `drifted: ${s.drift.where.join(', ')}`
-              : s.state === 'grace' && s.graceUntil
-                ? `grace until ${localTime(s.graceUntil)}`
-                : (STATE_TEXT[s.state] ?? s.state),
+              : !s.lastRunOk && !s.needsPerson && s.lastRun
+                ? // The same failure status --check reports; a passing `rotate verify` clears it.
+                  `last run ${s.lastRun.result} ${localTime(s.lastRun.at)}: rotate history ${s.secret}`
+                : s.state === 'grace' && s.graceUntil
+                  ? `grace until ${localTime(s.graceUntil)}`
+                  : (STATE_TEXT[s.state] ?? s.state),
           ]),
         ),
       ];

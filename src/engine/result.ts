@@ -41,6 +41,11 @@ export interface SecretResult {
   envKeys: string[];
   steps: string[];
   graceUntil?: string;
+  /**
+   * For a value put in place (rotated, grace, restored) or verified: what nothing checked in the running app, as a
+   * sentence (a JWT secret without verify.url). Absent when the verify step checked the value where it is used.
+   */
+  unchecked?: string;
   note?: string;
   error?: ErrorInfo;
 }

@@ -5,7 +5,7 @@ import { fingerprint } from '../history/audit.js';
 import { type HookValues, runHook } from '../hooks/run.js';
 import type { HookPoint } from '../hooks/schema.js';
 import { SecretValue } from '../secret-value.js';
-import { envKeysOf } from '../secrets/index.js';
+import { envKeysOf, uncheckedOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
 import type { HistoryEntry, Journal, JournalSecret, SecretState } from '../store/types.js';
@@ -444,6 +444,7 @@ export class Run implements StepRun {
   }
 
   #result(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): SecretResult {
+    const unchecked = ['rotated', 'grace', 'restored'].includes(status) ? uncheckedOf(m.config) : undefined;
     return {
       secret: m.id,
       kind: m.config.kind,
@@ -454,6 +455,7 @@ export class Run implements StepRun {
       facts: m.rotation.facts,
       envKeys: m.entry.rotation.envKeys,
       steps: m.steps,
+      ...(unchecked ? { unchecked } : {}),
       ...extra,
     };
   }

@@ -1,4 +1,4 @@
-import { envKeysOf } from '../secrets/index.js';
+import { envKeysOf, uncheckedOf } from '../secrets/index.js';
 import type { SecretState } from '../store/types.js';
 import { checkCount, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
@@ -15,7 +15,12 @@ import { type Session, secretConfig } from './session.js';
 export async function verify(session: Session, ids: string[]): Promise<RunOutcome> {
   const named = ids.length > 0;
   const chosen = named ? ids : Object.keys(session.config.secrets);
-  const states = await session.store.readStates();
+  const [states, history] = await Promise.all([session.store.readStates(), session.store.readHistory()]);
+  const lastFailed = new Set(
+    chosen.filter((id) =>
+      ['failed', 'rolled-back', 'rollback-failed'].includes(history.filter((e) => e.secret === id).at(-1)?.result ?? ''),
+    ),
+  );
   const results: SecretResult[] = [];
   // Several env files must agree on what is verified (exit 2 otherwise, as for a rotation).
   const snapshot = await session.target.read(keysOf(session, chosen));
@@ -30,28 +35,34 @@ export async function verify(session: Session, ids: string[]): Promise<RunOutcom
       }
       const rotator = await session.deps.loadRotator(config.kind);
       const checks = await traced(`engine: verify the current value of ${id}`, () => rotator.verifyCurrent(ctx), checkCount);
-      results.push({ ...base, status: checks.every((c) => c.ok) ? 'verified' : 'verify-failed', checks });
+      const ok = checks.every((c) => c.ok);
+      // What these checks could not see in the running app (a JWT secret without verify.url): never plain "verified".
+      const unchecked = ok ? uncheckedOf(config) : undefined;
+      results.push({ ...base, status: ok ? 'verified' : 'verify-failed', checks, ...(unchecked ? { unchecked } : {}) });
     } catch (error) {
       results.push({ ...base, status: 'verify-failed', checks: [], error: errorInfo(error) });
     }
   }
-  await recordApplied(session, results, states, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
+  await recordApplied(session, results, states, lastFailed, (id) => snapshot.values[envKeysOf(secretConfig(session, id))[0]!]);
   return { results, code: exitCodeOf(results) };
 }
 
 /**
  * A rotation written with `--no-restart` is applied once its checks pass against the running services: the state
- * forgets it was unapplied and the history records the verification (status and metrics read both). Under the lock,
- * like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
+ * forgets it was unapplied and the history records the verification (status and metrics read both). A secret whose
+ * last run failed (rolled back, or failed and then resumed) is also recorded when its current value passes: the
+ * history's newest record then says it works, so `status` and `status --check` stop reporting the failure. Under the
+ * lock, like every writer of the history; a lock held by a running rotation leaves it for the next `rotate verify`.
  */
 async function recordApplied(
   session: Session,
   results: SecretResult[],
   read: Record<string, SecretState>,
+  lastFailed: ReadonlySet<string>,
   current: (id: string) => string | undefined,
 ): Promise<void> {
   // The states verify read decide whether the lock is needed at all; under it they are read again.
-  const passed = results.filter((r) => r.status === 'verified' && read[r.secret]?.unapplied);
+  const passed = results.filter((r) => r.status === 'verified' && (read[r.secret]?.unapplied || lastFailed.has(r.secret)));
   if (passed.length === 0) return;
   try {
     await withLock(session, 'verify', async () => {
@@ -59,7 +70,13 @@ async function recordApplied(
       const startedAt = session.deps.now().toISOString();
       for (const result of passed) {
         const state = states[result.secret];
-        if (!state?.unapplied) continue;
+        if (!state?.unapplied) {
+          if (!lastFailed.has(result.secret)) continue;
+          const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
+          await record(session, run, { ...result, runId: run.runId }, 'verify', { new: current(result.secret) });
+          result.note = 'recorded: the current value passed rotate verify after the last run failed; status no longer reports that run';
+          continue;
+        }
         const { unapplied: _, ...applied } = state;
         await session.store.writeState(result.secret, applied);
         const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };

@@ -52,5 +52,8 @@ export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneT
 export const factSentences = (kind: string, facts: Facts, moment: FactsMoment): string[] =>
   kind in kinds ? entryOf(kind as Kind).describeFacts(facts, moment) : [];
 
+/** What a rotation of this secret leaves unchecked in the running app (SecretKind.unchecked), or undefined. */
+export const uncheckedOf = (config: SecretConfig): string | undefined => entryOf(config.kind).unchecked?.(config);
+
 /** The kinds that have a one-time setup, for messages. */
 export const kindsWithSetup = (): Kind[] => secretKinds.filter((entry) => entry.setup).map((entry) => entry.kind);

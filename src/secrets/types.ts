@@ -146,6 +146,12 @@ export interface SecretKind<C extends SecretConfig> {
    * are). A fact that means nothing to an operator (an internal id, a timestamp a later step reads) gets none.
    */
   describeFacts(facts: Facts, moment: FactsMoment): string[];
+  /**
+   * What a rotation of this secret cannot check in the running app with this config (a JWT secret without
+   * `verify.url`: nothing asks the app to accept the new secret), as a sentence; undefined when its verify step
+   * checks the new value where it is used. The result then never says "verified" (src/terminal/render.ts).
+   */
+  unchecked?(config: C): string | undefined;
 }
 
 /** The optional target writes of a kind's rotations (`SecretKind.writes`). */

@@ -47,6 +47,8 @@ const secretResult = z.looseObject({
   envKeys: z.array(z.string()),
   steps: z.array(z.string()),
   graceUntil: z.optional(z.string()),
+  /** A value put in place that nothing checked in the running app (a JWT secret without verify.url): what was not. */
+  unchecked: z.optional(z.string()),
   note: z.optional(z.string()),
   error: z.optional(errorInfo),
 });

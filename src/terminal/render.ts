@@ -69,6 +69,14 @@ const MOMENT: Partial<Record<SecretResult['status'], FactsMoment>> = {
   written: 'written',
 };
 
+/** The sentence of a value put in place that nothing checked in the running app (SecretResult.unchecked). */
+const UNCHECKED_SENTENCE: Partial<Record<SecretResult['status'], string>> = {
+  rotated: 'rotated, not verified in the app; the old value is retired',
+  grace: 'rotated, not verified in the app; the old value stays valid',
+  restored: 'previous value restored, not verified in the app',
+  verified: 'its checks passed; not verified in the app',
+};
+
 const OK = new Set<SecretResult['status']>(['rotated', 'grace', 'retired', 'restored', 'verified', 'planned', 'undone']);
 
 /** Human lines for a run's results (stdout). */
@@ -84,7 +92,8 @@ export function renderResults(
     const failedChecks = r.checks.filter((check) => !check.ok);
     const good = OK.has(r.status) && failedChecks.length === 0;
     const paint = good ? c.green : r.status === 'skipped' || r.status === 'needs-operator' || r.status === 'written' ? c.yellow : c.red;
-    let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${SENTENCE[r.status]}`;
+    const sentence = (r.unchecked && UNCHECKED_SENTENCE[r.status]) || SENTENCE[r.status];
+    let head = `${paint(SYMBOL[r.status])} ${c.bold(r.secret)} (${r.kind}): ${sentence}`;
     if (r.graceUntil) head += ` until ${localTime(r.graceUntil)}`;
     lines.push(head);
     const moment = MOMENT[r.status];
@@ -96,6 +105,7 @@ export function renderResults(
       lines.push(`    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${check.detail})`) : ''}`);
       if (!check.ok && check.hint) lines.push(`      ${c.dim(`hint: ${check.hint}`)}`);
     }
+    if (r.unchecked && UNCHECKED_SENTENCE[r.status]) lines.push(`    ${c.yellow('!')} not checked: ${r.unchecked}`);
     if (r.note) lines.push(`    ${r.note}`);
     if (r.error) lines.push(...errorLines(r.error).map((l) => `    ${l}`));
   }

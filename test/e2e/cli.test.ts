@@ -231,7 +231,7 @@ describe('rotate CLI surface', () => {
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     withService(dir);
     const screen = await onTerminal(dir, 'jwt', { ROTATE_MASTER_KEY: 'c'.repeat(64) }, { prompt: 'now?', keys: 'y\r' });
-    expect(screen).toContain('rotated and verified');
+    expect(screen).toContain('rotated, not verified in the app');
     expect(screen).toContain(`${ESC}32m`);
     expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
 
@@ -347,7 +347,7 @@ describe('rotate CLI surface', () => {
     withService(dir);
     const screen = await onTerminal(dir, '--due', { ROTATE_MASTER_KEY: 'c'.repeat(64) });
     expect(screen).not.toContain('now?');
-    expect(screen).toContain('rotated and verified');
+    expect(screen).toContain('rotated, not verified in the app');
     expect(readFileSync(join(dir, '.env'), 'utf8')).not.toContain(SECRET);
   });
 

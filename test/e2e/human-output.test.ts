@@ -71,7 +71,7 @@ describe('times in human output', () => {
     const rotated = await p.cli(['jwt', '--yes']);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(rotated.stdout).toContain('new secret: 43 characters (32 random bytes)');
-    expect(rotated.stdout).toContain('the old secret is refused now; no grace period');
+    expect(rotated.stdout).toContain('the old secret is retired now; no grace period');
     expect(rotated.stdout).not.toMatch(keyValue);
     const next = p.jwt()!;
     const entry = JSON.parse((await p.cli(['history', '--json'])).stdout).results[0];

@@ -89,9 +89,9 @@ describe('--json output', () => {
 
   it('a dry run whose preflight fails says so in its status, not "planned"', async () => {
     const dir = scratchDir();
-    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
-    // The starter config names services and URLs that do not answer here.
+    // The starter config (init with no env file to start from) names services and URLs that do not answer here.
     expect((await runCli(['init'], { cwd: dir })).code).toBe(0);
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const dry = await runCli(['--dry-run', 'jwt', '--json'], { cwd: dir });
     expect(dry.code).toBe(1);
     const doc = parseDocument(dry.stdout, 'dry run');

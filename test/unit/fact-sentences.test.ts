@@ -45,7 +45,7 @@ const CASES: Case[] = [
     'jwt',
     'done',
     { characters: 43, randomBytes: 32, grace: false },
-    ['new secret: 43 characters (32 random bytes)', 'the old secret is refused now; no grace period'],
+    ['new secret: 43 characters (32 random bytes)', 'the old secret is retired now; no grace period'],
   ],
   [
     'jwt',
@@ -61,10 +61,10 @@ const CASES: Case[] = [
     'jwt',
     'done',
     { characters: 43, restored: true, grace: false },
-    ['the previous secret is put back (43 characters)', 'the secret it replaced is refused now; no grace period'],
+    ['the previous secret is put back (43 characters)', 'the secret it replaced is retired now; no grace period'],
   ],
   // A record written before `characters`: the same length was called `bytes`.
-  ['jwt', 'done', { bytes: 43, grace: false }, ['new secret: 43 characters', 'the old secret is refused now; no grace period']],
+  ['jwt', 'done', { bytes: 43, grace: false }, ['new secret: 43 characters', 'the old secret is retired now; no grace period']],
   [
     'exchange-key',
     'plan',

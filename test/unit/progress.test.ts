@@ -23,7 +23,8 @@ function fakeDeps() {
       write: (line: string) => lines.push(line),
       now: () => now,
       setInterval: (cb: () => void, ms: number) => {
-        expect(ms).toBeLessThanOrEqual(10_000);
+        expect(ms).toBe(PROGRESS_LINE_MS);
+        expect(PROGRESS_LINE_MS).toBeLessThanOrEqual(10_000);
         callback = cb;
         return 1;
       },

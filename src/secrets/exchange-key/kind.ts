@@ -130,4 +130,8 @@ export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   credentialEnvNames: () => [],
   bareCopies: true,
   describeFacts: exchangeKeyFactSentences,
+  unchecked: (config) =>
+    config.verify
+      ? undefined
+      : 'no verify.url: nothing asked the app to read a row with the key in the env file; rotate itself checked the rows decrypt under it',
 };

@@ -135,8 +135,10 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async verify(ctx, rotation) {
     const next = rotation.secrets.new!;
-    const checks = [check(`${ctx.config.env} holds the new secret`, next.equals(currentSecret(ctx)), ctx.envFile)];
-    if (ctx.config.verify) checks.push(await accepted(ctx, 'the app accepts a token signed with the new secret', next));
+    // A rollback puts the previous secret back: its lines say so, not "the new secret".
+    const which = rotation.facts.restored ? 'previous' : 'new';
+    const checks = [check(`${ctx.config.env} holds the ${which} secret`, next.equals(currentSecret(ctx)), ctx.envFile)];
+    if (ctx.config.verify) checks.push(await accepted(ctx, `the app accepts a token signed with the ${which} secret`, next));
     else ctx.deps.log.warn(`no verify.url for ${ctx.id}: only the env file was checked`);
     return checks;
   },
@@ -146,9 +148,11 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
   async verifyRetired(ctx, rotation) {
     const old = rotation.secrets.old!;
     const prev = jwtPreviousEnv(ctx.config);
-    const checks = [check(`${prev} does not hold the old secret`, ctx.env[prev] !== old.reveal(), ctx.envFile)];
+    // After a rollback the "old" secret is the one the rollback replaced.
+    const which = rotation.facts.restored ? 'replaced' : 'old';
+    const checks = [check(`${prev} does not hold the ${which} secret`, ctx.env[prev] !== old.reveal(), ctx.envFile)];
     if (ctx.config.verify && !old.equals(rotation.secrets.new)) {
-      checks.push(await refused(ctx, 'the app refuses a token signed with the old secret', old));
+      checks.push(await refused(ctx, `the app refuses a token signed with the ${which} secret`, old));
     }
     return checks;
   },

@@ -86,7 +86,7 @@ export function jwtFactSentences(facts: Facts, moment: FactsMoment): string[] {
   if (grace !== undefined && moment === 'done') {
     const old = restored ? 'the secret it replaced' : 'the old secret';
     out.push(
-      grace ? `${old} stays valid until the grace period ends; \`rotate --due\` then retires it` : `${old} is refused now; no grace period`,
+      grace ? `${old} stays valid until the grace period ends; \`rotate --due\` then retires it` : `${old} is retired now; no grace period`,
     );
   }
   return out;
@@ -123,4 +123,8 @@ export const jwtKind: SecretKind<JwtSecretConfig> = {
   credentialEnvNames: () => [],
   bareCopies: true,
   describeFacts: jwtFactSentences,
+  unchecked: (config) =>
+    config.verify
+      ? undefined
+      : 'no verify.url: nothing asked the app to accept a token signed with the secret in the env file, or to refuse the one before it; only the env file was checked',
 };

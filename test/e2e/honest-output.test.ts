@@ -1,0 +1,72 @@
+// Output that is never wrong: a JWT secret with no verify URL is never called verified (the sentence and --json say
+// what was not checked), a rollback's lines say "previous secret", and status agrees with status --check after a
+// failed run until a passing `rotate verify` clears it. No app runs: the restart is a shell command.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+
+const OLD = 'honest-output-old-secret-0123456789-abcdefgh';
+const MASTER = 'e'.repeat(64);
+
+function project(restart: string) {
+  const dir = scratchDir('rotate-honest-');
+  writeFileSync(join(dir, '.env'), `JWT_SECRET=${OLD}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'rotate.config.json'),
+    JSON.stringify({ services: { backend: { restart } }, secrets: { jwt: { services: ['backend'] } } }),
+  );
+  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { ROTATE_MASTER_KEY: MASTER } });
+  const secret = () => /JWT_SECRET=(.*)/.exec(readFileSync(join(dir, '.env'), 'utf8'))?.[1] ?? '';
+  return { dir, cli, secret };
+}
+
+describe('output that is never wrong', () => {
+  it('a JWT secret without verify.url is rotated and rolled back, never "verified"; rollback lines say "previous secret"', async () => {
+    const p = project('true');
+    const rotated = await p.cli(['jwt', '--yes']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).not.toContain('verified;');
+    expect(rotated.stdout).toContain('jwt (jwt): rotated, not verified in the app; the old value is retired');
+    expect(rotated.stdout).toContain('not checked: no verify.url');
+    const json = JSON.parse((await p.cli(['verify', 'jwt', '--json'])).stdout).results[0];
+    expect(json.status).toBe('verified');
+    expect(json.unchecked).toMatch(/^no verify\.url: nothing asked the app/);
+
+    const back = await p.cli(['rollback', 'jwt', '--yes']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('previous value restored, not verified in the app');
+    expect(back.stdout).toContain('JWT_SECRET holds the previous secret');
+    expect(back.stdout).not.toContain('holds the new secret');
+    expect(p.secret()).toBe(OLD);
+    expect(
+      findLeaks({ out: rotated.stdout + rotated.stderr + back.stdout + back.stderr, ...readTree(join(p.dir, '.rotate')) }, [OLD]),
+    ).toEqual([]);
+  });
+
+  it('after a rolled-back run status shows it as status --check does, and a passing rotate verify clears both', async () => {
+    // The restart fails while the env file holds a new secret, and works again once the old one is back.
+    const p = project(`grep -q ${OLD} .env`);
+    // In date, so that --check has nothing else to report.
+    expect((await p.cli(['mark', 'jwt', '--rotated-at', new Date().toISOString().slice(0, 10), '--yes'])).code).toBe(0);
+    const failed = await p.cli(['jwt', '--yes', '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).results[0].status).toBe('rolled-back');
+
+    const status = await p.cli(['status']);
+    expect(status.stdout).toMatch(/jwt .* last run rolled-back .*: rotate history jwt/);
+    const check = await p.cli(['status', '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('ended rolled-back');
+    const rows = JSON.parse((await p.cli(['status', '--json'])).stdout).results[0];
+    expect(rows).toMatchObject({ lastRunOk: false, lastRun: { result: 'rolled-back' } });
+
+    const verify = await p.cli(['verify', 'jwt']);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain('recorded: the current value passed rotate verify after the last run failed');
+    expect((await p.cli(['status'])).stdout).not.toContain('last run');
+    const after = await p.cli(['status', '--check']);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('check ok');
+  });
+});
