@@ -120,12 +120,16 @@ export const ERROR_CODES = {
   // The store: state, journal, backups, lock, master key
   LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },
   STORE_CORRUPT: { exit: needsPerson, when: 'a file or row of the store cannot be read', hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
+  // backups restore (#22 item 11)
+  RESTORE_TARGET_SYMLINK: { exit: usage, when: '`backups restore --to` names a symbolic link; nothing was written', hint: 'Choose a new path for --to, or remove the link first.', doc: 'runbook.md#restoring-an-env-file-by-hand' },
   // Store on a full disk (#22 item 4)
   STORE_FULL: { exit: failed, when: 'a write to the file store failed: no space left on its device (ENOSPC, EDQUOT)', hint: 'Free space on the filesystem that holds the store (df -h), then run again.', doc: 'runbook.md#the-store-is-on-a-full-disk' },
   STORE_UNREACHABLE: { exit: failed, when: 'the postgres store cannot be used', hint: 'Check store.urlEnv, the role and its rights, and that the server is up.', doc: STORE },
   STORE_URL_MISSING: { exit: usage, when: 'store.urlEnv names a variable that is not set', hint: 'Export it before running rotate.', doc: STORE },
   STORE_URL_INVALID: { exit: usage, when: 'the store URL is not a postgresql:// URL', hint: 'Fix the variable store.urlEnv names; percent-encode a `/`, `?` or `#` in the password.', doc: STORE },
   MASTER_KEY_MISSING: { exit: usage, when: 'no master key is given (ROTATE_MASTER_KEY, else .rotate/master.key) but the store holds data sealed with one, or the postgres store has none', hint: 'Restore .rotate/master.key from your backup of it, or set ROTATE_MASTER_KEY to the key that sealed the store; rotate never makes a new key over sealed data.', doc: MASTER_KEY },
+  // The store's owner, as ssh's StrictModes (#22 item 11)
+  STORE_NOT_OWNED: { exit: usage, when: 'the store folder or master.key is owned by another user (not this user, not root)', hint: 'Run rotate as the owner, or chown the store to this user.', doc: STORE },
   STORE_NOT_PRIVATE: { exit: usage, when: 'the store folder or master.key can be read by group or others', hint: 'chmod 700 the store folder and chmod 600 master.key.', doc: STORE },
   MASTER_KEY_INVALID: { exit: usage, when: 'the master key is not 32 bytes', hint: 'Give 32 random bytes as 64 hex characters or base64.', doc: ENV_VARS },
   MASTER_KEY_MISMATCH: { exit: usage, when: 'the master key given is not the one that sealed the store (its key check); nothing was changed', hint: 'Set ROTATE_MASTER_KEY (or restore .rotate/master.key) to the key used then.', doc: MASTER_KEY },

@@ -1,4 +1,5 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import * as z from 'zod/mini';
@@ -71,12 +72,38 @@ async function backups(action: string | undefined, id: string | undefined, optio
     const text = pick((await session.store.getBackup(id!)).toString('utf8'), options.file);
     const to = resolve(process.cwd(), options.to!);
     try {
-      // A new file readable by its owner only; never over an existing one unless --force.
-      await writeFile(to, text.text, { flag: options.force ? 'w' : 'wx', mode: 0o600 });
-      await chmod(to, 0o600);
+      // A new file readable by its owner only; never over an existing one unless --force, and never through a
+      // symlink (O_EXCL does not follow one; with --force, O_NOFOLLOW refuses it): a link planted at --to would
+      // put the old secrets wherever it points.
+      const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+      const flags = O_WRONLY | O_CREAT | O_NOFOLLOW | (options.force ? 0 : O_EXCL);
+      const handle = await open(to, flags, 0o600);
+      try {
+        // Checked on the file opened, before anything is written: a regular file with no other name (a hard link
+        // would carry the old secrets to its other path too).
+        const info = await handle.stat();
+        if (!info.isFile() || info.nlink > 1) {
+          throw usageError('USAGE', `${to} is not a regular file with one name; nothing was written`, 'choose a new path for --to');
+        }
+        await handle.chmod(0o600);
+        await handle.truncate(0);
+        await handle.writeFile(text.text);
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      let code = (error as NodeJS.ErrnoException).code;
+      // O_EXCL says only "exists": a link is named as one, so that --force is not the advice.
+      if (code === 'EEXIST' && (await lstat(to).catch(() => undefined))?.isSymbolicLink()) code = 'ELOOP';
+      if (code === 'EEXIST') {
         throw usageError('USAGE', `${to} exists; nothing was written`, 'choose a new path, or pass --force to overwrite it');
+      }
+      if (code === 'ELOOP') {
+        throw usageError(
+          'RESTORE_TARGET_SYMLINK',
+          `${to} is a symbolic link; nothing was written (it would write the old secrets wherever it points)`,
+          'choose a new path for --to, or remove the link first',
+        );
       }
       throw error;
     }

@@ -63,6 +63,8 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   const runOptions = { ...DEFAULT_RUN, ...run };
   // Every variable the config names as a credential (store URL, admin URLs, the secrets' own keys): no child sees it.
   const privateEnvNames = credentialEnvNames(loaded.config);
+  // Kubernetes exec credential plugins too (loaded only when a Kubernetes target or service is used).
+  if (usesKubernetes(loaded.config)) (await import('../kubernetes/client.js')).withholdFromKubePlugins(privateEnvNames);
   const { stopSignal, whileChanging } = await import('./interrupt.js');
   const deps = processDeps({
     quiet: options.quiet,
@@ -119,4 +121,11 @@ export function resolveSecretIds(
     );
   }
   return [...new Set(names)];
+}
+
+/** Whether the config talks to a cluster: a Kubernetes Secret target, or a service that is a workload. */
+function usesKubernetes(config: { target?: unknown; services: Record<string, { kubernetes?: unknown }> }): boolean {
+  return (
+    (config.target as { type?: string } | undefined)?.type === 'kubernetes' || Object.values(config.services).some((s) => s.kubernetes)
+  );
 }

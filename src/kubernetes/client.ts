@@ -2,6 +2,7 @@
 // loaded on first use only (a dynamic import), so commands that never touch a cluster start as fast as before.
 import { performance } from 'node:perf_hooks';
 import type { ApiConstructor, ApiType, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { ROTATE_PRIVATE_ENV } from '../config/credential-env.js';
 import { RotateError, usageError } from '../errors.js';
 import { safeUrl, trace, tracing } from '../trace.js';
 
@@ -18,6 +19,38 @@ export interface KubeClients {
 }
 
 const cache = new Map<string, Promise<KubeClients>>();
+
+/** Names the config says hold a credential (store URL, admin URLs, the secrets' keys): set by the session. */
+const withheld = new Set<string>();
+
+/** A kubeconfig `exec` plugin (aws eks get-token, gke-gcloud-auth-plugin) is given none of these variables. */
+export function withholdFromKubePlugins(names: Iterable<string>): void {
+  for (const name of names) withheld.add(name);
+}
+
+/**
+ * The environment an `exec` credential plugin runs with: rotate's own secrets (ROTATE_MASTER_KEY, ROTATE_NEW_*, the
+ * admin and store URLs) and every variable the config names as a credential are taken out, as for restart commands.
+ * The rest stays: the plugin needs its cloud credentials (AWS_*, GOOGLE_*, KUBECONFIG).
+ */
+export function pluginEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !ROTATE_PRIVATE_ENV.test(name) && !withheld.has(name)));
+}
+
+type Spawn = (command: string, args: string[], options?: { env?: NodeJS.ProcessEnv }) => unknown;
+
+/**
+ * The client runs `exec` plugins with the whole of process.env (plus the kubeconfig's `env`); its ExecAuth has no
+ * option for that, so its spawn function is wrapped to pass pluginEnvironment() instead.
+ */
+function guardExecPlugins(config: KubeConfig): void {
+  const authenticators = (config as unknown as { authenticators?: Array<{ execFn?: Spawn }> }).authenticators ?? [];
+  for (const auth of authenticators) {
+    const spawn = auth.execFn;
+    if (typeof spawn !== 'function') continue;
+    auth.execFn = (command, args, options = {}) => spawn(command, args, { ...options, env: pluginEnvironment(options.env ?? process.env) });
+  }
+}
 
 /**
  * Credentials as kubectl finds them: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account (a
@@ -38,6 +71,7 @@ export function kubeClients(context?: string): Promise<KubeClients> {
 async function connect(context: string | undefined): Promise<KubeClients> {
   const kube = await import('@kubernetes/client-node');
   const config = new kube.KubeConfig();
+  guardExecPlugins(config);
   try {
     config.loadFromDefault();
   } catch (error) {

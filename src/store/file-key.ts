@@ -30,10 +30,22 @@ const readOr = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
   }
 };
 
-/** Refuses a folder or key file that group or others can use (mode & 077), naming the chmod that fixes it. */
-export async function assertPrivate(path: string, what: 'folder' | 'file', mode: number): Promise<void> {
+/**
+ * Refuses a folder or key file that group or others can use (mode & 077), naming the chmod that fixes it, and one
+ * owned by another user: like ssh's StrictModes, only this user or root may own it (whoever owns it can read the
+ * master key and the backups, and change the mode back at will). `uid`: this process's user (undefined on Windows).
+ */
+export async function assertPrivate(path: string, what: 'folder' | 'file', mode: number, uid = process.getuid?.()): Promise<void> {
   const info = await readOr(() => stat(path), undefined);
-  if (!info || (info.mode & 0o077) === 0) return;
+  if (!info) return;
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0) {
+    throw new RotateError(
+      'STORE_NOT_OWNED',
+      `the store ${what} ${path} is owned by user id ${info.uid}, not by this user (${uid}) or root: whoever owns it can read ${what === 'file' ? 'the master key' : 'its sealed backups'} and change its mode; nothing was changed`,
+      { hint: `run rotate as the user that owns it, or take it over: chown ${uid} ${path}` },
+    );
+  }
+  if ((info.mode & 0o077) === 0) return;
   const shown = (info.mode & 0o777).toString(8).padStart(4, '0');
   throw new RotateError(
     'STORE_NOT_PRIVATE',

@@ -1,5 +1,5 @@
 // rotate backups: the sealed env-file backups listed, and one written out by hand to a new 0600 file.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findLeaks, runCli, scratchDir } from '../helpers/cli.js';
@@ -36,6 +36,16 @@ describe('rotate backups', () => {
     expect(readFileSync(join(dir, 'env.before'), 'utf8')).toBe('mine\n');
     expect((await cli(['backups', 'restore', backup.id, '--to', 'env.before', '--force'])).code).toBe(0);
     expect(readFileSync(join(dir, 'env.before'), 'utf8')).toContain(SECRET);
+
+    // #22 item 11: a symlink planted at --to is refused (exit 2), with and without --force; its target is untouched.
+    writeFileSync(join(dir, 'victim'), 'victim\n');
+    symlinkSync(join(dir, 'victim'), join(dir, 'planted'));
+    for (const force of [[], ['--force']]) {
+      const refused = await cli(['backups', 'restore', backup.id, '--to', 'planted', ...force]);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain('symbolic link');
+      expect(readFileSync(join(dir, 'victim'), 'utf8')).toBe('victim\n');
+    }
 
     expect((await cli(['backups', 'restore', 'no-such-id', '--to', 'x.env'])).code).toBe(2);
     // A restore without its id or --to: the hint is a command that works, with the newest backup's real id.

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -282,6 +282,36 @@ describe('FileStore: history and keys at rest', () => {
     expect(await h.atRest()).toBe(before);
     await chmod(join(h.dir, 'master.key'), 0o600);
     await (await h.open()).acquireLock('rotate jwt').then((l) => l.release());
+  });
+
+  // #22 item 11: mode alone is not enough (ssh's StrictModes): a store or master.key owned by another user is refused.
+  it.runIf(process.getuid?.() === 0)('refuses (STORE_NOT_OWNED, exit 2) a store folder or master.key owned by another user', async () => {
+    const h = await fileHarness();
+    await (await h.open()).putBackup('jwt', Buffer.from('A=1\n'));
+    const before = await h.atRest();
+    await chown(h.dir, 4242, 4242);
+    await expect((await h.open()).acquireLock('rotate jwt')).rejects.toMatchObject({
+      code: 'STORE_NOT_OWNED',
+      exitCode: 2,
+      message: expect.stringContaining('owned by user id 4242'),
+      hint: expect.stringContaining(`chown 0 ${h.dir}`),
+    });
+    await chown(h.dir, 0, 0);
+    await chown(join(h.dir, 'master.key'), 4242, 4242);
+    await expect((await h.open()).seal('x', 'p')).rejects.toMatchObject({ code: 'STORE_NOT_OWNED' });
+    expect(await h.atRest()).toBe(before);
+    await chown(join(h.dir, 'master.key'), 0, 0);
+    await (await h.open()).acquireLock('rotate jwt').then((l) => l.release());
+  });
+
+  it('a store owned by root is accepted for another user, as ssh accepts root-owned files', async () => {
+    const { assertPrivate } = await import('../../src/store/file-key.js');
+    const h = await fileHarness();
+    await (await h.open()).putBackup('jwt', Buffer.from('A=1\n'));
+    const owner = (await stat(h.dir)).uid;
+    await expect(assertPrivate(h.dir, 'folder', 0o700, owner)).resolves.toBeUndefined();
+    if (owner === 0) await expect(assertPrivate(h.dir, 'folder', 0o700, 1000)).resolves.toBeUndefined();
+    else await expect(assertPrivate(h.dir, 'folder', 0o700, owner + 1)).rejects.toMatchObject({ code: 'STORE_NOT_OWNED' });
   });
 
   it('removes the temp files a kill during a write left (journal/<id>.json.<n>, state.json.<n>) when the next run takes the lock', async () => {
