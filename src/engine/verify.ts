@@ -3,6 +3,7 @@ import type { SecretState } from '../store/types.js';
 import { checkCount, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { withLock } from './lock.js';
+import { retireSet } from './pipeline.js';
 import { record } from './record.js';
 import { errorInfo, exitCodeOf, type SecretResult } from './result.js';
 import type { RunOutcome } from './rotate.js';
@@ -67,7 +68,9 @@ async function recordApplied(
   try {
     await withLock(session, 'verify', async () => {
       const states = await session.store.readStates();
-      const startedAt = session.deps.now().toISOString();
+      const now = session.deps.now();
+      const startedAt = now.toISOString();
+      const retireNow: string[] = [];
       for (const result of passed) {
         const state = states[result.secret];
         if (!state?.unapplied) {
@@ -78,14 +81,25 @@ async function recordApplied(
           continue;
         }
         const { unapplied: _, ...applied } = state;
-        await session.store.writeState(result.secret, applied);
+        // Applied, so the old value's overlap ends as after any rotation: at once, or after graceHours (--due).
+        const graceHours = secretConfig(session, result.secret).graceHours;
+        const pendingRetire = applied.last
+          ? { after: new Date(now.getTime() + graceHours * 3_600_000).toISOString(), runId: state.unapplied.runId }
+          : undefined;
+        await session.store.writeState(result.secret, { ...applied, ...(pendingRetire ? { pendingRetire } : {}) });
+        if (pendingRetire && graceHours === 0) retireNow.push(result.secret);
+        else if (pendingRetire) result.graceUntil = pendingRetire.after;
         const run = { runId: session.deps.randomUUID(), startedAt, mode: 'rotate' as const, emergency: false };
         // The history's fingerprint of the value the services now run with: the written record's new one.
         await record(session, run, { ...result, runId: run.runId }, 'verify', { new: current(result.secret) });
         result.note =
           `recorded as applied: the written value passed rotate verify's checks; rotate restarted nothing, so this ` +
-          `relies on ${state.unapplied.services.join(', ') || 'its services'} having been restarted since (a verify URL is what proves the running app uses it)`;
+          `relies on ${state.unapplied.services.join(', ') || 'its services'} having been restarted since (a verify URL is what proves the running app uses it)` +
+          (pendingRetire && graceHours > 0 ? `; its old value is retired by the first \`rotate --due\` after ${pendingRetire.after}` : '');
       }
+      // graceHours 0: retired now and the old value proven refused, as a rotation does (a run of its own, journaled);
+      // while another run waits for `rotate resume`, the first `rotate --due` after it does it instead.
+      if (retireNow.length > 0 && (await session.store.readJournals()).length === 0) results.push(...(await retireSet(session, retireNow)));
     });
   } catch (error) {
     if ((error as { code?: string }).code !== 'LOCKED') throw error;

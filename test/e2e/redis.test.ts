@@ -421,6 +421,47 @@ describe('rotate redis end to end', () => {
     expect(readFileSync(aclServer.aclFile!, 'utf8')).not.toContain(sha256(s.old));
   });
 
+  // The sequence a new user tries (#22 item 3): written without a restart, the app restarted by hand, verify, --due.
+  it('--no-restart, a restart by hand, verify: verify retires the old password at once (graceHours 0); --due and status agree', async () => {
+    const s = await scene(aclServer, 11);
+    s.writeConfig();
+    const written = await s.cli(['redis', '--yes', '--no-restart']);
+    expect(written.code, written.stderr).toBe(0);
+    const next = newPasswordOf(s);
+    expect(await authAs(aclServer, s.old)).toBe('ok'); // the app that was not restarted still uses it
+    await s.app!.start(); // the restart by hand
+    const verified = await s.cli(['verify', 'redis', '--json']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout).results.map((r: { status: string }) => r.status)).toEqual(['verified', 'retired']);
+    const due = await s.cli(['--due', '--json']);
+    expect(due.code, due.stderr).toBe(0);
+    expect(await authAs(aclServer, s.old)).toBe('WRONGPASS');
+    expect(await authAs(aclServer, next)).toBe('ok');
+    expect(JSON.parse((await s.cli(['status', '--json'])).stdout).results[0]).toMatchObject({ secret: 'redis', state: 'ok' });
+    const history = JSON.parse((await s.cli(['history', '--json'])).stdout).results.map((e: { result: string }) => e.result);
+    expect(history.slice(0, 3)).toEqual(['retired', 'verified', 'written']);
+  });
+
+  it('--no-restart, a restart by hand, verify with graceHours: the old password stays until the first --due after the grace', async () => {
+    const s = await scene(aclServer, 12);
+    s.writeConfig({ graceHours: 0.001 });
+    expect((await s.cli(['redis', '--yes', '--no-restart'])).code).toBe(0);
+    const next = newPasswordOf(s);
+    await s.app!.start();
+    const verified = await s.cli(['verify', 'redis', '--json']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(await authAs(aclServer, s.old)).toBe('ok');
+    const status = JSON.parse((await s.cli(['status', '--json'])).stdout).results[0];
+    expect(status).toMatchObject({ secret: 'redis', state: expect.stringMatching(/^(grace|retire-due)$/) });
+    expect(await waitPast(status.graceUntil)).toBe(true);
+    const due = await s.cli(['--due', '--json']);
+    expect(due.code, due.stderr).toBe(0);
+    expect(JSON.parse(due.stdout).results.map((r: { status: string }) => r.status)).toEqual(['retired']);
+    expect(await authAs(aclServer, s.old)).toBe('WRONGPASS');
+    expect(await authAs(aclServer, next)).toBe('ok');
+    expect(JSON.parse((await s.cli(['status', '--json'])).stdout).results[0]).toMatchObject({ state: 'ok' });
+  });
+
   it('rollback puts the previous password back in the env file and on the server, and refuses the rotated one', async () => {
     const s = await scene(aclServer, 8);
     expect((await s.cli(['redis', '--yes'])).code).toBe(0);

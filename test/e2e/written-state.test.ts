@@ -55,15 +55,17 @@ describe('status of a rotation written with --no-restart', () => {
     expect(after.code, after.stdout).toBe(0);
     expect((await p.cli(['status'])).stdout).toMatch(/^jwt .* ok$/m);
     expect(await notApplied()).toBe(0);
+    // Newest first: applied, the old value's overlap ends as after a rotation (graceHours 0: verify retires it).
     const history = JSON.parse((await p.cli(['history', '--json'])).stdout).results;
-    expect(history[0]).toMatchObject({ action: 'verify', result: 'verified', secret: 'jwt' });
-    expect(history[1]).toMatchObject({ action: 'rotate', result: 'written' });
+    expect(history[0]).toMatchObject({ action: 'retire', result: 'retired', secret: 'jwt' });
+    expect(history[1]).toMatchObject({ action: 'verify', result: 'verified', secret: 'jwt' });
+    expect(history[2]).toMatchObject({ action: 'rotate', result: 'written' });
     // The verification names the value it found applied: the one the written record put in.
-    expect(history[0].fingerprints.new).toBe(history[1].fingerprints.new);
+    expect(history[1].fingerprints.new).toBe(history[2].fingerprints.new);
     expect((await p.cli(['history', '--verify'])).code).toBe(0);
     // A second verify records nothing more.
     expect((await p.cli(['verify', 'jwt'])).code).toBe(0);
-    expect(JSON.parse((await p.cli(['history', '--json'])).stdout).results).toHaveLength(2);
+    expect(JSON.parse((await p.cli(['history', '--json'])).stdout).results).toHaveLength(3);
 
     const texts = {
       ...readTree(join(p.dir, '.rotate')),
