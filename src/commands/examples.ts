@@ -18,6 +18,7 @@ const EXAMPLES: Record<string, string[]> = {
   init: ['rotate init', 'rotate init --force --config deploy/rotate.config.json'],
   setup: ['rotate setup database           # print the SQL', 'rotate setup database --apply'],
   mark: ['rotate mark stripe --rotated-at 2026-11-30 --reason "rolled in the Dashboard" --yes'],
+  check: ['rotate check                # CI: exit 1 when an error-level finding stands', "rotate check --json | jq -r '.results[].id'"],
   leak: [
     'gitleaks detect --report-format json --report-path leaks.json; rotate leak --from leaks.json',
     'rotate leak --from leaks.json --yes --json    # rotate what it found, with the related secrets',

@@ -113,6 +113,18 @@ export const outputSchema = z.discriminatedUnion('command', [
     runsWithoutRecord: z.optional(z.array(z.strictObject({ secret: z.string(), runId: z.string() }))),
   }),
   doc('mark', z.looseObject({ secret: z.string(), rotatedAt: z.string(), nextDue: z.string(), runId: z.string() }), {}),
+  doc(
+    'check',
+    z.looseObject({
+      id: z.string().register(z.globalRegistry, { description: 'stable finding id (docs/policy.md)' }),
+      severity: z.enum(['error', 'warning']),
+      secret: z.optional(z.string()),
+      where: z.string(),
+      message: z.string(),
+      fix: z.string(),
+    }),
+    {},
+  ),
   doc('leak', z.looseObject({ scanner: z.string(), rule: z.string(), file: z.nullable(z.string()), secrets: z.array(z.string()) }), {
     report: z.optional(z.string()),
     scanner: z.optional(z.nullable(z.string())),
