@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --
 import { type Command, CommanderError } from 'commander';
+import { agentCommand } from './commands/agent.js';
 import { backupsCommand } from './commands/backups.js';
 import { checkCommand } from './commands/check.js';
 import { completionCommand } from './commands/completion.js';
@@ -68,7 +69,7 @@ export function buildProgram(): Command {
     // Commander's own error line is not printed: main() reports its mistakes as rotate reports every error.
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s), outputError: () => {} });
   const commands = [statusCommand, historyCommand, verifyCommand, rollbackCommand, resumeCommand, initCommand, setupCommand];
-  commands.push(markCommand, metricsCommand, checkCommand, leakCommand);
+  commands.push(markCommand, metricsCommand, checkCommand, leakCommand, agentCommand);
   for (const define of [...commands, backupsCommand, completionCommand, versionCommand, helpCommand]) {
     program.addCommand(define(runAction).copyInheritedSettings(program));
   }

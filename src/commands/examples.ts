@@ -25,6 +25,11 @@ const EXAMPLES: Record<string, string[]> = {
     'secretlint --format json --output report.json "**/*"; rotate leak --from report.json --yes',
   ],
   metrics: ['rotate metrics > /var/lib/node_exporter/textfile/rotate.prom'],
+  agent: [
+    'rotate agent --once             # systemd timer or cron: one pass',
+    'rotate agent --interval 15      # a long-running service',
+    'rotate agent --leave            # this host leaves the fleet',
+  ],
   backups: ['rotate backups', 'rotate backups restore 2026-12-01T03-15-00-000Z-jwt-a1b2c3 --to ./env.before'],
   completion: [
     'rotate completion bash > /etc/bash_completion.d/rotate',

@@ -90,6 +90,10 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
     'Staging first: a rotation here waits for a verified rotation of the same secret (else of the same kind) in another environment.',
   'promotion.after': "The environment that rotates first (such as staging); never this config's own.",
   'promotion.withinDays': 'How recent that verified rotation must be, in days (default 14).',
+  fleet:
+    'Hosts that run `rotate agent` on the shared postgres store get each rotation: the old value is retired only once every registered host acknowledged the new one.',
+  'fleet.ackSeconds':
+    'How long a rotation waits for every host to acknowledge (default 600); past it the run needs a person (exit 3), the old value still valid.',
   window: 'When rotate --due may rotate (a secret may have its own).',
   'window.days': 'Days the window opens on (default every day).',
   'window.hours': 'HH:MM-HH:MM in 24-hour time; may cross midnight (22:00-04:00).',

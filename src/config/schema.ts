@@ -153,8 +153,16 @@ export const configSchema = z
     notify: z.prefault(notifySchema, {}),
     /** When `--due` may rotate (a secret's own `window` wins). */
     window: z.optional(windowSchema),
+    /** Hosts running `rotate agent` on the shared store: the old value is retired only once each acknowledged the new. */
+    fleet: z.optional(z.strictObject({ ackSeconds: z._default(z.number().check(z.positive(), z.lte(86_400)), 600) })),
   })
-  .check(z.superRefine(policyIssues));
+  .check(
+    z.superRefine(policyIssues),
+    z.refine((config) => !config.fleet || config.store.type === 'postgres', {
+      message: 'a fleet shares one store: set store.type to postgres (with store.urlEnv) on every host',
+      path: ['fleet'],
+    }),
+  );
 
 /** A zod issue of our own (not an error code of rotate's: the message names the path). */
 const CUSTOM = 'custom' as const;

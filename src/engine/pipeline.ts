@@ -130,6 +130,7 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
       }
       throw stoppedWithRunPending(session, run.journal);
     }
+    if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return [...results, ...(await run.fleetLagging(error))];
     return [...results, ...(await run.rollBack(error))];
   }
   return [...results, ...(await run.finish())];

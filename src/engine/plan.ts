@@ -49,6 +49,7 @@ function plannedShape(session: Session, ids: readonly string[]): RunShape {
   return {
     mode: 'rotate',
     restarts: restart,
+    fleet: session.config.fleet !== undefined,
     secrets: ids.map((id) => {
       const config = secretConfig(session, id);
       const writes = rotationWritesOf(config, { emergency });

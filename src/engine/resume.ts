@@ -36,6 +36,7 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
         await run.afterCommit();
       } catch (error) {
         if (error instanceof RotateError && error.code === 'HOOK_INTERRUPTED') throw error;
+        if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return [...done, ...(await run.fleetLagging(error))];
         return [...done, ...(await run.rollBack(error))];
       }
     }

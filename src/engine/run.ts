@@ -1,6 +1,8 @@
 import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
 import { RotateError } from '../errors.js';
+import { type FleetEnv, fleetFingerprint, sealFleetEnv } from '../fleet/values.js';
+import { waitForFleet } from '../fleet/wait.js';
 import { fingerprint } from '../history/audit.js';
 import { type HookValues, runHook } from '../hooks/run.js';
 import type { HookPoint } from '../hooks/schema.js';
@@ -8,9 +10,10 @@ import { SecretValue } from '../secret-value.js';
 import { envKeysOf, uncheckedOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
+import type { Desired, FleetStore } from '../store/fleet.js';
 import type { HistoryEntry, Journal, JournalSecret, SecretState } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
-import { checkCount, traced } from '../trace.js';
+import { checkCount, trace, traced } from '../trace.js';
 import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
 import { record, type ValuesAround } from './record.js';
@@ -45,6 +48,16 @@ const unique = (names: string[]): string[] => [...new Set(names)];
  * target as it was, and its hooks still get ROTATE_OLD_VALUE.
  */
 const HOOK_OLD_VALUE = 'rotate:hook-old-value';
+
+/** The name this host acknowledges under: its agent's (ROTATE_HOST, else the machine's host name). */
+const selfName = (deps: Session['deps']): string => deps.environment.ROTATE_HOST || deps.host;
+
+function fleetOf(store: Session['store']): FleetStore {
+  if (store.fleet) return store.fleet;
+  throw new RotateError('FLEET_NEEDS_POSTGRES', 'the config has `fleet`, but the store is not the shared postgres store', {
+    hint: 'set store.type to postgres (with store.urlEnv) on every host of the fleet',
+  });
+}
 
 /**
  * A run over a set of secrets: it executes the steps of `steps.ts` in order and journals before each side effect,
@@ -156,6 +169,7 @@ export class Run implements StepRun {
         writesOnRetire: Object.keys(m.rotation.retireEnv ?? {}).length > 0,
         hooks: hookPointsOf(m.config),
       })),
+      fleet: this.session.config.fleet !== undefined,
     };
   }
 
@@ -179,7 +193,19 @@ export class Run implements StepRun {
     });
     const shape = this.shape;
     for (const step of steps.slice(commit + 1)) {
-      if (step.scope !== 'secret') continue;
+      if (step.scope === 'run') {
+        const done = this.journal.steps.some((s) => s.name === step.name && s.state === 'done');
+        if (
+          !done &&
+          step.when(
+            shape,
+            shape.secrets.filter((s) => s.retiresNow),
+          )
+        ) {
+          await this.#runStep(step.name, this.members, () => step.act(this, this.members));
+        }
+        continue;
+      }
       for (const m of this.members) {
         const done = m.entry.steps.some((s) => s.name === step.name && s.state === 'done');
         if (!done && step.when(shape, shape.secrets[this.members.indexOf(m)]!)) {
@@ -212,6 +238,35 @@ export class Run implements StepRun {
     const key = envKeysOf(m.config)[0] ?? '';
     const values: HookValues = { newValue: m.rotation.env[key] ?? undefined, oldValue: m.rotation.secrets[HOOK_OLD_VALUE] };
     await runHook(m.id, point, hook, values, this.session.configDir, this.session.deps);
+  }
+
+  async publishFleet(members: readonly StepMember[], options: { retire?: boolean } = {}): Promise<void> {
+    const env: FleetEnv = Object.assign(
+      {},
+      ...members.flatMap((m) => [revealEnv(m.rotation.env), options.retire ? revealEnv(m.rotation.retireEnv ?? {}) : {}]),
+    );
+    await this.#publish(env, options.retire ? 'retire' : this.journal.mode);
+  }
+
+  async #publish(env: FleetEnv, mode: Desired['mode']): Promise<void> {
+    const { store, deps } = this.session;
+    const fleet = fleetOf(store);
+    const fingerprint = await fleetFingerprint(store, env);
+    const sealed = await sealFleetEnv(store, this.journal.runId, env);
+    await fleet.publish({ runId: this.journal.runId, mode, fingerprint, secrets: this.ids, sealed, by: selfName(deps) });
+    this.journal.fleet = { fingerprint };
+    await store.writeJournal(this.journal);
+    trace(`fleet: published ${Object.keys(env).length} keys of ${this.ids.join(', ')} (${mode}, fingerprint ${fingerprint})`);
+  }
+
+  async waitForFleet(): Promise<void> {
+    const { store, deps, config } = this.session;
+    const fleet = fleetOf(store);
+    const fingerprint = this.journal.fleet?.fingerprint;
+    if (!fingerprint) return;
+    // This host applied, restarted and verified them itself (it may also be a registered host of its agent).
+    await fleet.acknowledge({ host: selfName(deps), runId: this.journal.runId, fingerprint, result: 'ok', detail: null });
+    await waitForFleet(fleet, this.journal.runId, fingerprint, config.fleet?.ackSeconds ?? 600, deps);
   }
 
   /** After every secret verified: record the ones with a grace period, retire the others' old values now. */
@@ -259,6 +314,15 @@ export class Run implements StepRun {
       }
       checkpoint();
     }
+  }
+
+  /**
+   * Hosts of the fleet did not acknowledge the new values: nothing is undone or retired (every host may already run
+   * the new value, and the old one still works); the run waits for a person and `rotate resume` waits again.
+   */
+  async fleetLagging(error: unknown): Promise<SecretResult[]> {
+    const results = this.members.map((m) => this.#result(m, 'retire-failed', { error: errorInfo(error) }));
+    return this.park('the fleet has not acknowledged the new values', results);
   }
 
   /** Undoes the whole set after a failure: every secret gets the same outcome (the set rotates together). */
@@ -338,6 +402,7 @@ export class Run implements StepRun {
         await traced(`engine: rollback: sweep ${m.id}`, () => m.rotator.undoApply(m.ctx, m.rotation));
       }
     }
+    this.#use(await session.target.read());
     for (const m of this.members) {
       m.checks = await traced(`engine: rollback: verify the old value of ${m.id}`, () => m.rotator.verifyCurrent(m.ctx), checkCount);
       assertChecks(m.checks, 'ROLLBACK_VERIFY_FAILED', `${m.id}: after the rollback the old value does not pass its checks`);
@@ -345,6 +410,10 @@ export class Run implements StepRun {
     if (backup && staged.length > 0) {
       await traced('engine: rollback: remove the staged new value', () => session.target.restore(backup, keys));
       this.#use(await session.target.read());
+    }
+    // The fleet's hosts go back the same way: the values this host has again, published for their agents.
+    if (this.#started('fleet-publish')) {
+      await this.#publish(Object.fromEntries(keys.map((k) => [k, this.snapshot.values[k] ?? null])), 'rollback');
     }
     // The app's own undo, once the old value is back and proven (ROTATE_OLD_VALUE is the value in use again); not
     // when only a `before` hook ran, which changed nothing of rotate's.

@@ -44,6 +44,10 @@ export interface StepRun {
   restart(members: readonly StepMember[]): Promise<void>;
   /** Runs the secret's hook at `point` (secrets.<id>.hooks), once its step is journaled as started. */
   hook(member: StepMember, point: HookPoint): Promise<void>;
+  /** Publishes the values `members` want on every fleet host, sealed (with `retire`: their retire changes too). */
+  publishFleet(members: readonly StepMember[], options?: { retire?: boolean }): Promise<void>;
+  /** Waits until every registered host acknowledged the published values (FLEET_LAGGING otherwise). */
+  waitForFleet(): Promise<void>;
   /** Whether a run step was journaled as started. */
   started(name: string): boolean;
 }
@@ -62,6 +66,8 @@ export interface SecretShape {
 
 export interface RunShape {
   mode: Journal['mode'];
+  /** The config has `fleet`: the values go to every host running `rotate agent`, which must acknowledge them. */
+  fleet: boolean;
   /** Services restart (not `--no-restart`): without it the run ends after the change phase, written, not applied. */
   restarts: boolean;
   secrets: readonly SecretShape[];
@@ -159,6 +165,15 @@ export const STEPS: readonly Step[] = [
     },
   },
   {
+    // The values, sealed, for every host running `rotate agent`: they apply them while this host restarts.
+    name: 'fleet-publish',
+    scope: 'run',
+    phase: 'change',
+    undo: {},
+    when: (run) => run.fleet && run.restarts,
+    act: (run, members) => run.publishFleet(members),
+  },
+  {
     name: 'restart',
     scope: 'run',
     phase: 'change',
@@ -186,6 +201,15 @@ export const STEPS: readonly Step[] = [
   // Proven, not yet retired: a failure still rolls back; a forward resume finishes it (Run.afterCommit).
   hookStep('afterVerify', (run) => run.restarts),
   {
+    // Nothing retires before every host proved the new values: a host that lags parks the run (exit 3), old value valid.
+    name: 'fleet-ack',
+    scope: 'run',
+    phase: 'change',
+    undo: {},
+    when: (run) => run.fleet && run.restarts,
+    act: (run) => run.waitForFleet(),
+  },
+  {
     name: 'retire',
     scope: 'secret',
     phase: 'finish',
@@ -204,6 +228,8 @@ export const STEPS: readonly Step[] = [
       const withEnv = members.filter((m) => nonEmpty(m.rotation.retireEnv));
       await run.write(withEnv.map((m) => m.rotation.retireEnv ?? {}));
       await run.restart(withEnv.filter((m) => !m.rotation.retireWithoutRestart));
+      // The fleet's hosts drop the retired keys too (their agents apply it; nothing waits for them here).
+      if (run.session.config.fleet) await run.publishFleet(members, { retire: true });
     },
   },
   {

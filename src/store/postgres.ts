@@ -4,6 +4,7 @@ import { clientConfig, parsePostgresUrl, refuseCredentialOverrides } from '../co
 import { RotateError } from '../errors.js';
 import { markSecret } from '../secret-value.js';
 import { backupId, backupsOfJournal, backupsToPrune } from './backups.js';
+import { FLEET_TABLES, type FleetStore, postgresFleet } from './fleet.js';
 import { isHistoryEntry, NOT_A_RECORD } from './history.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
 import type { HistoryEntry, HistoryHead, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
@@ -114,6 +115,7 @@ export class PostgresStore implements Store {
         CREATE TABLE IF NOT EXISTS ${this.#t('lock_owner')} (
           backend_pid int PRIMARY KEY, pid int NOT NULL, host text NOT NULL, since timestamptz NOT NULL,
           command text NOT NULL);
+        ${FLEET_TABLES((name) => this.#t(name))}
         CREATE OR REPLACE FUNCTION ${this.#t('history_append_only')}() RETURNS trigger LANGUAGE plpgsql AS
           $$BEGIN RAISE EXCEPTION 'rotate history is append-only'; END$$;
         DO $$BEGIN
@@ -169,6 +171,14 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw unreachable(this.location, error);
     }
+  }
+
+  /** The hosts of `rotate agent`, the values a run wants on them and their acknowledgements (store/fleet.ts). */
+  get fleet(): FleetStore {
+    return postgresFleet(
+      (text, values) => this.#query(text, values),
+      (name) => this.#t(name),
+    );
   }
 
   async acquireLock(command: string): Promise<Lock> {

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../core-types.js';
+import type { FleetStore } from './fleet.js';
 
 /** A Rotation as it is kept: facts in clear, everything else sealed with the store's master key. */
 export interface SealedRotation {
@@ -56,6 +57,8 @@ export interface Journal {
   steps: JournalStep[];
   /** Set when a rollback failed: what a person must look at. */
   needsPerson?: string;
+  /** The keyed fingerprint of the values published to the fleet (src/fleet/): what each host must acknowledge. */
+  fleet?: { fingerprint: string };
 }
 
 /** A journal as rotate wrote it before runs covered sets (one per secret): resume refuses it, naming it. */
@@ -209,5 +212,7 @@ export interface Store {
    * key gives the same MAC on every host, so it can compare values (fingerprints) or chain records without storing them.
    */
   mac(purpose: string, data: string): Promise<string>;
+  /** Only the postgres store has a fleet (hosts running `rotate agent`, src/store/fleet.ts). */
+  readonly fleet?: FleetStore;
   close(): Promise<void>;
 }

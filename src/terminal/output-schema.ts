@@ -138,6 +138,20 @@ export const outputSchema = z.discriminatedUnion('command', [
   doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
   doc('backups', z.looseObject({ id: z.string() }), {}),
   doc(
+    'agent',
+    z.looseObject({
+      host: z.string(),
+      status: z.enum(['idle', 'current', 'applied', 'failed', 'left']),
+      runId: z.optional(z.string()),
+      /** The keyed fingerprint of the values acknowledged (never a value). */
+      fingerprint: z.optional(z.string()),
+      keys: z.optional(z.array(z.string())),
+      services: z.optional(z.array(z.string())),
+      error: z.optional(z.looseObject({ code: z.string(), message: z.string() })),
+    }),
+    {},
+  ),
+  doc(
     'init',
     z.looseObject({
       path: z.string(),

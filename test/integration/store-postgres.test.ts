@@ -84,7 +84,17 @@ describe('PostgresStore: tables and keys', () => {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1',
       [schema],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['backups', 'history', 'journal', 'lock_owner', 'meta', 'state']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'backups',
+      'fleet_acks',
+      'fleet_desired',
+      'fleet_hosts',
+      'history',
+      'journal',
+      'lock_owner',
+      'meta',
+      'state',
+    ]);
   });
 
   it('lets nothing UPDATE or DELETE history rows', async () => {

@@ -1,0 +1,236 @@
+// A fleet on one real PostgreSQL store (a scratch database): three agents in their own folders, each with its env
+// file and stand-in app, and a rotating host. The rotation reaches every host before the old value is retired; a
+// host whose agent is down parks the run (exit 3, old value valid, status names it) until it catches up.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { authStatus, type StandInApp, standInApp } from '../helpers/app.js';
+import { CLI, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { type ScratchDatabase, scratchDatabase } from '../helpers/scratch-database.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const OLD = 'fleet-old-signing-secret-0123456789-abcdefgh';
+const MASTER_KEY = randomBytes(32).toString('hex');
+
+interface Host {
+  name: string;
+  dir: string;
+  app: StandInApp;
+  agent?: ChildProcess;
+}
+
+/** Every form a leak could take: raw, base64, hex, URL-encoded. */
+const forms = (values: string[]) =>
+  values.flatMap((v) => [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('hex'), encodeURIComponent(v)]);
+const leaks = (texts: Record<string, string>, values: string[]) =>
+  Object.entries(texts).flatMap(([where, text]) => (forms(values).some((f) => text.includes(f)) ? [where] : []));
+
+describe('rotate agent: a fleet of hosts on one postgres store', () => {
+  let db: ScratchDatabase;
+  let client: pg.Client;
+  let schema: string;
+  let storeUrl: string;
+  let hosts: Host[];
+  let rotating: Host;
+  const outputs: Record<string, string> = {};
+
+  const env = (extra: Record<string, string> = {}) => ({ ROTATE_STORE_URL: storeUrl, ROTATE_MASTER_KEY: MASTER_KEY, ...extra });
+
+  function writeConfig(host: Host, extra: Record<string, unknown> = {}) {
+    const config = {
+      store: { type: 'postgres', urlEnv: 'ROTATE_STORE_URL', schema: schema ?? 'rotate' },
+      fleet: { ackSeconds: 20 },
+      services: { backend: { restart: host.app.restartCommand, health: { url: `${host.app.url}/healthz`, timeoutSeconds: 20 } } },
+      secrets: {
+        jwt: {
+          kind: 'jwt',
+          services: ['backend'],
+          verify: { url: `${host.app.url}/api/auth/me`, claims: { id: '1' } },
+          hooks: {
+            // A migration runs once (on the rotating host); a cache flush on every host.
+            afterApply: { run: 'echo "migrate $ROTATE_HOOK" >> ../hooks-one.log' },
+            afterVerify: { run: `echo "flush ${host.name}" >> ../hooks-every.log`, runOn: 'every' },
+          },
+        },
+      },
+      ...extra,
+    };
+    writeFileSync(join(host.dir, 'rotate.config.json'), JSON.stringify(config, null, 2));
+  }
+
+  async function makeHost(root: string, name: string): Promise<Host> {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, '.env'), `APP_ENV=production\nJWT_SECRET=${OLD}\n`, { mode: 0o600 });
+    const host: Host = { name, dir, app: await standInApp(dir) };
+    writeConfig(host);
+    await host.app.start();
+    return host;
+  }
+
+  function startAgent(host: Host) {
+    const child = spawn(process.execPath, [CLI, 'agent', '--host', host.name, '--interval', '0.3'], {
+      cwd: host.dir,
+      env: { ...process.env, NO_COLOR: '1', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => (outputs[`agent ${host.name} ${Date.now()}`] = out));
+    host.agent = child;
+  }
+
+  async function stopAgent(host: Host, signal: NodeJS.Signals = 'SIGTERM') {
+    const child = host.agent;
+    if (!child || child.exitCode !== null) return;
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    child.kill(signal);
+    await closed;
+  }
+
+  const jwt = (host: Host) => dotenv.parse(readFileSync(join(host.dir, '.env'))).JWT_SECRET;
+  /** The hosts the agents registered, read from the store's table. */
+  const registered = async (): Promise<string[]> => {
+    const { rows } = await client.query(`SELECT name FROM ${schema}.fleet_hosts ORDER BY name`).catch(() => ({ rows: [] }));
+    return rows.map((r: { name: string }) => r.name);
+  };
+
+  beforeAll(async () => {
+    db = scratchDatabase('rotate_fleet');
+    client = await db.create();
+    storeUrl = `postgresql://postgres@127.0.0.1:5432/${db.name}`;
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  beforeEach(async () => {
+    // Each test starts from an empty store schema of its own.
+    schema = `fleet_${randomBytes(3).toString('hex')}`;
+    const root = scratchDir('rotate-fleet-');
+    rotating = await makeHost(root, 'main');
+    hosts = [await makeHost(root, 'web-1'), await makeHost(root, 'web-2'), await makeHost(root, 'worker')];
+  });
+
+  afterEach(async () => {
+    for (const host of hosts) await stopAgent(host, 'SIGKILL');
+    for (const host of [rotating, ...hosts]) await host.app.stop();
+  });
+
+  it('a rotation reaches every host before the old value is retired; one hook once, an every hook on each host', async () => {
+    for (const host of hosts) {
+      const once = await runCli(['agent', '--once', '--host', host.name, '--json'], { cwd: host.dir, env: env() });
+      expect(once.code, once.stderr).toBe(0);
+      expect(JSON.parse(once.stdout).results[0]).toMatchObject({ host: host.name, status: 'idle' });
+    }
+    const dry = await runCli(['jwt', '--dry-run', '--json'], { cwd: rotating.dir, env: env() });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).results[0].steps).toEqual(
+      expect.arrayContaining(['fleet-publish', 'hook-afterApply', 'hook-afterVerify', 'fleet-ack', 'retire']),
+    );
+    for (const host of hosts) startAgent(host);
+    expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
+    const result = await runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).results[0].status).toBe('rotated');
+    const value = jwt(rotating)!;
+    expect(value).not.toBe(OLD);
+    for (const host of hosts) {
+      expect(jwt(host)).toBe(value);
+      expect(await authStatus(host.app.url, value)).toBe(200);
+    }
+    // JWT keeps no overlap without graceHours: the old secret is gone from every host's env file and app.
+    const root = join(rotating.dir, '..');
+    for (const host of [rotating, ...hosts]) {
+      expect(readFileSync(join(host.dir, '.env'), 'utf8')).not.toContain(OLD);
+      expect(await authStatus(host.app.url, OLD)).toBe(401);
+    }
+    expect(readFileSync(join(root, 'hooks-one.log'), 'utf8')).toBe('migrate afterApply\n');
+    const every = readFileSync(join(root, 'hooks-every.log'), 'utf8').trim().split('\n').sort();
+    expect(every).toEqual(expect.arrayContaining(['flush main', 'flush web-1', 'flush web-2', 'flush worker']));
+    for (const host of hosts) await stopAgent(host);
+    const tree = Object.fromEntries(
+      [rotating, ...hosts].flatMap((h) => Object.entries(readTree(h.dir)).filter(([k]) => !k.endsWith('.env'))),
+    );
+    expect(leaks({ stdout: result.stdout, stderr: result.stderr, ...outputs, ...tree }, [value, OLD])).toEqual([]);
+  });
+
+  it('an agent killed in the middle: nothing retired, status names the host; it restarts and the fleet converges', async () => {
+    const [web1, web2, worker] = hosts as [Host, Host, Host];
+    // The worker's agent is killed as its pass restarts the app: it applied nothing it acknowledged.
+    writeConfig(worker, {
+      services: {
+        backend: {
+          restart: `touch agent-restarting; sleep 30; ${worker.app.restartCommand}`,
+          health: { url: `${worker.app.url}/healthz` },
+        },
+      },
+    });
+    for (const host of hosts) startAgent(host);
+    expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
+    const run = runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(await waitUntil(() => existsSync(join(worker.dir, 'agent-restarting')), 30_000)).toBe(true);
+    await stopAgent(worker, 'SIGKILL');
+    const result = await run;
+    expect(result.code, result.stderr).toBe(3);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.results[0].status).toBe('retire-failed');
+    expect(doc.results[0].error.code).toBe('FLEET_LAGGING');
+    expect(doc.results[0].error.message).toContain('worker');
+    expect(doc.results[0].error.message).not.toContain('web-1');
+    // Nothing retired: the run is parked before its retire step (a kind with an overlap keeps the old value valid).
+    const value = jwt(rotating)!;
+    const journal = (await client.query(`SELECT data FROM ${schema}.journal`)).rows[0]?.data;
+    expect(journal.needsPerson).toContain('worker');
+    const stepNames = [...journal.steps, ...journal.secrets[0].steps].map((step: { name: string }) => step.name);
+    expect(stepNames).toContain('hook-afterVerify');
+    expect(stepNames).not.toContain('retire');
+    expect(jwt(web1)).toBe(value);
+    expect(jwt(web2)).toBe(value);
+    const status = await runCli(['status'], { cwd: rotating.dir, env: env() });
+    expect(status.stdout + status.stderr).toContain('worker');
+    const check = await runCli(['status', '--check'], { cwd: rotating.dir, env: env() });
+    expect(check.code).toBe(3);
+
+    // The worker's agent comes back (its restart fixed): it applies and acknowledges; resume retires.
+    writeConfig(worker);
+    startAgent(worker);
+    expect(await waitUntil(() => jwt(worker) === value, 30_000)).toBe(true);
+    const resumed = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).results[0].status).toBe('rotated');
+    expect((await client.query(`SELECT count(*)::int AS n FROM ${schema}.journal`)).rows[0].n).toBe(0);
+    expect(await authStatus(rotating.app.url, OLD)).toBe(401);
+    expect(await authStatus(worker.app.url, value)).toBe(200);
+    expect(leaks({ a: result.stdout, b: result.stderr, c: resumed.stdout, d: resumed.stderr, e: status.stdout }, [value, OLD])).toEqual([]);
+  });
+
+  it('bad input: a host name two agents claim, an agent with another master key, a file store', async () => {
+    const [web1, web2] = hosts as [Host, Host];
+    const first = await runCli(['agent', '--once', '--host', 'shared-name'], { cwd: web1.dir, env: env() });
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(['agent', '--once', '--host', 'shared-name'], { cwd: web2.dir, env: env() });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('FLEET_HOST_TAKEN');
+    expect(second.stderr).toContain('shared-name');
+    const wrongKey = await runCli(['agent', '--once'], { cwd: web2.dir, env: env({ ROTATE_MASTER_KEY: 'c'.repeat(64) }) });
+    expect(wrongKey.code).toBe(2);
+    expect(wrongKey.stderr).toContain('MASTER_KEY_MISMATCH');
+    const noKey = await runCli(['agent', '--once'], { cwd: web2.dir, env: { ROTATE_STORE_URL: storeUrl, ROTATE_MASTER_KEY: undefined } });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('MASTER_KEY_MISSING');
+    const left = await runCli(['agent', '--leave', '--host', 'shared-name'], { cwd: web1.dir, env: env() });
+    expect(left.code, left.stderr).toBe(0);
+    const again = await runCli(['agent', '--once', '--host', 'shared-name'], { cwd: web2.dir, env: env() });
+    expect(again.code, again.stderr).toBe(0);
+    writeFileSync(join(web1.dir, 'rotate.config.json'), JSON.stringify({ fleet: {} }));
+    const fileStore = await runCli(['status'], { cwd: web1.dir, env: env() });
+    expect(fileStore.code).toBe(2);
+    expect(fileStore.stderr).toContain('fleet');
+  });
+});
