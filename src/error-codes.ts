@@ -104,6 +104,13 @@ export const ERROR_CODES = {
   KUBE_API_ERROR: { exit: failed, when: 'the API server answered with another error', hint: 'Run again once the cluster is healthy.', doc: KUBE },
   // Where the value is kept (#20): a Secret another tool writes back.
   KUBE_SECRET_OWNED: { exit: usage, when: 'the Secret is written back by a controller (ExternalSecret, SealedSecret, Argo CD, Flux, Helm) or kubectl apply, and no target.source is configured', hint: 'Name the file it is deployed from in target.source, or rotate the value where its controller reads it.', doc: 'kubernetes.md#secrets-rotate-refuses' },
+  // target.source (#20 item 4): the file a Secret is deployed from, kept in step with it.
+  SOURCE_NOT_FOUND: { exit: usage, when: 'target.source.file does not exist', hint: 'Point target.source.file (relative to the config) at the manifest or env file the Secret is deployed from.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
+  SOURCE_INVALID: { exit: usage, when: 'target.source.file is not valid YAML, JSON or env-file text', hint: 'Fix the file so that kubectl can read it.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
+  SOURCE_NO_SECRET: { exit: usage, when: 'the source manifest has no Secret of that name and namespace (or several)', hint: 'Point target.source.file at the manifest that deploys the Secret.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
+  SOURCE_KEY_MISSING: { exit: usage, when: 'the live Secret holds a key being rotated that its source does not', hint: 'Add the key to the source file (with its current value), or deploy the Secret from it again.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
+  SOURCE_DISAGREES: { exit: usage, when: 'the source file and the live Secret hold different current values of a key being rotated', hint: 'Deploy the source (kubectl apply -f) or fix it so both hold the value in use, then run rotate again.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
+  SOURCE_CANNOT_EDIT: { exit: usage, when: 'a key of the source manifest is not a one-line key: value entry rotate can edit in place', hint: 'Write the key as a plain key: value line under stringData or data.', doc: 'kubernetes.md#targetsource-the-file-a-secret-is-deployed-from' },
   ROLLOUT_FAILED: { exit: failed, when: 'a workload rollout reported ProgressDeadlineExceeded; the old pods keep serving', hint: 'Look at the new pods (kubectl describe, kubectl logs).', doc: KUBE },
   ROLLOUT_TIMEOUT: { exit: failed, when: 'a workload rollout outlived health.timeoutSeconds', hint: 'Raise services.<name>.health.timeoutSeconds if the rollout is only slow.', doc: KUBE },
 

@@ -1,7 +1,13 @@
 // The HTTP face of the fake cluster: the few REST paths rotate uses, with the API server's semantics (bearer-token
 // RBAC, resourceVersion preconditions, patch content types, ?dryRun=All, Status objects on every error).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { discoveryDocument } from './fake-kube-discovery.js';
 import { applyPatch, type Json, type JsonObject } from './fake-kube-patch.js';
 import { type Account, isAllowed } from './fake-kube-rbac.js';
 import { badRequest, conflict, forbidden, invalid, notFound, StatusError, unauthorized } from './fake-kube-status.js';
@@ -27,6 +33,7 @@ export interface ApiServerOptions {
 
 const GROUP_OF: Record<string, string> = { secrets: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps' };
 const OBJECT_PATH = /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(secrets|deployments|statefulsets|daemonsets)\/([^/]+)$/;
+const COLLECTION_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/;
 const NAMESPACE_PATH = /^\/api\/v1\/namespaces\/([^/]+)$/;
 const SSAR_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
@@ -43,6 +50,7 @@ export class ApiServer {
   /** Taken one at a time, in order, by the requests they match. */
   readonly faults: Fault[] = [];
   #server: Server | undefined;
+  #tls: Server | undefined;
 
   constructor(readonly options: ApiServerOptions) {}
 
@@ -52,9 +60,47 @@ export class ApiServer {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
+  /**
+   * The same API over HTTPS (a self-signed certificate made with openssl), for the real kubectl: client-go sends a
+   * bearer token only over TLS.
+   */
+  async listenTls(): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'rotate-fake-kube-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const options = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+      this.#tls = createTlsServer(options, (req, res) => void this.#handle(req, res));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await new Promise<void>((resolve) => this.#tls?.listen(0, '127.0.0.1', resolve));
+    return `https://127.0.0.1:${(this.#tls.address() as AddressInfo).port}`;
+  }
+
   async close(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise((resolve) => this.#server?.close(resolve));
+    for (const server of [this.#server, this.#tls]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   }
 
   /** Writes that reached the store (dry runs and reads excluded). */
@@ -116,6 +162,10 @@ export class ApiServer {
     if (url.pathname === SSAR_PATH && record.method === 'POST' && !this.options.noAccessReview) {
       return [201, selfSubjectAccessReview(account, parse(raw))];
     }
+    const document = discoveryDocument(url.pathname);
+    if (document && record.method === 'GET') return [200, document];
+    const collection = COLLECTION_PATH.exec(url.pathname);
+    if (collection && record.method === 'POST') return this.#create(record, account, decodeURIComponent(collection[1] ?? ''), raw);
     const namespaceMatch = NAMESPACE_PATH.exec(url.pathname);
     if (namespaceMatch && record.method === 'GET') {
       const name = decodeURIComponent(namespaceMatch[1] ?? '');
@@ -157,6 +207,20 @@ export class ApiServer {
     }
     const checked = key.resource === 'secrets' ? normalizeSecret(key.name, next) : next;
     return [200, dryRun === 'All' ? store.preview(key, checked) : store.write(key, checked)];
+  }
+
+  /** `kubectl apply` of a Secret that does not exist yet: a POST to the namespace's collection. */
+  #create(record: RequestRecord, account: Account, namespace: string, raw: string): [number, unknown] {
+    const body = parse(raw) as JsonObject;
+    const name = String((body?.metadata as JsonObject | undefined)?.name ?? '');
+    if (!isAllowed(account, { verb: 'create', group: '', resource: 'secrets', namespace, name })) {
+      throw forbidden(account.user, 'create', 'secrets', '', namespace, name);
+    }
+    const key: ResourceKey = { resource: 'secrets', namespace, name };
+    if (this.options.store.get(key)) throw new StatusError(409, 'AlreadyExists', `secrets "${name}" already exists`);
+    const checked = normalizeSecret(name, body);
+    if (record.dryRun) return [201, { ...checked, metadata: { ...(checked.metadata as JsonObject), namespace } }];
+    return [201, this.options.store.create(key, { ...checked, type: checked.type ?? 'Opaque' })];
   }
 }
 
