@@ -74,7 +74,11 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     stop: stopSignal,
     whileChanging,
   });
-  const target = await openTarget(loaded.config.target, loaded.envFiles, { log: deps.log, environment: deps.environment });
+  const target = await openTarget(loaded.config.target, loaded.envFiles, {
+    log: deps.log,
+    environment: deps.environment,
+    configDir: loaded.dir,
+  });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
   const store = await openStore(loaded.config, loaded.dir, deps.environment, { pid: deps.pid, host: deps.host }, (m) => deps.log.warn(m));
   return {

@@ -34,6 +34,9 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'target.namespace': 'Namespace of the Kubernetes Secret.',
   'target.secret': 'Name of the Kubernetes Secret; its data keys are the env names.',
   'target.context': 'kubeconfig context to use (default: the current one).',
+  'target.source': 'The file the Secret is deployed from, kept in step with it: both are written in one step (docs/kubernetes.md).',
+  'target.source.file':
+    'A Secret manifest (YAML or JSON, applied with kubectl apply -f) or an env file (plain or dotenvx-encrypted, for --from-env-file), relative to the config.',
   store: 'Where rotate keeps its state, history, journal, encrypted backups and lock.',
   'store.type': 'file: a folder beside this config (default); postgres: tables shared by several hosts.',
   'store.dir': 'Folder of the file store, relative to this config (default .rotate).',

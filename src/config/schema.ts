@@ -107,6 +107,8 @@ export const targetSchema = z.discriminatedUnion('type', [
     secret: nonEmpty(),
     /** A kubeconfig context; the current one when absent. */
     context: z.optional(nonEmpty()),
+    /** The file the Secret is deployed from (a Secret manifest or an env file), written together with the Secret. */
+    source: z.optional(z.strictObject({ file: nonEmpty() })),
   }),
 ]);
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { TargetConfig } from '../config/schema.js';
 import type { Logger } from '../core-types.js';
 import { timed, tracing } from '../trace.js';
@@ -8,12 +9,21 @@ import type { Target } from './types.js';
 export async function openTarget(
   target: TargetConfig,
   envFiles: readonly string[],
-  deps: { log: Logger; environment: Readonly<Record<string, string | undefined>> },
+  deps: { log: Logger; environment: Readonly<Record<string, string | undefined>>; configDir?: string },
 ): Promise<Target> {
   if (target.type === 'kubernetes') {
     const { openKubernetesTarget } = await import('./kubernetes.js');
-    const secret = { namespace: target.namespace, secret: target.secret, ...(target.context ? { context: target.context } : {}) };
-    return maybeTraced(await openKubernetesTarget(secret, deps));
+    const secret = {
+      namespace: target.namespace,
+      secret: target.secret,
+      ...(target.context ? { context: target.context } : {}),
+      hasSource: Boolean(target.source),
+    };
+    const live = await openKubernetesTarget(secret, deps);
+    if (!target.source) return maybeTraced(live);
+    const [{ withSource }, { openSecretSource }] = await Promise.all([import('./kubernetes-source.js'), import('./secret-source.js')]);
+    const file = resolve(deps.configDir ?? '.', target.source.file);
+    return maybeTraced(withSource(live, openSecretSource(file, { namespace: target.namespace, name: target.secret }, deps)));
   }
   return maybeTraced(openEnvFileTarget(envFiles, { environment: deps.environment }));
 }

@@ -4,7 +4,7 @@
 
 import type { Check, Logger } from '../core-types.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
-import { ownerEffect, ownerFix, type SecretMetadata, secretOwners } from '../kubernetes/ownership.js';
+import { LAST_APPLIED, ownerEffect, ownerFix, type SecretMetadata, secretOwners } from '../kubernetes/ownership.js';
 import type { Target, TargetSnapshot } from './types.js';
 
 export interface KubernetesTargetConfig {
@@ -20,12 +20,20 @@ type SecretData = Record<string, string>;
 const decode = (data: SecretData): Record<string, string> =>
   Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
-export async function openKubernetesTarget(target: KubernetesTargetConfig, deps: { log: Logger }): Promise<Target> {
+export async function openKubernetesTarget(target: KubernetesTargetConfig, deps: { log: Logger }): Promise<SecretTarget> {
   const clients = await kubeClients(target.context);
   return new SecretTarget(clients, target, deps.log);
 }
 
-class SecretTarget implements Target {
+/** What the Secret's backup holds: its data and, when kubectl apply manages it, its last-applied-configuration. */
+interface SecretBackup {
+  secret: string;
+  resourceVersion: string;
+  data: SecretData;
+  lastApplied?: string | null;
+}
+
+export class SecretTarget implements Target {
   readonly description: string;
   /** The resourceVersion of the last read or write: a write without `expected` still carries it. */
   #version: string | undefined;
@@ -130,26 +138,44 @@ class SecretTarget implements Target {
   }
 
   async backup(): Promise<Buffer> {
-    const { data, version } = await this.#get();
-    return Buffer.from(JSON.stringify({ secret: `${this.target.namespace}/${this.target.secret}`, resourceVersion: version, data }));
+    const { data, version, metadata } = await this.#get();
+    const backup: SecretBackup = {
+      secret: `${this.target.namespace}/${this.target.secret}`,
+      resourceVersion: version,
+      data,
+      lastApplied: metadata.annotations?.[LAST_APPLIED] ?? null,
+    };
+    return Buffer.from(JSON.stringify(backup));
   }
 
-  async write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot): Promise<TargetSnapshot> {
+  /** The live Secret's last-applied-configuration (kubectl apply's), if it has one. */
+  async lastApplied(): Promise<string | undefined> {
+    return (await this.#get()).metadata.annotations?.[LAST_APPLIED];
+  }
+
+  /** `write`, and with `lastApplied` the annotation too, in the same one patch. */
+  async write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot, lastApplied?: string): Promise<TargetSnapshot> {
     const version = expected?.version ?? this.#version;
     const data = Object.fromEntries(
       Object.entries(changes).map(([k, v]) => [k, v === null ? null : Buffer.from(v, 'utf8').toString('base64')]),
     );
-    return this.#patch(data, version);
+    return this.#patch(data, version, lastApplied);
   }
 
-  async #patch(data: Record<string, string | null>, version: string | undefined): Promise<TargetSnapshot> {
+  async #patch(data: Record<string, string | null>, version: string | undefined, lastApplied?: string | null): Promise<TargetSnapshot> {
     const { kube } = this.clients;
     try {
       const secret = await this.clients.core.patchNamespacedSecret(
         {
           name: this.target.secret,
           namespace: this.target.namespace,
-          body: { metadata: version ? { resourceVersion: version } : {}, data },
+          body: {
+            metadata: {
+              ...(version ? { resourceVersion: version } : {}),
+              ...(lastApplied === undefined ? {} : { annotations: { [LAST_APPLIED]: lastApplied } }),
+            },
+            data,
+          },
           fieldManager: 'rotate',
         },
         kube.setHeaderOptions('Content-Type', kube.PatchStrategy.MergePatch),
@@ -161,17 +187,21 @@ class SecretTarget implements Target {
     }
   }
 
-  async restore(backup: Buffer, keys: readonly string[]): Promise<void> {
-    const saved = (JSON.parse(backup.toString('utf8')) as { data: SecretData }).data;
+  /** With `lastApplied` (a Secret written with its source), the backup's last-applied-configuration goes back too. */
+  async restore(backup: Buffer, keys: readonly string[], lastApplied = false): Promise<void> {
+    const parsed = JSON.parse(backup.toString('utf8')) as SecretBackup;
+    const saved = parsed.data;
     // Only `keys` go back (other keys may have been changed by someone since); against the version just read, so a
     // concurrent writer is never overwritten blindly: on 409 read again and retry.
     for (let attempt = 1; ; attempt++) {
-      const { data, version } = await this.#get();
+      const { data, version, metadata } = await this.#get();
       const changes: Record<string, string | null> = {};
       for (const key of keys) if (data[key] !== saved[key]) changes[key] = saved[key] ?? null;
-      if (Object.keys(changes).length === 0) return;
+      const annotation =
+        lastApplied && parsed.lastApplied !== undefined && (metadata.annotations?.[LAST_APPLIED] ?? null) !== parsed.lastApplied;
+      if (Object.keys(changes).length === 0 && !annotation) return;
       try {
-        await this.#patch(changes, version);
+        await this.#patch(changes, version, annotation ? parsed.lastApplied : undefined);
         this.log.debug(`restored ${keys.join(', ')} in ${this.description}`);
         return;
       } catch (error) {

@@ -1,0 +1,146 @@
+// The platform's `kubectl apply -f k8s/` flow with rotate: the Secret is created by the real kubectl from a manifest,
+// rotate writes the new value into the manifest (that scalar's bytes only) and the live Secret as one, with
+// last-applied-configuration rewritten; the next deploy (`kubectl apply -f` again, the real kubectl against the fake
+// API server) changes no value and the app still accepts the new one. Bad sources are refused with nothing changed.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastAppliedFor } from '../../src/kubernetes/last-applied.js';
+import { manifestObject } from '../../src/kubernetes/manifest.js';
+import { authStatus } from '../helpers/app.js';
+import { ADMIN_TOKEN } from '../helpers/fake-kube.js';
+import { writeKubeconfig } from '../helpers/fake-kube-config.js';
+import type { JsonObject } from '../helpers/fake-kube-patch.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import type { Service } from '../helpers/fake-kube-service.js';
+
+const run = promisify(execFile);
+const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const secretKey = { resource: 'secrets' as const, namespace: NS, name: SECRET };
+const MANIFEST = `# k8s/secrets.yaml: applied by the platform's runbook with kubectl apply -f k8s/
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ${SECRET}
+  namespace: ${NS}
+type: Opaque
+stringData:
+  JWT_SECRET: ${OLD}   # rotated by rotate
+  SMTP_PASSWORD: "smtp pass with spaces"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: other-secrets
+  namespace: ${NS}
+stringData:
+  JWT_SECRET: not-this-one-0123456789
+`;
+
+describe('a Secret deployed with kubectl apply -f, rotated with its source', KUBE_E2E, () => {
+  let p: KubeProject;
+  let service: Service;
+  let kubectlConfig: string;
+  let manifestPath: string;
+
+  const kubectl = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run('/usr/bin/kubectl', args, {
+        env: { ...process.env, KUBECONFIG: kubectlConfig },
+        encoding: 'utf8',
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+  const annotation = () =>
+    ((p.kube.store.get(secretKey) as JsonObject).metadata as { annotations: Record<string, string> }).annotations[LAST_APPLIED];
+
+  beforeAll(async () => {
+    p = await startKubeProject({ prefix: 'rotate-kube-source-', masterKey: 'f'.repeat(64) });
+    kubectlConfig = writeKubeconfig(join(p.dir, 'kubectl-config'), await p.kube.api.listenTls(), [{ name: 'prod', token: ADMIN_TOKEN }]);
+    mkdirSync(join(p.dir, 'k8s'));
+    manifestPath = join(p.dir, 'k8s', 'secrets.yaml');
+    writeFileSync(manifestPath, MANIFEST);
+    p.kube.store.namespaces.add(NS);
+    const applied = await kubectl('apply', '-f', manifestPath);
+    expect(applied.stdout).toContain(`secret/${SECRET} created`);
+    service = await p.deploy('backend', { replicas: 1, readinessPath: '/healthz' });
+    writeFileSync(
+      join(p.dir, 'rotate.config.json'),
+      JSON.stringify({
+        target: { type: 'kubernetes', namespace: NS, secret: SECRET, context: 'prod', source: { file: 'k8s/secrets.yaml' } },
+        services: { backend: kubeService('Deployment', 'backend', `${service.url}/healthz`) },
+        secrets: { jwt: { services: ['backend'], verify: { url: `${service.url}/api/auth/me` } } },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  it('a source that disagrees with the live Secret: exit 2, the file and key named, nothing changed', async () => {
+    writeFileSync(manifestPath, MANIFEST.replace(`JWT_SECRET: ${OLD}`, 'JWT_SECRET: edited-but-never-applied-0123456789'));
+    const result = await p.cli(['jwt', '--yes']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('[SOURCE_DISAGREES]');
+    expect(result.stderr).toContain('k8s/secrets.yaml');
+    expect(result.stderr).toContain('JWT_SECRET');
+    expect(p.secretWrites()).toEqual([]);
+    writeFileSync(manifestPath, MANIFEST.replace(`name: ${SECRET}`, 'name: renamed'));
+    const missing = await p.cli(['jwt', '--yes']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('[SOURCE_NO_SECRET]');
+    expect(p.secretWrites()).toEqual([]);
+    expect(p.leaks([result.stdout, result.stderr, missing.stdout, missing.stderr], [OLD])).toEqual([]);
+    writeFileSync(manifestPath, MANIFEST);
+  });
+
+  it('rotates file and Secret as one; the next kubectl apply -f changes no value; the app accepts the new one', async () => {
+    const dry = await p.cli(['jwt', '--dry-run']);
+    expect(dry.code).toBe(0);
+    const result = await p.cli(['jwt', '--yes']);
+    expect(result.code).toBe(0);
+    const next = p.kube.secretValues(NS, SECRET).JWT_SECRET as string;
+    expect(next).not.toBe(OLD);
+    // Only the scalar changed in the file; the other document and every comment stay.
+    const text = readFileSync(manifestPath, 'utf8');
+    expect(text).toBe(MANIFEST.replace(`JWT_SECRET: ${OLD}   #`, `JWT_SECRET: ${next}   #`));
+    // The annotation is the one kubectl apply would write for the new file; the old value is gone from it.
+    expect(annotation()).toBe(lastAppliedFor(manifestObject(text, manifestPath, { namespace: NS, name: SECRET })));
+    expect(annotation()).not.toContain(OLD);
+    expect(p.secretWrites()).toHaveLength(1);
+
+    // The next deploy: the real kubectl applies the source again.
+    const redeploy = await kubectl('apply', '-f', manifestPath);
+    expect(redeploy.code).toBe(0);
+    expect(p.kube.secretValues(NS, SECRET)).toMatchObject({ JWT_SECRET: next, SMTP_PASSWORD: 'smtp pass with spaces' });
+    expect(annotation()).not.toContain(OLD);
+    expect(p.kube.rolledOut('Deployment', NS, 'backend')).toBe(true);
+    expect(await authStatus(service.url, next)).toBe(200);
+    expect(await authStatus(service.url, OLD)).toBe(401);
+    const got = await kubectl('get', 'secret', SECRET, '-n', NS, '-o', 'jsonpath={.data.JWT_SECRET}');
+    expect(Buffer.from(got.stdout, 'base64').toString('utf8')).toBe(next);
+
+    const status = await p.cli(['status', '--check']);
+    expect(status.code).toBe(0);
+    expect(p.leaks([dry.stdout, dry.stderr, result.stdout, result.stderr, status.stdout], [OLD, next])).toEqual([]);
+  });
+
+  it('a revert of the source (an old manifest applied) is drift, naming the Secret and the file', async () => {
+    const current = readFileSync(manifestPath, 'utf8');
+    writeFileSync(manifestPath, MANIFEST);
+    expect((await kubectl('apply', '-f', manifestPath)).code).toBe(0);
+    const check = await p.cli(['status', '--check', '--json']);
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout).results[0].drift.where).toEqual([`Secret ${NS}/${SECRET}`, manifestPath]);
+    writeFileSync(manifestPath, current);
+    expect((await kubectl('apply', '-f', manifestPath)).code).toBe(0);
+    expect((await p.cli(['status', '--check'])).code).toBe(0);
+  });
+});
