@@ -1,8 +1,10 @@
 // Staging first, end to end: two configs (staging, production) on one store; production is refused until staging
 // has a verified rotation, an --emergency bypass is recorded and posted, and the dry run and status say why.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApp, standInApp } from '../helpers/app.js';
 import { findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
@@ -11,12 +13,19 @@ import { startWebhook, type Webhook } from '../helpers/webhook.js';
 const STAGING_OLD = 'staging-signing-secret-0123456789-abcdefghijk';
 const PRODUCTION_OLD = 'production-signing-secret-0123456789-abcdefgh';
 
-describe('the promotion gate on one store shared by staging and production', () => {
+const STORE_URL = 'postgresql://postgres@127.0.0.1:5432/test';
+
+// The file store (one host, both configs naming one store.dir) and PostgreSQL (the normal setup: shared by hosts).
+describe.each(['file', 'postgres'] as const)('the promotion gate on one %s store shared by staging and production', (storeType) => {
+  const schema = `rotate_promotion_${randomBytes(4).toString('hex')}`;
+  const masterKey = randomBytes(32).toString('hex');
+  const store = storeType === 'file' ? { type: 'file', dir: '../shared-store' } : { type: 'postgres', urlEnv: 'ROTATE_STORE_URL', schema };
+  const storeEnv = storeType === 'file' ? { ROTATE_MASTER_KEY: undefined } : { ROTATE_MASTER_KEY: masterKey, ROTATE_STORE_URL: STORE_URL };
   let root: string;
   let apps: Record<'staging' | 'production', StandInApp>;
   let hook: Webhook;
   const dir = (env: string) => join(root, env);
-  const cli = (env: string, args: string[]) => runCli(args, { cwd: dir(env), env: { ROTATE_MASTER_KEY: undefined } });
+  const cli = (env: string, args: string[]) => runCli(args, { cwd: dir(env), env: storeEnv });
   const jwtOf = (env: string) => dotenv.parse(readFileSync(join(dir(env), '.env'))).JWT_SECRET!;
 
   beforeAll(async () => {
@@ -37,7 +46,7 @@ describe('the promotion gate on one store shared by staging and production', () 
         JSON.stringify({
           environment: env,
           ...(env === 'production' ? { promotion: { after: 'staging', withinDays: 14 } } : {}),
-          store: { type: 'file', dir: '../shared-store' },
+          store,
           services: { backend: { restart: app.restartCommand, health: { url: `${app.url}/healthz`, timeoutSeconds: 20 } } },
           secrets: { jwt: { kind: 'jwt', services: ['backend'], verify: { url: `${app.url}/api/auth/me`, claims: { id: '1' } } } },
           notify: { webhookUrl: hook.url },
@@ -50,6 +59,12 @@ describe('the promotion gate on one store shared by staging and production', () 
   afterAll(async () => {
     await Promise.all(Object.values(apps ?? {}).map((app) => app.stop()));
     await hook?.close();
+    if (storeType === 'postgres') {
+      const client = new pg.Client(STORE_URL);
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
   });
 
   it('refuses production before any staging run (exit 2, the environment named), changes nothing, and the dry run fails its check', async () => {
