@@ -1,6 +1,7 @@
 import { NO_REDIRECT, redirectTarget, sameOrigin } from '../http/redirect.js';
 import { redact } from '../secret-value.js';
 import type { RotatorDeps } from '../secrets/types.js';
+import { escapeInline } from '../terminal/escape.js';
 import { tracedAs } from '../trace.js';
 import type { NotifyConfig, NotifyEvent } from './schema.js';
 
@@ -92,6 +93,7 @@ export async function sendNotice(config: NotifyConfig, deps: SendDeps, notice: N
 
 /** Chat webhooks show one line: collapse newlines and runs of blanks, and keep it readable. */
 export function oneLine(text: string, max = 400): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Control characters a reason or a server's error text carried are shown escaped in the chat, as in a terminal.
+  const flat = escapeInline(text.replace(/\s+/g, ' ').trim());
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

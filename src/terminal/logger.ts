@@ -2,6 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { Logger } from '../core-types.js';
 import { redact } from '../secret-value.js';
 import { setTraceSink, trace } from '../trace.js';
+import { escapeBlock } from './escape.js';
 
 export interface TerminalOptions {
   quiet: boolean;
@@ -14,7 +15,8 @@ export function colorFor(stream: NodeJS.WriteStream, environment: Record<string,
   return new Chalk({ level: enabled ? 1 : 0 });
 }
 
-const writeStderr = (text: string) => process.stderr.write(`${redact(text)}\n`);
+/** Every stderr line: redacted, and its control characters from outside escaped (escape.ts). */
+const writeStderr = (text: string) => process.stderr.write(`${escapeBlock(redact(text))}\n`);
 
 /**
  * `--verbose`: trace lines (src/trace.ts) go to stderr, dimmed on a TTY, redacted like every other line. Started

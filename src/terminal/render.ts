@@ -2,6 +2,7 @@ import type { ErrorInfo, SecretResult } from '../engine/result.js';
 import { ExitCode } from '../errors.js';
 import { redact } from '../secret-value.js';
 import { type Facts, type FactsMoment, listed } from '../secrets/facts.js';
+import { escapeBlock, escapeInline } from './escape.js';
 import { colorFor } from './logger.js';
 import { localTime } from './time.js';
 
@@ -12,8 +13,9 @@ export function jsonDocument(command: string, exitCode: number, body: Record<str
   return redact(JSON.stringify({ schemaVersion: SCHEMA_VERSION, command, ok: exitCode === ExitCode.ok, exitCode, ...body }, null, 2));
 }
 
+/** Human output: redacted, and no control character from outside reaches the terminal raw (escape.ts). */
 export function printStdout(text: string): void {
-  process.stdout.write(`${redact(text)}\n`);
+  process.stdout.write(`${escapeBlock(redact(text))}\n`);
 }
 
 const SYMBOL: Record<SecretResult['status'], string> = {
@@ -102,22 +104,26 @@ export function renderResults(
       for (const sentence of factSentences(r.kind, r.facts, moment)) lines.push(`    ${sentence}`);
     }
     for (const check of r.checks) {
-      lines.push(`    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${check.detail})`) : ''}`);
-      if (!check.ok && check.hint) lines.push(`      ${c.dim(`hint: ${check.hint}`)}`);
+      // A check's detail often quotes a server (its error text): one line, escaped.
+      lines.push(
+        `    ${check.ok ? c.green('✔') : c.red('✖')} ${check.name}${check.detail ? c.dim(` (${escapeInline(check.detail)})`) : ''}`,
+      );
+      if (!check.ok && check.hint) lines.push(`      ${c.dim(`hint: ${escapeInline(check.hint)}`)}`);
     }
     if (r.unchecked && UNCHECKED_SENTENCE[r.status]) lines.push(`    ${c.yellow('!')} not checked: ${r.unchecked}`);
-    if (r.note) lines.push(`    ${r.note}`);
+    if (r.note) lines.push(`    ${escapeInline(r.note)}`);
     if (r.error) lines.push(...errorLines(r.error).map((l) => `    ${l}`));
   }
   return lines.join('\n');
 }
 
 export function errorLines(error: ErrorInfo): string[] {
-  return [`[${error.code}] ${error.message}`, ...(error.hint ? [`hint: ${error.hint}`] : [])];
+  return [`[${error.code}] ${escapeInline(error.message)}`, ...(error.hint ? [`hint: ${escapeInline(error.hint)}`] : [])];
 }
 
-/** A plain table: columns padded to their widest cell. */
-export function table(header: string[], rows: string[][]): string {
+/** A plain table: columns padded to their widest cell; a cell is one line, its control characters escaped. */
+export function table(header: string[], unsafeRows: string[][]): string {
+  const rows = unsafeRows.map((row) => row.map((cell) => escapeInline(cell ?? '')));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -121,6 +121,16 @@ describe('operations signals end to end', () => {
     expect(findLeaks(texts, [OLD, next])).toEqual([]);
   });
 
+  it('a --reason with control characters is kept as given and shown escaped by history (#22 item 11)', async () => {
+    const reason = 'audit\u001b]0;owned\u0007\r\u001b[2Kfine\u202e';
+    const marked = await cli(['mark', 'jwt', '--rotated-at', day(-1), '--yes', '--reason', reason]);
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(JSON.parse((await cli(['history', '--json'])).stdout).results[0].reason).toBe(reason);
+    const shown = await cli(['history']);
+    expect(shown.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(shown.stdout).toContain('audit\\x1b]0;owned\\x07\\r\\x1b[2Kfine\\u202e');
+  });
+
   it('a secret marked 100 days ago fails status --check and is overdue in the metrics; mark refuses bad dates', async () => {
     const before = await cli(['status']);
     expect(before.stdout).toContain('Never rotated by rotate: jwt');
