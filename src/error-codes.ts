@@ -50,7 +50,8 @@ export const ERROR_CODES = {
   CONFIG_EXISTS: { exit: usage, when: '`rotate init` found a config file already', hint: 'Use --force to overwrite it.', doc: CONFIG },
   SETUP_NOT_NEEDED: { exit: usage, when: '`rotate setup` named a secret that has no one-time setup', hint: 'Only database secrets with strategy alternate-roles have a setup.', doc: 'secrets/database.md#alternate-roles-one-time-setup' },
   CONSENT_REQUIRED: { exit: usage, when: 'a rotation or rollback ran off a terminal without --yes; nothing was changed', hint: 'Add --yes (cron: use rotate --due, which never asks).', doc: CONFIG },
-  CANCELLED: { exit: failed, when: 'the operator answered no at a confirmation', hint: 'Nothing was changed; run again and answer yes, or pass --yes.', doc: RUNBOOK },
+  // Answering no changed nothing: 2, like every other refusal before a change (CONSENT_REQUIRED).
+  CANCELLED: { exit: usage, when: 'the operator answered no at a confirmation', hint: 'Nothing was changed; run again and answer yes, or pass --yes.', doc: RUNBOOK },
   INPUT_TIMEOUT: { exit: failed, when: 'a piped stdin sent no value in time', hint: 'Pipe NAME=value lines and close stdin; ROTATE_STDIN_TIMEOUT sets the wait.', doc: STRIPE_HANDOVER },
   INPUT_CANCELLED: { exit: failed, when: 'the prompt for a value was cancelled', hint: 'Run again and type the value, or hand it in through the environment.', doc: STRIPE_HANDOVER },
   UNEXPECTED: { exit: failed, when: 'an error rotate has no code for (a bug)', hint: 'Run again with ROTATE_DEBUG=1 for the stack trace and report it.', doc: RUNBOOK },

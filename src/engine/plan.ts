@@ -1,12 +1,13 @@
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { promotionCheck } from '../policy/promotion-check.js';
-import { envKeysOf, rotationWritesOf } from '../secrets/index.js';
+import { rotationWritesOf } from '../secrets/index.js';
 import { serviceInstances } from '../services/instances.js';
 import type { HistoryEntry, SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
 import { checkCount, safeUrl, traced } from '../trace.js';
+import { keysWritten } from './consent.js';
 import { buildContext, keysOf } from './context.js';
 import { copyChecks } from './copies.js';
 import { nameAServiceFix, preflightSet } from './pipeline.js';
@@ -82,7 +83,8 @@ async function planSecret(
 ): Promise<SecretResult> {
   const config = secretConfig(session, id);
   const services = session.options.restart ? config.services : [];
-  const base = { secret: id, kind: config.kind, envKeys: envKeysOf(config), steps, facts: {} };
+  // The keys a real run writes: no JWT_SECRET_PREVIOUS without a grace period (engine/consent.ts).
+  const base = { secret: id, kind: config.kind, envKeys: keysWritten(config, session.options.emergency), steps, facts: {} };
   try {
     const rotator = await session.deps.loadRotator(config.kind);
     const ctx = buildContext(session, id, state, snapshot);

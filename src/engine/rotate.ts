@@ -1,6 +1,7 @@
 import type { ExitCodeValue } from '../errors.js';
+import { consentPlan } from './consent.js';
 import { assertNoPendingRun, withLock } from './lock.js';
-import { retireSet, rotateSet, servicesOf } from './pipeline.js';
+import { retireSet, rotateSet } from './pipeline.js';
 import { planSet } from './plan.js';
 import { exitCodeOf, type SecretResult } from './result.js';
 import { type Selection, type SelectionRequest, select } from './select.js';
@@ -72,12 +73,9 @@ async function execute(session: Session, selection: Selection, confirm: RotateRe
   await withLock(session, `rotate ${selection.rotate.join(' ')}`.trim(), async () => {
     await assertNoPendingRun(session);
     if (selection.rotate.length > 0) {
-      const services = servicesOf(session, selection.rotate);
-      const restarts = services.length ? `restarts ${services.join(', ')}` : 'restarts no service';
-      const what = session.options.restart
-        ? `This writes ${session.target.description}, ${restarts} and retires the old values.`
-        : `This writes ${session.target.description} only (--no-restart): no service restarts and the old values stay valid.`;
-      await confirm(`Rotate ${selection.rotate.join(', ')} now? ${what}`);
+      // The plan and its cost come before the question (engine/consent.ts); --yes and --due never see it asked.
+      const plan = consentPlan(session, selection.rotate).join('\n');
+      await confirm(`${plan}\nRotate ${selection.rotate.join(', ')} now?`);
     }
     const retired = await retireSet(session, selection.retire);
     results.push(...retired);

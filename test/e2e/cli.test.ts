@@ -21,7 +21,8 @@ function onTerminal(
   answer?: { prompt: string; keys: string },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', `node ${CLI} ${args}`, '/dev/null'], {
+    // The exit code follows the output, as `[exit N]`.
+    const child = spawn('script', ['-qec', `node ${CLI} ${args}; echo "[exit $?]"`, '/dev/null'], {
       cwd: dir,
       env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([k]) => k !== 'NO_COLOR' || 'NO_COLOR' in env)),
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -220,8 +221,14 @@ describe('rotate CLI surface', () => {
     const dir = scratchDir();
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${SECRET}\n`);
     const screen = await onTerminal(dir, 'jwt', {}, { prompt: 'now?', keys: 'n\r' });
-    expect(screen).toContain('Rotate jwt now?');
+    // The plan and what it costs come before the question.
+    const question = screen.indexOf('Rotate jwt now?');
+    expect(question).toBeGreaterThan(0);
+    expect(screen.slice(0, question)).toContain('jwt (jwt): writes JWT_SECRET');
+    expect(screen.slice(0, question)).toContain('every signed-in user is logged out');
     expect(screen).toContain('[CANCELLED]');
+    // Nothing changed: exit 2, like every other refusal before a change.
+    expect(screen).toContain('[exit 2]');
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
     expect(existsSync(join(dir, '.rotate/history.jsonl'))).toBe(false);
   });

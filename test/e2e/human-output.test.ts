@@ -61,7 +61,9 @@ describe('times in human output', () => {
     const keyValue = /^\s+[A-Za-z]+: /m;
     const plan = await p.cli(['--dry-run', 'jwt']);
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toContain('would write JWT_SECRET and JWT_SECRET_PREVIOUS');
+    // No grace period: the run writes no JWT_SECRET_PREVIOUS, so the plan does not say it would.
+    expect(plan.stdout).toContain('would write JWT_SECRET\n');
+    expect(plan.stdout).not.toContain('JWT_SECRET_PREVIOUS');
     expect(plan.stdout).toContain('no grace period: tokens signed with the old secret are refused as soon as the new one is verified');
     expect(plan.stdout).toContain(`the app is asked to accept a token at ${p.app.url}/api/auth/me`);
     expect(plan.stdout).not.toMatch(keyValue);
@@ -70,6 +72,7 @@ describe('times in human output', () => {
 
     const rotated = await p.cli(['jwt', '--yes']);
     expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('wrote JWT_SECRET\n');
     expect(rotated.stdout).toContain('new secret: 43 characters (32 random bytes)');
     expect(rotated.stdout).toContain('the old secret is retired now; no grace period');
     expect(rotated.stdout).not.toMatch(keyValue);
