@@ -20,22 +20,18 @@ const VALUES = { APP_ENV: 'production', JWT_SECRET: 'jwt-secret-value-0123456789
 type Step = 'apply' | 'write-target' | 'verify' | 'retire';
 const STEPS: Step[] = ['apply', 'write-target', 'verify', 'retire'];
 
-async function scene() {
+async function scene(file = '.env', env = 'DOTENV_PUBLIC_KEY') {
   const dir = scratchDir('rotate-dotenvx-crash-');
-  const path = join(dir, '.env');
+  const path = join(dir, file);
   writeFileSync(path, 'APP_ENV=production\nJWT_SECRET=jwt-secret-value-0123456789abcdef\n', { mode: 0o600 });
-  await dotenvxEncrypt(dir);
+  await dotenvxEncrypt(dir, file);
   const target = openEnvFileTarget([path]);
-  const ctx = testContext<DotenvxSecretConfig>({ config: { kind: 'dotenvx', services: ['app'] } });
+  const ctx = testContext<DotenvxSecretConfig>({ config: { kind: 'dotenvx', env, services: ['app'] } });
   ctx.envFile = path;
   ctx.env = (await target.read()).values;
-  return {
-    dir,
-    path,
-    target,
-    ctx,
-    keys: () => (dotenv.parse(readFileSync(join(dir, '.env.keys'), 'utf8')).DOTENV_PRIVATE_KEY ?? '').split(','),
-  };
+  const privateName = env.replace('PUBLIC', 'PRIVATE');
+  const keys = () => (dotenv.parse(readFileSync(join(dir, '.env.keys'), 'utf8'))[privateName] ?? '').split(',');
+  return { dir, path, target, ctx, keys };
 }
 
 describe('a dotenvx keypair rotation stopped after each step, then resumed', () => {
@@ -87,5 +83,17 @@ describe('a dotenvx keypair rotation stopped after each step, then resumed', () 
     expect(keys()).toHaveLength(2);
     expect(await dotenvxGet(dir)).toMatchObject(VALUES);
     expect(new SecretValue(keys()[0]!).equals(rotation.secrets.new)).toBe(true);
+  });
+
+  it('.env.production (DOTENV_PUBLIC_KEY_PRODUCTION): the whole run, read by dotenvx get -f .env.production', async () => {
+    const { dir, target, ctx, keys } = await scene('.env.production', 'DOTENV_PUBLIC_KEY_PRODUCTION');
+    expect((await dotenvxRotator.preflight(ctx)).checks.every((c) => c.ok)).toBe(true);
+    const rotation = await dotenvxRotator.generate(ctx);
+    await dotenvxRotator.apply(ctx, rotation);
+    ctx.env = (await target.write({ DOTENV_PUBLIC_KEY_PRODUCTION: rotation.env.DOTENV_PUBLIC_KEY_PRODUCTION!.reveal() })).values;
+    expect((await dotenvxRotator.verify(ctx, rotation)).every((c) => c.ok)).toBe(true);
+    await dotenvxRotator.retire(ctx, rotation);
+    expect(keys()).toEqual([rotation.secrets.new!.reveal()]);
+    expect(await dotenvxGet(dir, '.env.production')).toMatchObject(VALUES);
   });
 });
