@@ -18,6 +18,7 @@ const STATE_TEXT: Record<string, string> = {
   interrupted: 'interrupted: run rotate resume',
   'needs-person': 'needs a person: see below, then rotate resume',
   written: 'written, not applied: see below',
+  future: 'last rotated in the future (clock ahead?): see below',
 };
 
 const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { check: z._default(z.boolean(), false) }));
@@ -71,7 +72,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
             s.kind,
             when(s.lastRotatedAt),
             `${s.intervalDays}d`,
-            s.state === 'never-rotated' ? 'now' : when(s.nextDue),
+            s.state === 'never-rotated' || s.state === 'future' ? 'now' : when(s.nextDue),
             s.drift
               ? `drifted: ${s.drift.where.join(', ')}`
               : !s.lastRunOk && !s.needsPerson && s.lastRun
@@ -102,6 +103,12 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       for (const s of secrets.filter((s) => s.notApplied && !options.check))
         lines.push(`\n${notAppliedText(s.secret, s.unapplied?.services ?? [])}`);
       for (const s of secrets.filter((s) => s.drift && !options.check)) lines.push(`\n${driftText(s.secret, s.drift!, s.key)}`);
+      for (const s of secrets.filter((s) => s.state === 'future' && !options.check)) {
+        lines.push(
+          `\n${s.secret}: its last rotation is recorded in the future (${when(s.lastRotatedAt)}): a clock was ahead when it ran. ` +
+            `\`rotate --due\` rotates it; or record when it really was: rotate mark ${s.secret} --rotated-at YYYY-MM-DD`,
+        );
+      }
       const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
       if (never.length > 0) {
         lines.push(

@@ -14,7 +14,9 @@ export type DueState =
   | 'interrupted'
   | 'needs-person'
   /** Rotated with `--no-restart`: written to the target, not applied to the services nor verified. */
-  | 'written';
+  | 'written'
+  /** The last rotation is recorded in the future (a run made with a clock ahead): its real age is unknown. */
+  | 'future';
 
 export interface Schedule {
   state: DueState;
@@ -26,6 +28,12 @@ export interface Schedule {
 }
 
 const DAY = 86_400_000;
+
+/** How far ahead of this host's clock a record may be before it is from the future, not another host's skew. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A time rotate recorded that is later than now by more than a clock skew between hosts: a clock was ahead. */
+export const inTheFuture = (iso: string, now: Date): boolean => Date.parse(iso) > now.getTime() + CLOCK_SKEW_MS;
 
 /** When a secret is next due, and what `status` should say about it. */
 export function schedule(
@@ -44,12 +52,13 @@ export function schedule(
   if (graceUntil) return { ...base, state: Date.parse(graceUntil) <= now.getTime() ? 'retire-due' : 'grace' };
   if (!(envKeysOf(config)[0]! in env)) return { ...base, state: 'absent' };
   if (!nextDue) return { ...base, state: 'never-rotated' };
+  if (last && inTheFuture(last, now)) return { ...base, state: 'future' };
   if (Date.parse(nextDue) <= now.getTime()) return { ...base, state: 'due' };
   return { ...base, state: unapplied ? 'written' : 'ok' };
 }
 
-/** `--due` rotates secrets that are due or were never rotated by rotate (their age is unknown). */
-export const isDue = (s: Schedule): boolean => s.state === 'due' || s.state === 'never-rotated';
+/** `--due` rotates secrets that are due or whose age is unknown (never rotated by rotate, or recorded in the future). */
+export const isDue = (s: Schedule): boolean => s.state === 'due' || s.state === 'never-rotated' || s.state === 'future';
 
 export interface SecretSchedule {
   id: string;

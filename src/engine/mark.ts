@@ -5,6 +5,7 @@ import { sendNotice } from '../notify/send.js';
 import { redactTyped } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry } from '../store/types.js';
+import { inTheFuture } from './due.js';
 import { assertNoPendingRun, withLock } from './lock.js';
 import { type Session, secretConfig } from './session.js';
 
@@ -33,7 +34,9 @@ async function recordMark(session: Session, { id, rotatedAt, rotatedAtText, reas
   const config = secretConfig(session, id);
   await assertNoPendingRun(session);
   const state = (await session.store.readStates())[id] ?? {};
-  if (state.lastRotatedAt && Date.parse(state.lastRotatedAt) > rotatedAt.getTime()) {
+  // A record from the future (a run made with a clock ahead) is what mark is there to correct.
+  const fromTheFuture = state.lastRotatedAt !== undefined && inTheFuture(state.lastRotatedAt, session.deps.now());
+  if (state.lastRotatedAt && Date.parse(state.lastRotatedAt) > rotatedAt.getTime() && !fromTheFuture) {
     throw usageError(
       'MARK_DATE_INVALID',
       `rotate recorded a later rotation of ${id} (${localTime(state.lastRotatedAt)}) than --rotated-at ${rotatedAtText}`,

@@ -27,7 +27,7 @@ export interface SecretHealth extends Schedule {
 }
 
 const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed'];
-const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due'];
+const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due', 'future'];
 
 export async function secretHealth(session: Session): Promise<SecretHealth[]> {
   const [secrets, history] = await Promise.all([schedules(session), session.store.readHistory()]);
@@ -73,13 +73,17 @@ export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
 export function checkProblems(health: SecretHealth[], time: (iso: string) => string = (iso) => iso): string[] {
   return health.flatMap((h) => [
     ...(h.needsPerson ? [`${h.secret}: needs a person (an unfinished run): rotate status, then rotate resume`] : []),
-    ...(h.state === 'never-rotated'
+    ...(h.state === 'future'
       ? [
-          `${h.secret}: never rotated by rotate: rotate --due rotates it, or record an earlier rotation: rotate mark ${h.secret} --rotated-at YYYY-MM-DD`,
+          `${h.secret}: the last rotation is recorded in the future (${time(h.lastRotatedAt ?? '')}; a clock was ahead): rotate --due rotates it, or record when it really was: rotate mark ${h.secret} --rotated-at YYYY-MM-DD`,
         ]
-      : h.overdue
-        ? [`${h.secret}: overdue since ${time((h.state === 'retire-due' ? h.graceUntil : h.nextDue) ?? '')}`]
-        : []),
+      : h.state === 'never-rotated'
+        ? [
+            `${h.secret}: never rotated by rotate: rotate --due rotates it, or record an earlier rotation: rotate mark ${h.secret} --rotated-at YYYY-MM-DD`,
+          ]
+        : h.overdue
+          ? [`${h.secret}: overdue since ${time((h.state === 'retire-due' ? h.graceUntil : h.nextDue) ?? '')}`]
+          : []),
     ...(h.notApplied ? [notAppliedText(h.secret, h.unapplied?.services ?? [])] : []),
     ...(h.drift ? [driftText(h.secret, h.drift, h.key)] : []),
     ...(h.lastRunOk
