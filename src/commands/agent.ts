@@ -11,6 +11,7 @@ const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
     once: z._default(z.boolean(), false),
     leave: z._default(z.boolean(), false),
+    dryRun: z._default(z.boolean(), false),
     interval: z._default(z.coerce.number().check(z.positive(), z.lte(86_400)), 30),
     host: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a host name of letters, digits, . _ -'))),
   }),
@@ -26,12 +27,13 @@ export const agentCommand = defineCommand(
       .option('--once', 'one pass, then exit (for a systemd timer or cron)')
       .option('--interval <seconds>', 'seconds between passes when running as a loop (default 30)')
       .option('--host <name>', 'the name this host registers under (default: ROTATE_HOST, else the host name)')
-      .option('--leave', 'retire this host from the fleet: rotations stop waiting for it'),
+      .option('--leave', 'retire this host from the fleet: rotations stop waiting for it')
+      .option('--dry-run', 'say what a pass would apply and restart here; register, write and acknowledge nothing'),
   optionsSchema,
   agent,
 );
 
-const EXIT_BY_STATUS: Record<AgentResult['status'], number> = { idle: 0, current: 0, applied: 0, left: 0, failed: 1 };
+const EXIT_BY_STATUS: Record<AgentResult['status'], number> = { idle: 0, current: 0, applied: 0, left: 0, planned: 0, failed: 1 };
 
 const line = (r: AgentResult): string =>
   r.status === 'failed'
@@ -42,11 +44,13 @@ const line = (r: AgentResult): string =>
         ? `${r.host}: up to date with run ${r.runId}`
         : r.status === 'left'
           ? `${r.host}: left the fleet`
-          : `${r.host}: registered; no values published`;
+          : r.status === 'planned'
+            ? `${r.host}: would apply run ${r.runId} (${r.keys?.join(', ') || 'no key of this host'}) and restart ${r.services?.join(', ') || 'nothing'}`
+            : `${r.host}: no values published`;
 
 /** `rotate agent`: one pass (`--once`), or passes every `--interval` seconds until SIGINT/SIGTERM. */
 async function agent(options: Options): Promise<number> {
-  const [{ agentPass, leaveFleet }, { stopSignal, whileChanging }] = await Promise.all([
+  const [{ agentPass, agentPlan, leaveFleet }, { stopSignal, whileChanging }] = await Promise.all([
     import('../fleet/agent.js'),
     import('./interrupt.js'),
   ]);
@@ -57,6 +61,10 @@ async function agent(options: Options): Promise<number> {
         r.status === 'idle' || r.status === 'current' ? '' : line(r),
       );
     if (options.leave) return print(await leaveFleet(session, host));
+    if (options.dryRun) {
+      const plan = await agentPlan(session, host);
+      return printResult(options, 'agent', 0, { results: [plan] }, () => line(plan));
+    }
     // From here a signal waits for the pass to end (a write and its restart are not cut in the middle).
     return whileChanging(async () => {
       for (;;) {

@@ -15,8 +15,8 @@ import { type FleetEnv, unsealFleetEnv } from './values.js';
 /** What one pass of `rotate agent` did on this host (the `--json` item). */
 export interface AgentResult {
   host: string;
-  /** idle: no values published; current: already acknowledged; applied / failed: this pass; left: --leave. */
-  status: 'idle' | 'current' | 'applied' | 'failed' | 'left';
+  /** idle: no values published; current: already acknowledged; applied / failed: this pass; left: --leave; planned: --dry-run. */
+  status: 'idle' | 'current' | 'applied' | 'failed' | 'left' | 'planned';
   runId?: string;
   fingerprint?: string;
   /** Env keys written on this host (names only). */
@@ -97,6 +97,29 @@ export async function agentPass(session: Session, host: string): Promise<AgentRe
     const hint = e.hint ? redact(e.hint) : undefined;
     return { ...base, status: 'failed', error: { code: 'FLEET_APPLY_FAILED', message: `${host}: ${message}`, ...(hint ? { hint } : {}) } };
   }
+}
+
+/**
+ * `rotate agent --dry-run`: what a pass would do here, read-only (no registration, no write, no acknowledgement):
+ * the keys it would write and the services it would restart, or that there is nothing to do.
+ */
+export async function agentPlan(session: Session, host: string): Promise<AgentResult> {
+  const fleet = fleetOf(session);
+  const desired = await fleet.desired();
+  if (!desired) return { host, status: 'idle' };
+  const mine = (await fleet.acks()).find((a) => a.host === host);
+  const base = { host, runId: desired.runId, fingerprint: desired.fingerprint };
+  if (mine && mine.runId === desired.runId && mine.fingerprint === desired.fingerprint && mine.result === 'ok')
+    return { ...base, status: 'current' };
+  const env = await unsealFleetEnv(session.store, desired.runId, desired.sealed);
+  const before = await session.target.read();
+  const ids = desired.secrets.filter((id) => session.config.secrets[id]);
+  return {
+    ...base,
+    status: 'planned',
+    keys: Object.keys(env).filter((key) => key in before.values),
+    services: [...new Set(ids.flatMap((id) => session.config.secrets[id]!.services))],
+  };
 }
 
 /** Writes the keys this host's env files hold, restarts the services of the secrets, checks, runs `every` hooks. */

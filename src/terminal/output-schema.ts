@@ -141,7 +141,7 @@ export const outputSchema = z.discriminatedUnion('command', [
     'agent',
     z.looseObject({
       host: z.string(),
-      status: z.enum(['idle', 'current', 'applied', 'failed', 'left']),
+      status: z.enum(['idle', 'current', 'applied', 'failed', 'left', 'planned']),
       runId: z.optional(z.string()),
       /** The keyed fingerprint of the values acknowledged (never a value). */
       fingerprint: z.optional(z.string()),

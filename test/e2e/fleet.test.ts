@@ -198,9 +198,24 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     expect(check.code).toBe(3);
 
     // The worker's agent comes back (its restart fixed): it applies and acknowledges; resume retires.
+    // What the worker's agent would do, read-only (it wrote its env file, then died in the restart: no acknowledgement).
+    const plan = await runCli(['agent', '--dry-run', '--host', 'worker', '--json'], { cwd: worker.dir, env: env() });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout).results[0]).toMatchObject({
+      host: 'worker',
+      status: 'planned',
+      keys: ['JWT_SECRET'],
+      services: ['backend'],
+    });
     writeConfig(worker);
     startAgent(worker);
-    expect(await waitUntil(() => jwt(worker) === value, 30_000)).toBe(true);
+    expect(
+      await waitUntil(
+        async () => (await client.query(`SELECT result FROM ${schema}.fleet_acks WHERE host = 'worker'`)).rows[0]?.result === 'ok',
+        30_000,
+      ),
+    ).toBe(true);
+    expect(jwt(worker)).toBe(value);
     const resumed = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout).results[0].status).toBe('rotated');
