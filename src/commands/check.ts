@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import type { GitRunner } from '../policy/check.js';
 import { defineCommand, type GlobalOptions, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
@@ -15,20 +14,8 @@ export const checkCommand = defineCommand(
   check,
 );
 
-/** The real `git`, its exit code only (its output is not read: paths only, never contents). 127: no git. */
-const realGit: GitRunner = async (args, cwd) => {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, timeout: 10_000 }, (error) => {
-      if (!error) return resolve(0);
-      const code = (error as NodeJS.ErrnoException & { code?: unknown }).code;
-      resolve(typeof code === 'number' ? code : code === 'ENOENT' ? 127 : 1);
-    });
-  });
-};
-
 async function check(options: GlobalOptions): Promise<number> {
-  const { checkFindings } = await import('../policy/check.js');
+  const [{ checkFindings }, { realGit }] = await Promise.all([import('../policy/check.js'), import('../policy/git.js')]);
   return withSession(options, { envFile: 'required' }, async (session) => {
     const findings = await checkFindings(session, realGit);
     const errors = findings.filter((f) => f.severity === 'error').length;

@@ -78,7 +78,7 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
   };
   const [engine, { factSentences }] = await Promise.all([import('../engine/index.js'), import('../secrets/index.js')]);
   return withSession(options, needs, async (session) => {
-    const { results, code } = await engine.rotate(session, {
+    const outcome = await engine.rotate(session, {
       ids: names.length > 0 ? resolveSecretIds(session, names, commands) : [],
       due: options.due,
       all: options.all,
@@ -86,6 +86,14 @@ async function rotate(names: string[], options: RotateOptions, commands: string[
       confirm: (question) => confirm(question, options.yes || options.due),
       localTime,
     });
+    let { results, code } = outcome;
+    if (options.dryRun) {
+      // rotate check's findings that make a rotation unsafe (an env file git tracks...) fail the dry run too.
+      const [{ withPolicyChecks }, { realGit }] = await Promise.all([import('../policy/dry-run.js'), import('../policy/git.js')]);
+      const policy = await withPolicyChecks(session, results, realGit);
+      results = policy.results;
+      if (policy.failed && code === ExitCode.ok) code = ExitCode.failed;
+    }
     return printResult(options, 'rotate', code, { dryRun: options.dryRun, results }, () =>
       options.quiet && code === ExitCode.ok ? '' : renderResults(results, session.deps.environment, factSentences) || 'nothing to do',
     );

@@ -63,7 +63,7 @@ export async function checkFindings(session: Session, git: GitRunner): Promise<F
 }
 
 /** Git (tracked, not ignored, unless dotenvx-encrypted), permissions, and plaintext in a dotenvx file. */
-async function envFileFindings(path: string, managedKeys: string[], git: GitRunner): Promise<Finding[]> {
+export async function envFileFindings(path: string, managedKeys: string[], git: GitRunner): Promise<Finding[]> {
   const out: Finding[] = [];
   const file = await readEnvFile(path);
   if (!file.exists) return out;
@@ -115,7 +115,7 @@ async function envFileFindings(path: string, managedKeys: string[], git: GitRunn
 }
 
 /** The file store's folder and master key must be private (the store itself refuses to open when they are not). */
-async function storeFindings(session: Session): Promise<Finding[]> {
+export async function storeFindings(session: Session): Promise<Finding[]> {
   if (session.config.store.type !== 'file') return [];
   const out: Finding[] = [];
   for (const path of [session.store.location, join(session.store.location, 'master.key')]) {
@@ -152,7 +152,7 @@ async function exampleValues(envFiles: readonly string[]): Promise<Set<string>> 
  * The same value in two environments: this config's values against the newest fingerprint each other environment
  * recorded for a secret in the shared store's history (a rotation, a mark), compared as keyed fingerprints.
  */
-async function acrossEnvironments(session: Session, ids: string[], values: Readonly<Record<string, string>>): Promise<Finding[]> {
+export async function acrossEnvironments(session: Session, ids: string[], values: Readonly<Record<string, string>>): Promise<Finding[]> {
   const here = session.config.environment;
   if (!here) return [];
   const latest = new Map<string, { environment: string; secret: string; fp: string }>();

@@ -40,6 +40,11 @@ describe('rotate check', () => {
     const reused = doc.results.find((f: { id: string }) => f.id === 'value-reused');
     expect(reused.where).toContain('JWT_REFRESH_SECRET and API_TOKEN');
 
+    // The dry run of a rotation carries the finding a rotation would make worse: the new value would be committed next.
+    const dry = JSON.parse((await runCli(['--dry-run', 'jwt', '--json'], { cwd: dir })).stdout);
+    expect(dry.exitCode).toBe(1);
+    expect(dry.results[0].checks).toContainEqual(expect.objectContaining({ name: 'policy: env-file-tracked', ok: false }));
+
     const human = await runCli(['check'], { cwd: dir });
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/error {3}env-file-tracked/);
