@@ -35,3 +35,31 @@ export function lastAppliedFor(object: Record<string, unknown>): string {
   metadata.annotations = annotations;
   return goJson({ ...object, metadata });
 }
+
+/**
+ * The annotation after rotate's `changes`, for a Secret applied from something rotate does not parse as a manifest
+ * (`kubectl create secret --from-env-file --dry-run=client -o yaml | kubectl apply -f -`): the same object with the
+ * changed keys set where they are (`stringData` as text, else `data` in base64) or removed. Undefined when the
+ * annotation is not JSON (left as it is).
+ */
+export function updatedLastApplied(annotation: string, changes: Readonly<Record<string, string | null>>): string | undefined {
+  let object: Record<string, unknown>;
+  try {
+    object = JSON.parse(annotation) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const stringData = { ...((object.stringData ?? {}) as Record<string, string>) };
+  const data = { ...((object.data ?? {}) as Record<string, string>) };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) {
+      delete stringData[key];
+      delete data[key];
+    } else if (key in stringData) stringData[key] = value;
+    else data[key] = Buffer.from(value, 'utf8').toString('base64');
+  }
+  const out: Record<string, unknown> = { ...object };
+  if (object.stringData !== undefined || Object.keys(stringData).length > 0) out.stringData = stringData;
+  if (object.data !== undefined || Object.keys(data).length > 0) out.data = data;
+  return goJson(out);
+}

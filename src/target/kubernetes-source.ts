@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Check } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
-import { lastAppliedFor } from '../kubernetes/last-applied.js';
+import { lastAppliedFor, updatedLastApplied } from '../kubernetes/last-applied.js';
 import type { SecretTarget } from './kubernetes.js';
 import type { SecretSource } from './secret-source.js';
 import type { Target, TargetSnapshot } from './types.js';
@@ -80,8 +80,14 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
       }
       const after = await source.write(changes);
       try {
-        const applied = source.manifest && (await secret.lastApplied()) !== undefined;
-        const lastApplied = applied ? lastAppliedFor(source.manifest!(after)) : undefined;
+        // kubectl apply's bookkeeping follows the new file: computed from a manifest, patched for an env file.
+        const current = await secret.lastApplied();
+        const lastApplied =
+          current === undefined
+            ? undefined
+            : source.manifest
+              ? lastAppliedFor(source.manifest(after))
+              : updatedLastApplied(current, changes);
         const liveVersion = expected?.version.split(':')[0];
         const live = await secret.write(changes, liveVersion ? { values: expected!.values, version: liveVersion } : undefined, lastApplied);
         readText = after;

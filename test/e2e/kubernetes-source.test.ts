@@ -143,4 +143,82 @@ describe('a Secret deployed with kubectl apply -f, rotated with its source', KUB
     expect((await kubectl('apply', '-f', manifestPath)).code).toBe(0);
     expect((await p.cli(['status', '--check'])).code).toBe(0);
   });
+  it('a rollout that fails rolls back both: the file to its bytes, the Secret and its annotation to theirs', async () => {
+    const fileBefore = readFileSync(manifestPath, 'utf8');
+    const dataBefore = p.kube.secretData(NS, SECRET);
+    const annotationBefore = annotation();
+    const current = p.kube.secretValues(NS, SECRET).JWT_SECRET;
+    p.kube.crashWhen('Deployment', NS, 'backend', (podEnv) => podEnv.JWT_SECRET !== current);
+    const progressDeadline = (seconds: number) => {
+      const deployment = p.kube.workload('Deployment', NS, 'backend') as { spec: { progressDeadlineSeconds: number } };
+      deployment.spec.progressDeadlineSeconds = seconds;
+      p.kube.store.write({ resource: 'deployments', namespace: NS, name: 'backend' }, deployment as never);
+    };
+    progressDeadline(5);
+    await p.kube.until(() => p.kube.rolledOut('Deployment', NS, 'backend'));
+    let secretWrites = 0;
+    p.kube.api.options.beforeWrite = (key, dryRun) => {
+      if (!dryRun && key.resource === 'secrets' && ++secretWrites === 2) progressDeadline(60);
+    };
+    try {
+      const result = await p.cli(['jwt', '--yes', '--json']);
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout).results[0].status).toBe('rolled-back');
+      expect(readFileSync(manifestPath, 'utf8')).toBe(fileBefore);
+      expect(p.kube.secretData(NS, SECRET)).toEqual(dataBefore);
+      expect(annotation()).toBe(annotationBefore);
+      await p.kube.until(() => p.kube.rolledOut('Deployment', NS, 'backend'));
+      expect(await authStatus(service.url, current!)).toBe(200);
+      expect(p.leaks([result.stdout, result.stderr], [current!])).toEqual([]);
+    } finally {
+      p.kube.api.options.beforeWrite = undefined;
+      p.kube.crashWhen('Deployment', NS, 'backend', () => false);
+    }
+  });
+
+  it('an env file the Secret is built from (kubectl create --from-env-file piped to kubectl apply) is written with it', async () => {
+    const envPath = join(p.dir, 'k8s', 'app.env');
+    const envText = `# the env file the Secret is built from\nJWT_SECRET=${OLD}\nAPP_MODE=prod\n`;
+    writeFileSync(envPath, envText);
+    // The usual way to apply an env file: kubectl renders the Secret, kubectl apply deploys it.
+    const deploy = () =>
+      run(
+        '/bin/sh',
+        [
+          '-c',
+          `kubectl create secret generic env-secrets -n ${NS} --from-env-file="$ENV_FILE" --dry-run=client -o yaml | kubectl apply -f -`,
+        ],
+        {
+          env: { ...process.env, KUBECONFIG: kubectlConfig, ENV_FILE: envPath },
+          encoding: 'utf8',
+        },
+      );
+    expect((await deploy()).stdout).toContain('secret/env-secrets created');
+    writeFileSync(
+      join(p.dir, 'rotate.config.json'),
+      JSON.stringify({
+        target: { type: 'kubernetes', namespace: NS, secret: 'env-secrets', context: 'prod', source: { file: 'k8s/app.env' } },
+        secrets: { jwt: {} },
+      }),
+    );
+    const result = await p.cli(['jwt', '--yes', '--no-restart']);
+    expect(result.code).toBe(0);
+    const next = p.kube.secretValues(NS, 'env-secrets').JWT_SECRET as string;
+    expect(next).not.toBe(OLD);
+    expect(readFileSync(envPath, 'utf8')).toBe(envText.replace(OLD, next));
+    const envAnnotation = () =>
+      (
+        (p.kube.store.get({ resource: 'secrets', namespace: NS, name: 'env-secrets' }) as JsonObject).metadata as {
+          annotations: Record<string, string>;
+        }
+      ).annotations[LAST_APPLIED];
+    const b64 = (value: string) => Buffer.from(value).toString('base64');
+    expect(envAnnotation()).toContain(b64(next));
+    expect(envAnnotation()).not.toContain(b64(OLD));
+    // The next deploy from the env file changes no value.
+    expect((await deploy()).stdout).toContain('secret/env-secrets');
+    expect(p.kube.secretValues(NS, 'env-secrets')).toEqual({ JWT_SECRET: next, APP_MODE: 'prod' });
+    expect(envAnnotation()).not.toContain(b64(OLD));
+    expect(p.leaks([result.stdout, result.stderr], [OLD, next])).toEqual([]);
+  });
 });
