@@ -17,12 +17,18 @@ export const metricsCommand = defineCommand(
  * the env file are left out: there is nothing of theirs to rotate.
  */
 async function metrics(options: GlobalOptions): Promise<number> {
-  const [{ metricsText }, { secretHealth }] = await Promise.all([import('../monitoring/exposition.js'), import('../monitoring/health.js')]);
+  const [{ metricsText }, { secretHealth }, { fleetHealth, fleetMetricsText }] = await Promise.all([
+    import('../monitoring/exposition.js'),
+    import('../monitoring/health.js'),
+    import('../monitoring/fleet.js'),
+  ]);
   return withSession(options, {}, async (session) => {
     const health = (await secretHealth(session)).filter((h) => h.state !== 'absent');
-    if (options.json) return printResult(options, 'metrics', ExitCode.ok, { results: health }, () => '');
+    const fleet = await fleetHealth(session);
+    if (options.json)
+      return printResult(options, 'metrics', ExitCode.ok, { results: health, ...(fleet.length ? { fleet } : {}) }, () => '');
     // The exposition goes out as is: printStdout would add a second final line feed.
-    process.stdout.write(redact(metricsText(health)));
+    process.stdout.write(redact(metricsText(health) + fleetMetricsText(fleet)));
     return ExitCode.ok;
   });
 }

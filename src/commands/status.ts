@@ -42,24 +42,30 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
   ]);
   return withSession(options, { envFile: 'required' }, async (session) => {
     const { pendingRuns } = await import('../engine/index.js');
-    const [health, pending, gates] = await Promise.all([
+    const [health, pending, gates, fleetModule] = await Promise.all([
       secretHealth(session),
       pendingRuns(session),
       import('../policy/promotion-status.js').then((m) => m.promotionStatus(session)),
+      import('../monitoring/fleet.js'),
     ]);
+    const fleet = await fleetModule.fleetHealth(session);
+    const lagging = fleet.filter((h) => !h.upToDate);
     const secrets = health.map((h) => {
       const pendingRun = pending.of(h.secret);
       const gate = gates.get(h.secret);
       return { ...h, ...(gate ? { promotion: gate } : {}), ...(pendingRun ? { pendingRun } : {}) };
     });
     // --check (monitoring) also fails on overdue secrets and failed last runs; plain status only on pending runs.
-    const code = options.check ? checkExitCode(health) : pending.count > 0 ? ExitCode.needsPerson : ExitCode.ok;
-    const problems = checkProblems(health);
+    const checked = options.check ? checkExitCode(health) : pending.count > 0 ? ExitCode.needsPerson : ExitCode.ok;
+    // A host of the fleet that has not applied the values published last fails the check (a parked run says 3).
+    const code = options.check && checked === ExitCode.ok && lagging.length > 0 ? ExitCode.failed : checked;
+    const problems = [...checkProblems(health), ...fleetModule.fleetProblems(fleet)];
     const body = {
       config: session.configPath ?? null,
       envFile: session.target.description,
       store: session.store.location,
       results: secrets,
+      ...(fleet.length ? { fleet } : {}),
       ...(options.check ? { check: { ok: code === ExitCode.ok, problems } } : {}),
     };
     return printResult(options, 'status', code, body, () => {
@@ -98,6 +104,10 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);
         lines.push('  Run `rotate resume` to finish or undo it.');
       }
+      if (lagging.length > 0) {
+        lines.push(`\nFleet: ${fleet.length - lagging.length} of ${fleet.length} hosts applied the values published last.`);
+        for (const h of lagging) lines.push(`  ${h.host}: ${h.reason}`);
+      }
       for (const s of secrets) if (s.promotion) lines.push(`\n${s.secret}: promotion after ${s.promotion.after}: ${s.promotion.text}`);
       // With --check the problems below say it.
       for (const s of secrets.filter((s) => s.notApplied && !options.check))
@@ -120,7 +130,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       if (options.check) {
         lines.push(
           problems.length
-            ? `\ncheck failed (exit ${code}):\n${checkProblems(health, localTime)
+            ? `\ncheck failed (exit ${code}):\n${[...checkProblems(health, localTime), ...fleetModule.fleetProblems(fleet)]
                 .map((p) => `  ${p}`)
                 .join('\n')}`
             : '\ncheck ok: every secret is in date',

@@ -95,6 +95,10 @@ export const outputSchema = z.discriminatedUnion('command', [
     config: z.optional(z.nullable(z.string())),
     envFile: z.optional(z.string()),
     store: z.optional(z.string()),
+    /** The hosts of the fleet (rotate agent), each up to date with the values published last or lagging, and why. */
+    fleet: z.optional(
+      z.array(z.looseObject({ host: z.string(), seenAt: z.string(), upToDate: z.boolean(), reason: z.optional(z.string()) })),
+    ),
     /** `status --check`: the monitoring verdict (exit 0, 1 or 3) and why. */
     check: z.optional(z.strictObject({ ok: z.boolean(), problems: z.array(z.string()) })),
   }),
@@ -135,7 +139,11 @@ export const outputSchema = z.discriminatedUnion('command', [
     rotated: z.optional(z.boolean()),
     rotation: z.optional(z.array(secretResult)),
   }),
-  doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {}),
+  doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {
+    fleet: z.optional(
+      z.array(z.looseObject({ host: z.string(), seenAt: z.string(), upToDate: z.boolean(), reason: z.optional(z.string()) })),
+    ),
+  }),
   doc('backups', z.looseObject({ id: z.string() }), {}),
   doc(
     'agent',

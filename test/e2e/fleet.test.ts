@@ -194,8 +194,14 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     expect(jwt(web2)).toBe(value);
     const status = await runCli(['status'], { cwd: rotating.dir, env: env() });
     expect(status.stdout + status.stderr).toContain('worker');
-    const check = await runCli(['status', '--check'], { cwd: rotating.dir, env: env() });
+    const check = await runCli(['status', '--check', '--json'], { cwd: rotating.dir, env: env() });
     expect(check.code).toBe(3);
+    const checked = JSON.parse(check.stdout);
+    expect(checked.fleet.filter((h: { upToDate: boolean }) => !h.upToDate).map((h: { host: string }) => h.host)).toEqual(['worker']);
+    expect(checked.check.problems.join('\n')).toContain('fleet host worker');
+    const metrics = await runCli(['metrics'], { cwd: rotating.dir, env: env() });
+    expect(metrics.stdout).toContain('rotate_fleet_host_up_to_date{host="worker"} 0');
+    expect(metrics.stdout).toContain('rotate_fleet_host_up_to_date{host="web-1"} 1');
 
     // The worker's agent comes back (its restart fixed): it applies and acknowledges; resume retires.
     // What the worker's agent would do, read-only (it wrote its env file, then died in the restart: no acknowledgement).
@@ -222,7 +228,14 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     expect((await client.query(`SELECT count(*)::int AS n FROM ${schema}.journal`)).rows[0].n).toBe(0);
     expect(await authStatus(rotating.app.url, OLD)).toBe(401);
     expect(await authStatus(worker.app.url, value)).toBe(200);
-    expect(leaks({ a: result.stdout, b: result.stderr, c: resumed.stdout, d: resumed.stderr, e: status.stdout }, [value, OLD])).toEqual([]);
+    const after = await runCli(['metrics'], { cwd: rotating.dir, env: env() });
+    expect(after.stdout).toContain('rotate_fleet_host_up_to_date{host="worker"} 1');
+    expect(
+      leaks(
+        { a: result.stdout, b: result.stderr, c: resumed.stdout, d: resumed.stderr, e: status.stdout, f: check.stdout, g: metrics.stdout },
+        [value, OLD],
+      ),
+    ).toEqual([]);
   });
 
   it('bad input: a host name two agents claim, an agent with another master key, a file store', async () => {
