@@ -119,7 +119,7 @@ export function ownerFix(owner: SecretOwner): string {
       return 'rotate the value where that controller reads it, or remove its ownerReference';
     case 'Argo CD':
     case 'Flux':
-      return `${source}, an encrypted one with "git": { "remote": "origin", "branch": "main" } so the controller deploys the new value`;
+      return `${source}, then commit and push it so the controller deploys the new value (only an encrypted file belongs in git)`;
     case 'Helm':
       return `${source}, or rotate the value in the chart values and let helm upgrade deploy it`;
     default:

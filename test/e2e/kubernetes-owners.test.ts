@@ -81,7 +81,11 @@ describe('rotate refuses a Secret another tool writes back', KUBE_E2E, () => {
       },
       /target\.source/,
     ],
-    ['Flux', { labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } }, /"git"/],
+    [
+      'Flux',
+      { labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } },
+      /commit and push/,
+    ],
     ['Helm', { labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'shop' } }, /helm upgrade/],
     ['kubectl apply', { annotations: { [LAST_APPLIED]: manifest() } }, /target\.source/],
   ];
