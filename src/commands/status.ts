@@ -42,11 +42,12 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
   ]);
   return withSession(options, { envFile: 'required' }, async (session) => {
     const { pendingRuns } = await import('../engine/index.js');
-    const [health, pending, gates, fleetModule] = await Promise.all([
+    const [health, pending, gates, fleetModule, unmanaged] = await Promise.all([
       secretHealth(session),
       pendingRuns(session),
       import('../policy/promotion-status.js').then((m) => m.promotionStatus(session)),
       import('../monitoring/fleet.js'),
+      import('../monitoring/unmanaged.js').then((m) => m.unmanagedCredentials(session)),
     ]);
     const fleet = await fleetModule.fleetHealth(session);
     const lagging = fleet.filter((h) => !h.upToDate);
@@ -64,6 +65,8 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       config: session.configPath ?? null,
       envFile: session.target.description,
       store: session.store.location,
+      /** Keys that look like credentials and that no secret manages (names only). */
+      unmanaged,
       results: secrets,
       ...(fleet.length ? { fleet } : {}),
       ...(options.check ? { check: { ok: code === ExitCode.ok, problems } } : {}),
@@ -118,6 +121,9 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
           `\n${s.secret}: its last rotation is recorded in the future (${when(s.lastRotatedAt)}): a clock was ahead when it ran. ` +
             `\`rotate --due\` rotates it; or record when it really was: rotate mark ${s.secret} --rotated-at YYYY-MM-DD`,
         );
+      }
+      if (unmanaged.length > 0) {
+        lines.push(`\nNot managed by rotate (they look like credentials; no secret of the config writes them): ${unmanaged.join(', ')}`);
       }
       const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
       if (never.length > 0) {

@@ -1,3 +1,4 @@
+import { fetchErrorText } from '../connection/fetch-error.js';
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import { promotionCheck } from '../policy/promotion-check.js';
@@ -147,7 +148,7 @@ async function reachable(session: Session, name: string, url: string, path = `se
     return check(
       `service ${name} is healthy`,
       false,
-      `${safeUrl(url)}: ${(error as Error).message}`,
+      `${safeUrl(url)}: ${fetchErrorText(error)}`,
       `start ${name} or fix ${path}.health.url`,
     );
   }

@@ -1,3 +1,4 @@
+import { fetchErrorText } from '../connection/fetch-error.js';
 import { type Check, check } from '../core-types.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
 import type { RotatorContext } from './types.js';
@@ -15,6 +16,6 @@ export async function appAnswers(ctx: RotatorContext, name: string, url: string,
     if (redirect) return check(name, false, `${url} ${redirect}`, hint);
     return check(name, response.ok, `${url} answered ${response.status}`, hint);
   } catch (error) {
-    return check(name, false, `cannot reach ${url}: ${(error as Error).message}`, hint);
+    return check(name, false, `cannot reach ${url}: ${fetchErrorText(error)}`, hint);
   }
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { fetchErrorText } from '../connection/fetch-error.js';
 import type { Check } from '../core-types.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
@@ -87,7 +88,7 @@ async function pollHealth(name: string, url: string, timeoutSeconds: number, dep
       }
       last = redirectText(response, url) ?? `HTTP ${response.status}`;
     } catch (error) {
-      last = (error as Error).cause ? String((error as Error & { cause: Error }).cause.message) : (error as Error).message;
+      last = fetchErrorText(error);
     }
     await deps.sleep(300);
   }

@@ -3,6 +3,7 @@ import { link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
+import { localTime } from '../terminal/time.js';
 import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { parseHistoryLines } from './history.js';
@@ -173,10 +174,10 @@ export class FileStore implements Store {
       throw new RotateError(
         'LOCKED',
         owner
-          ? `another rotation holds the lock: process ${owner.pid} on ${owner.host} (${owner.command}), since ${owner.since}`
+          ? `another rotation holds the lock ${path}: process ${owner.pid} on ${owner.host} (${owner.command}), since ${localTime(owner.since)}`
           : `another rotation holds the lock ${path}`,
         {
-          hint: 'wait for it to finish; if that process is gone on another host, delete the lock file',
+          hint: `wait for it to finish; if ${owner ? `process ${owner.pid} on ${owner.host}` : 'that process'} is gone, delete ${path} (rotate removes a stale lock of a dead process on this host itself)`,
         },
       );
     }

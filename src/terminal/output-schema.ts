@@ -99,6 +99,8 @@ export const outputSchema = z.discriminatedUnion('command', [
     fleet: z.optional(
       z.array(z.looseObject({ host: z.string(), seenAt: z.string(), upToDate: z.boolean(), reason: z.optional(z.string()) })),
     ),
+    /** Keys of the env file or Secret that look like credentials and that no secret manages (names only). */
+    unmanaged: z.optional(z.array(z.string())),
     /** `status --check`: the monitoring verdict (exit 0, 1 or 3) and why. */
     check: z.optional(z.strictObject({ ok: z.boolean(), problems: z.array(z.string()) })),
   }),

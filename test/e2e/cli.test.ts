@@ -211,10 +211,13 @@ describe('rotate CLI surface', () => {
     expect(configSchema.safeParse(written).success).toBe(true);
     expect(Object.keys(written.secrets)).toEqual(['jwt', 'jwt-refresh', 'exchange-key', 'database', 'redis', 'stripe']);
     expect(written.secrets.redis.services).toEqual(['backend', 'celery-worker', 'celery-beat', 'redis']);
+    // status names the credentials no secret manages, by name only.
+    const status = await runCli(['status', '--json'], { cwd: dir, env: { ROTATE_MASTER_KEY: 'c'.repeat(64) } });
+    expect(JSON.parse(status.stdout).unmanaged).toEqual(['WALLET_ENCRYPTION_KEY', 'SMTP_PASSWORD']);
     // The config is accepted: the dry run fails on reachability (nothing runs here), not on the config (exit 2).
     const dry = await runCli(['--dry-run', '--all', '--json'], { cwd: dir, env: { ROTATE_MASTER_KEY: 'c'.repeat(64) } });
     expect(dry.code).toBe(1);
-    expect(findLeaks({ out: result.stdout + result.stderr, config: JSON.stringify(written) }, values)).toEqual([]);
+    expect(findLeaks({ out: result.stdout + result.stderr + status.stdout, config: JSON.stringify(written) }, values)).toEqual([]);
   });
 
   it('on a terminal it asks first; answering no changes nothing', async () => {

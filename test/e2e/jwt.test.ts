@@ -201,6 +201,10 @@ describe('rotate jwt end to end', () => {
     releaseRestart(dir);
     expect(second.code).toBe(4);
     expect(second.stderr).toContain('[LOCKED]');
+    // The hint names the lock file and the holder's start in local time (the zone named), not a raw ISO string.
+    expect(second.stderr).toContain(join(dir, '.rotate'));
+    expect(second.stderr).toMatch(/since \d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? [A-Z+]/);
+    expect(second.stderr).toMatch(/hint: .*delete .*\.rotate/);
     expect((await first).code).toBe(0);
   });
 

@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { fetchErrorText } from '../../connection/fetch-error.js';
 import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { NO_REDIRECT, redirectText } from '../../http/redirect.js';
@@ -55,7 +56,7 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
     return check(
       name,
       false,
-      `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`,
+      `cannot reach ${ctx.config.verify!.url}: ${fetchErrorText(error)}`,
       `start the app or fix secrets.${ctx.id}.verify.url`,
     );
   }
@@ -71,7 +72,7 @@ async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Che
       'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere',
     );
   } catch (error) {
-    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${(error as Error).message}`);
+    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${fetchErrorText(error)}`);
   }
 }
 
