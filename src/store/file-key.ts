@@ -3,6 +3,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { RotateError } from '../errors.js';
+import { writing } from './full-disk.js';
 import { keyCheckOf, keyMismatch, sameCheck } from './key-check.js';
 import type { SecretState } from './types.js';
 import { parseMasterKey, Vault } from './vault.js';
@@ -163,7 +164,7 @@ export async function loadFileStoreKey(
       }
       if (!options.mint) return undefined;
       const key = randomBytes(32);
-      await writeFile(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      await writing(keyPath, dir, () => writeFile(keyPath, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' }));
       warn(masterKeyCreated(keyPath));
       vault = new Vault(key);
       source = 'master.key';
@@ -193,6 +194,7 @@ export async function loadFileStoreKey(
     );
   }
   const record: KeyCheckFile = { check, source, since: new Date().toISOString() };
-  await writeFileAtomic(join(dir, 'key-check.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const checkPath = join(dir, 'key-check.json');
+  await writing(checkPath, dir, () => writeFileAtomic(checkPath, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }));
   return vault;
 }

@@ -6,6 +6,7 @@ import { RotateError } from '../errors.js';
 import { localTime } from '../terminal/time.js';
 import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backups.js';
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
+import { writing } from './full-disk.js';
 import { parseHistoryLines } from './history.js';
 import type { HistoryEntry, HistoryHead, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
 import type { Vault } from './vault.js';
@@ -56,29 +57,6 @@ const damagedJournalHint = (path: string): string =>
   'the interrupted run cannot be resumed from it, and the env file may hold a value that was never verified: put back ' +
   'the env file from before the run with `rotate backups restore` (`rotate backups` lists the backups), check that the ' +
   `provider still takes that value (\`rotate verify\`), then move ${path} aside`;
-
-/** A full disk (or quota) under the store: a store error naming the file and the fix, never a half-written file. */
-const FULL = new Set(['ENOSPC', 'EDQUOT']);
-
-const storeFull = (path: string, dir: string, error: unknown): RotateError =>
-  new RotateError(
-    'STORE_FULL',
-    `cannot write ${path}: no space left on the device that holds the store (${(error as NodeJS.ErrnoException).code})`,
-    {
-      hint: `free space on the filesystem that holds ${dir} (\`df -h ${dir}\`), then run again; what was written before stands, and the file named was left as it was`,
-      cause: error,
-    },
-  );
-
-/** Runs a write of `path`; ENOSPC or EDQUOT becomes STORE_FULL naming it. */
-async function writing<T>(path: string, dir: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (FULL.has((error as NodeJS.ErrnoException).code ?? '')) throw storeFull(path, dir, error);
-    throw error;
-  }
-}
 
 /** A lock that is not JSON was left by a rotate that wrote it in place and was cut short (a full disk, a kill). */
 const TORN_LOCK_AGE_MS = 60_000;
