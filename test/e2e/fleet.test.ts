@@ -157,7 +157,13 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     const tree = Object.fromEntries(
       [rotating, ...hosts].flatMap((h) => Object.entries(readTree(h.dir)).filter(([k]) => !k.endsWith('.env'))),
     );
-    expect(leaks({ stdout: result.stdout, stderr: result.stderr, ...outputs, ...tree }, [value, OLD])).toEqual([]);
+    // The store as well: hosts, the sealed desired values, acknowledgements, state, history (every row as text).
+    const store: Record<string, string> = {};
+    for (const table of ['fleet_hosts', 'fleet_desired', 'fleet_acks', 'state', 'history', 'journal', 'meta']) {
+      store[table] = JSON.stringify((await client.query(`SELECT * FROM ${schema}.${table}`)).rows);
+    }
+    expect(store.fleet_desired).toContain(JSON.parse(result.stdout).results[0].runId);
+    expect(leaks({ stdout: result.stdout, stderr: result.stderr, ...outputs, ...tree, ...store }, [value, OLD])).toEqual([]);
   });
 
   it('an agent killed in the middle: nothing retired, status names the host; it restarts and the fleet converges', async () => {
