@@ -51,11 +51,11 @@ async function preflightChecks(ctx: Ctx): Promise<Preflight> {
         hint: `encrypt it with \`dotenvx encrypt -f ${path}\`, or set secrets.${ctx.id}.env to its DOTENV_PUBLIC_KEY_<ENV> name`,
       },
     );
-    return { checks: [refused(`${path} is dotenvx-encrypted (${ctx.config.env})`, error)] };
+    return { checks: [refused(`${path} is encrypted with dotenvx (${ctx.config.env})`, error)] };
   }
   const keysFile = keysFileOf(path);
   const facts = { file: path, keysFile, values: file.encryptedKeys.length } satisfies DotenvxPlanFacts;
-  const checks = [check(`${path} is dotenvx-encrypted (${ctx.config.env})`, true)];
+  const checks = [check(`${path} is encrypted with dotenvx (${ctx.config.env})`, true)];
   const fromEnvironment = Object.keys(ctx.deps.environment).filter(
     (name) => name.startsWith('DOTENV_PRIVATE_KEY') && ctx.deps.environment[name],
   );
@@ -180,7 +180,7 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
   async verifyCurrent(ctx) {
     const path = envFileOf(ctx);
     const file = path ? await encryptedFile(path) : undefined;
-    if (!path || !file) return [check(`${ctx.envFile} is one dotenvx-encrypted env file`, false)];
+    if (!path || !file) return [check(`${ctx.envFile} is one env file encrypted with dotenvx`, false)];
     try {
       const key = await keyInKeysFile(file);
       return [await opensWith(ctx, key, `every value of ${path} opens with the private key in ${keysFileOf(path)}`)];
