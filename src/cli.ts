@@ -22,8 +22,7 @@ import { verifyCommand } from './commands/verify.js';
 import { VERSION, versionCommand } from './commands/version.js';
 import { ExitCode, RotateError, usageError } from './errors.js';
 import { redact } from './secret-value.js';
-import { escapeInline } from './terminal/escape.js';
-import { jsonDocument } from './terminal/render.js';
+import { errorLines, jsonDocument } from './terminal/render.js';
 import { trace } from './trace.js';
 
 const wantsJson = (argv: string[]): boolean => argv.includes('--json');
@@ -42,9 +41,8 @@ function reportError(error: unknown, command: string): number {
     ? { code: re.code, message: redact(re.message), ...(re.hint ? { hint: redact(re.hint) } : {}) }
     : { code: 'UNEXPECTED', message: redact(error instanceof Error ? error.message : String(error)) };
   if (wantsJson(process.argv)) process.stdout.write(`${jsonDocument(command, code, { results: [], error: info })}\n`);
-  // The message may quote a server or a file: its control characters are shown escaped (terminal/escape.ts).
-  process.stderr.write(`[${info.code}] ${escapeInline(info.message)}\n`);
-  if ('hint' in info && info.hint) process.stderr.write(`hint: ${escapeInline(info.hint)}\n`);
+  // The message may quote a server or a file: its control characters are shown escaped, its own lines kept (render.ts).
+  for (const line of errorLines(info)) process.stderr.write(`${line}\n`);
   if (!re && process.env.ROTATE_DEBUG) process.stderr.write(`${redact(String((error as Error).stack))}\n`);
   return code;
 }

@@ -117,8 +117,13 @@ export function renderResults(
   return lines.join('\n');
 }
 
+/**
+ * An error's lines: rotate's own line breaks stay lines (CONFIG_INVALID names one key a line), so a caller can indent
+ * each; every other control character of each line is escaped (it may quote a server or a file).
+ */
 export function errorLines(error: ErrorInfo): string[] {
-  return [`[${error.code}] ${escapeInline(error.message)}`, ...(error.hint ? [`hint: ${escapeInline(error.hint)}`] : [])];
+  const [first = '', ...rest] = error.message.split('\n').map(escapeInline);
+  return [`[${error.code}] ${first}`, ...rest, ...(error.hint ? [`hint: ${escapeInline(error.hint)}`] : [])];
 }
 
 /** A plain table: columns padded to their widest cell; a cell is one line, its control characters escaped. */

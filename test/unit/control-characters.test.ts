@@ -28,4 +28,16 @@ describe('control characters in human output', () => {
     expect(errorLines({ code: 'KUBE_API_ERROR', message: HOSTILE, hint: HOSTILE }).join('\n')).not.toMatch(RAW);
     expect(oneLine(`rotate: jwt failed: ${HOSTILE}`)).not.toMatch(RAW);
   });
+
+  it("keeps rotate's own line breaks in an error (CONFIG_INVALID lists one key a line), each line escaped", () => {
+    const message = `/srv/app/rotate.config.json is not a valid configuration:\n  (top level): unknown key "promtion"\n  fleet: ${HOSTILE}`;
+    const lines = errorLines({ code: 'CONFIG_INVALID', message, hint: 'fix the keys named above' });
+    expect(lines).toEqual([
+      '[CONFIG_INVALID] /srv/app/rotate.config.json is not a valid configuration:',
+      '  (top level): unknown key "promtion"',
+      `  fleet: ${escapeInline(HOSTILE)}`,
+      'hint: fix the keys named above',
+    ]);
+    expect(lines.join('\n')).not.toContain('\\n');
+  });
 });
