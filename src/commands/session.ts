@@ -23,8 +23,9 @@ export interface SessionNeeds extends Partial<RunOptions> {
  * A Kubernetes target reads no env file.
  */
 async function assertEnvFilesExist(loaded: LoadedConfig): Promise<void> {
-  if (loaded.config.target.type === 'kubernetes') return;
-  for (const file of loaded.envFiles) {
+  const { target } = loaded.config;
+  if (target.type !== 'envfile') return;
+  for (const file of typeof target.files === 'string' ? [target.files] : (target.files ?? [])) {
     try {
       await access(file);
     } catch {
@@ -74,18 +75,13 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     stop: stopSignal,
     whileChanging,
   });
-  const target = await openTarget(loaded.config.target, loaded.envFiles, {
-    log: deps.log,
-    environment: deps.environment,
-    configDir: loaded.dir,
-  });
+  const target = await openTarget(loaded.config.target, { log: deps.log, environment: deps.environment, configDir: loaded.dir });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;
   const store = await openStore(loaded.config, loaded.dir, deps.environment, { pid: deps.pid, host: deps.host }, (m) => deps.log.warn(m));
   return {
     config,
     configDir: loaded.dir,
     configPath: loaded.path,
-    envFiles: loaded.config.target.type === 'envfile' ? loaded.envFiles : [],
     target,
     store,
     deps,

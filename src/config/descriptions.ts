@@ -28,9 +28,11 @@ const kindDescriptions = (): Record<string, string> =>
 export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   $schema: 'Path or URL of this JSON Schema, for editors.',
   envFile:
-    'The env file rotate reads and edits in place, or a list of them (each gets the same new value), relative to this file (default .env); --env-file overrides it.',
+    'The env files of an envfile target (older form of target.files, still accepted): one or a list, relative to this file (default .env); --env-file overrides it.',
   target: 'Where values live: the env files (type envfile, the default) or a Kubernetes Secret (type kubernetes).',
-  'target.type': 'envfile (the env files of envFile) or kubernetes (a Secret; no env file is read).',
+  'target.type': 'envfile (env files, edited in place) or kubernetes (a Secret; no env file is read).',
+  'target.files':
+    'The env files of an envfile target, or one: each gets the same new value (relative to this file; default: envFile, else .env); --env-file overrides it.',
   'target.namespace': 'Namespace of the Kubernetes Secret.',
   'target.secret': 'Name of the Kubernetes Secret; its data keys are the env names.',
   'target.context': 'kubeconfig context to use (default: the current one).',

@@ -18,8 +18,6 @@ export interface LoadedConfig {
   dir: string;
   /** True when the config names no `secrets`: the built-in defaults (the platform's secrets) are in use. */
   defaultSecrets: boolean;
-  /** The env files, resolved: `--env-file` (one file) or the config's `envFile` (one or a list). */
-  envFiles: string[];
 }
 
 /** The value at `path` of the raw config (to say what a wrong key or kind was). */
@@ -150,8 +148,22 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   }
   const config = parseConfig(raw, text === undefined ? 'the built-in defaults' : path);
   const dir = text === undefined ? options.cwd : dirname(path);
-  const listed = typeof config.envFile === 'string' ? [config.envFile] : config.envFile;
-  const envFiles = options.envFile ? [resolve(options.cwd, options.envFile)] : [...new Set(listed.map((file) => resolve(dir, file)))];
+  // The target owns its files: `target.files`, or the older top-level `envFile`, or `--env-file`; resolved here once.
+  let envFiles: string[] = [];
+  if (config.target.type === 'envfile') {
+    const hasEnvFile = Boolean(raw && typeof raw === 'object' && 'envFile' in raw);
+    if (config.target.files !== undefined && hasEnvFile) {
+      throw usageError(
+        'CONFIG_INVALID',
+        `${path}: envFile and target.files both name the env files`,
+        'keep one: target.files (envFile is its older name)',
+      );
+    }
+    const named = config.target.files ?? config.envFile;
+    const listed = typeof named === 'string' ? [named] : named;
+    envFiles = options.envFile ? [resolve(options.cwd, options.envFile)] : [...new Set(listed.map((file) => resolve(dir, file)))];
+    config.target = { type: 'envfile', files: envFiles };
+  }
   const defaultSecrets = !(raw && typeof raw === 'object' && 'secrets' in raw);
   trace(
     `config: ${text === undefined ? `no ${path}, using the built-in defaults` : `read ${path}`}${defaultSecrets ? ' (secrets: the built-in defaults)' : ''}`,
@@ -160,5 +172,5 @@ export async function loadConfig(options: { config?: string; envFile?: string; c
   if (target.type === 'envfile')
     trace(`env file${envFiles.length > 1 ? 's' : ''}: ${envFiles.join(', ')}${options.envFile ? ' (--env-file)' : ''}`);
   else trace(`target: Kubernetes Secret ${target.namespace}/${target.secret}${target.context ? ` (context ${target.context})` : ''}`);
-  return { config, path: text === undefined ? undefined : path, dir, defaultSecrets, envFiles };
+  return { config, path: text === undefined ? undefined : path, dir, defaultSecrets };
 }

@@ -98,9 +98,15 @@ export const DEFAULT_SECRETS: Readonly<Record<string, Readonly<Record<string, un
 /** Backups kept per secret: 1 (the env file before its last rotation) unless more are asked for. */
 const keepBackups = z._default(z.int().check(z.positive()), 1);
 
+const envFiles = z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))]);
+
 /** Where a run reads and writes values: the env files (default) or a Kubernetes Secret. */
 export const targetSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('envfile') }),
+  z.strictObject({
+    type: z.literal('envfile'),
+    /** One env file or several that must hold the same values (relative to the config's folder); default: `envFile`. */
+    files: z.optional(envFiles),
+  }),
   z.strictObject({
     type: z.literal('kubernetes'),
     namespace: nonEmpty(),
@@ -119,8 +125,8 @@ export const configSchema = z
     environment: z.optional(environmentName),
     /** The staging-first gate (src/policy/promotion.ts); a secret's own `promotion` wins. */
     promotion: z.optional(promotionSchema),
-    /** One env file or several that must hold the same values (relative to the config's folder). */
-    envFile: z._default(z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))]), '.env'),
+    /** The env files of an envfile target as rotate named them before `target.files` (still accepted: config/load.ts maps it). */
+    envFile: z._default(envFiles, '.env'),
     target: z._default(targetSchema, { type: 'envfile' }),
     store: z.prefault(
       z.discriminatedUnion('type', [

@@ -4,7 +4,7 @@
 import type { SecretConfig } from '../config/schema.js';
 import { counted } from '../secrets/facts.js';
 import { envKeysOf, rotationWritesOf } from '../secrets/index.js';
-import { servicesOf } from './pipeline.js';
+import { servicesOf } from './preflight.js';
 import { type Session, secretConfig } from './session.js';
 
 /** The cost of rotating one secret, one sentence each (who is logged out, what is refused until when). */

@@ -20,7 +20,7 @@ export function buildContext(session: Session, id: string, state: SecretState | 
     id,
     config: secretConfig(session, id),
     env: snapshot.values,
-    envFile: session.target.description,
+    location: session.target.description,
     configDir: session.configDir,
     emergency: session.options.emergency,
     unattended: session.options.unattended,

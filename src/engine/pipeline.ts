@@ -1,16 +1,12 @@
 import type { Check } from '../core-types.js';
-import { variableReferences } from '../envfile/edit.js';
-import { readEnvFile } from '../envfile/file.js';
-import { checkEnvFilePermissions } from '../envfile/permissions.js';
-import { plaintextKeysIn, plaintextWarning } from '../envfile/values.js';
-import { ERROR_CODES, ExitCode, RotateError } from '../errors.js';
+import { RotateError } from '../errors.js';
 import { assertPromotion } from '../policy/promotion-check.js';
 import type { Rotation } from '../secrets/types.js';
-import { preflightServices } from '../services/restart.js';
 import { checkCount, traced } from '../trace.js';
 import { failedChecks } from './checks.js';
 import { buildContext, keysOf } from './context.js';
-import { copyChecks, withBareCopies } from './copies.js';
+import { withBareCopies } from './copies.js';
+import { assertNoUsageProblem, preflightSecret, preflightSet, preflightTarget } from './preflight.js';
 import { recordUnstarted } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Prepared, Run } from './run.js';
@@ -27,18 +23,6 @@ const emptyResult = (session: Session, id: string) => ({
   steps: [] as string[],
 });
 
-/** The services a set restarts, each once, in the order the set names them. */
-export const servicesOf = (session: Session, ids: readonly string[]): string[] =>
-  session.options.restart ? [...new Set(ids.flatMap((id) => secretConfig(session, id).services))] : [];
-
-/** Checks of the run as a whole (the target is writable, the services can restart), read-only. */
-export async function preflightSet(session: Session, ids: readonly string[]): Promise<Check[]> {
-  return [
-    ...(await session.target.preflight(keysOf(session, ids))),
-    ...(await preflightServices(servicesOf(session, ids), session.config, session.deps)),
-  ];
-}
-
 /**
  * Rotates a set of secrets as one run, in the contract's order: check all (one failing check and nothing changes
  * for any of them), generate all, apply all, write the target once, restart each service once, verify all, retire
@@ -50,22 +34,10 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   assertSomethingRestarts(session, ids);
   // Staging first: a closed gate refuses here, before a pending retirement or anything else changes.
   if (mode === 'rotate') await assertPromotion(session, ids);
-  // Before anything changes: a world-writable env file is refused, a world-readable one warned about.
-  for (const path of session.envFiles) {
-    for (const warning of await checkEnvFilePermissions(path)) session.deps.log.warn(warning);
-    const { text } = await readEnvFile(path);
-    // A managed key left in plaintext in a dotenvx-encrypted file: its new value is written encrypted; the old is out.
-    const plain = plaintextKeysIn(path, text, keysOf(session, ids));
-    if (plain.length > 0) session.deps.log.warn(plaintextWarning(path, plain));
-    // A value written as ${OTHER} reads differently in different loaders: say so before it is replaced.
-    for (const ref of variableReferences(text, keysOf(session, ids))) {
-      session.deps.log.warn(
-        `${path}:${ref.line}: ${ref.key} is written as ${ref.reference}, which some loaders (docker compose, dotenv-expand) ` +
-          'replace with another variable and others read as it stands; rotate checks and replaces the text as it stands, ' +
-          'with a plain value',
-      );
-    }
-  }
+  // Before anything changes (a pending retirement included): the target's warnings said, an unsafe target refused
+  // (a world-writable env file, a Secret another tool writes back).
+  const targetChecks = await preflightTarget(session, ids);
+  assertNoUsageProblem(ids.join(', '), targetChecks);
   let states = await session.store.readStates();
   const pending = ids.filter((id) => states[id]?.pendingRetire);
   if (pending.length > 0) {
@@ -108,7 +80,7 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   }
   if (candidates.length === 0) return results;
 
-  const prepared = await checkAndGenerate(session, candidates, mode);
+  const prepared = await checkAndGenerate(session, candidates, mode, targetChecks);
   if (!Array.isArray(prepared)) return [...results, ...prepared.results];
 
   // Safe points: here nothing has changed yet; between the steps below the journal says how far the run got.
@@ -174,25 +146,18 @@ async function checkAndGenerate(
   session: Session,
   candidates: Prepared[],
   mode: 'rotate' | 'rollback',
+  targetChecks: Check[],
 ): Promise<Prepared[] | { results: SecretResult[] }> {
   const ids = candidates.map((c) => c.id);
   const startedAt = session.deps.now();
-  const setChecks = await traced(
-    `engine: preflight of the set (${ids.join(', ')}): target and services`,
-    () => preflightSet(session, ids),
-    checkCount,
-  );
+  const setChecks = await preflightSet(session, ids, targetChecks);
   const facts: Record<string, SecretResult['facts']> = {};
   for (const c of candidates) {
-    const preflight = await traced(
-      `engine: preflight ${c.id}`,
-      () => c.rotator.preflight(c.ctx),
-      (p) => checkCount(p.checks),
-    );
-    facts[c.id] = preflight.facts ?? {};
-    c.checks = [...preflight.checks, ...copyChecks(session, c.id, c.ctx.env), ...setChecks];
+    const preflight = await preflightSecret(session, c, setChecks);
+    facts[c.id] = preflight.facts;
+    c.checks = preflight.checks;
   }
-  assertNoUsageProblem(candidates);
+  for (const c of candidates) assertNoUsageProblem(c.id, c.checks);
   const failing = candidates.filter((c) => failedChecks(c.checks).length > 0);
   if (failing.length > 0) {
     const note = `not rotated: ${failing.map((c) => c.id).join(', ')} failed its checks, and the set rotates together`;
@@ -241,21 +206,6 @@ async function checkAndGenerate(
   }
   assertDisjoint(candidates);
   return candidates;
-}
-
-/**
- * A failing check that stands for bad usage or config (its code is registered with exit 2: an unlisted copy, a
- * missing Kubernetes right) stops the run as that error, before anything changes.
- */
-function assertNoUsageProblem(candidates: Prepared[]): void {
-  for (const c of candidates) {
-    const bad = failedChecks(c.checks).find((check) => check.code && ERROR_CODES[check.code].exit === ExitCode.usage);
-    if (bad?.code) {
-      throw new RotateError(bad.code, `${c.id}: ${bad.name}${bad.detail ? ` (${bad.detail})` : ''}; nothing was changed`, {
-        ...(bad.hint ? { hint: bad.hint } : {}),
-      });
-    }
-  }
 }
 
 /** Two secrets of one set must not write the same key: their values would overwrite each other. */

@@ -10,8 +10,8 @@ import type { TargetSnapshot } from '../target/types.js';
 import { checkCount, safeUrl, traced } from '../trace.js';
 import { keysWritten } from './consent.js';
 import { buildContext, keysOf } from './context.js';
-import { copyChecks } from './copies.js';
-import { nameAServiceFix, preflightSet } from './pipeline.js';
+import { nameAServiceFix } from './pipeline.js';
+import { preflightSecret, preflightSet } from './preflight.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Session, secretConfig } from './session.js';
 import { hookPointsOf, plannedSteps, type RunShape } from './steps.js';
@@ -29,11 +29,8 @@ export async function planSet(session: Session, ids: readonly string[]): Promise
     session.store.readJournals(),
     session.store.readHistory(),
   ]);
-  const setChecks = await traced(
-    `engine: preflight of the set (${ids.join(', ')}): target and services`,
-    () => preflightSet(session, ids),
-    checkCount,
-  );
+  // The same preflight as a run's (preflight.ts), the target's warnings included.
+  const setChecks = await preflightSet(session, ids);
   const shape = plannedShape(session, ids);
   const results: SecretResult[] = [];
   for (const [index, id] of ids.entries()) {
@@ -91,13 +88,9 @@ async function planSecret(
     const ctx = buildContext(session, id, state, snapshot);
     const operator = session.options.unattended ? rotator.needsOperator?.(ctx) : undefined;
     if (operator) return { ...base, status: 'needs-operator', checks: [], note: operator };
-    const preflight = await traced(
-      `engine: preflight ${id}`,
-      () => rotator.preflight(ctx),
-      (p) => checkCount(p.checks),
-    );
+    const preflight = await preflightSecret(session, { id, rotator, ctx }, setChecks);
     const gate = promotionCheck(session, id, history);
-    const checks = [...pending, ...(gate ? [gate] : []), ...preflight.checks, ...copyChecks(session, id, snapshot.values), ...setChecks];
+    const checks = [...pending, ...(gate ? [gate] : []), ...preflight.checks];
     // No silent non-delivery: what a real run refuses (exit 2) is a failed check here, so CI catches it (exit 1).
     if (session.options.restart && config.services.length === 0) {
       checks.push(
@@ -126,7 +119,7 @@ async function planSecret(
     }
     // A plan whose checks fail is not a plan: say so in the status too, not only in the checks.
     const status = checks.every((c) => c.ok) ? 'planned' : 'preflight-failed';
-    return { ...base, status, checks, facts: preflight.facts ?? {} };
+    return { ...base, status, checks, facts: preflight.facts };
   } catch (error) {
     const info = errorInfo(error);
     return { ...base, status: 'preflight-failed', checks: [...pending, ...setChecks, check('preflight', false, info.message, info.hint)] };

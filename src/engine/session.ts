@@ -51,8 +51,6 @@ export interface Session {
   config: Config;
   configDir: string;
   configPath: string | undefined;
-  /** The env files of the config (resolved); empty when the target is a Kubernetes Secret. */
-  envFiles: string[];
   /** Where values are read and written: the env files, or a Kubernetes Secret. */
   target: Target;
   store: Store;

@@ -9,6 +9,7 @@ import { redact, SecretValue } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import { restartServices } from '../services/restart.js';
 import type { FleetStore } from '../store/fleet.js';
+import { envFilesOf } from '../target/index.js';
 import { trace } from '../trace.js';
 import { type FleetEnv, unsealFleetEnv } from './values.js';
 
@@ -75,7 +76,7 @@ export async function agentPass(session: Session, host: string): Promise<AgentRe
   const fleet = fleetOf(session);
   const id = (await agentId(session.configDir, true))!;
   const serviceNames = Object.keys(session.config.services);
-  await fleet.register({ name: host, agentId: id, envFiles: session.envFiles, services: serviceNames });
+  await fleet.register({ name: host, agentId: id, envFiles: envFilesOf(session.config.target), services: serviceNames });
   const desired = await fleet.desired();
   if (!desired) return { host, status: 'idle' };
   const mine = (await fleet.acks()).find((a) => a.host === host);

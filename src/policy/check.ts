@@ -8,6 +8,7 @@ import { plaintextKeysIn } from '../envfile/values.js';
 import { fingerprint } from '../history/audit.js';
 import { secretHealth } from '../monitoring/health.js';
 import { envKeysOf } from '../secrets/index.js';
+import { envFilesOf } from '../target/index.js';
 import { type Finding, sortFindings, strengthFinding, urlPassword } from './findings.js';
 
 /** Runs `git` with these arguments in `cwd`: its exit code (127: git is not installed). Injected for tests. */
@@ -22,11 +23,11 @@ export async function checkFindings(session: Session, git: GitRunner): Promise<F
   const keysOf = (id: string) => envKeysOf(session.config.secrets[id]!);
   const managedKeys = [...new Set(ids.flatMap(keysOf))];
 
-  for (const path of session.envFiles) findings.push(...(await envFileFindings(path, managedKeys, git)));
+  for (const path of envFilesOf(session.config.target)) findings.push(...(await envFileFindings(path, managedKeys, git)));
   findings.push(...(await storeFindings(session)));
 
   const { values } = await session.target.read();
-  const examples = await exampleValues(session.envFiles);
+  const examples = await exampleValues(envFilesOf(session.config.target));
   const where = (key: string) => `${session.target.description}: ${key}`;
   for (const id of ids) {
     const config = session.config.secrets[id]!;

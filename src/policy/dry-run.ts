@@ -5,6 +5,7 @@
 import type { Check } from '../core-types.js';
 import type { SecretResult, Session } from '../engine/index.js';
 import { envKeysOf } from '../secrets/index.js';
+import { envFilesOf } from '../target/index.js';
 import { acrossEnvironments, envFileFindings, type GitRunner, storeFindings } from './check.js';
 import type { FindingId } from './findings.js';
 
@@ -20,7 +21,7 @@ export async function withPolicyChecks(
   // Only what these findings need: no extra read of the target unless an environment is named (kept cheap for CI).
   const keys = [...new Set(Object.values(session.config.secrets).flatMap((config) => envKeysOf(config)))];
   const gathered = [
-    ...(await Promise.all(session.envFiles.map((path) => envFileFindings(path, keys, git)))).flat(),
+    ...(await Promise.all(envFilesOf(session.config.target).map((path) => envFileFindings(path, keys, git)))).flat(),
     ...(await storeFindings(session)),
     ...(session.config.environment
       ? await acrossEnvironments(session, Object.keys(session.config.secrets), (await session.target.read()).values)

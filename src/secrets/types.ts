@@ -55,8 +55,11 @@ export interface RotatorContext<C extends SecretConfig = SecretConfig> {
   config: C;
   /** The target's values as read now (after the write-target step: the new values). Keys are env names. */
   env: Readonly<Record<string, string>>;
-  /** Where those values live, for messages: `/app/.env`, `/app/.env and /app/worker/.env`, a Kubernetes Secret. */
-  envFile: string;
+  /**
+   * Where those values live, for messages (the target's description): `/app/.env`, `/app/.env and
+   * /app/worker/.env`, `Secret ns/name`.
+   */
+  location: string;
   configDir: string;
   /** `--emergency`: retire the old value at once and cut its sessions where the provider can. */
   emergency: boolean;

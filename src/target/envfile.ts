@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Check, check } from '../core-types.js';
+import { variableReferences } from '../envfile/edit.js';
 import { readEnvFile, restoreEnvFile } from '../envfile/file.js';
 import { checkEnvFilePermissions } from '../envfile/permissions.js';
 import {
@@ -14,7 +15,7 @@ import {
   readEnvFileValues,
 } from '../envfile/values.js';
 import { RotateError } from '../errors.js';
-import type { Target, TargetSnapshot } from './types.js';
+import type { OpenTarget, Target, TargetPreflight, TargetSnapshot } from './types.js';
 
 /** What `backup()` returns: every file's bytes (the store seals it). */
 interface EnvFilesBackup {
@@ -55,6 +56,27 @@ function plaintextCheck(file: EnvFileValues, keys: readonly string[]): Check | u
   if (plain.length === 0) return undefined;
   return check(`${file.path} keeps ${plain.join(', ')} encrypted`, true, `warning: ${plaintextWarning(file.path, plain)}`);
 }
+
+/** What a run and a dry run say about a file before anything changes; a world-writable one is a failed check instead. */
+async function envFileWarnings(path: string, text: string, keys: readonly string[]): Promise<string[]> {
+  const warnings: string[] = await checkEnvFilePermissions(path).catch(() => []);
+  // A managed key left in plaintext in a dotenvx-encrypted file: its new value is written encrypted; the old is out.
+  const plain = plaintextKeysIn(path, text, keys);
+  if (plain.length > 0) warnings.push(plaintextWarning(path, plain));
+  // A value written as ${OTHER} reads differently in different loaders: say so before it is replaced.
+  for (const ref of variableReferences(text, keys)) {
+    warnings.push(
+      `${path}:${ref.line}: ${ref.key} is written as ${ref.reference}, which some loaders (docker compose, dotenv-expand) ` +
+        'replace with another variable and others read as it stands; rotate checks and replaces the text as it stands, ' +
+        'with a plain value',
+    );
+  }
+  return warnings;
+}
+
+/** Opens the env files of `target: { type: "envfile", files }` (config/load.ts resolved them). */
+export const openTarget: OpenTarget<{ files?: string | readonly string[] }> = async (config, deps) =>
+  openEnvFileTarget(typeof config.files === 'string' ? [config.files] : [...(config.files ?? [])], { environment: deps.environment });
 
 /** Where the private keys of encrypted env files come from: rotate's own environment (never argv). */
 export interface EnvFileTargetDeps {
@@ -102,10 +124,12 @@ export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetD
     description: paths.join(' and '),
     read,
 
-    async preflight(keys): Promise<Check[]> {
+    async preflight(keys): Promise<TargetPreflight> {
       const checks: Check[] = [];
+      const warnings: string[] = [];
       for (const path of paths) {
         const snapshot = await readEnvFileValues(path, deps);
+        warnings.push(...(await envFileWarnings(path, snapshot.text, keys)));
         const ok = snapshot.exists ? await writable(path) : await writable(dirname(path));
         checks.push(
           check(
@@ -119,7 +143,7 @@ export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetD
         const plain = plaintextCheck(snapshot, keys);
         if (plain) checks.push(plain);
       }
-      return checks;
+      return { checks, warnings };
     },
 
     places: async () => (await readAll()).map((s) => ({ where: s.path, values: s.values })),

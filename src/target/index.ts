@@ -1,31 +1,30 @@
-import { resolve } from 'node:path';
 import type { TargetConfig } from '../config/schema.js';
 import type { Logger } from '../core-types.js';
 import { timed, tracing } from '../trace.js';
-import { openEnvFileTarget } from './envfile.js';
-import type { Target } from './types.js';
+import type { OpenTarget, Target } from './types.js';
 
-/** The target a config names: its env files (resolved paths), or a Kubernetes Secret (loaded only when used). */
+/**
+ * The targets by `target.type`: adding one is a module exporting `openTarget` (types.ts: `OpenTarget`), its config
+ * schema in config/schema.ts, and one line here. Each loads on first use (the Kubernetes client only for a Secret).
+ */
+const TARGETS: { [T in TargetConfig['type']]: () => Promise<OpenTarget<Extract<TargetConfig, { type: T }>>> } = {
+  envfile: async () => (await import('./envfile.js')).openTarget,
+  kubernetes: async () => (await import('./kubernetes.js')).openTarget,
+};
+
+/** The env files an envfile target owns (resolved by config/load.ts); none for any other target. */
+export function envFilesOf(target: TargetConfig): string[] {
+  if (target.type !== 'envfile') return [];
+  return typeof target.files === 'string' ? [target.files] : [...(target.files ?? [])];
+}
+
+/** The target a config names (its paths resolved by config/load.ts). */
 export async function openTarget(
   target: TargetConfig,
-  envFiles: readonly string[],
   deps: { log: Logger; environment: Readonly<Record<string, string | undefined>>; configDir?: string },
 ): Promise<Target> {
-  if (target.type === 'kubernetes') {
-    const { openKubernetesTarget } = await import('./kubernetes.js');
-    const secret = {
-      namespace: target.namespace,
-      secret: target.secret,
-      ...(target.context ? { context: target.context } : {}),
-      hasSource: Boolean(target.source),
-    };
-    const live = await openKubernetesTarget(secret, deps);
-    if (!target.source) return maybeTraced(live);
-    const [{ withSource }, { openSecretSource }] = await Promise.all([import('./kubernetes-source.js'), import('./secret-source.js')]);
-    const file = resolve(deps.configDir ?? '.', target.source.file);
-    return maybeTraced(withSource(live, openSecretSource(file, { namespace: target.namespace, name: target.secret }, deps)));
-  }
-  return maybeTraced(openEnvFileTarget(envFiles, { environment: deps.environment }));
+  const open = (await TARGETS[target.type]()) as OpenTarget<TargetConfig>;
+  return maybeTraced(await open(target, deps));
 }
 
 const maybeTraced = (target: Target): Target => (tracing() ? withTrace(target) : target);
@@ -48,6 +47,7 @@ function withTrace(target: Target): Target {
     write: (changes, expected) =>
       timed(`target: write ${keyList(Object.keys(changes))} to ${where}`, () => target.write(changes, expected)),
     restore: (backup, keys) => timed(`target: restore ${keyList(keys)} in ${where} from its backup`, () => target.restore(backup, keys)),
+    ...(target.places ? { places: () => timed(`target: read each place of ${where}`, () => target.places!()) } : {}),
     ...(target.places ? { places: () => timed(`target: read each place of ${where}`, () => target.places!()) } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { RotateError, usageError } from '../errors.js';
 import { lastAppliedFor, updatedLastApplied } from '../kubernetes/last-applied.js';
 import type { SecretTarget } from './kubernetes.js';
 import type { SecretSource } from './secret-source.js';
-import type { Target, TargetSnapshot } from './types.js';
+import type { Target, TargetPreflight, TargetSnapshot } from './types.js';
 
 interface Backup {
   format: 'secret+source';
@@ -54,8 +54,9 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
       return { values: live.values, version: `${live.version}:${digest(readText ?? '')}` };
     },
 
-    async preflight(keys): Promise<Check[]> {
-      return [...(await secret.preflight(keys)), ...(await source.preflight())];
+    async preflight(keys): Promise<TargetPreflight> {
+      const live = await secret.preflight(keys);
+      return { checks: [...live.checks, ...(await source.preflight())], warnings: live.warnings };
     },
 
     async backup() {

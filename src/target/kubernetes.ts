@@ -2,10 +2,12 @@
 // patch carrying the resourceVersion read at the start, so a concurrent change gets 409 Conflict and nothing is
 // overwritten; keys the patch does not name stay byte for byte on the server.
 
+import { resolve } from 'node:path';
+import type { TargetConfig } from '../config/schema.js';
 import type { Check, Logger } from '../core-types.js';
 import { type KubeClients, kubeClients, kubeError, mayI, type ObjectRef, roleRule } from '../kubernetes/client.js';
 import { LAST_APPLIED, ownerEffect, ownerFix, type SecretMetadata, secretOwners } from '../kubernetes/ownership.js';
-import type { Target, TargetSnapshot } from './types.js';
+import type { OpenTarget, Target, TargetPreflight, TargetSnapshot } from './types.js';
 
 export interface KubernetesTargetConfig {
   namespace: string;
@@ -24,6 +26,26 @@ export async function openKubernetesTarget(target: KubernetesTargetConfig, deps:
   const clients = await kubeClients(target.context);
   return new SecretTarget(clients, target, deps.log);
 }
+
+/**
+ * Opens the Secret of `target: { type: "kubernetes", namespace, secret, context, source? }`; with `source`, the file
+ * the Secret is deployed from is kept in step with it (kubernetes-source.ts), written as one with the Secret.
+ */
+export const openTarget: OpenTarget<Extract<TargetConfig, { type: 'kubernetes' }>> = async (config, deps) => {
+  const live = await openKubernetesTarget(
+    {
+      namespace: config.namespace,
+      secret: config.secret,
+      ...(config.context ? { context: config.context } : {}),
+      hasSource: Boolean(config.source),
+    },
+    deps,
+  );
+  if (!config.source) return live;
+  const [{ withSource }, { openSecretSource }] = await Promise.all([import('./kubernetes-source.js'), import('./secret-source.js')]);
+  const file = resolve(deps.configDir ?? '.', config.source.file);
+  return withSource(live, openSecretSource(file, { namespace: config.namespace, name: config.secret }, deps));
+};
 
 /** What the Secret's backup holds: its data and, when kubectl apply manages it, its last-applied-configuration. */
 interface SecretBackup {
@@ -65,7 +87,7 @@ export class SecretTarget implements Target {
     return { values: decode(data), version };
   }
 
-  async preflight(keys: readonly string[]): Promise<Check[]> {
+  async preflight(keys: readonly string[]): Promise<TargetPreflight> {
     const checks: Check[] = [];
     const what = this.description;
     try {
@@ -81,7 +103,7 @@ export class SecretTarget implements Target {
       checks.push({ name: `${what} exists`, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });
     }
     for (const verb of ['get', 'patch']) checks.push(await this.#mayCheck(verb));
-    return checks;
+    return { checks, warnings: [] };
   }
 
   /**

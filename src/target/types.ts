@@ -1,10 +1,14 @@
-import type { Check } from '../core-types.js';
+import type { Check, Logger } from '../core-types.js';
 
 /**
- * Where the values of a run live and are written: one or several env files, or a Kubernetes Secret.
- * The engine reads it once at the start of a run, writes it once per step (all changes of the set together), and
- * restores it from a sealed backup on rollback or resume. Implementations: `envfile.ts` (a list of env files, each
- * edited in place) and `kubernetes.ts` (a Secret's `data`, written with the `resourceVersion` read at the start).
+ * Where the values of a run live and are written: one or several env files, or a Kubernetes Secret. The one place a
+ * new target plugs in: it owns its files (or its API object and whatever it keeps in step), and the engine knows it
+ * only through this interface.
+ * The engine reads it once at the start of a run, writes it once per step (all changes of the set together, one
+ * `write` even when the target keeps several places in step), and restores it from a sealed backup on rollback or
+ * resume. Implementations: `envfile.ts` (a list of env files, each edited in place, encrypted ones through their
+ * codec) and `kubernetes.ts` (a Secret's `data`, written with the `resourceVersion` read at the start); `index.ts`
+ * lists them by the config's `target.type`.
  */
 export interface Target {
   /** For messages and the plan: `.env and worker/.env`, `Secret cryptoorchestrator/cryptoorchestrator-secrets`. */
@@ -18,7 +22,7 @@ export interface Target {
    * Read-only checks for preflight and `--dry-run`: the target exists, holds `keys`, and rotate may write it
    * (file and folder permissions; Kubernetes: SelfSubjectAccessReview). Never writes.
    */
-  preflight(keys: readonly string[]): Promise<Check[]>;
+  preflight(keys: readonly string[]): Promise<TargetPreflight>;
   /** The exact current content (every file's bytes, or the Secret's data), for the store to seal before a write. */
   backup(): Promise<Buffer>;
   /**
@@ -38,6 +42,22 @@ export interface Target {
    */
   places?(): Promise<{ where: string; values: Readonly<Record<string, string>> }[]>;
 }
+
+/** What a target's preflight found: checks (a failing one stops a run), and warnings that do not. */
+export interface TargetPreflight {
+  checks: Check[];
+  /**
+   * Said before anything changes, by a run and a dry run alike (a world-readable env file, a value written as
+   * `${OTHER}`, a managed key in plaintext in an encrypted file). Never a value.
+   */
+  warnings: string[];
+}
+
+/** Opens a target of one `target.type` from its config (paths already resolved). */
+export type OpenTarget<C> = (
+  config: C,
+  deps: { log: Logger; environment: Readonly<Record<string, string | undefined>>; configDir?: string },
+) => Promise<Target>;
 
 export interface TargetSnapshot {
   values: Readonly<Record<string, string>>;

@@ -45,7 +45,7 @@ export function testContext<C extends SecretConfig>(options: TestContextOptions)
     id: options.id ?? String(options.config.kind),
     config: secretSchema.parse(options.config) as C,
     env: options.env ?? {},
-    envFile: '/dev/null',
+    location: '/dev/null',
     configDir: process.cwd(),
     emergency: options.emergency ?? false,
     unattended: options.unattended ?? false,

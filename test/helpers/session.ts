@@ -63,7 +63,6 @@ export function testSession(options: {
     configDir: dir,
     configPath: undefined,
     envFile: join(dir, '.env'),
-    envFiles: [join(dir, '.env')],
     target: openEnvFileTarget([join(dir, '.env')]),
     store: new FileStore({
       dir: join(dir, '.rotate'),

@@ -90,14 +90,14 @@ describe('Kubernetes Secret target', () => {
   });
 
   it('preflight: the admin may; keys not there yet are listed', async () => {
-    const checks = await target.preflight(['JWT_SECRET', 'STRIPE_SECRET_KEY']);
+    const checks = await (await target.preflight(['JWT_SECRET', 'STRIPE_SECRET_KEY'])).checks;
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.find((c) => c.name.endsWith('keys the run adds when needed'))?.detail).toBe('STRIPE_SECRET_KEY');
   });
 
   it('preflight with a read-only account names the verb and the Role rule; a write is 403 exit 2', async () => {
     const reader = await openKubernetesTarget({ namespace: NS, secret: secretName, context: 'reader' }, { log });
-    const failed = (await reader.preflight(['JWT_SECRET'])).filter((c) => !c.ok);
+    const failed = (await reader.preflight(['JWT_SECRET'])).checks.filter((c) => !c.ok);
     expect(failed).toHaveLength(1);
     expect(failed[0]?.name).toContain('may patch');
     expect(failed[0]?.hint).toContain(`resourceNames: ["${secretName}"]`);
@@ -112,9 +112,9 @@ describe('Kubernetes Secret target', () => {
     try {
       const before = kube.secretData(NS, secretName);
       const writes = kube.api.writes().length;
-      expect((await target.preflight(['JWT_SECRET'])).filter((c) => !c.ok)).toEqual([]);
+      expect((await target.preflight(['JWT_SECRET'])).checks.filter((c) => !c.ok)).toEqual([]);
       const reader = await openKubernetesTarget({ namespace: NS, secret: secretName, context: 'reader' }, { log });
-      const failed = (await reader.preflight(['JWT_SECRET'])).filter((c) => !c.ok);
+      const failed = (await reader.preflight(['JWT_SECRET'])).checks.filter((c) => !c.ok);
       expect(failed.map((c) => [c.name, c.code])).toEqual([[`may patch Secret ${NS}/${secretName}`, 'KUBE_FORBIDDEN']]);
       expect(kube.api.requests.some((r) => r.dryRun && r.method === 'PATCH')).toBe(true);
       expect(kube.api.writes().length).toBe(writes);

@@ -26,9 +26,17 @@ describe('envFile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotate-config-'));
     writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ envFile: ['.env', 'worker/.env'] }));
     const loaded = await loadConfig({ cwd: dir });
-    expect(loaded.envFiles).toEqual([join(dir, '.env'), join(dir, 'worker/.env')]);
+    // The old top-level envFile is mapped onto the target, which owns its files.
+    expect(loaded.config.target).toEqual({ type: 'envfile', files: [join(dir, '.env'), join(dir, 'worker/.env')] });
     expect(loaded.defaultSecrets).toBe(true);
-    expect((await loadConfig({ cwd: dir, envFile: 'other.env' })).envFiles).toEqual([join(dir, 'other.env')]);
+    expect((await loadConfig({ cwd: dir, envFile: 'other.env' })).config.target).toEqual({
+      type: 'envfile',
+      files: [join(dir, 'other.env')],
+    });
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ target: { type: 'envfile', files: 'app.env' } }));
+    expect((await loadConfig({ cwd: dir })).config.target).toEqual({ type: 'envfile', files: [join(dir, 'app.env')] });
+    writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ envFile: '.env', target: { type: 'envfile', files: 'app.env' } }));
+    await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     writeFileSync(join(dir, 'rotate.config.json'), JSON.stringify({ envFile: [] }));
     await expect(loadConfig({ cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2 });
   });

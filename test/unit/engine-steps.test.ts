@@ -2,6 +2,7 @@
 // exchange-key, the retire write of jwt with a grace period, neither for the others), with and without a grace
 // period, --emergency and --no-restart, and for a set that mixes them. A fake rotator per kind writes what its kind
 // declares (SecretKind.writes); the e2e test of each kind compares a real rotator's run with its dry run.
+import { chmodSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Kind } from '../../src/config/schema.js';
 import { rotateSet } from '../../src/engine/pipeline.js';
@@ -155,5 +156,19 @@ describe('the steps of a run', () => {
     expect(resumeFinishes({ ...journal, mode: 'retire', secrets: [] })).toBe(true);
     // One step commits the run, and it is the last of the change phase.
     expect(STEPS.filter((step) => step.commits).map((step) => step.name)).toEqual(['verify']);
+  });
+});
+
+describe('one preflight for a run and a dry run', () => {
+  it("a dry run says the env file's warnings (a ${VAR} reference, a world-readable file) as a run does", async () => {
+    for (const run of [false, true]) {
+      const s = testSession({ rotator: shapedRotator(), envText: 'JWT_SECRET=${OTHER_SECRET}\n' });
+      chmodSync(s.envFile, 0o644);
+      if (run) await rotateSet(s, ['jwt']);
+      else await planSet(s, ['jwt']);
+      const said = s.logged.join('\n');
+      expect(said, run ? 'run' : 'dry run').toContain('JWT_SECRET is written as ${OTHER_SECRET}');
+      expect(said, run ? 'run' : 'dry run').toContain('is readable by every user');
+    }
   });
 });

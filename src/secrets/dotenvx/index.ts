@@ -19,7 +19,8 @@ import { type DotenvxPlanFacts, type DotenvxRotationFacts, type DotenvxSecretCon
 type Ctx = RotatorContext<DotenvxSecretConfig>;
 
 /** The one env file of the target (its description is its path), or undefined for several files or a Secret. */
-const envFileOf = (ctx: Ctx): string | undefined => (isAbsolute(ctx.envFile) && !ctx.envFile.includes(' and ') ? ctx.envFile : undefined);
+const envFileOf = (ctx: Ctx): string | undefined =>
+  isAbsolute(ctx.location) && !ctx.location.includes(' and ') ? ctx.location : undefined;
 
 async function encryptedFile(path: string): Promise<DotenvxFile | undefined> {
   const { values } = await readEnvFile(path);
@@ -37,9 +38,13 @@ const refused = (name: string, error: RotateError): Check => ({ ...check(name, f
 async function preflightChecks(ctx: Ctx): Promise<Preflight> {
   const path = envFileOf(ctx);
   if (!path) {
-    const error = new RotateError('DOTENVX_TARGET', `the dotenvx kind rotates the keypair of one env file, and ${ctx.envFile} is not one`, {
-      hint: `give secrets.${ctx.id} a config whose envFile is the one encrypted file (a config per file), not a list or a Kubernetes Secret`,
-    });
+    const error = new RotateError(
+      'DOTENVX_TARGET',
+      `the dotenvx kind rotates the keypair of one env file, and ${ctx.location} is not one`,
+      {
+        hint: `give secrets.${ctx.id} a config whose envFile is the one encrypted file (a config per file), not a list or a Kubernetes Secret`,
+      },
+    );
     return { checks: [refused('the target is one env file', error)] };
   }
   const file = await encryptedFile(path);
@@ -103,7 +108,7 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
   async generate(ctx, restore) {
     const path = envFileOf(ctx);
     const file = path ? await encryptedFile(path) : undefined;
-    if (!file) throw new RotateError('DOTENVX_TARGET', `${ctx.envFile} is not one dotenvx-encrypted env file`);
+    if (!file) throw new RotateError('DOTENVX_TARGET', `${ctx.location} is not one dotenvx-encrypted env file`);
     const old = await keyInKeysFile(file);
     const next = restore?.secrets.old ?? (await generateKeypair()).privateKey;
     const [oldPublicKey, newPublicKey] = [await publicKeyOf(old), await publicKeyOf(next)];
@@ -148,8 +153,8 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
   async verify(ctx, rotation) {
     const next = rotation.secrets.new!;
     return [
-      check(`${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), ctx.envFile),
-      await opensWith(ctx, next, `every value of ${ctx.envFile} opens with the new private key in ${keysFileOf(ctx.envFile)}`),
+      check(`${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), ctx.location),
+      await opensWith(ctx, next, `every value of ${ctx.location} opens with the new private key in ${keysFileOf(ctx.location)}`),
     ];
   },
 
@@ -180,7 +185,7 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
   async verifyCurrent(ctx) {
     const path = envFileOf(ctx);
     const file = path ? await encryptedFile(path) : undefined;
-    if (!path || !file) return [check(`${ctx.envFile} is one env file encrypted with dotenvx`, false)];
+    if (!path || !file) return [check(`${ctx.location} is one env file encrypted with dotenvx`, false)];
     try {
       const key = await keyInKeysFile(file);
       return [await opensWith(ctx, key, `every value of ${path} opens with the private key in ${keysFileOf(path)}`)];

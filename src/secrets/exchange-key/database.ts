@@ -9,7 +9,7 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
   const name = ctx.config.databaseUrlEnv;
   const raw = ctx.env[name];
   if (!raw) {
-    throw new RotateError('EXCHANGE_KEY_NO_DATABASE_URL', `${name} is not set in ${ctx.envFile}`, {
+    throw new RotateError('EXCHANGE_KEY_NO_DATABASE_URL', `${name} is not set in ${ctx.location}`, {
       hint: `set ${name} in the env file, or point secrets.${ctx.id}.databaseUrlEnv at the variable that holds the URL`,
     });
   }
@@ -17,11 +17,11 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
   if (!url) {
     throw usageError(
       'EXCHANGE_KEY_DATABASE_URL_INVALID',
-      `${name} in ${ctx.envFile} is not a postgresql:// URL`,
+      `${name} in ${ctx.location} is not a postgresql:// URL`,
       'Expected postgresql://user:password@host:port/database; percent-encode a `/`, `?` or `#` in the password.',
     );
   }
-  refuseCredentialOverrides(url, `${name} in ${ctx.envFile}`);
+  refuseCredentialOverrides(url, `${name} in ${ctx.location}`);
   try {
     return await connectPostgres(url, {
       label: `postgres: connect to ${describeTarget(url)} (${name})`,
@@ -32,7 +32,7 @@ export async function connect(ctx: RotatorContext<ExchangeKeySecretConfig>): Pro
       'EXCHANGE_KEY_DATABASE_UNREACHABLE',
       `cannot connect to the database in ${name}: ${redact(describeError(error))}`,
       {
-        hint: `check that PostgreSQL is up and that ${name} in ${ctx.envFile} is right`,
+        hint: `check that PostgreSQL is up and that ${name} in ${ctx.location} is right`,
         cause: error,
       },
     );

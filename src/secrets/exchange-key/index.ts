@@ -148,7 +148,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
     const name = ctx.config.env;
     const current = currentValue(ctx);
     if (!current)
-      return { checks: [check(`${name} is set`, false, `not found in ${ctx.envFile}`, `add ${name}=<current key> to the env file`)] };
+      return { checks: [check(`${name} is set`, false, `not found in ${ctx.location}`, `add ${name}=<current key> to the env file`)] };
     const checks: Check[] = [check(`${name} is set`, true)];
     const reachable = `database in ${ctx.config.databaseUrlEnv} is reachable`;
     let connected = false;
@@ -194,7 +194,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
   async generate(ctx, restore) {
     const current = currentValue(ctx);
     if (!current)
-      throw new RotateError('EXCHANGE_KEY_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+      throw new RotateError('EXCHANGE_KEY_MISSING', `${ctx.config.env} is not set in ${ctx.location}`, {
         hint: `add ${ctx.config.env} to the env file`,
       });
     // 32 random bytes as base64url: 43 characters, no quoting needed, above the platform's 32-character minimum.
@@ -276,7 +276,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
       const previous = exchangeKeyStagingEnv(ctx.config).previous;
       throw new RotateError(
         'EXCHANGE_KEY_OLD_VALUES',
-        `values are still under the old key (${bad.map((c) => c.detail ?? c.name).join('; ')}): ${previous} keeps the old key in ${ctx.envFile}`,
+        `values are still under the old key (${bad.map((c) => c.detail ?? c.name).join('; ')}): ${previous} keeps the old key in ${ctx.location}`,
         { hint: 'restart whatever still writes with the old key, then run `rotate resume`' },
       );
     }
@@ -293,7 +293,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
   verifyCurrent: (ctx) =>
     checked(`every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
-      if (!envValue) return [check(`${ctx.config.env} is set`, false, `not found in ${ctx.envFile}`)];
+      if (!envValue) return [check(`${ctx.config.env} is set`, false, `not found in ${ctx.location}`)];
       return [...(await proveAllUnder(ctx, envValue)), ...(await appDecrypts(ctx))];
     }),
 };

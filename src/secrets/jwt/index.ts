@@ -86,7 +86,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async preflight(ctx) {
     const current = currentSecret(ctx);
-    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.envFile, `add ${ctx.config.env}=... to ${ctx.envFile}`)];
+    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.location, `add ${ctx.config.env}=... to ${ctx.location}`)];
     if (current && Buffer.byteLength(current.reveal()) < MIN_SECRET_BYTES) {
       ctx.deps.log.warn(`${ctx.config.env} is shorter than ${MIN_SECRET_BYTES} bytes; this rotation replaces it with a strong one`);
     }
@@ -100,7 +100,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
   async generate(ctx, restore) {
     const old = currentSecret(ctx);
     if (!old) {
-      throw new RotateError('JWT_SECRET_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+      throw new RotateError('JWT_SECRET_MISSING', `${ctx.config.env} is not set in ${ctx.location}`, {
         hint: `Add ${ctx.config.env} to the env file, or set secrets.${ctx.id}.env to the variable that holds it.`,
       });
     }
@@ -138,7 +138,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     const next = rotation.secrets.new!;
     // A rollback puts the previous secret back: its lines say so, not "the new secret".
     const which = rotation.facts.restored ? 'previous' : 'new';
-    const checks = [check(`${ctx.config.env} holds the ${which} secret`, next.equals(currentSecret(ctx)), ctx.envFile)];
+    const checks = [check(`${ctx.config.env} holds the ${which} secret`, next.equals(currentSecret(ctx)), ctx.location)];
     if (ctx.config.verify) checks.push(await accepted(ctx, `the app accepts a token signed with the ${which} secret`, next));
     else ctx.deps.log.warn(`no verify.url for ${ctx.id}: only the env file was checked`);
     return checks;
@@ -151,7 +151,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     const prev = jwtPreviousEnv(ctx.config);
     // After a rollback the "old" secret is the one the rollback replaced.
     const which = rotation.facts.restored ? 'replaced' : 'old';
-    const checks = [check(`${prev} does not hold the ${which} secret`, ctx.env[prev] !== old.reveal(), ctx.envFile)];
+    const checks = [check(`${prev} does not hold the ${which} secret`, ctx.env[prev] !== old.reveal(), ctx.location)];
     if (ctx.config.verify && !old.equals(rotation.secrets.new)) {
       checks.push(await refused(ctx, `the app refuses a token signed with the ${which} secret`, old));
     }
@@ -160,7 +160,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async verifyCurrent(ctx) {
     const current = currentSecret(ctx);
-    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.envFile)];
+    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.location)];
     // A weak secret is reported, not failed: a rollback to it must still count as a clean rollback.
     const strength = strongEnough(ctx.config.env, current);
     if (current && !strength.ok) ctx.deps.log.warn(`${ctx.config.env} is weak (${strength.detail}): rotate it`);

@@ -28,12 +28,12 @@ export function unlistedCopies(ctx: Ctx, app: PostgresUrl): string[] {
 /** A failing check (exit 2 in a real run, before anything changes) when an unlisted key holds the password. */
 export function copiesCheck(ctx: Ctx, app: PostgresUrl): Check {
   const names = unlistedCopies(ctx, app);
-  if (names.length === 0) return check('no unlisted copies', true, `no other key of ${ctx.envFile} holds ${app.user}'s password`);
+  if (names.length === 0) return check('no unlisted copies', true, `no other key of ${ctx.location} holds ${app.user}'s password`);
   return {
     ...check(
       'no unlisted copies',
       false,
-      `${names.join(', ')} in ${ctx.envFile} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current password (in a URL or whole) and would keep the old one`,
+      `${names.join(', ')} in ${ctx.location} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current password (in a URL or whole) and would keep the old one`,
       `Add ${names.join(', ')} to secrets.${ctx.id}.alsoUpdate (URLs are rewritten, bare copies replaced), or stop that key from holding the password.`,
     ),
     code: 'POSTGRES_COPY_NOT_LISTED',

@@ -21,20 +21,20 @@ export type Ctx = RotatorContext<PostgresSecretConfig>;
 export function appUrl(ctx: Ctx): PostgresUrl {
   const raw = ctx.env[ctx.config.env];
   if (raw === undefined || raw === '') {
-    throw new RotateError('POSTGRES_URL_MISSING', `${ctx.config.env} is not set in ${ctx.envFile}`, {
+    throw new RotateError('POSTGRES_URL_MISSING', `${ctx.config.env} is not set in ${ctx.location}`, {
       hint: `Add ${ctx.config.env}=postgresql://user:password@host:5432/db to the env file, or set secrets.${ctx.id}.env.`,
     });
   }
   const url = parsePostgresUrl(raw);
   if (!url) {
-    throw new RotateError('POSTGRES_URL_INVALID', `${ctx.config.env} in ${ctx.envFile} is not a postgresql:// URL`, {
+    throw new RotateError('POSTGRES_URL_INVALID', `${ctx.config.env} in ${ctx.location} is not a postgresql:// URL`, {
       hint: 'Expected postgresql://user:password@host:port/database (a driver suffix such as +asyncpg is fine); percent-encode a `/`, `?` or `#` in the password.',
     });
   }
-  refuseCredentialOverrides(url, `${ctx.config.env} in ${ctx.envFile}`);
-  refuseUnsafeRoleName(url.user, `${ctx.config.env} in ${ctx.envFile}`);
+  refuseCredentialOverrides(url, `${ctx.config.env} in ${ctx.location}`);
+  refuseUnsafeRoleName(url.user, `${ctx.config.env} in ${ctx.location}`);
   if (url.password === undefined) {
-    throw new RotateError('POSTGRES_URL_NO_PASSWORD', `${ctx.config.env} in ${ctx.envFile} has no password to rotate`, {
+    throw new RotateError('POSTGRES_URL_NO_PASSWORD', `${ctx.config.env} in ${ctx.location} has no password to rotate`, {
       hint: 'rotate changes the password embedded in the URL; a URL without one (peer or trust auth) has nothing to rotate.',
     });
   }
@@ -129,11 +129,11 @@ export function alsoUpdateChanges(ctx: Ctx, old: PostgresUrl, user: string, pass
     if (name === ctx.config.env) continue;
     const raw = ctx.env[name];
     if (raw === undefined || raw === '') {
-      ctx.deps.log.warn(`${name} (secrets.${ctx.id}.alsoUpdate) is not set in ${ctx.envFile}; skipped`);
+      ctx.deps.log.warn(`${name} (secrets.${ctx.id}.alsoUpdate) is not set in ${ctx.location}; skipped`);
       continue;
     }
     const url = parsePostgresUrl(raw);
-    if (url) refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.alsoUpdate) in ${ctx.envFile}`);
+    if (url) refuseCredentialOverrides(url, `${name} (secrets.${ctx.id}.alsoUpdate) in ${ctx.location}`);
     const copy = copyOf(raw, old.user, old.password ?? '');
     if (copy === undefined) {
       throw new RotateError(

@@ -35,7 +35,7 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
   let tables: string[] | undefined;
   for (const { name, url } of envUrls(ctx)) {
     if (!url) {
-      checks.push(check(`${name} connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.envFile}.`));
+      checks.push(check(`${name} connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.location}.`));
       continue;
     }
     try {
@@ -48,7 +48,7 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
           `${name} connects`,
           false,
           `${describeTarget(url)}: ${reason(error)}`,
-          `Check ${name} in ${ctx.envFile} and that the server is reachable.`,
+          `Check ${name} in ${ctx.location} and that the server is reachable.`,
         ),
       );
     }

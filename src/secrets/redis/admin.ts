@@ -14,7 +14,7 @@ export function appUrl(ctx: Ctx): { raw: string; url: RedisUrl } {
   const name = ctx.config.env;
   const raw = ctx.env[name];
   if (raw === undefined || raw === '') {
-    throw new RotateError('REDIS_URL_MISSING', `${name} is not set in ${ctx.envFile}`, {
+    throw new RotateError('REDIS_URL_MISSING', `${name} is not set in ${ctx.location}`, {
       hint: `Add ${name}=redis://:password@host:6379/0 to the env file, or set secrets.${ctx.id}.env to the variable that holds it.`,
     });
   }

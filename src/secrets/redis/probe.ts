@@ -119,7 +119,7 @@ export function copiesCheck(ctx: Ctx, app: RedisUrl): Check {
     ...check(
       'no unlisted copies',
       false,
-      `${names.join(', ')} in ${ctx.envFile} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current Redis password (in a URL or whole) and would keep the old one`,
+      `${names.join(', ')} in ${ctx.location} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current Redis password (in a URL or whole) and would keep the old one`,
       `Add ${names.join(', ')} to secrets.${ctx.id}.alsoUpdate (URLs are rewritten, bare copies replaced), or stop that key from holding the password.`,
     ),
     code: 'REDIS_COPY_NOT_LISTED',

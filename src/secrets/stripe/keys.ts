@@ -106,7 +106,7 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
       check(
         'current secret key',
         false,
-        `${names.secretKey} is not set in ${ctx.envFile}`,
+        `${names.secretKey} is not set in ${ctx.location}`,
         "Put the app's current Stripe secret key in the env file first.",
       ),
     );
