@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import { closest } from '../suggest.js';
@@ -13,6 +14,12 @@ export const helpCommand = defineCommand(
     const name = (asked as string | undefined) ?? program.name();
     const target = name === program.name() ? program : program.commands.find((c) => c.name() === name);
     if (!target) {
+      // `rotate help jwt`: a kind of secret (or a secret id that names one) has a page of its own, not a usage.
+      const page = await kindPage(name);
+      if (page) {
+        const text = `${name} is a kind of secret, not a command: its page is ${page}\n  rotate --dry-run ${name} shows what a rotation would do; rotate ${name} rotates it`;
+        return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage: text, page }] }, () => text);
+      }
       const names = program.commands.map((c) => c.name());
       const guess = closest(name, names);
       throw usageError(
@@ -28,3 +35,11 @@ export const helpCommand = defineCommand(
     return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage: target.helpInformation() }] }, () => '');
   },
 );
+
+/** The installed docs page of the kind `name` names (docs/secrets/<first id>.md), or undefined. */
+async function kindPage(name: string): Promise<string | undefined> {
+  const { secretKinds } = await import('../secrets/index.js');
+  const entry = secretKinds.find((k) => k.kind === name || k.ids.includes(name));
+  // dist/bin/<chunk>.js -> the package root, where docs/ ships (package.json "files").
+  return entry ? fileURLToPath(new URL(`../../docs/secrets/${entry.ids[0]}.md`, import.meta.url)) : undefined;
+}

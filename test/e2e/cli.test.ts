@@ -59,6 +59,23 @@ describe('rotate CLI surface', () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(CLI, '../../../package.json'), 'utf8')).version);
   });
 
+  it("rotate help <kind> points to the kind's page, which ships with the package", async () => {
+    for (const [name, page] of [
+      ['jwt', 'jwt.md'],
+      ['postgres', 'database.md'],
+      ['database', 'database.md'],
+      ['exchange-key', 'exchange-key.md'],
+    ]) {
+      const help = await runCli(['help', name as string, '--json'], { cwd: ROOT });
+      expect(help.code, name).toBe(0);
+      const [entry] = JSON.parse(help.stdout).results;
+      expect(entry.page).toBe(join(ROOT, 'docs/secrets', page as string));
+      expect(existsSync(entry.page)).toBe(true);
+    }
+    expect((await runCli(['help', 'jwt'], { cwd: ROOT })).stdout).toContain('jwt is a kind of secret, not a command: its page is ');
+    expect((await runCli(['help', 'nope'], { cwd: ROOT })).code).toBe(2);
+  });
+
   it('rotate help, rotate help <command> and rotate version', async () => {
     const dir = scratchDir();
     const help = await runCli(['help'], { cwd: dir });
