@@ -7,12 +7,17 @@ import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 import { withSession } from './session.js';
 
+const INTERVAL = 'expected a number of seconds above 0, at most 86400';
+
 const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
     once: z._default(z.boolean(), false),
     leave: z._default(z.boolean(), false),
     dryRun: z._default(z.boolean(), false),
-    interval: z._default(z.coerce.number().check(z.positive(), z.lte(86_400)), 30),
+    interval: z._default(
+      z.coerce.number({ error: INTERVAL }).check(z.positive({ error: INTERVAL }), z.lte(86_400, { error: INTERVAL })),
+      30,
+    ),
     host: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a host name of letters, digits, . _ -'))),
   }),
 );

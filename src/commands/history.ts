@@ -10,9 +10,11 @@ import { defineCommand, type GlobalOptions, globalOptionsSchema } from './option
 import { printResult } from './output.js';
 import { resolveSecretIds, withSession } from './session.js';
 
+const LIMIT = 'expected a whole number above 0';
+
 const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
-    limit: z.optional(z.coerce.number().check(z.int(), z.positive())),
+    limit: z.optional(z.coerce.number({ error: LIMIT }).check(z.int({ error: LIMIT }), z.positive({ error: LIMIT }))),
     verify: z._default(z.boolean(), false),
   }),
 );

@@ -52,14 +52,14 @@ function commandOptions(command: Command): Record<string, unknown> {
   return options;
 }
 
-function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
+function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown, name: string): z.output<S> {
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => {
       const flag = issue.path.map((key) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(' ');
       return `${flag || 'options'}: ${issue.message}`;
     });
-    throw usageError('USAGE', issues.join('; '), 'see rotate help');
+    throw usageError('USAGE', issues.join('; '), `rotate help ${name} shows its usage and options`);
   }
   return result.data;
 }
@@ -85,6 +85,6 @@ export function defineCommand<S extends z.ZodMiniType>(
 ): (run: ActionRunner) => Command {
   return (run) =>
     withGlobalOptions(build()).action(
-      run((command) => action(parseOptions(schema(), commandOptions(command)), command.processedArgs, command)),
+      run((command) => action(parseOptions(schema(), commandOptions(command), command.name()), command.processedArgs, command)),
     );
 }

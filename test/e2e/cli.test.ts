@@ -161,6 +161,25 @@ describe('rotate CLI surface', () => {
     );
     const typo = await runCli(['status', '--chek'], { cwd: dir });
     expect(typo.stderr).toContain('[USAGE] --chek is not an option of rotate status; did you mean `--check`?\n');
+    // A bad option value says what is expected and points at that command's help (was: "Invalid input", "see rotate help").
+    for (const [args, expected] of [
+      [
+        ['agent', '--once', '--interval', 'abc'],
+        '[USAGE] --interval: expected a number of seconds above 0, at most 86400\nhint: rotate help agent shows its usage and options\n',
+      ],
+      [
+        ['agent', '--once', '--interval', '0'],
+        '[USAGE] --interval: expected a number of seconds above 0, at most 86400\nhint: rotate help agent shows its usage and options\n',
+      ],
+      [
+        ['history', '--limit', 'x'],
+        '[USAGE] --limit: expected a whole number above 0\nhint: rotate help history shows its usage and options\n',
+      ],
+    ] as const) {
+      const bad = await runCli([...args], { cwd: dir });
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr, args.join(' ')).toBe(expected);
+    }
     const missing = await runCli(['completion'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("[USAGE] missing required argument 'shell'\nhint: rotate help completion shows its usage and options\n");
