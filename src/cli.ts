@@ -20,7 +20,7 @@ import { setupCommand } from './commands/setup.js';
 import { statusCommand } from './commands/status.js';
 import { verifyCommand } from './commands/verify.js';
 import { VERSION, versionCommand } from './commands/version.js';
-import { ExitCode, RotateError, usageError } from './errors.js';
+import { ExitCode, errorInfo, RotateError, usageError } from './errors.js';
 import { redact } from './secret-value.js';
 import { errorLines, jsonDocument } from './terminal/render.js';
 import { trace } from './trace.js';
@@ -37,9 +37,7 @@ function commandOf(argv: string[], program: Command): string {
 function reportError(error: unknown, command: string): number {
   const re = error instanceof RotateError ? error : undefined;
   const code = re?.exitCode ?? ExitCode.failed;
-  const info = re
-    ? { code: re.code, message: redact(re.message), ...(re.hint ? { hint: redact(re.hint) } : {}) }
-    : { code: 'UNEXPECTED', message: redact(error instanceof Error ? error.message : String(error)) };
+  const info = errorInfo(error);
   if (wantsJson(process.argv)) process.stdout.write(`${jsonDocument(command, code, { results: [], error: info })}\n`);
   // The message may quote a server or a file: its control characters are shown escaped, its own lines kept (render.ts).
   for (const line of errorLines(info)) process.stderr.write(`${line}\n`);

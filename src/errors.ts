@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode, ExitCode, type ExitCodeValue, type UsageErrorCode } from './error-codes.js';
+import { redact } from './secret-value.js';
 
 export { ERROR_CODES, type ErrorCode, ExitCode, type ExitCodeValue } from './error-codes.js';
 
@@ -26,6 +27,21 @@ export class RotateError extends Error {
 
 /** An error of bad usage or config (exit 2: nothing was touched); only codes registered with exit 2 are accepted. */
 export const usageError = (code: UsageErrorCode, message: string, hint?: string): RotateError => new RotateError(code, message, { hint });
+
+/** An error as results and the JSON document carry it: its code, message and hint, redacted. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Any thrown value as an `ErrorInfo`: a RotateError's code and hint, anything else `UNEXPECTED`; never a value. */
+export function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof RotateError) {
+    return { code: error.code, message: redact(error.message), ...(error.hint ? { hint: redact(error.hint) } : {}) };
+  }
+  return { code: 'UNEXPECTED', message: redact(error instanceof Error ? error.message : String(error)) };
+}
 
 /** A short, printable reason for any thrown value. */
 export function describeError(error: unknown): string {

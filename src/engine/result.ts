@@ -1,5 +1,5 @@
 import type { Check, JsonValue } from '../core-types.js';
-import { ExitCode, type ExitCodeValue, RotateError } from '../errors.js';
+import { type ErrorInfo, ExitCode, type ExitCodeValue, RotateError } from '../errors.js';
 import { redact } from '../secret-value.js';
 
 export type SecretStatus =
@@ -21,11 +21,7 @@ export type SecretStatus =
   | 'restored'
   | 'undone';
 
-export interface ErrorInfo {
-  code: string;
-  message: string;
-  hint?: string;
-}
+export { type ErrorInfo, errorInfo } from '../errors.js';
 
 /** What happened to one secret in one run: the data behind both the human and the JSON output. */
 export interface SecretResult {
@@ -48,13 +44,6 @@ export interface SecretResult {
   unchecked?: string;
   note?: string;
   error?: ErrorInfo;
-}
-
-export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof RotateError) {
-    return { code: error.code, message: redact(error.message), ...(error.hint ? { hint: redact(error.hint) } : {}) };
-  }
-  return { code: 'UNEXPECTED', message: redact(error instanceof Error ? error.message : String(error)) };
 }
 
 const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
