@@ -40,6 +40,16 @@ function keysBeside(parent: string): string[] {
   return [...new Set(keys)];
 }
 
+/** Why a key the schema knows at this place is refused: it belongs to another kind (secrets) or type (target). */
+function notForThis(raw: unknown, path: readonly PropertyKey[]): string {
+  const node = valueAt(raw, path) as Record<string, unknown> | undefined;
+  const builtIn = path[0] === 'secrets' && path.length === 2 ? (KIND_BY_ID as Record<string, unknown>)[String(path[1])] : undefined;
+  const [word, variant] =
+    typeof node?.kind === 'string' ? ['kind', node.kind] : typeof node?.type === 'string' ? ['type', node.type] : ['kind', builtIn];
+  const which = typeof variant === 'string' ? `${word} "${variant}"` : 'this one';
+  return `does not apply to ${which} (another ${word} takes it; docs/configuration.md lists the keys of each)`;
+}
+
 /** `secrets.database.adminUrlEnv: expected string, received number`; a typo gets the key or kind it meant. */
 function formatIssues(error: z.core.$ZodError, raw: unknown): string[] {
   const ids = Object.keys(KIND_BY_ID);
@@ -49,6 +59,8 @@ function formatIssues(error: z.core.$ZodError, raw: unknown): string[] {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
         const guess = closest(key, keysBeside(path));
+        // The key exists at this place, for another secret kind or target type (target.source on an envfile target).
+        if (guess === key) return `${where}: key "${key}" ${notForThis(raw, issue.path)}`;
         return `${where}: unknown key "${key}"${guess ? `; did you mean \`${guess}\`?` : ''}`;
       });
     }

@@ -60,6 +60,13 @@ describe('a config error names the path and the fix', () => {
     expect(messageOf({ services: { web: { restart: 'true', helth: {} } } })).toContain(
       'services.web: unknown key "helth"; did you mean `health`?',
     );
+    // A key of another kind or target type: said so, never "unknown key "source"; did you mean `source`?".
+    expect(messageOf({ target: { type: 'envfile', source: { file: 'k8s/secrets.yaml' } } })).toContain(
+      'target: key "source" does not apply to type "envfile" (another type takes it; docs/configuration.md lists the keys of each)',
+    );
+    expect(messageOf({ secrets: { jwt: { kind: 'jwt', strategy: 'requirepass' } } })).toContain(
+      'secrets.jwt: key "strategy" does not apply to kind "jwt" (another kind takes it; docs/configuration.md lists the keys of each)',
+    );
     // Far from every key: no guess, still the path.
     expect(messageOf({ secrets: { jwt: { colour: 'blue' } } })).toMatch(/secrets\.jwt: unknown key "colour"$/m);
   });
