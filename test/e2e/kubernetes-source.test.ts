@@ -2,7 +2,7 @@
 // rotate writes the new value into the manifest (that scalar's bytes only) and the live Secret as one, with
 // last-applied-configuration rewritten; the next deploy (`kubectl apply -f` again, the real kubectl against the fake
 // API server) changes no value and the app still accepts the new one. Bad sources are refused with nothing changed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -122,6 +122,9 @@ describe('a Secret deployed with kubectl apply -f, rotated with its source', KUB
     expect(p.kube.secretValues(NS, SECRET)).toMatchObject({ JWT_SECRET: next, SMTP_PASSWORD: 'smtp pass with spaces' });
     expect(annotation()).not.toContain(OLD);
     expect(p.kube.rolledOut('Deployment', NS, 'backend')).toBe(true);
+    // The platform's deploy check: the real kubectl lists, then watches the Deployment, and agrees it rolled out.
+    const rollout = await kubectl('rollout', 'status', 'deployment/backend', '-n', NS, '--timeout=60s');
+    expect(rollout).toMatchObject({ code: 0, stdout: 'deployment "backend" successfully rolled out\n' });
     expect(await authStatus(service.url, next)).toBe(200);
     expect(await authStatus(service.url, OLD)).toBe(401);
     const got = await kubectl('get', 'secret', SECRET, '-n', NS, '-o', 'jsonpath={.data.JWT_SECRET}');
@@ -220,5 +223,52 @@ describe('a Secret deployed with kubectl apply -f, rotated with its source', KUB
     expect(p.kube.secretValues(NS, 'env-secrets')).toEqual({ JWT_SECRET: next, APP_MODE: 'prod' });
     expect(envAnnotation()).not.toContain(b64(OLD));
     expect(p.leaks([result.stdout, result.stderr], [OLD, next])).toEqual([]);
+  });
+
+  it('kubectl rollout status waits on the watch while a rollout is stuck, and ends when it completes', async () => {
+    const key = { resource: 'deployments' as const, namespace: NS, name: 'backend' };
+    const restart = (at: string) => {
+      const deployment = p.kube.workload('Deployment', NS, 'backend') as { spec: { template: { metadata: JsonObject } } };
+      deployment.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': at };
+      p.kube.store.write(key, deployment as never);
+    };
+    // A release whose pods crash: the new pod never becomes ready, the old one keeps serving.
+    p.kube.crashWhen('Deployment', NS, 'backend', () => true);
+    restart('2026-12-08T00:00:00Z');
+    await p.kube.until(() => {
+      const status = p.kube.workload('Deployment', NS, 'backend').status as { replicas?: number; updatedReplicas?: number };
+      return status.replicas === 2 && status.updatedReplicas === 1;
+    });
+    const child = spawn('/usr/bin/kubectl', ['rollout', 'status', 'deployment/backend', '-n', NS, '--timeout=60s'], {
+      env: { ...process.env, KUBECONFIG: kubectlConfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const waiting = new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('Waiting for deployment')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waiting;
+      expect(stdout).toContain('Waiting for deployment "backend" rollout to finish: 1 old replicas are pending termination...');
+      // The fixed release: the next restart rolls out, and kubectl hears it on its watch.
+      p.kube.crashWhen('Deployment', NS, 'backend', () => false);
+      restart('2026-12-08T00:01:00Z');
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('deployment "backend" successfully rolled out');
+      expect(stderr).toBe('');
+      expect(p.kube.rolledOut('Deployment', NS, 'backend')).toBe(true);
+      const watches = p.kube.api.requests.filter((r) => r.method === 'GET' && r.path === `/apis/apps/v1/namespaces/${NS}/deployments`);
+      expect(watches.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -1,5 +1,6 @@
 // The HTTP face of the fake cluster: the few REST paths rotate uses, with the API server's semantics (bearer-token
-// RBAC, resourceVersion preconditions, patch content types, ?dryRun=All, Status objects on every error).
+// RBAC, resourceVersion preconditions, patch content types, ?dryRun=All, Status objects on every error);
+// and list/watch of workloads for the real `kubectl rollout status` (fake-kube-watch.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,7 +12,8 @@ import { discoveryDocument } from './fake-kube-discovery.js';
 import { applyPatch, type Json, type JsonObject } from './fake-kube-patch.js';
 import { type Account, isAllowed } from './fake-kube-rbac.js';
 import { badRequest, conflict, forbidden, invalid, notFound, StatusError, unauthorized } from './fake-kube-status.js';
-import type { ObjectStore, ResourceKey } from './fake-kube-store.js';
+import type { ObjectStore, Resource, ResourceKey } from './fake-kube-store.js';
+import { list, selection, watch } from './fake-kube-watch.js';
 
 export interface RequestRecord {
   method: string;
@@ -34,6 +36,7 @@ export interface ApiServerOptions {
 const GROUP_OF: Record<string, string> = { secrets: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps' };
 const OBJECT_PATH = /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(secrets|deployments|statefulsets|daemonsets)\/([^/]+)$/;
 const COLLECTION_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/;
+const WORKLOADS_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)$/;
 const NAMESPACE_PATH = /^\/api\/v1\/namespaces\/([^/]+)$/;
 const SSAR_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
@@ -43,6 +46,11 @@ export interface Fault {
   answer: number | 'reset';
   /** Why, in the Status message (an admission webhook's text, say). */
   message?: string;
+}
+
+/** An answer streamed rather than sent as one body: a watch. */
+class Streamed {
+  constructor(readonly start: (res: ServerResponse) => void) {}
 }
 
 export class ApiServer {
@@ -146,6 +154,7 @@ export class ApiServer {
       body = statusError.toStatus();
     }
     record.status = status;
+    if (body instanceof Streamed) return body.start(res);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   }
@@ -166,6 +175,8 @@ export class ApiServer {
     if (document && record.method === 'GET') return [200, document];
     const collection = COLLECTION_PATH.exec(url.pathname);
     if (collection && record.method === 'POST') return this.#create(record, account, decodeURIComponent(collection[1] ?? ''), raw);
+    const workloads = WORKLOADS_PATH.exec(url.pathname);
+    if (workloads && record.method === 'GET') return this.#listOrWatch(account, url, workloads[1] ?? '', workloads[2] as Resource);
     const namespaceMatch = NAMESPACE_PATH.exec(url.pathname);
     if (namespaceMatch && record.method === 'GET') {
       const name = decodeURIComponent(namespaceMatch[1] ?? '');
@@ -207,6 +218,21 @@ export class ApiServer {
     }
     const checked = key.resource === 'secrets' ? normalizeSecret(key.name, next) : next;
     return [200, dryRun === 'All' ? store.preview(key, checked) : store.write(key, checked)];
+  }
+
+  /** `kubectl rollout status`: a list of workloads (one, with a metadata.name field selector), then a watch of it. */
+  #listOrWatch(account: Account, url: URL, rawNamespace: string, resource: Resource): [number, unknown] {
+    const namespace = decodeURIComponent(rawNamespace);
+    const wanted = selection(resource, namespace, url.searchParams);
+    const watching = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+    const verb = watching ? 'watch' : 'list';
+    // The API server authorizes a list/watch with a metadata.name field selector as a request for that name.
+    if (!isAllowed(account, { verb, group: 'apps', resource, namespace, name: wanted.name })) {
+      throw forbidden(account.user, verb, resource, 'apps', namespace, wanted.name);
+    }
+    const { store } = this.options;
+    if (!watching) return [200, list(store, wanted)];
+    return [200, new Streamed((res) => watch(store, wanted, url.searchParams, res))];
   }
 
   /** `kubectl apply` of a Secret that does not exist yet: a POST to the namespace's collection. */

@@ -19,6 +19,20 @@ export class ObjectStore extends EventEmitter {
   readonly #objects = new Map<string, JsonObject>();
   #version = 1000;
 
+  /** The newest resourceVersion handed out: a list's `metadata.resourceVersion`. */
+  get resourceVersion(): string {
+    return String(this.#version);
+  }
+
+  /** Objects of one resource in a namespace (a list request), by name. */
+  list(resource: Resource, namespace: string): JsonObject[] {
+    const prefix = `${resource}/${namespace}/`;
+    return [...this.#objects.entries()]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, object]) => structuredClone(object));
+  }
+
   get(key: ResourceKey): JsonObject | undefined {
     const object = this.#objects.get(id(key));
     return object && structuredClone(object);

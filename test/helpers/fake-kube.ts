@@ -102,6 +102,8 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
         spec.progressDeadlineSeconds = options.progressDeadlineSeconds ?? 600;
       }
       if (kind === 'StatefulSet') spec.serviceName = name;
+      // The API server's default, which `kubectl rollout status` requires of a StatefulSet or DaemonSet.
+      if (kind !== 'Deployment') spec.updateStrategy = { type: 'RollingUpdate' };
       return store.create({ resource: PLURAL[kind], namespace, name }, { apiVersion: 'apps/v1', kind, spec });
     },
     workload: (kind, namespace, name) => store.get({ resource: PLURAL[kind], namespace, name }) as JsonObject,
