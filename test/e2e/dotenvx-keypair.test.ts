@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authStatus, type StandInApp, standInApp } from '../helpers/app.js';
-import { type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { findLeaks, runCli, runOutputs, scratchDir } from '../helpers/cli.js';
 import { dotenvx, dotenvxEncrypt, dotenvxGet } from '../helpers/dotenvx.js';
 import { HANGING_RESTART, killInRestart } from '../helpers/wait.js';
 
@@ -50,15 +50,6 @@ async function project(restartPrefix = '') {
   return { dir, oldKey, url, cli, writeConfig, path: join(dir, '.env') };
 }
 
-function outputs(dir: string, ...results: CliResult[]): Record<string, string> {
-  const texts: Record<string, string> = { ...readTree(join(dir, '.rotate')), appLog: read(join(dir, 'app.log')) };
-  for (const [i, r] of results.entries()) {
-    texts[`stdout${i}`] = r.stdout;
-    texts[`stderr${i}`] = r.stderr;
-  }
-  return texts;
-}
-
 describe('rotate dotenvx', () => {
   it('gives the file a new keypair: every value encrypted again, the new private key alone in .env.keys (0600), the app restarted by dotenvx run reads it', async () => {
     const { dir, oldKey, url, cli, path } = await project();
@@ -93,14 +84,14 @@ describe('rotate dotenvx', () => {
     // The app, restarted under `dotenvx run`, decrypted the file with the new key.
     expect(await authStatus(url, OLD_JWT)).toBe(200);
 
-    expect(findLeaks(outputs(dir, result), [oldKey, newKey, ...forms(OLD_JWT)])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, result), [oldKey, newKey, ...forms(OLD_JWT)])).toEqual([]);
 
     const back = await cli(['rollback', 'dotenvx', '--yes']);
     expect(back.code, back.stderr).toBe(0);
     expect(keysIn(dir)).toEqual([oldKey]);
     expect(await dotenvxGet(dir)).toMatchObject({ JWT_SECRET: OLD_JWT });
     expect(dotenv.parse(read(path)).DOTENV_PUBLIC_KEY).toBe(dotenv.parse(before).DOTENV_PUBLIC_KEY);
-    expect(findLeaks(outputs(dir, result, back), [oldKey, newKey, ...forms(OLD_JWT)])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, result, back), [oldKey, newKey, ...forms(OLD_JWT)])).toEqual([]);
   });
 
   it('killed in its restart (file under the new key, both keys in .env.keys), `rotate resume` puts back the file and the one old key', async () => {
@@ -124,7 +115,7 @@ describe('rotate dotenvx', () => {
     expect(read(join(dir, '.env.keys'))).toBe(keysBefore);
     expect(await dotenvxGet(dir)).toMatchObject({ JWT_SECRET: OLD_JWT });
     expect(await authStatus(url, OLD_JWT)).toBe(200);
-    expect(findLeaks(outputs(dir, resumed), [...inFlight, ...forms(OLD_JWT)])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, resumed), [...inFlight, ...forms(OLD_JWT)])).toEqual([]);
   });
 
   it('refuses a private key in the environment, and a file that is not encrypted: exit 2, nothing changed', async () => {
@@ -144,6 +135,6 @@ describe('rotate dotenvx', () => {
 
     expect(read(path)).toBe(before);
     expect(read(join(dir, '.env.keys'))).toBe(keysBefore);
-    expect(findLeaks(outputs(dir, inEnvironment, dry, plain), [oldKey, ...forms(OLD_JWT)])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, inEnvironment, dry, plain), [oldKey, ...forms(OLD_JWT)])).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authStatus, type StandInApp, standInApp } from '../helpers/app.js';
-import { type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { findLeaks, readTree, runCli, runOutputs, scratchDir } from '../helpers/cli.js';
 import { dotenvxEncrypt, dotenvxGet } from '../helpers/dotenvx.js';
 import { HANGING_RESTART, killInRestart } from '../helpers/wait.js';
 
@@ -53,15 +53,6 @@ async function project(options: { verify?: 'ok' | 'refused'; graceHours?: number
 }
 
 /** rotate's outputs and everything under .rotate/ and the app's log (its argv), for the leak grep. */
-function outputs(dir: string, ...results: CliResult[]): Record<string, string> {
-  const texts: Record<string, string> = { ...readTree(join(dir, '.rotate')), appLog: read(join(dir, 'app.log')) };
-  for (const [i, r] of results.entries()) {
-    texts[`stdout${i}`] = r.stdout;
-    texts[`stderr${i}`] = r.stderr;
-  }
-  return texts;
-}
-
 describe('a dotenvx-encrypted .env', () => {
   it('is rotated encrypted: dotenvx reads the new value, the app run by dotenvx verified it, no plaintext anywhere', async () => {
     const { dir, privateKey, cli, url, path } = await project({ graceHours: 1 });
@@ -82,7 +73,7 @@ describe('a dotenvx-encrypted .env', () => {
     expect(dotenv.parse(after).JWT_SECRET_PREVIOUS).toMatch(/^encrypted:/);
     expect(untouched(after, ['JWT_SECRET', 'JWT_SECRET_PREVIOUS'])).toEqual(untouched(before, ['JWT_SECRET']));
     expect(findLeaks({ envFile: after }, forms(newJwt, OLD_JWT))).toEqual([]);
-    expect(findLeaks(outputs(dir, result), [...forms(newJwt, OLD_JWT), privateKey])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, result), [...forms(newJwt, OLD_JWT), privateKey])).toEqual([]);
   });
 
   it('a failed verification puts the ciphertext back byte for byte', async () => {
@@ -92,7 +83,7 @@ describe('a dotenvx-encrypted .env', () => {
     expect(result.code, result.stderr).toBe(1);
     expect(read(path)).toBe(before);
     expect((await dotenvxGet(dir)).JWT_SECRET).toBe(OLD_JWT);
-    expect(findLeaks(outputs(dir, result), [...forms(OLD_JWT), privateKey])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, result), [...forms(OLD_JWT), privateKey])).toEqual([]);
   });
 
   it('killed in its restart, `rotate resume` undoes it: the ciphertext back byte for byte, read by dotenvx and the app', async () => {
@@ -113,7 +104,7 @@ describe('a dotenvx-encrypted .env', () => {
     expect((await dotenvxGet(dir)).JWT_SECRET).toBe(OLD_JWT);
     expect(await authStatus(url, OLD_JWT)).toBe(200);
     expect(await authStatus(url, newJwt)).toBe(401);
-    expect(findLeaks(outputs(dir, resumed), [...forms(newJwt, OLD_JWT), privateKey])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, resumed), [...forms(newJwt, OLD_JWT), privateKey])).toEqual([]);
   });
 
   it('without a usable private key: exit 2 naming the file, the key and the fix; nothing changed, no value printed', async () => {
@@ -143,7 +134,7 @@ describe('a dotenvx-encrypted .env', () => {
     writeFileSync(path, before);
 
     expect(read(path)).toBe(before);
-    expect(findLeaks(outputs(dir, missing, wrong, malformed), [...forms(OLD_JWT), privateKey, other])).toEqual([]);
+    expect(findLeaks(runOutputs(dir, missing, wrong, malformed), [...forms(OLD_JWT), privateKey, other])).toEqual([]);
   });
 });
 

@@ -83,6 +83,16 @@ export function readTree(dir: string): Record<string, string> {
   return out;
 }
 
+/** What a project's runs left for a leak grep: each result's stdout and stderr, everything under .rotate/, app.log. */
+export function runOutputs(dir: string, ...results: CliResult[]): Record<string, string> {
+  const texts: Record<string, string> = { ...readTree(join(dir, '.rotate')), appLog: readFileSync(join(dir, 'app.log'), 'utf8') };
+  for (const [i, r] of results.entries()) {
+    texts[`stdout${i}`] = r.stdout;
+    texts[`stderr${i}`] = r.stderr;
+  }
+  return texts;
+}
+
 /** Fails with the places where any of `secrets` shows up in `texts`. */
 export function findLeaks(texts: Record<string, string>, secrets: string[]): string[] {
   const leaks: string[] = [];

@@ -6,37 +6,16 @@ import { mark } from '../../src/engine/mark.js';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { select } from '../../src/engine/select.js';
 import { checkExitCode, checkProblems, secretHealth } from '../../src/monitoring/health.js';
-import { SecretValue } from '../../src/secret-value.js';
-import type { Rotator } from '../../src/secrets/types.js';
+import { memoryRotator } from '../helpers/memory-rotator.js';
 import { testSession } from '../helpers/session.js';
 
 const OLD = 'old-value-0123456789-0123456789-abcdef';
 const NEW = 'new-value-9876543210-9876543210-zyxwvu';
 const DAY = 86_400_000;
 
-/** Valid values kept in memory: every step succeeds. */
-function memoryRotator(): Rotator {
-  const provider = new Set([OLD]);
-  return {
-    kind: 'jwt',
-    preflight: async (ctx) => ({ checks: [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] }),
-    generate: async (ctx) => ({
-      env: { JWT_SECRET: new SecretValue(NEW) },
-      secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue(NEW) },
-      facts: {},
-    }),
-    apply: async (_ctx, rotation) => void provider.add(rotation.secrets.new!.reveal()),
-    undoApply: async (_ctx, rotation) => void provider.delete(rotation.secrets.new!.reveal()),
-    verify: async (ctx) => [{ name: 'new works', ok: provider.has(ctx.env.JWT_SECRET!) }],
-    retire: async (_ctx, rotation) => void provider.delete(rotation.secrets.old!.reveal()),
-    verifyRetired: async (_ctx, rotation) => [{ name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }],
-    verifyCurrent: async (ctx) => [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }],
-  };
-}
-
 /** A session whose last rotation was recorded with the clock 91 days ahead; the clock is right again. */
 async function rotatedAhead() {
-  const session = testSession({ rotator: memoryRotator() });
+  const session = testSession({ rotator: memoryRotator(OLD, NEW) });
   const now = session.clock.now;
   session.clock.now = new Date(now.getTime() + 91 * DAY);
   expect((await rotateSet(session, ['jwt'])).map((r) => r.status)).toEqual(['rotated']);
@@ -71,7 +50,7 @@ describe('a last rotation recorded in the future', () => {
   });
 
   it('a record a few minutes ahead (another host of a shared store, its clock slightly off) is not flagged', async () => {
-    const session = testSession({ rotator: memoryRotator() });
+    const session = testSession({ rotator: memoryRotator(OLD, NEW) });
     const now = session.clock.now;
     session.clock.now = new Date(now.getTime() + 60_000);
     await rotateSet(session, ['jwt']);

@@ -4,34 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import { fingerprint } from '../../src/history/audit.js';
-import { SecretValue } from '../../src/secret-value.js';
-import type { Rotator } from '../../src/secrets/types.js';
 import { FileStore } from '../../src/store/file.js';
 import type { Store } from '../../src/store/types.js';
+import { memoryRotator } from '../helpers/memory-rotator.js';
 import { type TestSession, testSession } from '../helpers/session.js';
 
 const OLD = 'old-value-0123456789-0123456789-abcdef';
 const NEW = 'new-value-9876543210-9876543210-zyxwvu';
-
-/** A rotator whose "provider" is a set of valid values in memory; `failVerify` makes the new value fail its check. */
-function memoryRotator(failVerify: boolean): Rotator {
-  const provider = new Set([OLD]);
-  return {
-    kind: 'jwt',
-    preflight: async (ctx) => ({ checks: [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] }),
-    generate: async (ctx) => ({
-      env: { JWT_SECRET: new SecretValue(NEW) },
-      secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue(NEW) },
-      facts: {},
-    }),
-    apply: async (_ctx, rotation) => void provider.add(rotation.secrets.new!.reveal()),
-    undoApply: async (_ctx, rotation) => void provider.delete(rotation.secrets.new!.reveal()),
-    verify: async (ctx) => [{ name: 'new works', ok: !failVerify && provider.has(ctx.env.JWT_SECRET!) }],
-    retire: async (_ctx, rotation) => void provider.delete(rotation.secrets.old!.reveal()),
-    verifyRetired: async (_ctx, rotation) => [{ name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }],
-    verifyCurrent: async (ctx) => [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }],
-  };
-}
 
 type KillPoint = 'at the history append' | 'right after the history append';
 
@@ -77,7 +56,7 @@ describe('engine: a kill around the history write', () => {
   ])(
     'a $outcome run killed $point: after resume its record is there exactly once and no journal is left',
     async ({ outcome, failVerify, point }) => {
-      const rotator = memoryRotator(failVerify);
+      const rotator = memoryRotator(OLD, NEW, { failVerify });
       const session = testSession({ rotator, config: CONFIG });
       const dying = dyingStore(session.store, point);
       await expect(rotateSet({ ...session, store: dying.store }, ['jwt'])).rejects.toThrow('killed');
@@ -99,7 +78,7 @@ describe('engine: a kill around the history write', () => {
 
 describe('engine: a forward resume', () => {
   it('records the fingerprint of the value the run replaced (from the journal), not "-"', async () => {
-    const rotator = memoryRotator(false);
+    const rotator = memoryRotator(OLD, NEW);
     const session = testSession({ rotator, config: CONFIG });
     const dying = dyingStore(session.store, 'at the history append');
     // Killed once every step ran: resume goes forward, in a process that never read the env file before the run.
