@@ -1,3 +1,5 @@
+import { describeGate } from '../policy/promotion.js';
+import { promotionDecisions } from '../policy/promotion-check.js';
 import { closedWindow, describeWindow } from '../schedule/window.js';
 import { isDue, schedules } from './due.js';
 import type { SecretResult } from './result.js';
@@ -37,5 +39,22 @@ export async function select(session: Session, request: SelectionRequest, localT
     } else if (request.all || isDue(s)) selection.rotate.push(id);
     else skip(s.nextDue ? `not due until ${localTime(s.nextDue)}` : 'not due');
   }
+  if (request.due && !session.options.emergency) await holdAtClosedGates(session, selection);
   return selection;
+}
+
+/**
+ * Cron's run of a due secret whose promotion gate is closed: the secret stays due (status --check says so once it is
+ * overdue) and waits for its staging rotation, while the other due secrets rotate. A named rotation is refused instead.
+ */
+async function holdAtClosedGates(session: Session, selection: Selection): Promise<void> {
+  const gated = selection.rotate.filter((id) => session.config.secrets[id]?.promotion ?? session.config.promotion);
+  if (gated.length === 0) return;
+  for (const [id, decision] of await promotionDecisions(session, gated)) {
+    if (decision.state !== 'closed' && decision.state !== 'unknown-environment') continue;
+    selection.rotate = selection.rotate.filter((other) => other !== id);
+    const kind = session.config.secrets[id]!.kind;
+    const note = `due, waiting for the promotion gate: ${describeGate(decision, id).text}`;
+    selection.skipped.push({ secret: id, kind, status: 'skipped', note, checks: [], facts: {}, envKeys: [], steps: [] });
+  }
 }
