@@ -131,8 +131,13 @@ function humanText(
     lines.push(
       `Unmanaged: ${unmanaged.length} finding${unmanaged.length === 1 ? '' : 's'} match no secret rotate manages; revoke them by hand:`,
     );
-    for (const m of unmanaged.slice(0, 20)) lines.push(`  ${m.rule} in ${where(m)}`);
+    for (const m of unmanaged.slice(0, 20))
+      lines.push(`  ${m.rule} in ${where(m)}${m.redacted ? ' (redacted in the report: nothing to match)' : ''}`);
     if (unmanaged.length > 20) lines.push(`  ... and ${unmanaged.length - 20} more (--json lists them all)`);
+    if (unmanaged.some((m) => m.redacted))
+      lines.push(
+        'Redacted findings may be managed secrets: scan again without redaction (gitleaks without --redact) and run rotate leak on that report',
+      );
   }
   for (const r of rotation)
     lines.push(`${r.secret}: ${r.status}${r.note ? ` (${r.note})` : ''}${r.error ? `: [${r.error.code}] ${r.error.message}` : ''}`);

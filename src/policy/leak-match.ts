@@ -19,6 +19,8 @@ export interface LeakMatch {
   line: number | null;
   commit: string | null;
   secrets: string[];
+  /** The report holds no text of this finding to match (a scanner's redaction or masking): run it without. */
+  redacted?: true;
 }
 
 /** Shorter values are not matched: a leak report is full of short strings that would match by chance. */
@@ -76,7 +78,7 @@ export function matchFindings(findings: readonly LeakFinding[], managed: readonl
       for (const { id, value } of contained) if (text.length > value.length && text.includes(value)) ids.add(id);
     }
     const { texts: _dropped, ...where } = finding;
-    return { ...where, secrets: [...ids].sort() };
+    return { ...where, secrets: [...ids].sort(), ...(finding.texts.length === 0 ? { redacted: true as const } : {}) };
   });
 }
 

@@ -105,6 +105,14 @@ describe('parseLeakReport and matchFindings', () => {
     expect(JSON.stringify(match)).not.toContain(JWT);
   });
 
+  it('says when a finding holds nothing to match (gitleaks --redact), rather than calling it unmanaged without a reason', () => {
+    const redacted = JSON.stringify([
+      { RuleID: 'generic-api-key', Secret: 'REDACTED', Match: 'JWT_SECRET=REDACTED', File: '.env', StartLine: 2, Commit: 'deadbeef' },
+    ]);
+    const [match] = matchFindings(parseLeakReport('r.json', redacted).findings, managed, key);
+    expect(match).toMatchObject({ rule: 'generic-api-key', secrets: [], redacted: true });
+  });
+
   it('reads trufflehog JSON lines (Git and Filesystem sources); a database URL matches database, an AWS key nothing', () => {
     const { scanner, findings } = parseLeakReport('r.json', trufflehog);
     expect(scanner).toBe('trufflehog');
