@@ -17,9 +17,16 @@ const STATE_TEXT: Record<string, string> = {
   'retire-due': 'grace over: retire with rotate --due',
   interrupted: 'interrupted: run rotate resume',
   'needs-person': 'needs a person: see below, then rotate resume',
+  'not-converged': 'pushed, not converged: check the GitOps controller, then rotate resume',
   written: 'written, not applied: see below',
   future: 'last rotated in the future (clock ahead?): see below',
 };
+
+const RESUME_TEXT = {
+  finish: 'finish it (every secret had verified)',
+  converge: 'wait again for the live Secret to hold the pushed value, then restart, verify and retire',
+  undo: 'undo it',
+} as const;
 
 const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { check: z._default(z.boolean(), false) }));
 
@@ -84,7 +91,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
             s.state === 'never-rotated' || s.state === 'future' ? 'now' : when(s.nextDue),
             s.drift
               ? `drifted: ${s.drift.where.join(', ')}`
-              : !s.lastRunOk && !s.needsPerson && s.lastRun
+              : !s.lastRunOk && !s.needsPerson && s.lastRun && s.state !== 'not-converged'
                 ? // The same failure status --check reports; a passing `rotate verify` clears it.
                   `last run ${s.lastRun.result} ${localTime(s.lastRun.at)}: rotate history ${s.secret}`
                 : s.state === 'grace' && s.graceUntil
@@ -101,7 +108,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
         const reached = s.pendingRun.reached;
         if (reached) {
           lines.push(
-            `  It reached the step ${reached.step} (${reached.state} at ${localTime(reached.at)}); \`rotate resume\` will ${reached.resume === 'finish' ? 'finish it (every secret had verified)' : 'undo it'}.`,
+            `  It reached the step ${reached.step} (${reached.state} at ${localTime(reached.at)}); \`rotate resume\` will ${RESUME_TEXT[reached.resume]}.`,
           );
         }
         if (s.pendingRun.needsPerson) lines.push(`  ${s.pendingRun.needsPerson}`);

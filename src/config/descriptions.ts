@@ -39,6 +39,12 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'target.source': 'The file the Secret is deployed from, kept in step with it: both are written in one step (docs/kubernetes.md).',
   'target.source.file':
     'A Secret manifest (YAML or JSON, applied with kubectl apply -f) or an env file (plain or dotenvx-encrypted, for --from-env-file), relative to the config.',
+  'target.source.git':
+    'Git delivery for GitOps: after writing the source rotate commits only that file and pushes it; it does not patch the live Secret, a GitOps controller applies the commit (only an encrypted source may go to git).',
+  'target.source.git.remote': 'The git remote to push to (default origin).',
+  'target.source.git.branch': 'The branch the GitOps controller watches; rotate pushes HEAD to it.',
+  'target.source.convergeSeconds':
+    'With git: how long rotate waits for the live Secret to hold the new value before restarting (default 600); not converged in time, the run ends pushed, not converged and rotate resume waits again.',
   store: 'Where rotate keeps its state, history, journal, encrypted backups and lock.',
   'store.type': 'file: a folder beside this config (default); postgres: tables shared by several hosts.',
   'store.dir': 'Folder of the file store, relative to this config (default .rotate).',

@@ -114,7 +114,15 @@ export const targetSchema = z.discriminatedUnion('type', [
     /** A kubeconfig context; the current one when absent. */
     context: z.optional(nonEmpty()),
     /** The file the Secret is deployed from (a Secret manifest or an env file), written together with the Secret. */
-    source: z.optional(z.strictObject({ file: nonEmpty() })),
+    source: z.optional(
+      z.strictObject({
+        file: nonEmpty(),
+        /** Git delivery: commit only the file and push it; a GitOps controller applies it (src/target/git-delivery.ts). */
+        git: z.optional(z.strictObject({ remote: z._default(nonEmpty(), 'origin'), branch: nonEmpty() })),
+        /** With `git`: how long the converge step waits for the live Secret to hold the new value. */
+        convergeSeconds: z._default(z.number().check(z.positive(), z.lte(86_400)), 600),
+      }),
+    ),
   }),
 ]);
 

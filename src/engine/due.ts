@@ -1,6 +1,6 @@
 import type { SecretConfig } from '../config/schema.js';
 import { envKeysOf } from '../secrets/index.js';
-import { journalSecretIds, type SecretState, type StoredJournal } from '../store/types.js';
+import { isLegacyJournal, journalSecretIds, type SecretState, type StoredJournal } from '../store/types.js';
 import { trace } from '../trace.js';
 import type { Session } from './session.js';
 
@@ -13,6 +13,8 @@ export type DueState =
   | 'retire-due'
   | 'interrupted'
   | 'needs-person'
+  /** Git delivery: pushed, not converged (the live Secret does not hold the new value yet): rotate resume waits again. */
+  | 'not-converged'
   /** Rotated with `--no-restart`: written to the target, not applied to the services nor verified. */
   | 'written'
   /** The last rotation is recorded in the future (a run made with a clock ahead): its real age is unknown. */
@@ -48,7 +50,10 @@ export function schedule(
   const graceUntil = state?.pendingRetire?.after ?? null;
   const unapplied = state?.unapplied ? { at: state.unapplied.at, services: state.unapplied.services } : null;
   const base = { lastRotatedAt: last, nextDue, graceUntil, unapplied };
-  if (journal) return { ...base, state: journal.needsPerson ? 'needs-person' : 'interrupted' };
+  if (journal) {
+    const converging = !isLegacyJournal(journal) && journal.notConverged !== undefined;
+    return { ...base, state: journal.needsPerson ? 'needs-person' : converging ? 'not-converged' : 'interrupted' };
+  }
   if (graceUntil) return { ...base, state: Date.parse(graceUntil) <= now.getTime() ? 'retire-due' : 'grace' };
   if (!(envKeysOf(config)[0]! in env)) return { ...base, state: 'absent' };
   if (!nextDue) return { ...base, state: 'never-rotated' };

@@ -103,6 +103,7 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
       throw stoppedWithRunPending(session, run.journal);
     }
     if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return [...results, ...(await run.fleetLagging(error))];
+    if (error instanceof RotateError && error.code === 'SOURCE_NOT_CONVERGED') return [...results, ...(await run.notConverged(error))];
     return [...results, ...(await run.rollBack(error))];
   }
   return [...results, ...(await run.finish())];

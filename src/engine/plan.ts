@@ -49,6 +49,7 @@ function plannedShape(session: Session, ids: readonly string[]): RunShape {
     mode: 'rotate',
     restarts: restart,
     fleet: session.config.fleet !== undefined,
+    ...(session.target.delivery ? { converges: true } : {}),
     secrets: ids.map((id) => {
       const config = secretConfig(session, id);
       const writes = rotationWritesOf(config, { emergency });

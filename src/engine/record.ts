@@ -19,6 +19,7 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
   'rollback-failed': 'rollback-failed',
   'retire-failed': 'failed',
   failed: 'failed',
+  'not-converged': 'not-converged',
 };
 
 /** Outcomes that put a new value in place: a gate bypass that ended in one of these is posted. */

@@ -19,7 +19,9 @@ export type SecretStatus =
   | 'verified'
   | 'verify-failed'
   | 'restored'
-  | 'undone';
+  | 'undone'
+  /** Git delivery: pushed, not converged: the live Secret did not hold the new value in time; resume goes on. */
+  | 'not-converged';
 
 export { type ErrorInfo, errorInfo } from '../errors.js';
 
@@ -64,13 +66,15 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
   'rolled-back': ExitCode.failed,
   'rollback-failed': ExitCode.needsPerson,
   'retire-failed': ExitCode.needsPerson,
+  'not-converged': ExitCode.failed,
 };
 
 /**
  * Failures whose code promises exit 2 (docs/kubernetes.md): a concurrent change of the Secret stops the run, nothing
  * of it is overwritten, and the run is undone; it is a conflict to look at, not a failed rotation.
  */
-const USAGE_FAILURES = new Set(['KUBE_CONFLICT']);
+// Git delivery (target.source.git): a push the remote refused, or a commit git or rotate refused, is undone the same way.
+const USAGE_FAILURES = new Set(['KUBE_CONFLICT', 'GIT_PUSH_REFUSED', 'GIT_PLAINTEXT', 'GIT_COMMIT_FAILED']);
 
 /** The worst outcome decides: needs a person (3) over bad input (2) over failed (1) over done (0). */
 export function exitCodeOf(results: SecretResult[]): ExitCodeValue {

@@ -4,6 +4,7 @@ import { trace } from '../trace.js';
 import type { SecretResult } from './result.js';
 import { Run } from './run.js';
 import type { Session } from './session.js';
+import { stoppedWithRunPending, stopRequested } from './stop.js';
 
 /**
  * Finishes or undoes a run that stopped half-way, for its whole set of secrets. A run whose every secret had passed
@@ -20,6 +21,7 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
     );
   }
   delete stored.needsPerson;
+  delete stored.notConverged;
   const done = await recordedBeforeTheKill(session, stored);
   if (stored.secrets.length === 0) {
     await session.store.removeJournal(stored.runId);
@@ -28,6 +30,7 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   if (done.length > 0) await session.store.writeJournal(stored);
   const run = await Run.load(session, stored);
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
+  if (run.converging) return [...done, ...(await forwardFromConverge(session, run))];
   if (run.verified) {
     trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
     if (stored.mode !== 'retire') {
@@ -46,8 +49,28 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   return [...done, ...(await run.undoInterrupted())];
 }
 
+/**
+ * Git delivery: a run parked pushed, not converged (or stopped while it waited) goes forward: wait again for the live
+ * Secret, then restart, verify and retire; a failure after the wait rolls back like any run.
+ */
+async function forwardFromConverge(session: Session, run: Run): Promise<SecretResult[]> {
+  trace(`engine: resume: run ${run.journal.runId} was pushed and not converged: waiting again`);
+  try {
+    await run.changeFromConverge(() => {
+      if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
+    });
+    if (!run.restarts) return await run.written();
+  } catch (error) {
+    if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
+    if (error instanceof RotateError && error.code === 'SOURCE_NOT_CONVERGED') return run.notConverged(error);
+    if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return run.fleetLagging(error);
+    return run.rollBack(error);
+  }
+  return run.finish();
+}
+
 /** Records a parked run writes for a person: the run is not over, resume finishes it under the same run id. */
-const PARKED: ReadonlySet<HistoryResult> = new Set(['failed', 'rollback-failed']);
+const PARKED: ReadonlySet<HistoryResult> = new Set(['failed', 'rollback-failed', 'not-converged']);
 
 const STATUS_OF: Partial<Record<HistoryResult, SecretResult['status']>> = {
   rotated: 'rotated',

@@ -20,7 +20,17 @@ import { record, type ValuesAround } from './record.js';
 import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
-import { hookPointsOf, type RunShape, resumeFinishes, type Step, type StepMember, type StepRun, stepsOf, undoOf } from './steps.js';
+import {
+  convergePending,
+  hookPointsOf,
+  type RunShape,
+  resumeFinishes,
+  type Step,
+  type StepMember,
+  type StepRun,
+  stepsOf,
+  undoOf,
+} from './steps.js';
 
 /** A secret ready to join a run: checked, generated, not yet journaled. */
 export interface Prepared {
@@ -170,6 +180,7 @@ export class Run implements StepRun {
         hooks: hookPointsOf(m.config),
       })),
       fleet: this.session.config.fleet !== undefined,
+      ...(this.session.target.delivery ? { converges: true } : {}),
     };
   }
 
@@ -456,7 +467,53 @@ export class Run implements StepRun {
 
   async write(changes: EnvChanges[], options: { sinceRead?: boolean } = {}): Promise<void> {
     const merged = Object.assign({}, ...changes.map((c) => revealEnv(c))) as Record<string, string | null>;
-    this.#use(await this.session.target.write(merged, options.sinceRead ? this.snapshot : undefined));
+    const about = { runId: this.journal.runId, secrets: this.ids };
+    this.#use(await this.session.target.write(merged, options.sinceRead ? this.snapshot : undefined, about));
+  }
+
+  async converge(members: readonly StepMember[]): Promise<void> {
+    const { target, deps } = this.session;
+    const delivery = target.delivery;
+    if (!delivery) return;
+    const values = Object.assign({}, ...members.map((m) => revealEnv(m.rotation.env))) as Record<string, string | null>;
+    const deadline = deps.now().getTime() + delivery.convergeSeconds * 1000;
+    let converged = await delivery.converged(values);
+    if (!converged) deps.log.info(`waiting for the GitOps controller to apply the pushed source (up to ${delivery.convergeSeconds} s)`);
+    while (!converged && deps.now().getTime() < deadline) {
+      await deps.sleep(Math.min(2000, Math.max(1, deadline - deps.now().getTime())));
+      converged = await delivery.converged(values);
+    }
+    if (converged) return;
+    throw new RotateError(
+      'SOURCE_NOT_CONVERGED',
+      `pushed, not converged: ${target.description} did not hold the new value of ${Object.keys(values).join(', ')} within ${delivery.convergeSeconds}s; nothing was retired, the old value stays valid`,
+      { hint: 'check that the GitOps controller synced the pushed commit, then run `rotate resume`: it waits again and continues' },
+    );
+  }
+
+  /** Pushed, not converged: the run stays journaled (nothing undone, nothing retired) for `rotate resume`. */
+  async notConverged(error: unknown): Promise<SecretResult[]> {
+    const reason = errorInfo(error);
+    this.journal.notConverged = reason.message;
+    await this.session.store.writeJournal(this.journal);
+    const results = this.members.map((m) => this.#result(m, 'not-converged', { error: reason }));
+    for (const result of results) await record(this.session, this.journal, result, undefined, this.#values(result.secret));
+    return results;
+  }
+
+  /** Whether a resumed run was parked pushed, not converged (or stopped while waiting): it goes forward. */
+  get converging(): boolean {
+    return convergePending(this.journal);
+  }
+
+  /** `rotate resume` of a run parked at converge: the change phase again from converge (steps done are skipped). */
+  async changeFromConverge(checkpoint: () => void): Promise<void> {
+    this.#resuming = true;
+    try {
+      await this.#phase('change', this.members, checkpoint);
+    } finally {
+      this.#resuming = false;
+    }
   }
 
   /** The one place services restart: each service of `members` once, in the config's order of the set. */
@@ -481,7 +538,19 @@ export class Run implements StepRun {
   }
 
   /** A run step, journaled for the run; listed in the steps of `members` that are still part of the run. */
-  async #runStep<T>(name: string, members: readonly Member[], action: () => Promise<T>): Promise<T> {
+  /** A resume going forward: a step already journaled as done is not done again. */
+  #resuming = false;
+
+  #done(name: string, m?: Member): boolean {
+    const steps = m ? m.entry.steps : this.journal.steps;
+    return steps.some((s) => s.name === name && s.state === 'done');
+  }
+
+  async #runStep<T>(name: string, members: readonly Member[], action: () => Promise<T>): Promise<T | undefined> {
+    if (this.#resuming && this.#done(name)) {
+      for (const m of members) m.steps.push(name);
+      return undefined;
+    }
     const at = () => this.session.deps.now().toISOString();
     this.journal.steps.push({ name, state: 'started', at: at() });
     await this.session.store.writeJournal(this.journal);
@@ -492,7 +561,11 @@ export class Run implements StepRun {
     return value;
   }
 
-  async #secretStep<T>(m: Member, name: string, action: () => Promise<T>): Promise<T> {
+  async #secretStep<T>(m: Member, name: string, action: () => Promise<T>): Promise<T | undefined> {
+    if (this.#resuming && this.#done(name, m)) {
+      m.steps.push(name);
+      return undefined;
+    }
     const { store } = this.session;
     const at = () => this.session.deps.now().toISOString();
     m.entry.steps.push({ name, state: 'started', at: at() });

@@ -46,6 +46,11 @@ export interface StepRun {
   hook(member: StepMember, point: HookPoint): Promise<void>;
   /** Publishes the values `members` want on every fleet host, sealed (with `retire`: their retire changes too). */
   publishFleet(members: readonly StepMember[], options?: { retire?: boolean }): Promise<void>;
+  /**
+   * Git delivery: waits until the live Secret holds the values the run pushed (a GitOps controller applied them),
+   * up to target.source.convergeSeconds (SOURCE_NOT_CONVERGED otherwise: the run is parked, nothing retired).
+   */
+  converge(members: readonly StepMember[]): Promise<void>;
   /** Waits until every registered host acknowledged the published values (FLEET_LAGGING otherwise). */
   waitForFleet(): Promise<void>;
   /** Whether a run step was journaled as started. */
@@ -68,6 +73,8 @@ export interface RunShape {
   mode: Journal['mode'];
   /** The config has `fleet`: the values go to every host running `rotate agent`, which must acknowledge them. */
   fleet: boolean;
+  /** The target is delivered with git (target.source.git): a controller applies it, the run waits for it. */
+  converges?: boolean;
   /** Services restart (not `--no-restart`): without it the run ends after the change phase, written, not applied. */
   restarts: boolean;
   secrets: readonly SecretShape[];
@@ -163,6 +170,16 @@ export const STEPS: readonly Step[] = [
         { sinceRead: true },
       );
     },
+  },
+  {
+    // Git delivery: the write pushed the source; nothing restarts before the live Secret holds the new values. Not
+    // converged in time parks the run (pushed, not converged: the old value stays valid); resume waits again.
+    name: 'converge',
+    scope: 'run',
+    phase: 'change',
+    undo: {},
+    when: (run) => run.converges === true,
+    act: (run, members) => run.converge(members),
   },
   {
     // The values, sealed, for every host running `rotate agent`: they apply them while this host restarts.
@@ -308,13 +325,23 @@ export interface StepReached {
   step: string;
   state: 'started' | 'done';
   at: string;
-  /** `rotate resume` finishes a run whose every secret verified, and undoes any other. */
-  resume: 'finish' | 'undo';
+  /**
+   * `rotate resume` finishes a run whose every secret verified, waits again for one parked at `converge` (git
+   * delivery: pushed, not converged) and goes on, and undoes any other.
+   */
+  resume: 'finish' | 'converge' | 'undo';
 }
 
 export function stepReached(journal: StoredJournal, secret: string): StepReached | null {
   if (isLegacyJournal(journal)) return null;
   const last = lastStep(journal, secret);
   if (!last) return null;
-  return { step: last.name, state: last.state, at: last.at, resume: resumeFinishes(journal) ? 'finish' : 'undo' };
+  const resume = resumeFinishes(journal) ? 'finish' : convergePending(journal) ? 'converge' : 'undo';
+  return { step: last.name, state: last.state, at: last.at, resume };
+}
+
+/** A run parked at (or stopped in) `converge`: the source is pushed, the live Secret did not hold it yet. */
+export function convergePending(journal: Journal): boolean {
+  const steps = journal.steps.filter((s) => s.name === 'converge');
+  return steps.length > 0 && !steps.some((s) => s.state === 'done');
 }

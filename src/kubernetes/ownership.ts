@@ -119,7 +119,7 @@ export function ownerFix(owner: SecretOwner): string {
       return 'rotate the value where that controller reads it, or remove its ownerReference';
     case 'Argo CD':
     case 'Flux':
-      return `${source}, then commit and push it so the controller deploys the new value (only an encrypted file belongs in git)`;
+      return `${source} with git: { remote, branch } (an encrypted file only): rotate will commit and push it, then wait for the controller to deploy the new value`;
     case 'Helm':
       return `${source}, or rotate the value in the chart values and let helm upgrade deploy it`;
     default:

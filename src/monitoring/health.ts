@@ -26,7 +26,7 @@ export interface SecretHealth extends Schedule {
   key: string;
 }
 
-const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed'];
+const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed', 'not-converged'];
 const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due', 'future'];
 
 export async function secretHealth(session: Session): Promise<SecretHealth[]> {
@@ -47,7 +47,8 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
       lastRun: last ? { at: last.at, action: last.action, result: last.result, runId: last.runId } : null,
       lastRunOk: !last || !FAILED.includes(last.result),
       notApplied: s.unapplied !== null,
-      needsPerson: journal !== undefined,
+      // Pushed, not converged is a failed run (exit 1), not a person's decision: resume only waits again.
+      needsPerson: journal !== undefined && s.state !== 'not-converged',
       drifted: Boolean(drifts[id]),
       drift: drifts[id] ?? null,
       key: envKeysOf(config)[0]!,

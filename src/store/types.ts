@@ -57,6 +57,11 @@ export interface Journal {
   steps: JournalStep[];
   /** Set when a rollback failed: what a person must look at. */
   needsPerson?: string;
+  /**
+   * Git delivery (target.source.git): the source was pushed but the live Secret did not hold the new value in
+   * target.source.convergeSeconds. Nothing retired; `rotate resume` waits again and goes forward.
+   */
+  notConverged?: string;
   /** The keyed fingerprint of the values published to the fleet (src/fleet/): what each host must acknowledge. */
   fleet?: { fingerprint: string };
 }
@@ -124,7 +129,9 @@ export type HistoryResult =
   | 'restored'
   | 'skipped'
   /** `rotate mark`: a rotation done outside rotate, recorded by an operator. */
-  | 'marked';
+  | 'marked'
+  /** Git delivery: pushed, but the live Secret did not hold the new value in time (the old value stays valid). */
+  | 'not-converged';
 
 export interface HistoryEntry {
   at: string;

@@ -44,10 +44,10 @@ function withTrace(target: Target): Target {
       ),
     preflight: (keys) => timed(`target: check ${where}`, () => target.preflight(keys)),
     backup: () => timed(`target: back up ${where}`, () => target.backup()),
-    write: (changes, expected) =>
-      timed(`target: write ${keyList(Object.keys(changes))} to ${where}`, () => target.write(changes, expected)),
+    write: (changes, expected, about) =>
+      timed(`target: write ${keyList(Object.keys(changes))} to ${where}`, () => target.write(changes, expected, about)),
     restore: (backup, keys) => timed(`target: restore ${keyList(keys)} in ${where} from its backup`, () => target.restore(backup, keys)),
     ...(target.places ? { places: () => timed(`target: read each place of ${where}`, () => target.places!()) } : {}),
-    ...(target.places ? { places: () => timed(`target: read each place of ${where}`, () => target.places!()) } : {}),
+    ...(target.delivery ? { delivery: target.delivery } : {}),
   };
 }

@@ -3,13 +3,18 @@
 // then patches the Secret (with kubectl apply's last-applied-configuration rewritten to match the new file, so the
 // next `kubectl apply -f` finds nothing to change and the old value does not live on in the annotation); a patch that
 // fails puts the file's bytes back, so both are written or neither. Backups hold both; restore puts both back.
+// With git delivery (target.source.git) a write edits the file, commits and pushes it, and leaves the live Secret to
+// the GitOps controller (`delivery.converged` tells the engine's converge step when it holds the values); a commit or
+// push that fails puts the file's bytes back. A restore writes the file back, commits and pushes that too, and puts
+// the live Secret back at once (the controller then applies the same values).
 import { createHash } from 'node:crypto';
 import type { Check } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
 import { lastAppliedFor, updatedLastApplied } from '../kubernetes/last-applied.js';
+import type { GitDelivery } from './git-delivery.js';
 import type { SecretTarget } from './kubernetes.js';
 import type { SecretSource } from './secret-source.js';
-import type { Target, TargetPreflight, TargetSnapshot } from './types.js';
+import type { Target, TargetPreflight, TargetSnapshot, WriteAbout } from './types.js';
 
 interface Backup {
   format: 'secret+source';
@@ -19,7 +24,11 @@ interface Backup {
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
-export function withSource(secret: SecretTarget, source: SecretSource): Target {
+/** A commit message naming the secret ids and the run, never a value. */
+const commitMessage = (verb: string, keys: readonly string[], about: WriteAbout | undefined): string =>
+  `rotate: ${verb} ${about?.secrets.join(', ') ?? keys.join(', ')}${about ? ` (run ${about.runId})` : ''}\n\nKeys: ${keys.join(', ')}`;
+
+export function withSource(secret: SecretTarget, source: SecretSource, git?: { delivery: GitDelivery; convergeSeconds: number }): Target {
   /** The source's bytes at the last read: a write refuses a file that changed since. */
   let readText: string | undefined;
 
@@ -45,8 +54,43 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
     return inFile;
   }
 
+  /** Git delivery: commit and push the file just written; the live Secret is the controller's to change. */
+  async function deliver(
+    changes: Readonly<Record<string, string | null>>,
+    before: string,
+    after: string,
+    expected: TargetSnapshot | undefined,
+    about: WriteAbout | undefined,
+  ): Promise<TargetSnapshot> {
+    const keys = Object.keys(changes);
+    const values = Object.values(changes).filter((v): v is string => typeof v === 'string');
+    try {
+      await git!.delivery.deliver(commitMessage('rotate', keys, about), values);
+    } catch (error) {
+      await source.restore(before, keys);
+      throw error;
+    }
+    readText = after;
+    const live = expected?.version.split(':')[0] ?? '';
+    const values2 = Object.fromEntries(
+      Object.entries({ ...(expected?.values ?? {}), ...changes }).filter((e): e is [string, string] => e[1] !== null),
+    );
+    return { values: values2, version: `${live}:${digest(after)}` };
+  }
+
   return {
-    description: `${secret.description} and its source ${source.path}`,
+    description: `${secret.description} and its source ${source.path}${git ? ` (pushed to ${git.delivery.config.remote}/${git.delivery.config.branch})` : ''}`,
+    ...(git
+      ? {
+          delivery: {
+            convergeSeconds: git.convergeSeconds,
+            async converged(values: Readonly<Record<string, string | null>>) {
+              const live = (await secret.read()).values;
+              return Object.entries(values).every(([key, value]) => (value === null ? !(key in live) : live[key] === value));
+            },
+          },
+        }
+      : {}),
 
     async read(agreeOn = []) {
       const live = await secret.read();
@@ -56,7 +100,9 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
 
     async preflight(keys): Promise<TargetPreflight> {
       const live = await secret.preflight(keys);
-      return { checks: [...live.checks, ...(await source.preflight())], warnings: live.warnings };
+      const checks = [...live.checks, ...(await source.preflight())];
+      if (git) checks.push(...(await git.delivery.preflight(await source.encrypted().catch(() => false))));
+      return { checks, warnings: live.warnings };
     },
 
     async backup() {
@@ -68,7 +114,7 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
       return Buffer.from(JSON.stringify(backup));
     },
 
-    async write(changes, expected): Promise<TargetSnapshot> {
+    async write(changes, expected, about): Promise<TargetSnapshot> {
       const before = await source.text();
       if (expected && readText !== undefined && before !== readText) {
         throw new RotateError(
@@ -80,6 +126,7 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
         );
       }
       const after = await source.write(changes);
+      if (git) return deliver(changes, before, after, expected, about);
       try {
         // kubectl apply's bookkeeping follows the new file: computed from a manifest, patched for an env file.
         const current = await secret.lastApplied();
@@ -90,7 +137,11 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
               ? lastAppliedFor(source.manifest(after))
               : updatedLastApplied(current, changes);
         const liveVersion = expected?.version.split(':')[0];
-        const live = await secret.write(changes, liveVersion ? { values: expected!.values, version: liveVersion } : undefined, lastApplied);
+        const live = await secret.writeWith(
+          changes,
+          liveVersion ? { values: expected!.values, version: liveVersion } : undefined,
+          lastApplied,
+        );
         readText = after;
         return { values: live.values, version: `${live.version}:${digest(after)}` };
       } catch (error) {
@@ -103,7 +154,11 @@ export function withSource(secret: SecretTarget, source: SecretSource): Target {
     async restore(backup, keys) {
       const parsed = JSON.parse(backup.toString('utf8')) as Backup;
       if (parsed.format !== 'secret+source') throw new Error('not a backup of a Secret with its source');
-      await source.restore(parsed.source.text, keys);
+      if (git) {
+        const before = await source.text();
+        await source.restore(parsed.source.text, keys);
+        if ((await source.text()) !== before) await git.delivery.deliver(commitMessage('restore', keys, undefined), []);
+      } else await source.restore(parsed.source.text, keys);
       await secret.restore(Buffer.from(parsed.secret, 'base64'), keys, true);
     },
 

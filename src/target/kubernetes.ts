@@ -15,6 +15,8 @@ export interface KubernetesTargetConfig {
   context?: string;
   /** A `target.source` is configured: the file the Secret is deployed from is written with it. */
   hasSource?: boolean;
+  /** target.source.git: a GitOps controller applies the source, so its ownership of the Secret is expected. */
+  gitDelivered?: boolean;
 }
 
 type SecretData = Record<string, string>;
@@ -38,13 +40,18 @@ export const openTarget: OpenTarget<Extract<TargetConfig, { type: 'kubernetes' }
       secret: config.secret,
       ...(config.context ? { context: config.context } : {}),
       hasSource: Boolean(config.source),
+      ...(config.source?.git ? { gitDelivered: true } : {}),
     },
     deps,
   );
   if (!config.source) return live;
   const [{ withSource }, { openSecretSource }] = await Promise.all([import('./kubernetes-source.js'), import('./secret-source.js')]);
   const file = resolve(deps.configDir ?? '.', config.source.file);
-  return withSource(live, openSecretSource(file, { namespace: config.namespace, name: config.secret }, deps));
+  const source = openSecretSource(file, { namespace: config.namespace, name: config.secret }, deps);
+  if (!config.source.git) return withSource(live, source);
+  // Git delivery: the file is committed and pushed, a GitOps controller applies it (git-delivery.ts).
+  const { openGitDelivery } = await import('./git-delivery.js');
+  return withSource(live, source, { delivery: openGitDelivery(file, config.source.git), convergeSeconds: config.source.convergeSeconds });
 };
 
 /** What the Secret's backup holds: its data and, when kubectl apply manages it, its last-applied-configuration. */
@@ -114,9 +121,16 @@ export class SecretTarget implements Target {
     const name = `who owns ${this.description}`;
     const owners = secretOwners(metadata);
     if (owners.length === 0) return { name, ok: true, detail: 'no controller, no kubectl apply: rotate writes it alone' };
-    const blocking = owners.find((owner) => owner.external) ?? (this.target.hasSource ? undefined : owners[0]);
+    const blocking = this.target.gitDelivered
+      ? undefined
+      : (owners.find((owner) => owner.external) ?? (this.target.hasSource ? undefined : owners[0]));
     const said = owners.map((owner) => `${owner.kind} (${owner.evidence})`).join(', ');
-    if (!blocking) return { name, ok: true, detail: `${said}; written together with target.source` };
+    if (!blocking)
+      return {
+        name,
+        ok: true,
+        detail: `${said}; ${this.target.gitDelivered ? 'applied from target.source, delivered with git' : 'written together with target.source'}`,
+      };
     return {
       name,
       ok: false,
@@ -175,8 +189,16 @@ export class SecretTarget implements Target {
     return (await this.#get()).metadata.annotations?.[LAST_APPLIED];
   }
 
+  write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot): Promise<TargetSnapshot> {
+    return this.writeWith(changes, expected);
+  }
+
   /** `write`, and with `lastApplied` the annotation too, in the same one patch. */
-  async write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot, lastApplied?: string): Promise<TargetSnapshot> {
+  async writeWith(
+    changes: Readonly<Record<string, string | null>>,
+    expected?: TargetSnapshot,
+    lastApplied?: string,
+  ): Promise<TargetSnapshot> {
     const version = expected?.version ?? this.#version;
     const data = Object.fromEntries(
       Object.entries(changes).map(([k, v]) => [k, v === null ? null : Buffer.from(v, 'utf8').toString('base64')]),

@@ -6,6 +6,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { type Check, check } from '../core-types.js';
+import { detectDotenvx, mightBeDotenvx } from '../envfile/dotenvx.js';
 import { parseEnv } from '../envfile/edit.js';
 import { restoreEnvFile } from '../envfile/file.js';
 import { editEnvFileValues, readEnvFileValues } from '../envfile/values.js';
@@ -26,6 +27,8 @@ export interface SecretSource {
   /** A manifest's Secret as kubectl reads it (for last-applied-configuration); none for an env file. */
   manifest?(text: string): Record<string, unknown>;
   preflight(): Promise<Check[]>;
+  /** Whether the file keeps its values encrypted (a dotenvx env file): only such a source may go to git. */
+  encrypted(): Promise<boolean>;
 }
 
 const isManifest = (path: string) => /\.(ya?ml|json)$/i.test(path);
@@ -114,6 +117,8 @@ function manifestSource(path: string, ref: SecretRef): SecretSource {
     },
     manifest: (text) => manifestObject(text, path, ref),
     preflight: () => sourceChecks(path, () => source.values()),
+    // A manifest's stringData/data are plaintext or base64: never encrypted.
+    encrypted: async () => false,
   };
   return source;
 }
@@ -133,6 +138,10 @@ function envFileSource(path: string, deps: { environment: Readonly<Record<string
     },
     restore: (backup, keys) => restoreEnvFile(path, backup, keys),
     preflight: () => sourceChecks(path, () => source.values()),
+    async encrypted() {
+      const text = await readSource(path);
+      return mightBeDotenvx(text) && detectDotenvx(path, parseEnv(text)) !== undefined;
+    },
   };
   return source;
 }

@@ -30,7 +30,7 @@ export interface Target {
    * With `expected`, refuses (throws, nothing written) when the target changed since that snapshot was read
    * (another writer: a 409 Conflict on Kubernetes, different bytes in a file). Returns what it reads back.
    */
-  write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot): Promise<TargetSnapshot>;
+  write(changes: Readonly<Record<string, string | null>>, expected?: TargetSnapshot, about?: WriteAbout): Promise<TargetSnapshot>;
   /**
    * Puts `keys` back as they are in `backup` (from `backup()`): the backup's exact bytes where nothing else changed
    * since, otherwise only those keys. Idempotent: a resume may call it again after a crash.
@@ -41,6 +41,18 @@ export interface Target {
    * detection: a place that went back is named. Absent: `read()` is the one place.
    */
   places?(): Promise<{ where: string; values: Readonly<Record<string, string>> }[]>;
+  /**
+   * Git delivery (target.source.git): a write commits and pushes the source and leaves the live Secret to a GitOps
+   * controller. The engine's `converge` step waits up to `convergeSeconds` until `converged` says the live Secret holds
+   * `values`. Absent: a write changes every place itself.
+   */
+  readonly delivery?: { convergeSeconds: number; converged(values: Readonly<Record<string, string | null>>): Promise<boolean> };
+}
+
+/** What a write is for, named in a git commit message: the run and its secret ids (never a value). */
+export interface WriteAbout {
+  runId: string;
+  secrets: readonly string[];
 }
 
 /** What a target's preflight found: checks (a failing one stops a run), and warnings that do not. */

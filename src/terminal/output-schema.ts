@@ -41,6 +41,7 @@ const secretResult = z.looseObject({
     'restored',
     'undone',
     'written',
+    'not-converged',
   ]),
   checks: z.array(check),
   facts: z.record(z.string(), z.unknown()),

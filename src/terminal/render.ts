@@ -35,6 +35,7 @@ const SYMBOL: Record<SecretResult['status'], string> = {
   'rolled-back': '↩',
   'rollback-failed': '✖',
   'retire-failed': '✖',
+  'not-converged': '!',
 };
 
 const SENTENCE: Record<SecretResult['status'], string> = {
@@ -55,6 +56,8 @@ const SENTENCE: Record<SecretResult['status'], string> = {
   'rolled-back': 'failed; everything was rolled back and the old value works',
   'rollback-failed': 'failed, and the rollback failed too: needs a person',
   'retire-failed': 'rotated, but the old value could not be retired: needs a person',
+  'not-converged':
+    'pushed, not converged: the live Secret does not hold the new value yet; the old value stays valid: check the GitOps controller, then `rotate resume`',
 };
 
 /**
