@@ -160,6 +160,9 @@ export const ERROR_CODES = {
   JWT_SECRET_MISSING: { exit: failed, when: 'the JWT secret is not set in the env file', hint: 'Add the variable (secrets.<id>.env, JWT_SECRET by default) to the env file.', doc: 'secrets/jwt.md' },
   JWT_SECRET_WEAK: { exit: failed, when: 'the secret to put in place is too short for HS256', hint: 'Rotate to a new secret instead.', doc: 'secrets/jwt.md' },
 
+  // random
+  RANDOM_SECRET_MISSING: { exit: failed, when: 'the random secret is not set in the env file', hint: 'Add the variable (secrets.<id>.env) to the env file.', doc: 'secrets/random.md' },
+
   // exchange-key
   EXCHANGE_KEY_MISSING: { exit: failed, when: 'the encryption key is not set in the env file', hint: 'Add it to the env file.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_NO_DATABASE_URL: { exit: failed, when: 'the database URL is not set in the env file', hint: 'Set it, or point databaseUrlEnv at the variable that holds it.', doc: EXCHANGE_KEY },

@@ -17,8 +17,10 @@ export const helpCommand = defineCommand(
       // `rotate help jwt`: a kind of secret (or a secret id that names one) has a page of its own, not a usage.
       const page = await kindPage(name);
       if (page) {
-        const text = `${name} is a kind of secret, not a command: its page is ${page}\n  rotate --dry-run ${name} shows what a rotation would do; rotate ${name} rotates it`;
-        return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage: text, page }] }, () => text);
+        // A kind no secret id names (random) is rotated by the id the config gives its secret.
+        const id = page.named ? name : '<secret>';
+        const text = `${name} is a kind of secret, not a command: its page is ${page.path}\n  rotate --dry-run ${id} shows what a rotation would do; rotate ${id} rotates it`;
+        return printResult(options, 'help', ExitCode.ok, { results: [{ command: name, usage: text, page: page.path }] }, () => text);
       }
       const names = program.commands.map((c) => c.name());
       const guess = closest(name, names);
@@ -36,10 +38,12 @@ export const helpCommand = defineCommand(
   },
 );
 
-/** The installed docs page of the kind `name` names (docs/secrets/<first id>.md), or undefined. */
-async function kindPage(name: string): Promise<string | undefined> {
+/** The installed docs page of the kind `name` names (docs/secrets/<first id, or the kind without one>.md), or undefined. */
+async function kindPage(name: string): Promise<{ path: string; named: boolean } | undefined> {
   const { secretKinds } = await import('../secrets/index.js');
   const entry = secretKinds.find((k) => k.kind === name || k.ids.includes(name));
   // dist/bin/<chunk>.js -> the package root, where docs/ ships (package.json "files").
-  return entry ? fileURLToPath(new URL(`../../docs/secrets/${entry.ids[0]}.md`, import.meta.url)) : undefined;
+  if (!entry) return undefined;
+  const path = fileURLToPath(new URL(`../../docs/secrets/${entry.ids[0] ?? entry.kind}.md`, import.meta.url));
+  return { path, named: entry.ids.length > 0 };
 }

@@ -9,6 +9,7 @@ import { exchangeKeySecretSchema } from '../secrets/exchange-key/kind.js';
 import { secretKinds } from '../secrets/index.js';
 import { jwtSecretSchema } from '../secrets/jwt/kind.js';
 import { postgresSecretSchema } from '../secrets/postgres/kind.js';
+import { randomSecretSchema } from '../secrets/random/kind.js';
 import { redisSecretSchema } from '../secrets/redis/kind.js';
 import { stripeSecretSchema } from '../secrets/stripe/kind.js';
 import { envName, httpUrl, nonEmpty } from './fields.js';
@@ -86,6 +87,7 @@ export const secretSchema = z.discriminatedUnion('kind', [
   redisSecretSchema,
   stripeSecretSchema,
   dotenvxSecretSchema,
+  randomSecretSchema,
 ]);
 
 const secretIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a secret id of lowercase letters, digits and -'));

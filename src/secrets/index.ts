@@ -4,6 +4,7 @@ import { exchangeKeyKind } from './exchange-key/kind.js';
 import type { Facts, FactsMoment } from './facts.js';
 import { jwtKind } from './jwt/kind.js';
 import { postgresKind } from './postgres/kind.js';
+import { randomKind } from './random/kind.js';
 import { redisKind } from './redis/kind.js';
 import { stripeKind } from './stripe/kind.js';
 import type { OneTimeSetup, RotationWrites, Rotator, RunOverrides, SecretKind } from './types.js';
@@ -16,6 +17,7 @@ const kinds: { [K in Kind]: SecretKind<SecretConfigOf<K>> } = {
   redis: redisKind,
   stripe: stripeKind,
   dotenvx: dotenvxKind,
+  random: randomKind,
 };
 
 /** Every kind, for the config and `rotate init` to assemble their parts from. */

@@ -21,6 +21,7 @@ const KEYS: Record<Kind, string> = {
   stripe: 'STRIPE_SECRET_KEY',
   // Not DOTENV_PUBLIC_KEY: that line would make the plain test file a dotenvx-encrypted one; the shape is what counts.
   dotenvx: 'STANDIN_DOTENVX_PUBLIC_KEY',
+  random: 'SESSION_SECRET',
 };
 // Each secret's old value differs (the same value under two secrets' keys is reuse, which a run refuses).
 const OLD = 'old-value-0123456789-0123456789-abcdef';
@@ -81,7 +82,10 @@ function session(secrets: Record<string, Record<string, unknown>>, run: { restar
   });
 }
 
-const one = (kind: Kind, extra: Record<string, unknown> = {}) => ({ [kind]: { kind, services: ['app'], ...extra } });
+// A random secret names its key: it has no default.
+const one = (kind: Kind, extra: Record<string, unknown> = {}) => ({
+  [kind]: { kind, services: ['app'], ...(kind === 'random' ? { env: KEYS.random } : {}), ...extra },
+});
 
 const cases: [string, Record<string, Record<string, unknown>>, { restart?: boolean; emergency?: boolean }?][] = [
   ...(Object.keys(KEYS) as Kind[]).map((kind) => [kind, one(kind)] as [string, Record<string, Record<string, unknown>>]),

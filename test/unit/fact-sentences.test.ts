@@ -66,6 +66,15 @@ const CASES: Case[] = [
   // A record written before `characters`: the same length was called `bytes`.
   ['jwt', 'done', { bytes: 43, grace: false }, ['new secret: 43 characters', 'the old secret is retired now; no grace period']],
   [
+    'random',
+    'plan',
+    { verifyUrl: 'http://127.0.0.1:8000/api/health' },
+    ['http://127.0.0.1:8000/api/health must answer 2xx after the restart'],
+  ],
+  ['random', 'plan', { verifyUrl: null }, ["no verify.url: only the env file and the services' health are checked"]],
+  ['random', 'done', { characters: 43, alphabet: 'base64url' }, ['new value: 43 characters of base64url']],
+  ['random', 'done', { characters: 64, alphabet: 'hex', restored: true }, ['the previous value is put back (64 characters)']],
+  [
     'exchange-key',
     'plan',
     { rowsByTable: { exchange_api_keys: 40 }, rows: 40, values: 120, undecryptable: 0, estimatedSeconds: 3 },
