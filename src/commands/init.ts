@@ -63,6 +63,13 @@ const readIfThere = async (path: string): Promise<string | undefined> => {
   }
 };
 
+/** The env file's values as the app reads them: a dotenvx-encrypted file decrypted with its key (exit 2 without one). */
+async function envValues(path: string, text: string, parseEnv: (text: string) => Record<string, string>) {
+  if (!text.includes('encrypted:')) return parseEnv(text);
+  const { readEnvFileValues } = await import('../envfile/values.js');
+  return (await readEnvFileValues(path, { environment: process.env })).values;
+}
+
 /**
  * The config from what is in the folder: the env file's keys and the compose file's services (src/init/), or the
  * starter (every kind, one backend service) when there is no env file to start from.
@@ -93,7 +100,7 @@ async function discovered(configDir: string, envFileOption: string | undefined):
     compose = { file, services: composeServices(document, '', envFile) };
     break;
   }
-  return discoverConfig({ envFile, env: parseEnv(text), ...(compose ? { compose } : {}) });
+  return discoverConfig({ envFile, env: await envValues(envPath, text, parseEnv), ...(compose ? { compose } : {}) });
 }
 
 /** What init read, decided and could not decide, for a person (stderr, after the path on stdout). */

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { parseEnv } from '../../src/envfile/edit.js';
 import { CLI, findLeaks, ROOT, runCli, scratchDir } from '../helpers/cli.js';
+import { dotenvxEncrypt } from '../helpers/dotenvx.js';
 
 const ESC = '\u001b[';
 const SECRET = 'cli-test-secret-0123456789-0123456789-abcd';
@@ -208,6 +209,27 @@ describe('rotate CLI surface', () => {
     expect(history.code).toBe(2);
     expect(JSON.parse(history.stdout).error).toMatchObject({ code: 'UNKNOWN_SECRET' });
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(`JWT_SECRET=${SECRET}\n`);
+  });
+
+  it('init reads a dotenvx-encrypted env file with its key: the database and Redis URLs decide their secrets as in plaintext', async () => {
+    const dir = scratchDir();
+    const password = 'init-dotenvx-pg-password-0123456789';
+    writeFileSync(
+      join(dir, '.env'),
+      `DATABASE_URL=postgresql://app:${password}@db:5432/app\nPOSTGRES_PASSWORD=${password}\nREDIS_URL=redis://:init-dotenvx-redis-0123456789@redis:6379/0\nJWT_SECRET=${SECRET}\n`,
+    );
+    await dotenvxEncrypt(dir);
+    const init = await runCli(['init'], { cwd: dir });
+    expect(init.code, init.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(join(dir, 'rotate.config.json'), 'utf8'));
+    expect(Object.keys(written.secrets)).toEqual(['jwt', 'database', 'redis']);
+    expect(written.secrets.database.alsoUpdate).toEqual(['POSTGRES_PASSWORD']);
+    expect(
+      findLeaks({ stdout: init.stdout, stderr: init.stderr, config: readFileSync(join(dir, 'rotate.config.json'), 'utf8') }, [
+        password,
+        SECRET,
+      ]),
+    ).toEqual([]);
   });
 
   it('init writes a valid starter config and will not overwrite it without --force', async () => {
