@@ -2,7 +2,7 @@ import type { Check } from '../core-types.js';
 import { RotateError } from '../errors.js';
 import { assertPromotion } from '../policy/promotion-check.js';
 import type { Rotation } from '../secrets/types.js';
-import { checkCount, traced } from '../trace.js';
+import { traced } from '../trace.js';
 import { failedChecks } from './checks.js';
 import { buildContext, keysOf } from './context.js';
 import { withBareCopies } from './copies.js';

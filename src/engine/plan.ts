@@ -7,7 +7,7 @@ import { serviceInstances } from '../services/instances.js';
 import type { HistoryEntry, SecretState, StoredJournal } from '../store/types.js';
 import { journalSecretIds } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
-import { checkCount, safeUrl, traced } from '../trace.js';
+import { safeUrl } from '../trace.js';
 import { keysWritten } from './consent.js';
 import { buildContext, keysOf } from './context.js';
 import { nameAServiceFix } from './pipeline.js';

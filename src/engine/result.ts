@@ -1,6 +1,5 @@
 import type { Check, JsonValue } from '../core-types.js';
-import { type ErrorInfo, ExitCode, type ExitCodeValue, RotateError } from '../errors.js';
-import { redact } from '../secret-value.js';
+import { type ErrorInfo, ExitCode, type ExitCodeValue } from '../errors.js';
 
 export type SecretStatus =
   | 'rotated'

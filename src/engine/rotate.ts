@@ -3,7 +3,6 @@ import { consentPlan } from './consent.js';
 import { assertNoPendingRun, withLock } from './lock.js';
 import { retireSet, rotateSet } from './pipeline.js';
 import { planSet } from './plan.js';
-import { servicesOf } from './preflight.js';
 import { exitCodeOf, type SecretResult } from './result.js';
 import { type Selection, type SelectionRequest, select } from './select.js';
 import type { Session } from './session.js';

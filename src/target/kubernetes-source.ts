@@ -8,7 +8,6 @@
 // push that fails puts the file's bytes back. A restore writes the file back, commits and pushes that too, and puts
 // the live Secret back at once (the controller then applies the same values).
 import { createHash } from 'node:crypto';
-import type { Check } from '../core-types.js';
 import { RotateError, usageError } from '../errors.js';
 import { lastAppliedFor, updatedLastApplied } from '../kubernetes/last-applied.js';
 import type { GitDelivery } from './git-delivery.js';
