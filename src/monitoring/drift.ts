@@ -6,6 +6,7 @@ import { fingerprint } from '../history/audit.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult, Store } from '../store/types.js';
 import type { Target } from '../target/types.js';
+import { localTime } from '../terminal/time.js';
 
 /** Records whose `fingerprints.new` is the value the target should hold afterwards. */
 const SETS_VALUE: HistoryResult[] = ['rotated', 'written', 'verified', 'restored', 'marked'];
@@ -62,7 +63,7 @@ export async function detectDrift(
 /** The sentence status, --check and notifications say about a drifted secret (no value, no fingerprint). */
 export function driftText(secret: string, drift: Drift, key: string): string {
   return (
-    `${secret}: drifted: ${key} in ${drift.where.join(' and ')} no longer holds the value rotate recorded at ${drift.since} ` +
+    `${secret}: drifted: ${key} in ${drift.where.join(' and ')} no longer holds the value rotate recorded at ${localTime(drift.since)} ` +
     '(reverted by a deploy or sync, or changed outside rotate): find what wrote it back (its source file, a controller), ' +
     `then \`rotate ${secret}\` to rotate it again, or \`rotate mark ${secret} --rotated-at <date>\` if the change was meant`
   );
