@@ -40,14 +40,25 @@ const EXAMPLES: Record<string, string[]> = {
   version: ['rotate version'],
 };
 
-const EXIT_CODES = [
-  'Exit codes:',
-  '  0  done (or nothing due; or a dry run whose checks all passed)',
-  '  1  a rotation failed and was rolled back; or a dry-run check failed',
-  '  2  bad usage or configuration: nothing was touched',
-  '  3  needs a person: rotate status says which, rotate resume continues',
-  '  4  another rotation holds the lock',
-].join('\n');
+const EXIT_CODES: Record<number, string> = {
+  0: 'done (or nothing due; or a dry run whose checks all passed)',
+  1: 'a rotation failed and was rolled back; or a dry-run check failed',
+  2: 'bad usage or configuration: nothing was touched',
+  3: 'needs a person: rotate status says which, rotate resume continues',
+  4: 'another rotation holds the lock',
+};
+
+/** Commands whose exit 0 or 1 means something of their own (the rest keep the meanings above). */
+const OWN_EXIT_CODES: Record<string, Record<number, string>> = {
+  check: { 0: 'no error-level finding stands (warnings may)', 1: 'an error-level finding stands' },
+  leak: {
+    0: 'every finding matched a managed secret (with --yes: they and their related secrets were rotated)',
+    1: 'a finding matched no managed secret (reported after the rest); or a rotation failed and was rolled back',
+  },
+};
+
+const exitCodes = (command: string) =>
+  ['Exit codes:', ...Object.entries({ ...EXIT_CODES, ...OWN_EXIT_CODES[command] }).map(([code, text]) => `  ${code}  ${text}`)].join('\n');
 
 /** The docs that ship in the package (README.md, docs/), wherever it is installed. */
 const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));
@@ -58,5 +69,5 @@ export function helpFooter(command: string, root: boolean): string {
   const docs = root
     ? `\nDocs: ${DOCS_DIR} (runbook.md, configuration.md, errors.md, secrets/), README.md beside it; rotate help <command> for one command.`
     : '';
-  return `${examples ? `\nExamples:\n${examples}\n` : ''}\n${EXIT_CODES}\n${docs}`;
+  return `${examples ? `\nExamples:\n${examples}\n` : ''}\n${exitCodes(command)}\n${docs}`;
 }

@@ -107,6 +107,12 @@ describe('rotate CLI surface', () => {
       expect(help.stdout, command).toContain('Examples:\n  $ rotate');
       expect(help.stdout, command).toContain('Exit codes:\n  0  done');
     }
+    // Commands whose exit 0 and 1 mean something of their own say so, keeping the other codes.
+    const check = await runCli(['help', 'check'], { cwd: dir });
+    expect(check.stdout).toContain(
+      'Exit codes:\n  0  no error-level finding stands (warnings may)\n  1  an error-level finding stands\n  2  bad usage',
+    );
+    expect((await runCli(['help', 'leak'], { cwd: dir })).stdout).toContain('  1  a finding matched no managed secret');
   });
 
   it('rotate completion prints a script each shell accepts, from the same commands and options', async () => {
