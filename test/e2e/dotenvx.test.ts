@@ -52,7 +52,6 @@ async function project(options: { verify?: 'ok' | 'refused'; graceHours?: number
   return { dir, privateKey, cli, writeConfig, url, path: join(dir, '.env') };
 }
 
-/** rotate's outputs and everything under .rotate/ and the app's log (its argv), for the leak grep. */
 describe('a dotenvx-encrypted .env', () => {
   it('is rotated encrypted: dotenvx reads the new value, the app run by dotenvx verified it, no plaintext anywhere', async () => {
     const { dir, privateKey, cli, url, path } = await project({ graceHours: 1 });
