@@ -115,8 +115,9 @@ describe.each(['file', 'postgres'] as const)('the promotion gate on one %s store
 
     config.secrets.jwt.promotion = { after: 'staging', withinDays: 14 };
     config.promotion = { after: 'staging', withinDays: 14 };
-    // Staging's run is older than a gate of 0.00001 days (about a second).
-    config.secrets.jwt.promotion.withinDays = 0.00001;
+    // Staging's run is older than a gate of 1e-9 days (86 microseconds): the production rotation of the test before
+    // ran after it, so this holds however fast the machine is.
+    config.secrets.jwt.promotion.withinDays = 1e-9;
     writeFileSync(path, JSON.stringify(config));
     const before = jwtOf('production');
     const closed = await cli('production', ['jwt', '--yes']);
