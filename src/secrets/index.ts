@@ -7,7 +7,7 @@ import { postgresKind } from './postgres/kind.js';
 import { randomKind } from './random/kind.js';
 import { redisKind } from './redis/kind.js';
 import { stripeKind } from './stripe/kind.js';
-import type { OneTimeSetup, RotationWrites, Rotator, RunOverrides, SecretKind } from './types.js';
+import type { ConsentRun, OneTimeSetup, RotationWrites, Rotator, RunOverrides, SecretKind } from './types.js';
 
 /** The registry: one entry per kind, each declared in its own folder (`<kind>/kind.ts`), in the order of the built-in defaults. */
 const kinds: { [K in Kind]: SecretKind<SecretConfigOf<K>> } = {
@@ -32,6 +32,10 @@ export async function loadRotator<C extends SecretConfig>(kind: C['kind']): Prom
 /** Env keys a secret writes, without loading its rotator (status and plans need only this). */
 export const envKeysOf = (config: SecretConfig): string[] => entryOf(config.kind).envKeys(config);
 
+/** The keys a run of this secret writes, for plans (SecretKind.keysWritten; all of its env keys by default). */
+export const keysWrittenOf = (config: SecretConfig, run: { emergency: boolean }): string[] =>
+  entryOf(config.kind).keysWritten?.(config, run) ?? envKeysOf(config);
+
 /** Process environment variables that hold credentials of this secret (never handed to a child process). */
 export const credentialEnvNamesOf = (config: SecretConfig): string[] => entryOf(config.kind).credentialEnvNames(config);
 
@@ -53,6 +57,9 @@ export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneT
 /** A result's facts as sentences, by its kind (src/secrets/<kind>/kind.ts); none for a kind rotate does not know. */
 export const factSentences = (kind: string, facts: Facts, moment: FactsMoment): string[] =>
   kind in kinds ? entryOf(kind as Kind).describeFacts(facts, moment) : [];
+
+/** What a rotation of this secret costs, in sentences for the plan before consent (SecretKind.consentCosts). */
+export const consentCostsOf = (config: SecretConfig, run: ConsentRun): string[] => entryOf(config.kind).consentCosts?.(config, run) ?? [];
 
 /** What a rotation of this secret leaves unchecked in the running app (SecretKind.unchecked), or undefined. */
 export const uncheckedOf = (config: SecretConfig): string | undefined => entryOf(config.kind).unchecked?.(config);

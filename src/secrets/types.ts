@@ -130,6 +130,10 @@ export interface SecretKind<C extends SecretConfig> {
   load(): Promise<Rotator<C>>;
   /** The env-file keys the secret writes; the first is its main value. */
   envKeys(config: C): string[];
+  /**
+   * The keys a run writes, for plans (absent: all of `envKeys`): jwt writes no `<env>_PREVIOUS` without a grace period.
+   */
+  keysWritten?(config: C, run: { emergency: boolean }): string[];
   /** Process environment variables the secret reads credentials from (admin URLs): no child process sees them. */
   credentialEnvNames(config: C): string[];
   /**
@@ -150,11 +154,25 @@ export interface SecretKind<C extends SecretConfig> {
    */
   describeFacts(facts: Facts, moment: FactsMoment): string[];
   /**
+   * What a rotation of this secret costs the people and processes using it (who is logged out, what is refused until
+   * when), one sentence each, for the plan shown before consent (src/engine/consent.ts). From the config alone:
+   * nothing is read before consent. Absent: the plan names the keys it writes and nothing more.
+   */
+  consentCosts?(config: C, run: ConsentRun): string[];
+  /**
    * What a rotation of this secret cannot check in the running app with this config (a JWT secret without
    * `verify.url`: nothing asks the app to accept the new secret), as a sentence; undefined when its verify step
    * checks the new value where it is used. The result then never says "verified" (src/terminal/render.ts).
    */
   unchecked?(config: C): string | undefined;
+}
+
+/** What the plan before consent knows of the run when it words a kind's costs (`SecretKind.consentCosts`). */
+export interface ConsentRun {
+  /** The services that restart after the write, in the config's order (empty: none is named). */
+  services: readonly string[];
+  /** `until <services> restart`, or `until the processes that read it restart` when none is named. */
+  until: string;
 }
 
 /** The optional target writes of a kind's rotations (`SecretKind.writes`). */

@@ -130,6 +130,10 @@ export const exchangeKeyKind: SecretKind<ExchangeKeySecretConfig> = {
   credentialEnvNames: () => [],
   bareCopies: true,
   describeFacts: exchangeKeyFactSentences,
+  consentCosts: (config, run) => [
+    `every encrypted value in ${config.tables.map((t) => t.table).join(', ')} is re-encrypted (${config.commit === 'once' ? 'one transaction: writers of those rows wait until it commits' : `batches of ${config.batchSize}, each committed`})`,
+    `a process that reads only ${config.env} cannot read the re-encrypted rows ${run.until} (the app given both keys reads either)`,
+  ],
   unchecked: (config) =>
     config.verify
       ? undefined

@@ -120,9 +120,17 @@ export const jwtKind: SecretKind<JwtSecretConfig> = {
   writes: (config, run) => ({ stage: false, onRetire: config.graceHours > 0 && !run.emergency }),
   load: async () => (await import('./index.js')).jwtRotator,
   envKeys: (config) => [config.env, jwtPreviousEnv(config), ...config.alsoUpdate],
+  // Without a grace period the old secret is never kept: the previous-secret key is not written.
+  keysWritten: (config) =>
+    jwtKind.envKeys(config).filter((k) => config.graceHours > 0 || (!k.endsWith('_PREVIOUS') && k !== config.previousEnv)),
   credentialEnvNames: () => [],
   bareCopies: true,
   describeFacts: jwtFactSentences,
+  consentCosts: (config) => [
+    config.graceHours > 0
+      ? `tokens signed with the old secret stay valid for ${counted(config.graceHours, 'hour')} (grace): nobody is logged out`
+      : 'every signed-in user is logged out: tokens signed with the old secret are refused once the new one is verified (no grace period)',
+  ],
   unchecked: (config) =>
     config.verify
       ? undefined

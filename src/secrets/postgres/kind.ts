@@ -114,4 +114,9 @@ export const postgresKind: SecretKind<PostgresSecretConfig> = {
   credentialEnvNames: (config) => (config.adminUrlEnv ? [config.adminUrlEnv] : []),
   setup: async () => (await import('./role-setup.js')).alternateRolesSetup,
   describeFacts: postgresFactSentences,
+  consentCosts: (config, run) => [
+    config.strategy === 'alternate-roles'
+      ? 'the app moves to the idle login role; the old role keeps working until it is retired: no login is refused'
+      : `new database logins with the old password are refused from the password change ${run.until}; open connections stay`,
+  ],
 };

@@ -98,4 +98,9 @@ export const redisKind: SecretKind<RedisSecretConfig> = {
   credentialEnvNames: (config) => (config.adminUrlEnv ? [config.adminUrlEnv] : []),
   withOverrides: (config, run) => (run.allowUnpersisted ? { ...config, allowUnpersisted: true } : config),
   describeFacts: redisFactSentences,
+  consentCosts: (config, run) => [
+    config.strategy === 'acl'
+      ? 'old and new Redis passwords both work until the new one is verified: no login is refused'
+      : `new Redis connections with the old password are refused from the change ${run.until}; open connections stay`,
+  ],
 };

@@ -134,4 +134,8 @@ export const stripeKind: SecretKind<StripeSecretConfig> = {
   envKeys: (config) => [config.env.secretKey, config.env.publishableKey, config.env.webhookSecret],
   credentialEnvNames: () => [],
   describeFacts: stripeFactSentences,
+  consentCosts: (config) => [
+    'a new secret key, rolled in the Stripe Dashboard, is handed in first (the old one stays valid until the expiry chosen there)',
+    ...(config.webhook ? ['the webhook endpoint is replaced by a copy with a new signing secret'] : []),
+  ],
 };
