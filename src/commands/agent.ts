@@ -55,9 +55,10 @@ const line = (r: AgentResult): string =>
 
 /** `rotate agent`: one pass (`--once`), or passes every `--interval` seconds until SIGINT/SIGTERM. */
 async function agent(options: Options): Promise<number> {
-  const [{ agentPass, agentPlan, leaveFleet }, { stopSignal, whileChanging }] = await Promise.all([
+  const [{ agentPass, agentPlan, leaveFleet }, { stopSignal, whileChanging }, { errorInfo }] = await Promise.all([
     import('../fleet/agent.js'),
     import('./interrupt.js'),
+    import('../errors.js'),
   ]);
   const host = options.host ?? (process.env.ROTATE_HOST || hostname());
   return withSession(options, { envFile: 'required', unattended: true }, async (session) => {
@@ -70,26 +71,51 @@ async function agent(options: Options): Promise<number> {
       const plan = await agentPlan(session, host);
       return printResult(options, 'agent', 0, { results: [plan] }, () => line(plan));
     }
+    // --json in loop mode: one document at exit (CONTRACT.md, Output), not one per pass; consecutive passes with the
+    // same outcome are one item (`pass`: the first of them, `passes`: how many), so a long-running loop stays small.
+    const passes: LoopItem[] = [];
+    const remember = (result: AgentResult, pass: number) => {
+      const last = passes.at(-1);
+      if (last && sameOutcome(last, result)) last.passes += 1;
+      else passes.push({ ...result, pass, passes: 1 });
+    };
     // From here a signal waits for the pass to end (a write and its restart are not cut in the middle).
     return whileChanging(async () => {
-      for (;;) {
+      for (let pass = 1; ; pass++) {
         let code: number;
         try {
           const result = await agentPass(session, host);
           if (result.status === 'idle' || result.status === 'current') session.deps.log.debug(line(result));
-          code = print(result);
+          if (options.json && !options.once) {
+            remember(result, pass);
+            code = EXIT_BY_STATUS[result.status];
+          } else code = print(result);
         } catch (error) {
           // The store unreachable, a wrong key, a name taken: --once reports it; the loop says so and tries again.
           if (options.once || (error as { code?: string }).code === 'FLEET_HOST_TAKEN') throw error;
           session.deps.log.warn(`${host}: this pass failed: ${(error as Error).message}; trying again in ${options.interval} s`);
+          remember({ host, status: 'failed', error: errorInfo(error) }, pass);
           code = 1;
         }
         if (options.once) return code;
-        if (await stopped(stopSignal, options.interval * 1000)) return 0;
+        if (await stopped(stopSignal, options.interval * 1000)) {
+          return options.json ? printResult(options, 'agent', 0, { results: passes }, () => '') : 0;
+        }
       }
     });
   });
 }
+
+/** One item of the loop's `--json` document: a pass's result, and how many passes in a row had the same one. */
+type LoopItem = AgentResult & { pass: number; passes: number };
+
+/** The same outcome as the pass before: the same status of the same published values, the same error. */
+const sameOutcome = (a: AgentResult, b: AgentResult): boolean =>
+  a.status === b.status &&
+  a.runId === b.runId &&
+  a.fingerprint === b.fingerprint &&
+  a.error?.code === b.error?.code &&
+  a.error?.message === b.error?.message;
 
 /** Sleeps `ms`, or less when a signal asks the loop to stop: true when it did. */
 function stopped(signal: AbortSignal, ms: number): Promise<boolean> {

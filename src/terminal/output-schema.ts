@@ -159,6 +159,9 @@ export const outputSchema = z.discriminatedUnion('command', [
       keys: z.optional(z.array(z.string())),
       services: z.optional(z.array(z.string())),
       error: z.optional(z.looseObject({ code: z.string(), message: z.string() })),
+      /** Loop mode (no --once): the first pass that had this result, and how many passes in a row had it. */
+      pass: z.optional(z.number()),
+      passes: z.optional(z.number()),
     }),
     {},
   ),

@@ -21,6 +21,8 @@ interface Host {
   dir: string;
   app: StandInApp;
   agent?: ChildProcess;
+  /** What the running agent printed on stdout (its --json document at exit). */
+  stdout?: string;
 }
 
 /** Every form a leak could take: raw, base64, hex, URL-encoded. */
@@ -72,14 +74,18 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     return host;
   }
 
-  function startAgent(host: Host) {
-    const child = spawn(process.execPath, [CLI, 'agent', '--host', host.name, '--interval', '0.3'], {
+  function startAgent(host: Host, extra: string[] = []) {
+    const child = spawn(process.execPath, [CLI, 'agent', '--host', host.name, '--interval', '0.3', ...extra], {
       cwd: host.dir,
       env: { ...process.env, NO_COLOR: '1', ...env() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    host.stdout = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      host.stdout += d.toString();
+    });
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', () => (outputs[`agent ${host.name} ${Date.now()}`] = out));
     host.agent = child;
@@ -133,11 +139,13 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     expect(JSON.parse(dry.stdout).results[0].steps).toEqual(
       expect.arrayContaining(['fleet-publish', 'hook-afterApply', 'hook-afterVerify', 'fleet-ack', 'retire']),
     );
-    for (const host of hosts) startAgent(host);
+    // Looping agents with --json: one document each, printed when they are stopped (CONTRACT.md, Output).
+    for (const host of hosts) startAgent(host, ['--json']);
     expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
     const result = await runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).results[0].status).toBe('rotated');
+    const runId = JSON.parse(result.stdout).results[0].runId;
     const value = jwt(rotating)!;
     expect(value).not.toBe(OLD);
     for (const host of hosts) {
@@ -153,7 +161,20 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     expect(readFileSync(join(root, 'hooks-one.log'), 'utf8')).toBe('migrate afterApply\n');
     const every = readFileSync(join(root, 'hooks-every.log'), 'utf8').trim().split('\n').sort();
     expect(every).toEqual(expect.arrayContaining(['flush main', 'flush web-1', 'flush web-2', 'flush worker']));
-    for (const host of hosts) await stopAgent(host);
+    for (const host of hosts) {
+      // Stopped by SIGTERM between passes: exit 0 and exactly one JSON document, one item per run of like passes.
+      await stopAgent(host);
+      expect(host.agent?.exitCode, host.stdout).toBe(0);
+      const doc = JSON.parse(host.stdout ?? '');
+      expect(doc).toMatchObject({ command: 'agent', ok: true, exitCode: 0 });
+      const items = doc.results as { host: string; status: string; runId?: string; pass: number; passes: number }[];
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.every((item) => item.host === host.name && item.pass >= 1 && item.passes >= 1)).toBe(true);
+      // Items follow one another: each starts at the pass after the last one of the item before.
+      expect(items.slice(1).map((item) => item.pass)).toEqual(items.slice(0, -1).map((item) => item.pass + item.passes));
+      // The rotation's values, applied once (then 'current' until the retire changes, applied too).
+      expect(items.filter((item) => item.status === 'applied' && item.runId === runId).length).toBeGreaterThan(0);
+    }
     const tree = Object.fromEntries(
       [rotating, ...hosts].flatMap((h) => Object.entries(readTree(h.dir)).filter(([k]) => !k.endsWith('.env'))),
     );
