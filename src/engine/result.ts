@@ -75,6 +75,26 @@ const EXIT_BY_STATUS: Record<SecretStatus, ExitCodeValue> = {
 // Git delivery (target.source.git): a push the remote refused, or a commit git or rotate refused, is undone the same way.
 const USAGE_FAILURES = new Set(['KUBE_CONFLICT', 'GIT_PUSH_REFUSED', 'GIT_PLAINTEXT', 'GIT_COMMIT_FAILED']);
 
+/**
+ * A failure whose rollback failed too, as one error that says each thing once. The rollback usually fails the way the
+ * run did (a restart command that fails again prints the same): its message and its hint (which quotes the command's
+ * output) are then shown once, not once per attempt; different ones are shown each with what it belongs to.
+ */
+export function rollbackFailed(run: ErrorInfo, rollback: ErrorInfo): ErrorInfo {
+  const message =
+    rollback.message === run.message
+      ? `${run.message}, and again while rolling back`
+      : `${run.message}; rolling back failed too: ${rollback.message}`;
+  const hints =
+    !rollback.hint || rollback.hint === run.hint
+      ? [run.hint]
+      : !run.hint
+        ? [rollback.hint]
+        : [`the run: ${run.hint}`, `the rollback: ${rollback.hint}`];
+  const next = 'fix the cause, then run `rotate resume`: it finishes the rollback (`rotate status` shows the run)';
+  return { code: 'ROLLBACK_FAILED', message, hint: [...hints.filter((h) => h !== undefined), next].join('\n') };
+}
+
 /** The worst outcome decides: needs a person (3) over bad input (2) over failed (1) over done (0). */
 export function exitCodeOf(results: SecretResult[]): ExitCodeValue {
   const rank = (exit: ExitCodeValue) => [ExitCode.ok, ExitCode.failed, ExitCode.usage, ExitCode.needsPerson].indexOf(exit as 0);

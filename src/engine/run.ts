@@ -17,7 +17,7 @@ import { checkCount, trace, traced } from '../trace.js';
 import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
 import { record, type ValuesAround } from './record.js';
-import { type ErrorInfo, errorInfo, type SecretResult, type SecretStatus } from './result.js';
+import { errorInfo, rollbackFailed, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
 import {
@@ -343,12 +343,7 @@ export class Run implements StepRun {
     try {
       await this.undo();
     } catch (error) {
-      const why = errorInfo(error);
-      const info: ErrorInfo = {
-        code: 'ROLLBACK_FAILED',
-        message: `${reason.message}; rolling back failed too: ${why.message}`,
-        hint: 'run `rotate status`, fix the cause, then `rotate resume`',
-      };
+      const info = rollbackFailed(reason, errorInfo(error));
       return this.park(
         'the rotation and its rollback failed',
         this.members.map((m) => this.#result(m, 'rollback-failed', { error: info })),

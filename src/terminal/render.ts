@@ -126,7 +126,9 @@ export function renderResults(
  */
 export function errorLines(error: ErrorInfo): string[] {
   const [first = '', ...rest] = error.message.split('\n').map(escapeInline);
-  return [`[${error.code}] ${first}`, ...rest, ...(error.hint ? [`hint: ${escapeInline(error.hint)}`] : [])];
+  // A hint's lines stay lines too (what a failed command printed), indented under it.
+  const [hint, ...more] = error.hint ? error.hint.split('\n').map(escapeInline) : [];
+  return [`[${error.code}] ${first}`, ...rest, ...(hint === undefined ? [] : [`hint: ${hint}`, ...more.map((line) => `  ${line}`)])];
 }
 
 /** A plain table: columns padded to their widest cell; a cell is one line, its control characters escaped. */

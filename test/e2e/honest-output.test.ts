@@ -69,4 +69,25 @@ describe('output that is never wrong', () => {
     expect(after.code).toBe(0);
     expect(after.stdout).toContain('check ok');
   });
+
+  it('a restart that fails, and fails again in the rollback: its message and what it printed are shown once', async () => {
+    // The restart command prints two lines (one with a secret in it, which must never show) and exits 7, every time.
+    const p = project(`echo "compose: service backend failed to start"; echo "token=$(grep JWT_SECRET .env)" >&2; exit 7`);
+    const failed = await p.cli(['jwt', '--yes']);
+    expect(failed.code, failed.stderr).toBe(3);
+    const out = failed.stdout;
+    expect(out.split('exited with 7').length - 1, out).toBe(1);
+    expect(out.split('compose: service backend failed to start').length - 1, out).toBe(1);
+    expect(out).toContain('[ROLLBACK_FAILED] the restart command of service backend exited with 7, and again while rolling back');
+    // Its lines stay lines (not one line of \\n), under the hint; the way on comes last.
+    expect(out).toMatch(
+      /hint: check services\.backend\.restart in the config; it printed:\n {6}token=JWT_SECRET=\[redacted\]\n {6}compose: service backend failed to start\n {6}fix the cause, then run `rotate resume`/,
+    );
+    const json = await p.cli(['status', '--json']);
+    expect(json.stdout.split('exited with 7').length - 1).toBe(1);
+    const resume = await p.cli(['resume']);
+    expect(
+      findLeaks({ out, err: failed.stderr, resume: resume.stdout + resume.stderr, ...readTree(join(p.dir, '.rotate')) }, [OLD, p.secret()]),
+    ).toEqual([]);
+  });
 });
