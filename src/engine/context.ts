@@ -21,6 +21,7 @@ export function buildContext(session: Session, id: string, state: SecretState | 
     config: secretConfig(session, id),
     env: snapshot.values,
     location: session.target.description,
+    files: session.target.files ?? [],
     configDir: session.configDir,
     emergency: session.options.emergency,
     unattended: session.options.unattended,

@@ -60,6 +60,11 @@ export interface RotatorContext<C extends SecretConfig = SecretConfig> {
    * /app/worker/.env`, `Secret ns/name`.
    */
   location: string;
+  /**
+   * The env files of the target (the target's `files`): where a kind that works on the file itself finds it (dotenvx's
+   * keypair). Empty when the values do not live in env files (a Kubernetes Secret). `location` is only for messages.
+   */
+  files: readonly string[];
   configDir: string;
   /** `--emergency`: retire the old value at once and cut its sessions where the provider can. */
   emergency: boolean;

@@ -122,6 +122,7 @@ export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetD
 
   return {
     description: paths.join(' and '),
+    files: [...paths],
     read,
 
     async preflight(keys): Promise<TargetPreflight> {

@@ -14,6 +14,11 @@ export interface Target {
   /** For messages and the plan: `.env and worker/.env`, `Secret cryptoorchestrator/cryptoorchestrator-secrets`. */
   readonly description: string;
   /**
+   * The env files that hold the values, as opened (resolved paths), for a kind that works on the file itself
+   * (dotenvx's keypair beside it). Absent for a target whose values are not in env files (a Kubernetes Secret).
+   */
+  readonly files?: readonly string[];
+  /**
    * The values every consumer reads now (keys are env names). Several env files must agree on the value of each key
    * in `agreeOn` (the keys being rotated): a file that disagrees throws (exit 2, the file and key named).
    */

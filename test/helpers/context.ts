@@ -46,6 +46,7 @@ export function testContext<C extends SecretConfig>(options: TestContextOptions)
     config: secretSchema.parse(options.config) as C,
     env: options.env ?? {},
     location: '/dev/null',
+    files: [],
     configDir: process.cwd(),
     emergency: options.emergency ?? false,
     unattended: options.unattended ?? false,

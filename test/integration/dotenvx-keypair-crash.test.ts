@@ -28,6 +28,7 @@ async function scene(file = '.env', env = 'DOTENV_PUBLIC_KEY') {
   const target = openEnvFileTarget([path]);
   const ctx = testContext<DotenvxSecretConfig>({ config: { kind: 'dotenvx', env, services: ['app'] } });
   ctx.location = path;
+  ctx.files = [path];
   ctx.env = (await target.read()).values;
   const privateName = env.replace('PUBLIC', 'PRIVATE');
   const keys = () => (dotenv.parse(readFileSync(join(dir, '.env.keys'), 'utf8'))[privateName] ?? '').split(',');

@@ -6,7 +6,6 @@
 //   verify       every value opens with the new key from `.env.keys`; the restarted services are healthy
 //   retire       `.env.keys`: DOTENV_PRIVATE_KEY=<new>
 // An undo puts the file's bytes back first (the engine restores the target), then undoApply takes the new key out.
-import { isAbsolute } from 'node:path';
 import { type Check, check } from '../../core-types.js';
 import { type DotenvxFile, decryptEnvFile, detectDotenvx, findPrivateKey, generateKeypair, publicKeyOf } from '../../envfile/dotenvx.js';
 import { readEnvFile } from '../../envfile/file.js';
@@ -18,9 +17,8 @@ import { type DotenvxPlanFacts, type DotenvxRotationFacts, type DotenvxSecretCon
 
 type Ctx = RotatorContext<DotenvxSecretConfig>;
 
-/** The one env file of the target (its description is its path), or undefined for several files or a Secret. */
-const envFileOf = (ctx: Ctx): string | undefined =>
-  isAbsolute(ctx.location) && !ctx.location.includes(' and ') ? ctx.location : undefined;
+/** The one env file of the target, or undefined for several files or a Secret. */
+const envFileOf = (ctx: Ctx): string | undefined => (ctx.files.length === 1 ? ctx.files[0] : undefined);
 
 async function encryptedFile(path: string): Promise<DotenvxFile | undefined> {
   const { values } = await readEnvFile(path);
@@ -152,9 +150,10 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
 
   async verify(ctx, rotation) {
     const next = rotation.secrets.new!;
+    const path = envFileOf(ctx)!;
     return [
-      check(`${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), ctx.location),
-      await opensWith(ctx, next, `every value of ${ctx.location} opens with the new private key in ${keysFileOf(ctx.location)}`),
+      check(`${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), path),
+      await opensWith(ctx, next, `every value of ${path} opens with the new private key in ${keysFileOf(path)}`),
     ];
   },
 
