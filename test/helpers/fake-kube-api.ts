@@ -33,10 +33,12 @@ export interface ApiServerOptions {
   noAccessReview?: boolean;
 }
 
-const GROUP_OF: Record<string, string> = { secrets: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps' };
-const OBJECT_PATH = /^\/(?:api\/v1|apis\/apps\/v1)\/namespaces\/([^/]+)\/(secrets|deployments|statefulsets|daemonsets)\/([^/]+)$/;
+const GROUP_OF: Record<string, string> = { secrets: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', cronjobs: 'batch' };
+const OBJECT_PATH =
+  /^\/(?:api\/v1|apis\/apps\/v1|apis\/batch\/v1)\/namespaces\/([^/]+)\/(secrets|deployments|statefulsets|daemonsets|cronjobs)\/([^/]+)$/;
 const COLLECTION_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/;
-const WORKLOADS_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)$/;
+const WORKLOADS_PATH =
+  /^\/apis\/(?:apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)|batch\/v1\/namespaces\/([^/]+)\/(cronjobs))$/;
 const NAMESPACE_PATH = /^\/api\/v1\/namespaces\/([^/]+)$/;
 const SSAR_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
@@ -176,7 +178,8 @@ export class ApiServer {
     const collection = COLLECTION_PATH.exec(url.pathname);
     if (collection && record.method === 'POST') return this.#create(record, account, decodeURIComponent(collection[1] ?? ''), raw);
     const workloads = WORKLOADS_PATH.exec(url.pathname);
-    if (workloads && record.method === 'GET') return this.#listOrWatch(account, url, workloads[1] ?? '', workloads[2] as Resource);
+    if (workloads && record.method === 'GET')
+      return this.#listOrWatch(account, url, workloads[1] ?? workloads[3] ?? '', (workloads[2] ?? workloads[4]) as Resource);
     const namespaceMatch = NAMESPACE_PATH.exec(url.pathname);
     if (namespaceMatch && record.method === 'GET') {
       const name = decodeURIComponent(namespaceMatch[1] ?? '');
@@ -227,8 +230,9 @@ export class ApiServer {
     const watching = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
     const verb = watching ? 'watch' : 'list';
     // The API server authorizes a list/watch with a metadata.name field selector as a request for that name.
-    if (!isAllowed(account, { verb, group: 'apps', resource, namespace, name: wanted.name })) {
-      throw forbidden(account.user, verb, resource, 'apps', namespace, wanted.name);
+    const group = GROUP_OF[resource] ?? 'apps';
+    if (!isAllowed(account, { verb, group, resource, namespace, name: wanted.name })) {
+      throw forbidden(account.user, verb, resource, group, namespace, wanted.name);
     }
     const { store } = this.options;
     if (!watching) return [200, list(store, wanted)];

@@ -37,7 +37,8 @@ export class Controller {
     readonly nodes = 1,
   ) {
     store.on('change', (key: ResourceKey) => {
-      if (key.resource !== 'secrets') this.kick(key);
+      // A CronJob's pods come from its Jobs, which the fake does not run.
+      if (key.resource !== 'secrets' && key.resource !== 'cronjobs') this.kick(key);
     });
     // Progress deadlines pass without any event; a slow tick notices them.
     this.#timer = setInterval(() => {
@@ -89,7 +90,10 @@ export class Controller {
   }
 
   #slots(key: ResourceKey, spec: JsonObject): number {
-    return key.resource === 'daemonsets' ? this.nodes : Number(spec.replicas ?? 1);
+    if (key.resource !== 'daemonsets') return Number(spec.replicas ?? 1);
+    // The fake's nodes carry no labels: a DaemonSet with a nodeSelector schedules no pod.
+    const selector = ((spec.template as JsonObject | undefined)?.spec as JsonObject | undefined)?.nodeSelector;
+    return selector && Object.keys(selector as JsonObject).length ? 0 : this.nodes;
   }
 
   /** Deployment rolling update; says whether anything moved (for the progress deadline). */

@@ -24,6 +24,11 @@ const DOCUMENTS: Record<string, unknown> = {
         versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
         preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
       },
+      {
+        name: 'batch',
+        versions: [{ groupVersion: 'batch/v1', version: 'v1' }],
+        preferredVersion: { groupVersion: 'batch/v1', version: 'v1' },
+      },
     ],
   },
   '/api/v1': {
@@ -40,6 +45,12 @@ const DOCUMENTS: Record<string, unknown> = {
       resource('statefulsets', 'StatefulSet', ALL, ['sts']),
       resource('daemonsets', 'DaemonSet', ALL, ['ds']),
     ],
+  },
+  '/apis/batch/v1': {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: 'batch/v1',
+    resources: [resource('cronjobs', 'CronJob', ALL, ['cj'])],
   },
 };
 

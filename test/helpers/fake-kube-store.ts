@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { JsonObject } from './fake-kube-patch.js';
 
-export type Resource = 'secrets' | 'deployments' | 'statefulsets' | 'daemonsets';
+export type Resource = 'secrets' | 'deployments' | 'statefulsets' | 'daemonsets' | 'cronjobs';
 
 export interface ResourceKey {
   resource: Resource;

@@ -7,7 +7,13 @@ import type { JsonObject } from './fake-kube-patch.js';
 import { badRequest } from './fake-kube-status.js';
 import type { ObjectStore, Resource, ResourceKey } from './fake-kube-store.js';
 
-const KIND: Record<string, string> = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' };
+const KIND: Record<string, string> = {
+  deployments: 'Deployment',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  cronjobs: 'CronJob',
+};
+const API_VERSION = (resource: Resource) => (resource === 'cronjobs' ? 'batch/v1' : 'apps/v1');
 
 export interface Selection {
   resource: Resource;
@@ -32,7 +38,7 @@ const matching = (store: ObjectStore, s: Selection) =>
 export function list(store: ObjectStore, s: Selection): JsonObject {
   return {
     kind: `${KIND[s.resource]}List`,
-    apiVersion: 'apps/v1',
+    apiVersion: API_VERSION(s.resource),
     metadata: { resourceVersion: store.resourceVersion },
     items: matching(store, s),
   };
@@ -59,7 +65,7 @@ export function watch(store: ObjectStore, s: Selection, params: URLSearchParams,
   }
   if (params.get('sendInitialEvents') === 'true') {
     const metadata = { resourceVersion: store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } };
-    send('BOOKMARK', { kind: KIND[s.resource] as string, apiVersion: 'apps/v1', metadata });
+    send('BOOKMARK', { kind: KIND[s.resource] as string, apiVersion: API_VERSION(s.resource), metadata });
   }
   const onChange = (key: ResourceKey) => {
     if (key.resource !== s.resource || key.namespace !== s.namespace || (s.name !== undefined && key.name !== s.name)) return;
