@@ -15,7 +15,12 @@ const EXAMPLES: Record<string, string[]> = {
   verify: ['rotate verify', 'rotate verify database --json', 'rotate verify redis --verbose    # the servers and URLs it checks'],
   rollback: ['rotate rollback jwt', 'rotate rollback database --yes'],
   resume: ['rotate status    # shows the interrupted run', 'rotate resume'],
-  init: ['rotate init', 'rotate init --force --config deploy/rotate.config.json'],
+  init: [
+    'rotate init',
+    'rotate init --force --config deploy/rotate.config.json',
+    'rotate init --from-kubernetes -n cryptoorchestrator --secret cryptoorchestrator-secrets',
+    'rotate init --from-kubernetes --context prod --dry-run    # print the config, write nothing',
+  ],
   setup: ['rotate setup database           # print the SQL', 'rotate setup database --apply'],
   mark: ['rotate mark stripe --rotated-at 2026-11-30 --reason "rolled in the Dashboard" --yes'],
   check: ['rotate check                # CI: exit 1 when an error-level finding stands', "rotate check --json | jq -r '.results[].id'"],
@@ -57,8 +62,21 @@ const OWN_EXIT_CODES: Record<string, Record<number, string>> = {
   },
 };
 
+/** Commands that return only these codes (they rotate nothing, hold no lock). */
+const SOLE_EXIT_CODES: Record<string, Record<number, string>> = {
+  init: {
+    0: 'the config was written (with --dry-run: printed on stdout)',
+    2: 'bad usage, a config already there (without --force), or the Secret could not be read (no context, no Secret, a missing right): nothing was written',
+  },
+};
+
 const exitCodes = (command: string) =>
-  ['Exit codes:', ...Object.entries({ ...EXIT_CODES, ...OWN_EXIT_CODES[command] }).map(([code, text]) => `  ${code}  ${text}`)].join('\n');
+  [
+    'Exit codes:',
+    ...Object.entries(SOLE_EXIT_CODES[command] ?? { ...EXIT_CODES, ...OWN_EXIT_CODES[command] }).map(
+      ([code, text]) => `  ${code}  ${text}`,
+    ),
+  ].join('\n');
 
 /** The docs that ship in the package (README.md, docs/), wherever it is installed. */
 const DOCS_DIR = fileURLToPath(new URL('../../docs/', import.meta.url));

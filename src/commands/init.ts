@@ -9,22 +9,62 @@ import { lazy } from '../lazy.js';
 import { defineCommand, globalOptionsSchema } from './options.js';
 import { printResult } from './output.js';
 
-const optionsSchema = lazy(() => z.extend(globalOptionsSchema(), { force: z._default(z.boolean(), false) }));
+const optionsSchema = lazy(() =>
+  z.extend(globalOptionsSchema(), {
+    force: z._default(z.boolean(), false),
+    dryRun: z._default(z.boolean(), false),
+    fromKubernetes: z._default(z.boolean(), false),
+    namespace: z.optional(z.string().check(z.minLength(1))),
+    secret: z.optional(z.string().check(z.minLength(1))),
+    context: z.optional(z.string().check(z.minLength(1))),
+  }),
+);
+
+/** The platform's Secret (PLATFORM.md), what --from-kubernetes reads unless --secret names another. */
+const PLATFORM_SECRET = 'cryptoorchestrator-secrets';
 
 export const initCommand = defineCommand(
   () =>
     new Command('init')
-      .description('write rotate.config.json from the env file and compose file of the current directory')
-      .option('--force', 'overwrite an existing config file'),
+      .description(
+        'write rotate.config.json from the env file and compose file of the current directory, or from a Kubernetes Secret and the workloads that read it',
+      )
+      .option('--force', 'overwrite an existing config file')
+      .option('--dry-run', 'print the config on stdout instead of writing it')
+      .option('--from-kubernetes', "read a Secret and the workloads that reference it (the kubeconfig's current context)")
+      .option('-n, --namespace <name>', "the Secret's namespace (with --from-kubernetes; default: the context's, else default)")
+      .option('--secret <name>', `the Secret to read (with --from-kubernetes; default: ${PLATFORM_SECRET})`)
+      .option('--context <name>', 'the kubeconfig context to use and write as target.context (with --from-kubernetes)'),
   optionsSchema,
   init,
 );
+
+type InitOptions = z.output<ReturnType<typeof optionsSchema>>;
+
+/** --namespace, --secret and --context say where the Secret is: without --from-kubernetes they mean nothing. */
+function checkFlags(options: InitOptions): void {
+  const clusterFlag = (['namespace', 'secret', 'context'] as const).find((flag) => options[flag] !== undefined);
+  if (clusterFlag && !options.fromKubernetes) {
+    throw usageError(
+      'USAGE',
+      `--${clusterFlag} names where a Kubernetes Secret is; it needs --from-kubernetes`,
+      'rotate help init shows its usage and options',
+    );
+  }
+  if (options.fromKubernetes && options.envFile !== undefined) {
+    throw usageError(
+      'USAGE',
+      '--env-file and --from-kubernetes both say where the values are: an env file or a Secret',
+      'keep one; rotate help init shows its usage and options',
+    );
+  }
+}
 
 /** A starter config for the platform: every key with its default, each secret (as its kind gives it) saying what it does. */
 async function starterConfig(): Promise<Record<string, unknown>> {
   const { secretKinds } = await import('../secrets/index.js');
   return {
-    envFile: '.env',
+    target: { type: 'envfile', files: ['.env'] },
     store: { type: 'file', dir: '.rotate' },
     services: {
       backend: {
@@ -74,7 +114,7 @@ async function envValues(path: string, text: string, parseEnv: (text: string) =>
  * The config from what is in the folder: the env file's keys and the compose file's services (src/init/), or the
  * starter (every kind, one backend service) when there is no env file to start from.
  */
-async function discovered(configDir: string, envFileOption: string | undefined): Promise<InitResult | undefined> {
+async function fromEnvFile(configDir: string, envFileOption: string | undefined): Promise<InitResult | undefined> {
   const envPath = resolve(configDir, envFileOption ?? '.env');
   const text = await readIfThere(envPath);
   if (text === undefined) return undefined;
@@ -103,14 +143,26 @@ async function discovered(configDir: string, envFileOption: string | undefined):
   return discoverConfig({ envFile, env: await envValues(envPath, text, parseEnv), ...(compose ? { compose } : {}) });
 }
 
+/** The config from a Kubernetes Secret and the workloads of its namespace that read it (src/init/cluster.ts). */
+async function fromKubernetes(options: InitOptions): Promise<InitResult> {
+  const { readCluster } = await import('../init/cluster.js');
+  const { discoverConfig } = await import('../init/discover.js');
+  const cluster = await readCluster({
+    secret: options.secret ?? PLATFORM_SECRET,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.context ? { context: options.context } : {}),
+  });
+  return discoverConfig(cluster.input);
+}
+
 /** What init read, decided and could not decide, for a person (stderr, after the path on stdout). */
-function describe(result: InitResult, envFile: string): string {
+function describe(result: InitResult): string {
   const lines = [
-    `read ${envFile}: ${Object.keys(result.config.secrets as object).length} secrets to manage`,
+    `read ${result.source}: ${Object.keys(result.config.secrets as object).length} secrets to manage`,
     ...result.decided.map((d) => `  ${d}`),
   ];
   if (result.undecided.length) {
-    lines.push('only you can give (edit rotate.config.json):', ...result.undecided.map((u) => `  ${u.path}: ${u.why}`));
+    lines.push(`only you can give (edit ${CONFIG_NAME}):`, ...result.undecided.map((u) => `  ${u.path}: ${u.why}`));
   }
   if (result.unmanaged.length) {
     lines.push(`not managed (they look like credentials; no kind rotates them yet): ${result.unmanaged.join(', ')}`);
@@ -118,12 +170,24 @@ function describe(result: InitResult, envFile: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function init(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
+const CONFIG_NAME = 'rotate.config.json';
+
+async function init(options: InitOptions): Promise<number> {
+  checkFlags(options);
   const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
   const path = resolve(process.cwd(), options.config ?? CONFIG_FILE);
-  const found = await discovered(dirname(path), options.envFile);
+  const found = options.fromKubernetes ? await fromKubernetes(options) : await fromEnvFile(dirname(path), options.envFile);
   const starter: Record<string, unknown> = { $schema: await schemaPath(dirname(path)), ...(found?.config ?? (await starterConfig())) };
   parseConfig(starter, found ? 'the config init discovered' : 'the starter config');
+  const details = found ? { source: found.source, decided: found.decided, undecided: found.undecided, unmanaged: found.unmanaged } : {};
+  if (options.dryRun) {
+    // The config on stdout, nothing written: `rotate init --dry-run > rotate.config.json` is the same as init.
+    if (!options.quiet && found && !options.json) process.stderr.write(describe(found));
+    if (options.json)
+      return printResult(options, 'init', ExitCode.ok, { results: [{ path, written: false, config: starter, ...details }] }, () => '');
+    process.stdout.write(`${JSON.stringify(starter, null, 2)}\n`);
+    return ExitCode.ok;
+  }
   try {
     await writeFile(path, `${JSON.stringify(starter, null, 2)}\n`, { flag: options.force ? 'w' : 'wx', mode: 0o644 });
   } catch (error) {
@@ -133,13 +197,12 @@ async function init(options: z.output<ReturnType<typeof optionsSchema>>): Promis
     throw error;
   }
   if (!options.quiet) {
-    if (found) process.stderr.write(describe(found, String(starter.envFile)));
+    if (found) process.stderr.write(describe(found));
     process.stderr.write(
       found
         ? `next: ${found.undecided.length ? 'give the values above, then ' : ''}run \`rotate --dry-run --all\`\n`
         : 'no env file here to start from: wrote the starter; edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n',
     );
   }
-  const details = found ? { decided: found.decided, undecided: found.undecided, unmanaged: found.unmanaged } : {};
   return printResult(options, 'init', ExitCode.ok, { results: [{ path, written: true, ...details }] }, () => `wrote ${path}`);
 }

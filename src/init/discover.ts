@@ -1,17 +1,21 @@
-// `rotate init` from what is there: the env file's keys decide which secrets are managed (and which other keys hold
-// copies of their credentials, wired as alsoUpdate); the compose file decides which services restart for each and
-// how they are checked. Whatever cannot be read from the files is named, with why only a person can give it.
-// Pure: the command reads the files and hands their contents here.
+// `rotate init` from what is there: the env file's (or the Kubernetes Secret's) keys decide which secrets are managed
+// (and which other keys hold copies of their credentials, wired as alsoUpdate); the compose file (or the workloads
+// that reference the Secret) decides which services restart for each and how they are checked. Whatever cannot be
+// read from them is named, with why only a person can give it.
+// Pure: the command reads the files or the cluster and hands their contents here.
 import { parsePostgresUrl } from '../connection/postgres-url.js';
 import { type ComposeService, hostUrl, readsKey } from './compose.js';
+import type { KubernetesSource } from './workloads.js';
 
 export interface InitInput {
-  /** The env file, relative to the config's folder, as `envFile` will say. */
-  envFile: string;
+  /** The env file, relative to the config's folder, as `target.files` will say (absent with `kubernetes`). */
+  envFile?: string;
   /** Its keys and values (values are compared, never copied into the result). */
   env: Readonly<Record<string, string>>;
   /** The compose file beside it, when there is one. */
   compose?: { file: string; services: ComposeService[] };
+  /** The values come from a Kubernetes Secret, read by these workloads (`rotate init --from-kubernetes`). */
+  kubernetes?: KubernetesSource;
 }
 
 /** A config value init could not decide; `path` is where it goes in rotate.config.json. */
@@ -22,6 +26,8 @@ export interface Undecided {
 
 export interface InitResult {
   config: Record<string, unknown>;
+  /** Where the values were read: `.env`, `Secret cryptoorchestrator/cryptoorchestrator-secrets`. */
+  source: string;
   /** What init read and decided, one sentence each. */
   decided: string[];
   /** Values only a person can give. */
@@ -71,9 +77,13 @@ function copiesOf(env: Readonly<Record<string, string>>, main: string): string[]
 }
 
 export function discoverConfig(input: InitInput): InitResult {
-  const { env, envFile } = input;
+  const { env, kubernetes: cluster } = input;
+  const envFile = input.envFile ?? '.env';
   const keys = new Set(Object.keys(env).filter((key) => env[key] !== ''));
-  const services = input.compose?.services ?? [];
+  const services = cluster?.workloads.map((w) => w.consumer) ?? input.compose?.services ?? [];
+  /** Where consumers were looked for, when anywhere: `docker-compose.yml`, `namespace cryptoorchestrator`. */
+  const consumersFrom = cluster ? `namespace ${cluster.namespace}` : input.compose?.file;
+  const readerWord = cluster ? 'workload' : 'service';
   const decided: string[] = [];
   const undecided: Undecided[] = [];
   const secrets: Record<string, Record<string, unknown>> = {};
@@ -90,15 +100,19 @@ export function discoverConfig(input: InitInput): InitResult {
   function manage(id: string, secretKeys: string[], body: Record<string, unknown>, skip?: (s: ComposeService) => boolean): string[] {
     const names = readers(secretKeys, skip).map((s) => s.name);
     for (const key of secretKeys) used.add(key);
-    secrets[id] = { ...body, ...(input.compose ? { services: names } : {}) };
+    secrets[id] = { ...body, ...(consumersFrom ? { services: names } : {}) };
     const where = secretKeys.filter((key) => keys.has(key)).join(', ');
+    const restarts = cluster ? 'rolls out' : 'restarts';
     decided.push(
-      input.compose
-        ? `${id}: ${where}${names.length ? `; restarts ${names.join(', ')} (they read ${where.includes(',') ? 'these keys' : 'it'})` : '; no compose service reads it'}`
+      consumersFrom
+        ? `${id}: ${where}${names.length ? `; ${restarts} ${names.join(', ')} (they read ${where.includes(',') ? 'these keys' : 'it'})` : `; no ${readerWord} reads it`}`
         : `${id}: ${where}`,
     );
-    if (input.compose && names.length === 0) {
-      undecided.push({ path: `secrets.${id}.services`, why: `no service of ${input.compose.file} reads ${where}: name what must restart` });
+    if (consumersFrom && names.length === 0) {
+      undecided.push({
+        path: `secrets.${id}.services`,
+        why: `no ${readerWord} of ${consumersFrom} reads ${where}: name what must restart`,
+      });
     }
     return names;
   }
@@ -113,7 +127,9 @@ export function discoverConfig(input: InitInput): InitResult {
     if (!appBase)
       undecided.push({
         path: 'secrets.jwt.verify.url',
-        why: 'no service reading JWT_SECRET publishes a port: give the URL that answers 200 for a good token (/api/auth/me)',
+        why: cluster
+          ? "the URL where rotate reaches the app's /api/auth/me (200 for a good token): its Service (http://<service>.<namespace>.svc:<port>) when rotate runs in the cluster, its Ingress host otherwise"
+          : 'no service reading JWT_SECRET publishes a port: give the URL that answers 200 for a good token (/api/auth/me)',
       });
     else
       undecided.push({
@@ -124,7 +140,7 @@ export function discoverConfig(input: InitInput): InitResult {
   if (keys.has('JWT_REFRESH_SECRET')) {
     manage('jwt-refresh', ['JWT_REFRESH_SECRET'], { kind: 'jwt', env: 'JWT_REFRESH_SECRET', graceHours: 0 });
     decided.push(
-      'jwt-refresh: no verify URL (no endpoint checks a refresh token alone): rotate checks the restart and the health URL only',
+      `jwt-refresh: no verify URL (no endpoint checks a refresh token alone): rotate checks the ${cluster ? 'rollout' : 'restart and the health URL'} only`,
     );
   }
   if (keys.has('EXCHANGE_KEY_ENCRYPTION_KEY') && keys.has('DATABASE_URL')) {
@@ -164,8 +180,8 @@ export function discoverConfig(input: InitInput): InitResult {
     if (copies.length) decided.push(`redis: ${copies.join(', ')} hold the same password and change with it (alsoUpdate)`);
     decided.push(
       server
-        ? `redis: strategy requirepass (${server.name} takes its password from the env file when it starts)`
-        : 'redis: strategy acl (no compose service runs Redis from this env file; old and new passwords overlap until verified)',
+        ? `redis: strategy requirepass (${server.name} takes its password from the ${cluster ? 'Secret' : 'env file'} when it starts)`
+        : `redis: strategy acl (no ${cluster ? 'workload runs Redis from this Secret' : 'compose service runs Redis from this env file'}; old and new passwords overlap until verified)`,
     );
   }
   if (keys.has('STRIPE_SECRET_KEY')) {
@@ -174,6 +190,12 @@ export function discoverConfig(input: InitInput): InitResult {
       kind: 'stripe',
       ...(keys.has('STRIPE_WEBHOOK_SECRET') && appBase ? { webhook: { verifyUrl: `${appBase}/api/billing/webhook` } } : {}),
     });
+    if (keys.has('STRIPE_WEBHOOK_SECRET') && !appBase) {
+      undecided.push({
+        path: 'secrets.stripe.webhook.verifyUrl',
+        why: "where rotate reaches the app's /api/billing/webhook to check a signed test event (no published port says it)",
+      });
+    }
     if (keys.has('STRIPE_WEBHOOK_SECRET')) {
       undecided.push({
         path: 'secrets.stripe.webhook.url',
@@ -192,7 +214,16 @@ export function discoverConfig(input: InitInput): InitResult {
     input.compose && !['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'].includes(input.compose.file)
       ? ` -f ${input.compose.file}`
       : '';
-  for (const service of services.filter((s) => restarted.has(s.name))) {
+  for (const workload of cluster?.workloads.filter((w) => restarted.has(w.consumer.name)) ?? []) {
+    const { kind, name, namespace } = workload;
+    serviceConfig[workload.consumer.name] = {
+      kubernetes: { kind, name, ...(namespace !== cluster?.namespace ? { namespace } : {}) },
+    };
+    decided.push(
+      `${workload.consumer.name}: ${kind} ${name}, rolled out as kubectl rollout restart does (reads it through ${workload.via.join(', ')})`,
+    );
+  }
+  for (const service of cluster ? [] : services.filter((s) => restarted.has(s.name))) {
     const health = healthOf(service, service === app);
     serviceConfig[service.name] = {
       restart: `docker compose${composeFlag} up -d --force-recreate ${service.name}`,
@@ -200,7 +231,16 @@ export function discoverConfig(input: InitInput): InitResult {
     };
     decided.push(`${service.name}: ${health.note}`);
   }
-  if (!input.compose) {
+  if (cluster) {
+    for (const note of cluster.notes) decided.push(note);
+    if (Object.keys(serviceConfig).length)
+      decided.push(
+        "health: none written; rotate waits for each rollout as kubectl rollout status does (the pods' readiness probes); add services.<name>.health.url for a check of your own",
+      );
+    for (const owner of cluster.owners) {
+      undecided.push({ path: 'target.source.file', why: `the Secret is written by ${owner.kind} (${owner.evidence}): ${owner.fix}` });
+    }
+  } else if (!input.compose) {
     serviceConfig.backend = { restart: 'docker compose up -d --force-recreate backend' };
     for (const id of Object.keys(secrets)) secrets[id] = { ...secrets[id], services: ['backend'] };
     undecided.push({
@@ -215,7 +255,21 @@ export function discoverConfig(input: InitInput): InitResult {
     .map(([key]) => key);
 
   return {
-    config: { envFile, store: { type: 'file', dir: '.rotate' }, services: serviceConfig, secrets, notify: { webhookUrl: null } },
+    source: cluster ? `Secret ${cluster.namespace}/${cluster.secret}` : envFile,
+    config: {
+      target: cluster
+        ? {
+            type: 'kubernetes',
+            namespace: cluster.namespace,
+            secret: cluster.secret,
+            ...(cluster.context ? { context: cluster.context } : {}),
+          }
+        : { type: 'envfile', files: [envFile] },
+      store: { type: 'file', dir: '.rotate' },
+      services: serviceConfig,
+      secrets,
+      notify: { webhookUrl: null },
+    },
     decided,
     undecided,
     unmanaged,

@@ -13,6 +13,10 @@ export interface KubeClients {
   core: import('@kubernetes/client-node').CoreV1Api;
   apps: import('@kubernetes/client-node').AppsV1Api;
   authorization: import('@kubernetes/client-node').AuthorizationV1Api;
+  /** CronJobs (rotate init --from-kubernetes looks for the workloads that read a Secret). */
+  batch: import('@kubernetes/client-node').BatchV1Api;
+  /** The current context's namespace, when the kubeconfig gives one (kubectl's default for -n). */
+  namespace?: string;
   /** The API server's URL, for messages (never a token). */
   server: string;
   context: string;
@@ -111,6 +115,10 @@ async function connect(context: string | undefined): Promise<KubeClients> {
     core: make(kube.CoreV1Api),
     apps: make(kube.AppsV1Api),
     authorization: make(kube.AuthorizationV1Api),
+    batch: make(kube.BatchV1Api),
+    ...(config.getContextObject(config.currentContext)?.namespace
+      ? { namespace: config.getContextObject(config.currentContext)?.namespace as string }
+      : {}),
     // For messages only: a server URL can carry user:password@ (or a token in its query); never printed raw.
     server: safeUrl(cluster.server),
     context: config.currentContext,

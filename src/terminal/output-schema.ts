@@ -169,8 +169,13 @@ export const outputSchema = z.discriminatedUnion('command', [
     'init',
     z.looseObject({
       path: z.string(),
+      /** false with --dry-run: the config is in `config` instead. */
       written: z.boolean(),
-      /** From the env file and compose file (absent when there was no env file and the starter was written). */
+      /** With --dry-run: the config init would write. */
+      config: z.optional(z.looseObject({})),
+      /** Where the values were read: the env file, or `Secret <namespace>/<name>` (--from-kubernetes). */
+      source: z.optional(z.string()),
+      /** From the env file and compose file, or the Secret and its workloads (absent when the starter was written). */
       decided: z.optional(z.array(z.string())),
       undecided: z.optional(z.array(z.looseObject({ path: z.string(), why: z.string() }))),
       unmanaged: z.optional(z.array(z.string())),

@@ -101,12 +101,16 @@ describe('rotate CLI surface', () => {
     const root = await runCli(['--help'], { cwd: dir });
     const docs = /Docs: (\S+)/.exec(root.stdout)?.[1];
     expect(docs && existsSync(join(docs, 'runbook.md')), root.stdout).toBe(true);
-    for (const command of ['status', 'history', 'verify', 'rollback', 'resume', 'init', 'setup', 'completion']) {
+    for (const command of ['status', 'history', 'verify', 'rollback', 'resume', 'setup', 'completion']) {
       const help = await runCli(['help', command], { cwd: dir });
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toContain('Examples:\n  $ rotate');
       expect(help.stdout, command).toContain('Exit codes:\n  0  done');
     }
+    // init rotates nothing: it says its own two codes only.
+    const init = await runCli(['help', 'init'], { cwd: dir });
+    expect(init.stdout).toContain('--from-kubernetes');
+    expect(init.stdout).toMatch(/Exit codes:\n {2}0 {2}the config was written[^\n]*\n {2}2 {2}bad usage[^\n]*\n*$/);
     // Commands whose exit 0 and 1 mean something of their own say so, keeping the other codes.
     const check = await runCli(['help', 'check'], { cwd: dir });
     expect(check.stdout).toContain(
@@ -275,6 +279,9 @@ describe('rotate CLI surface', () => {
     expect(configSchema.safeParse(written).success).toBe(true);
     expect(Object.keys(written.secrets)).toEqual(['jwt', 'jwt-refresh', 'exchange-key', 'database', 'redis', 'stripe']);
     expect(written.secrets.redis.services).toEqual(['backend', 'celery-worker', 'celery-beat', 'redis']);
+    // The env file as target.files: the deprecated top-level envFile is read, no longer written.
+    expect(written.target).toEqual({ type: 'envfile', files: ['.env'] });
+    expect(written.envFile).toBeUndefined();
     // status names the credentials no secret manages, by name only.
     const status = await runCli(['status', '--json'], { cwd: dir, env: { ROTATE_MASTER_KEY: 'c'.repeat(64) } });
     expect(JSON.parse(status.stdout).unmanaged).toEqual(['WALLET_ENCRYPTION_KEY', 'SMTP_PASSWORD']);

@@ -54,6 +54,12 @@ describe('rotate init on the platform layout', () => {
     expect(() => parseConfig(result.config, 'init')).not.toThrow();
   });
 
+  it('names the env file as target.files, not the deprecated top-level envFile', () => {
+    const result = platform();
+    expect(result.config.target).toEqual({ type: 'envfile', files: ['.env'] });
+    expect(result.config).not.toHaveProperty('envFile');
+  });
+
   it('wires the copies of each credential as alsoUpdate', () => {
     const secrets = secretsOf(platform());
     expect(secrets.database.alsoUpdate.sort()).toEqual(['DATABASE_URL_SYNC', 'POSTGRES_PASSWORD']);
