@@ -17,16 +17,23 @@ export const metricsCommand = defineCommand(
  * the env file are left out: there is nothing of theirs to rotate.
  */
 async function metrics(options: GlobalOptions): Promise<number> {
-  const [{ metricsText }, { secretHealth }, { fleetHealth, fleetMetricsText }] = await Promise.all([
+  const [{ metricsText }, { reportedState, secretHealth }, { fleetHealth, fleetMetricsText }] = await Promise.all([
     import('../monitoring/exposition.js'),
     import('../monitoring/health.js'),
     import('../monitoring/fleet.js'),
   ]);
   return withSession(options, {}, async (session) => {
     const health = (await secretHealth(session)).filter((h) => h.state !== 'absent');
+    // --json says each secret's state as status does (drifted, unreadable); the gauges carry each fact on its own.
     const fleet = await fleetHealth(session);
     if (options.json)
-      return printResult(options, 'metrics', ExitCode.ok, { results: health, ...(fleet.length ? { fleet } : {}) }, () => '');
+      return printResult(
+        options,
+        'metrics',
+        ExitCode.ok,
+        { results: health.map((h) => ({ ...h, state: reportedState(h), scheduleState: h.state })), ...(fleet.length ? { fleet } : {}) },
+        () => '',
+      );
     // The exposition goes out as is: printStdout would add a second final line feed.
     process.stdout.write(redact(metricsText(health) + fleetMetricsText(fleet)));
     return ExitCode.ok;

@@ -43,10 +43,8 @@ export const statusCommand = defineCommand(
 );
 
 async function status(options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
-  const [{ checkExitCode, checkProblems, notAppliedText, secretHealth }, { driftText }] = await Promise.all([
-    import('../monitoring/health.js'),
-    import('../monitoring/drift.js'),
-  ]);
+  const [{ checkExitCode, checkProblems, notAppliedText, reportedState, secretHealth, unreadableProblems }, { driftText }] =
+    await Promise.all([import('../monitoring/health.js'), import('../monitoring/drift.js')]);
   return withSession(options, { envFile: 'required' }, async (session) => {
     const { pendingRuns } = await import('../engine/index.js');
     const [health, pending, gates, fleetModule, unmanaged] = await Promise.all([
@@ -61,7 +59,14 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
     const secrets = health.map((h) => {
       const pendingRun = pending.of(h.secret);
       const gate = gates.get(h.secret);
-      return { ...h, ...(gate ? { promotion: gate } : {}), ...(pendingRun ? { pendingRun } : {}) };
+      // One state for the table and --json: a drifted secret is not "ok" (overdue and nextDue keep its schedule).
+      return {
+        ...h,
+        state: reportedState(h),
+        scheduleState: h.state,
+        ...(gate ? { promotion: gate } : {}),
+        ...(pendingRun ? { pendingRun } : {}),
+      };
     });
     // --check (monitoring) also fails on overdue secrets and failed last runs; plain status only on pending runs.
     const checked = options.check ? checkExitCode(health) : pending.count > 0 ? ExitCode.needsPerson : ExitCode.ok;
@@ -88,15 +93,17 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
             s.kind,
             when(s.lastRotatedAt),
             `${s.intervalDays}d`,
-            s.state === 'never-rotated' || s.state === 'future' ? 'now' : when(s.nextDue),
+            s.scheduleState === 'never-rotated' || s.scheduleState === 'future' ? 'now' : when(s.nextDue),
             s.drift
               ? `drifted: ${s.drift.where.join(', ')}`
-              : !s.lastRunOk && !s.needsPerson && s.lastRun && s.state !== 'not-converged'
-                ? // The same failure status --check reports; a passing `rotate verify` clears it.
-                  `last run ${s.lastRun.result} ${localTime(s.lastRun.at)}: rotate history ${s.secret}`
-                : s.state === 'grace' && s.graceUntil
-                  ? `grace until ${localTime(s.graceUntil)}`
-                  : (STATE_TEXT[s.state] ?? s.state),
+              : s.state === 'unreadable'
+                ? `cannot read ${s.unreadable.map((u) => u.where).join(', ')}: see below`
+                : !s.lastRunOk && !s.needsPerson && s.lastRun && s.state !== 'not-converged'
+                  ? // The same failure status --check reports; a passing `rotate verify` clears it.
+                    `last run ${s.lastRun.result} ${localTime(s.lastRun.at)}: rotate history ${s.secret}`
+                  : s.state === 'grace' && s.graceUntil
+                    ? `grace until ${localTime(s.graceUntil)}`
+                    : (STATE_TEXT[s.state] ?? s.state),
           ]),
         ),
       ];
@@ -123,7 +130,8 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       for (const s of secrets.filter((s) => s.notApplied && !options.check))
         lines.push(`\n${notAppliedText(s.secret, s.unapplied?.services ?? [])}`);
       for (const s of secrets.filter((s) => s.drift && !options.check)) lines.push(`\n${driftText(s.secret, s.drift!, s.key)}`);
-      for (const s of secrets.filter((s) => s.state === 'future' && !options.check)) {
+      if (!options.check) for (const line of unreadableProblems(health)) lines.push(`\n${line}`);
+      for (const s of secrets.filter((s) => s.scheduleState === 'future' && !options.check)) {
         lines.push(
           `\n${s.secret}: its last rotation is recorded in the future (${when(s.lastRotatedAt)}): a clock was ahead when it ran. ` +
             `\`rotate --due\` rotates it; or record when it really was: rotate mark ${s.secret} --rotated-at YYYY-MM-DD`,
@@ -132,7 +140,7 @@ async function status(options: z.output<ReturnType<typeof optionsSchema>>): Prom
       if (unmanaged.length > 0) {
         lines.push(`\nNot managed by rotate (they look like credentials; no secret of the config writes them): ${unmanaged.join(', ')}`);
       }
-      const never = secrets.filter((s) => s.state === 'never-rotated').map((s) => s.secret);
+      const never = secrets.filter((s) => s.scheduleState === 'never-rotated').map((s) => s.secret);
       if (never.length > 0) {
         lines.push(
           `\nNever rotated by rotate: ${never.join(', ')}. \`rotate --due\` rotates them all on its next run; if they were ` +

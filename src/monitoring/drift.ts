@@ -5,7 +5,7 @@
 import { fingerprint } from '../history/audit.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult, Store } from '../store/types.js';
-import type { Target } from '../target/types.js';
+import type { Place, Target } from '../target/types.js';
 import { localTime } from '../terminal/time.js';
 
 /** Records whose `fingerprints.new` is the value the target should hold afterwards. */
@@ -30,9 +30,17 @@ export interface Drift {
   found: string;
 }
 
-/** Each secret's drift, or null where every place holds the recorded value (or nothing was recorded). */
+/** Every place of the target, each read on its own; one that cannot be read says why (`unreadable`). */
+export async function readPlaces(target: Target): Promise<Place[]> {
+  return target.places ? target.places() : [{ where: target.description, values: (await target.read()).values }];
+}
+
+/**
+ * Each secret's drift, or null where every readable place holds the recorded value (or nothing was recorded). A place
+ * that cannot be read is not compared: the caller reports it (see `readPlaces`).
+ */
 export async function detectDrift(
-  target: Target,
+  places: readonly Place[],
   store: Pick<Store, 'mac'>,
   secrets: readonly { id: string; config: Parameters<typeof envKeysOf>[0] }[],
   history: readonly HistoryEntry[],
@@ -40,7 +48,6 @@ export async function detectDrift(
   const out: Record<string, Drift | null> = {};
   const expected = secrets.map((s) => ({ ...s, last: expectedFingerprint(history, s.id) }));
   if (expected.every((s) => s.last === null)) return Object.fromEntries(secrets.map((s) => [s.id, null]));
-  const places = target.places ? await target.places() : [{ where: target.description, values: (await target.read()).values }];
   for (const { id, config, last } of expected) {
     if (!last) {
       out[id] = null;
@@ -50,6 +57,7 @@ export async function detectDrift(
     const where: string[] = [];
     const found: string[] = [];
     for (const place of places) {
+      if (!place.values) continue;
       const now = await fingerprint(store, place.values[key]);
       if (now === last.fingerprint) continue;
       where.push(place.where);
@@ -67,4 +75,9 @@ export function driftText(secret: string, drift: Drift, key: string): string {
     '(reverted by a deploy or sync, or changed outside rotate): find what wrote it back (its source file, a controller), ' +
     `then \`rotate ${secret}\` to rotate it again, or \`rotate mark ${secret} --rotated-at <date>\` if the change was meant`
   );
+}
+
+/** What status and status --check say about a place that cannot be read (the file and the fix; never a value). */
+export function unreadableText(place: { where: string; message: string; hint?: string | undefined }): string {
+  return `cannot read ${place.where}: ${place.message}${place.hint ? `; fix: ${place.hint}` : ''}`;
 }

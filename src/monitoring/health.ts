@@ -3,7 +3,8 @@ import type { Session } from '../engine/session.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry, HistoryResult } from '../store/types.js';
-import { type Drift, detectDrift, driftText } from './drift.js';
+import type { PlaceProblem } from '../target/types.js';
+import { type Drift, detectDrift, driftText, readPlaces, unreadableText } from './drift.js';
 
 /** What monitoring asks of one secret: is it in date, did its last run work, does it wait for a person. */
 export interface SecretHealth extends Schedule {
@@ -22,9 +23,28 @@ export interface SecretHealth extends Schedule {
   /** A place no longer holds the value of the last recorded rotation (reverted, or changed outside rotate). */
   drifted: boolean;
   drift: Drift | null;
+  /** Git delivery: the last run pushed the source and the live Secret did not hold the new value in time. */
+  notConverged: boolean;
+  /**
+   * Places of the target that could not be read (a missing source file, an encrypted source without its key): the
+   * secret's value there is unknown and its next rotation would be refused; each named with its fix.
+   */
+  unreadable: UnreadablePlace[];
   /** The env key drift compares (the secret's main key). */
   key: string;
 }
+
+export interface UnreadablePlace extends PlaceProblem {
+  where: string;
+}
+
+/**
+ * The state `status` reports (its table and `--json` alike): a drifted secret is `drifted` and one whose source
+ * cannot be read is `unreadable`, whatever its schedule says (`overdue`, `nextDue` keep that); otherwise its schedule.
+ */
+export type ReportedState = SecretHealth['state'] | 'drifted' | 'unreadable';
+export const reportedState = (h: Pick<SecretHealth, 'state' | 'drifted' | 'unreadable'>): ReportedState =>
+  h.drifted ? 'drifted' : h.unreadable.length > 0 && h.state !== 'absent' ? 'unreadable' : h.state;
 
 const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed', 'not-converged'];
 const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due', 'future'];
@@ -33,7 +53,9 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
   const [secrets, history] = await Promise.all([schedules(session), session.store.readHistory()]);
   // A secret in the middle of a run (a journal) or absent from the target has no settled value to compare.
   const settled = secrets.filter((s) => !s.journal && s.schedule.state !== 'absent');
-  const drifts = await detectDrift(session.target, session.store, settled, history);
+  const places = await readPlaces(session.target);
+  const unreadable = places.flatMap((p) => (p.unreadable ? [{ where: p.where, ...p.unreadable }] : []));
+  const drifts = await detectDrift(places, session.store, settled, history);
   return secrets.map(({ id, config, journal, schedule: s }) => {
     // On a store shared by environments, another environment's runs of the same id are not this secret's.
     const env = session.config.environment;
@@ -51,19 +73,22 @@ export async function secretHealth(session: Session): Promise<SecretHealth[]> {
       needsPerson: journal !== undefined && s.state !== 'not-converged',
       drifted: Boolean(drifts[id]),
       drift: drifts[id] ?? null,
+      notConverged: s.state === 'not-converged',
+      unreadable: s.state === 'absent' ? [] : unreadable,
       key: envKeysOf(config)[0]!,
     };
   });
 }
 
 /**
- * `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue, its last run failed, it drifted
+ * `rotate status --check`: 3 when a person is needed, else 1 when a secret is overdue, its last run failed, it drifted,
+ * a place of its target cannot be read (a missing source file: the next rotation would be refused)
  * (a place no longer holds the value rotate recorded), or its last rotation is written but not applied (`--no-restart`: the contract is silent; a value no service runs with is
  * not a finished rotation, so monitoring must see it), else 0.
  */
 export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
   if (health.some((h) => h.needsPerson)) return ExitCode.needsPerson;
-  if (health.some((h) => h.overdue || !h.lastRunOk || h.notApplied || h.drifted)) return ExitCode.failed;
+  if (health.some((h) => h.overdue || !h.lastRunOk || h.notApplied || h.drifted || h.unreadable.length > 0)) return ExitCode.failed;
   return ExitCode.ok;
 }
 
@@ -72,6 +97,23 @@ export function checkExitCode(health: SecretHealth[]): ExitCodeValue {
  * local time with its zone for a terminal.
  */
 export function checkProblems(health: SecretHealth[], time: (iso: string) => string = (iso) => iso): string[] {
+  return [...unreadableProblems(health), ...secretProblems(health, time)];
+}
+
+/** One line per place that cannot be read, naming the secrets it holds (a source is shared by the target's secrets). */
+export function unreadableProblems(health: SecretHealth[]): string[] {
+  const byPlace = new Map<string, { place: UnreadablePlace; secrets: string[] }>();
+  for (const h of health) {
+    for (const place of h.unreadable) {
+      const seen = byPlace.get(place.where) ?? { place, secrets: [] };
+      seen.secrets.push(h.secret);
+      byPlace.set(place.where, seen);
+    }
+  }
+  return [...byPlace.values()].map(({ place, secrets }) => `${secrets.join(', ')}: ${unreadableText(place)}`);
+}
+
+function secretProblems(health: SecretHealth[], time: (iso: string) => string): string[] {
   return health.flatMap((h) => [
     ...(h.needsPerson ? [`${h.secret}: needs a person (an unfinished run): rotate status, then rotate resume`] : []),
     ...(h.state === 'future'

@@ -8,12 +8,12 @@
 // push that fails puts the file's bytes back. A restore writes the file back, commits and pushes that too, and puts
 // the live Secret back at once (the controller then applies the same values).
 import { createHash } from 'node:crypto';
-import { RotateError, usageError } from '../errors.js';
+import { errorInfo, RotateError, usageError } from '../errors.js';
 import { lastAppliedFor, updatedLastApplied } from '../kubernetes/last-applied.js';
 import type { GitDelivery } from './git-delivery.js';
 import type { SecretTarget } from './kubernetes.js';
 import type { SecretSource } from './secret-source.js';
-import type { Target, TargetPreflight, TargetSnapshot, WriteAbout } from './types.js';
+import type { Place, Target, TargetPreflight, TargetSnapshot, WriteAbout } from './types.js';
 
 interface Backup {
   format: 'secret+source';
@@ -51,6 +51,16 @@ export function withSource(secret: SecretTarget, source: SecretSource, git?: { d
       );
     }
     return inFile;
+  }
+
+  /** The source as drift reads it; a file that is missing or cannot be decrypted is named with its fix, not thrown. */
+  async function sourcePlace(): Promise<Place> {
+    try {
+      return { where: source.path, values: await source.values() };
+    } catch (error) {
+      if (!(error instanceof RotateError)) throw error;
+      return { where: source.path, unreadable: errorInfo(error) };
+    }
   }
 
   /** Git delivery: commit and push the file just written; the live Secret is the controller's to change. */
@@ -93,7 +103,15 @@ export function withSource(secret: SecretTarget, source: SecretSource, git?: { d
 
     async read(agreeOn = []) {
       const live = await secret.read();
-      await agree(live.values, agreeOn);
+      if (agreeOn.length > 0) await agree(live.values, agreeOn);
+      else {
+        // Nothing to agree on (status, check): the live values are what the app reads. A source that cannot be read
+        // is named by places() and refused by every write, never a reason to show nothing at all.
+        readText = await source.text().catch((error: unknown) => {
+          if (error instanceof RotateError) return undefined;
+          throw error;
+        });
+      }
       return { values: live.values, version: `${live.version}:${digest(readText ?? '')}` };
     },
 
@@ -161,12 +179,9 @@ export function withSource(secret: SecretTarget, source: SecretSource, git?: { d
       await secret.restore(Buffer.from(parsed.secret, 'base64'), keys, true);
     },
 
-    async places() {
+    async places(): Promise<Place[]> {
       const live = await secret.read();
-      return [
-        { where: secret.description, values: live.values },
-        { where: source.path, values: await source.values() },
-      ];
+      return [{ where: secret.description, values: live.values }, await sourcePlace()];
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Check, Logger } from '../core-types.js';
+import type { ErrorInfo } from '../errors.js';
 
 /**
  * Where the values of a run live and are written: one or several env files, or a Kubernetes Secret. The one place a
@@ -43,9 +44,11 @@ export interface Target {
   restore(backup: Buffer, keys: readonly string[]): Promise<void>;
   /**
    * Every place that holds the values, each read on its own (each env file; the Secret and its source), for drift
-   * detection: a place that went back is named. Absent: `read()` is the one place.
+   * detection: a place that went back is named. A place that cannot be read (a missing source file, an encrypted
+   * source without its key) is returned with what is wrong instead of values, so that a read-only report (`status`)
+   * names it and still reports the rest. Absent: `read()` is the one place.
    */
-  places?(): Promise<{ where: string; values: Readonly<Record<string, string>> }[]>;
+  places?(): Promise<Place[]>;
   /**
    * Git delivery (target.source.git): a write commits and pushes the source and leaves the live Secret to a GitOps
    * controller. The engine's `converge` step waits up to `convergeSeconds` until `converged` says the live Secret holds
@@ -53,6 +56,14 @@ export interface Target {
    */
   readonly delivery?: { convergeSeconds: number; converged(values: Readonly<Record<string, string | null>>): Promise<boolean> };
 }
+
+/** One place of a target as drift detection reads it: its values, or why they cannot be read. */
+export type Place =
+  | { where: string; values: Readonly<Record<string, string>>; unreadable?: undefined }
+  | { where: string; values?: undefined; unreadable: PlaceProblem };
+
+/** Why a place cannot be read: the error's code, message (the file named) and the fix, redacted (`errorInfo`). */
+export type PlaceProblem = ErrorInfo;
 
 /** What a write is for, named in a git commit message: the run and its secret ids (never a value). */
 export interface WriteAbout {

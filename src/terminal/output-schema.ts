@@ -54,17 +54,46 @@ const secretResult = z.looseObject({
   error: z.optional(errorInfo),
 });
 
+/** What `status` and `metrics --json` say a secret is: its schedule, unless it drifted or a place cannot be read. */
+const reportedState = z.enum([
+  'ok',
+  'due',
+  'never-rotated',
+  'absent',
+  'grace',
+  'retire-due',
+  'interrupted',
+  'needs-person',
+  'not-converged',
+  'written',
+  'future',
+  'drifted',
+  'unreadable',
+]);
+
+/** A place of the target that cannot be read (a missing source file): where, and the error with its fix. */
+const unreadablePlace = z.looseObject({ where: z.string(), code: z.string(), message: z.string(), hint: z.optional(z.string()) });
+
 const statusRow = z.looseObject({
   secret: z.string(),
   kind: z.string(),
   intervalDays: z.number(),
-  state: z.string(),
+  state: reportedState.register(z.globalRegistry, {
+    description:
+      'drifted when a place no longer holds the value of the last recorded rotation, unreadable when a place of the target cannot be read, else scheduleState',
+  }),
+  /** The schedule's own state (due, grace, ...), also when `state` says drifted or unreadable. */
+  scheduleState: z.optional(reportedState),
   lastRotatedAt: z.nullable(z.string()),
   nextDue: z.nullable(z.string()),
   graceUntil: z.nullable(z.string()),
   /** The places (env file, Secret, source) that no longer hold the value of the last recorded rotation. */
   drifted: z.optional(z.boolean()),
   drift: z.optional(z.nullable(z.looseObject({ where: z.array(z.string()), since: z.string() }))),
+  /** Git delivery: pushed, not converged (the live Secret did not hold the new value in time). */
+  notConverged: z.optional(z.boolean()),
+  /** The places that could not be read (a missing source file), each with its fix: the others are still reported. */
+  unreadable: z.optional(z.array(unreadablePlace)),
 });
 
 const historyEntry = z.looseObject({
@@ -142,11 +171,21 @@ export const outputSchema = z.discriminatedUnion('command', [
     rotated: z.optional(z.boolean()),
     rotation: z.optional(z.array(secretResult)),
   }),
-  doc('metrics', z.looseObject({ secret: z.string(), kind: z.string(), overdue: z.boolean(), needsPerson: z.boolean() }), {
-    fleet: z.optional(
-      z.array(z.looseObject({ host: z.string(), seenAt: z.string(), upToDate: z.boolean(), reason: z.optional(z.string()) })),
-    ),
-  }),
+  doc(
+    'metrics',
+    z.looseObject({
+      secret: z.string(),
+      kind: z.string(),
+      overdue: z.boolean(),
+      needsPerson: z.boolean(),
+      state: z.optional(reportedState),
+    }),
+    {
+      fleet: z.optional(
+        z.array(z.looseObject({ host: z.string(), seenAt: z.string(), upToDate: z.boolean(), reason: z.optional(z.string()) })),
+      ),
+    },
+  ),
   doc('backups', z.looseObject({ id: z.string() }), {}),
   doc(
     'agent',

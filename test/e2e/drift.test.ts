@@ -23,7 +23,7 @@ describe('drift: a rotation that was undone', () => {
     const rotated = p.jwt()!;
     const clean = await p.cli(['status', '--check', '--json']);
     expect(clean.code).toBe(0);
-    expect(JSON.parse(clean.stdout).results[0]).toMatchObject({ drifted: false, drift: null });
+    expect(JSON.parse(clean.stdout).results[0]).toMatchObject({ state: 'ok', drifted: false, drift: null });
 
     // The next deploy writes the old file back.
     writeFileSync(join(p.dir, '.env'), JWT_ENV_TEXT);
@@ -31,10 +31,13 @@ describe('drift: a rotation that was undone', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/jwt .*drifted: .*\.env/);
     expect(status.stdout).toContain('JWT_SECRET in');
+    // The JSON says what the table says: a drifted secret is not "ok"; its schedule is kept beside.
+    const plain = JSON.parse((await p.cli(['status', '--json'])).stdout).results[0];
+    expect(plain).toMatchObject({ state: 'drifted', scheduleState: 'ok', drifted: true, overdue: false });
     const check = await p.cli(['status', '--check', '--json']);
     expect(check.code).toBe(1);
     const body = JSON.parse(check.stdout);
-    expect(body.results[0]).toMatchObject({ drifted: true, drift: { where: [join(p.dir, '.env')] } });
+    expect(body.results[0]).toMatchObject({ state: 'drifted', drifted: true, drift: { where: [join(p.dir, '.env')] } });
     expect(body.check.problems.join('\n')).toContain('jwt: drifted');
     const metrics = await p.cli(['metrics']);
     expect(metrics.stdout).toContain('rotate_secret_drifted{secret="jwt",kind="jwt"} 1');

@@ -3,7 +3,7 @@
 // last-applied-configuration rewritten; the next deploy (`kubectl apply -f` again, the real kubectl against the fake
 // API server) changes no value and the app still accepts the new one. Bad sources are refused with nothing changed.
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,40 @@ describe('a Secret deployed with kubectl apply -f, rotated with its source', KUB
     writeFileSync(manifestPath, current);
     expect((await kubectl('apply', '-f', manifestPath)).code).toBe(0);
     expect((await p.cli(['status', '--check'])).code).toBe(0);
+  });
+
+  it('a missing source: status still reports every secret, names the file and the fix; --check exits 1; a rotation is refused', async () => {
+    const current = readFileSync(manifestPath, 'utf8');
+    const live = p.kube.secretValues(NS, SECRET).JWT_SECRET as string;
+    rmSync(manifestPath);
+    try {
+      const status = await p.cli(['status']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/jwt .*cannot read .*k8s\/secrets\.yaml: see below/);
+      expect(status.stdout).toContain(
+        `jwt: cannot read ${manifestPath}: the source file ${manifestPath} (target.source.file) does not exist`,
+      );
+      expect(status.stdout).toContain('fix: point target.source.file');
+      const json = await p.cli(['status', '--json']);
+      expect(json.code).toBe(0);
+      const row = JSON.parse(json.stdout).results[0];
+      expect(row).toMatchObject({ secret: 'jwt', state: 'unreadable', scheduleState: expect.any(String) });
+      expect(row.unreadable).toEqual([
+        expect.objectContaining({ where: manifestPath, code: 'SOURCE_NOT_FOUND', hint: expect.any(String) }),
+      ]);
+      const check = await p.cli(['status', '--check', '--json']);
+      expect(check.code).toBe(1);
+      expect(JSON.parse(check.stdout).check.problems).toEqual([expect.stringContaining(`jwt: cannot read ${manifestPath}`)]);
+      // A rotation still refuses it (exit 2), nothing written.
+      const writes = p.secretWrites().length;
+      const rotation = await p.cli(['jwt', '--yes']);
+      expect(rotation.code).toBe(2);
+      expect(rotation.stderr).toContain('[SOURCE_NOT_FOUND]');
+      expect(p.secretWrites()).toHaveLength(writes);
+      expect(p.leaks([status.stdout, status.stderr, json.stdout, check.stdout, rotation.stderr], [live])).toEqual([]);
+    } finally {
+      writeFileSync(manifestPath, current);
+    }
   });
   it('a rollout that fails rolls back both: the file to its bytes, the Secret and its annotation to theirs', async () => {
     const fileBefore = readFileSync(manifestPath, 'utf8');
