@@ -15,6 +15,7 @@ const GAUGES = {
   rotate_secret_not_applied: (h: SecretHealth) => flag(h.notApplied),
   rotate_secret_needs_person: (h: SecretHealth) => flag(h.needsPerson),
   rotate_secret_drifted: (h: SecretHealth) => flag(h.drifted),
+  rotate_secret_not_converged: (h: SecretHealth) => flag(h.notConverged),
 };
 
 /** Each gauge's `# HELP` text (every gauge must have one). */
@@ -30,6 +31,8 @@ const HELP: Record<keyof typeof GAUGES, string> = {
   rotate_secret_needs_person: '1 when an interrupted run or a failed rollback of the secret waits for rotate resume; else 0.',
   rotate_secret_drifted:
     '1 when the env file, Secret or source no longer holds the value of the last recorded rotation (reverted, or changed outside rotate); else 0.',
+  rotate_secret_not_converged:
+    '1 when the last run pushed the source to git and the live Secret did not hold the new value in time (pushed, not converged: rotate resume waits again); else 0.',
 };
 
 /** Prometheus text exposition (version 0.0.4): one gauge family per fact, one sample per secret. */

@@ -179,6 +179,8 @@ describe('GitOps: an encrypted source committed and pushed, applied by a control
     const status = await p.cli(['status']);
     expect(status.stdout).toContain('pushed, not converged');
     expect((await p.cli(['status', '--check'])).code).toBe(1);
+    const metrics = await p.cli(['metrics']);
+    expect(metrics.stdout).toContain('rotate_secret_not_converged{secret="jwt",kind="jwt"} 1');
     const recorded = await p.cli(['history', '--json']);
     expect(recorded.stdout).toContain('not-converged');
 
@@ -192,9 +194,10 @@ describe('GitOps: an encrypted source committed and pushed, applied by a control
     expect(await authStatus(service.url, next)).toBe(200);
     expect(await authStatus(service.url, current)).toBe(401);
     expect((await p.cli(['status', '--check'])).code).toBe(0);
+    expect((await p.cli(['metrics'])).stdout).toContain('rotate_secret_not_converged{secret="jwt",kind="jwt"} 0');
     expect(
       p.leaks(
-        [result.stdout, result.stderr, status.stdout, recorded.stdout, resumed.stdout, resumed.stderr, await history()],
+        [result.stdout, result.stderr, status.stdout, metrics.stdout, recorded.stdout, resumed.stdout, resumed.stderr, await history()],
         [current, next],
       ),
     ).toEqual([]);

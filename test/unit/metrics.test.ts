@@ -19,6 +19,8 @@ const health = (over: Partial<SecretHealth>): SecretHealth => ({
   needsPerson: false,
   drifted: false,
   drift: null,
+  notConverged: false,
+  unreadable: [],
   key: 'JWT_SECRET',
   ...over,
 });
@@ -38,6 +40,7 @@ describe('rotate metrics exposition', () => {
         notApplied: true,
         needsPerson: true,
         drifted: true,
+        notConverged: true,
       }),
     ]);
     const families = parsePrometheusText(text);
@@ -49,6 +52,7 @@ describe('rotate metrics exposition', () => {
       'rotate_secret_not_applied',
       'rotate_secret_needs_person',
       'rotate_secret_drifted',
+      'rotate_secret_not_converged',
     ]);
     for (const family of families.values()) {
       expect(family.type).toBe('gauge');
@@ -67,6 +71,8 @@ describe('rotate metrics exposition', () => {
     expect(value('rotate_secret_needs_person', 'database')).toBe(1);
     expect(value('rotate_secret_drifted', 'jwt')).toBe(0);
     expect(value('rotate_secret_drifted', 'database')).toBe(1);
+    expect(value('rotate_secret_not_converged', 'jwt')).toBe(0);
+    expect(value('rotate_secret_not_converged', 'database')).toBe(1);
     expect(value('rotate_secret_not_applied', 'jwt')).toBe(0);
     expect(value('rotate_secret_not_applied', 'database')).toBe(1);
     expect(value('rotate_secret_last_rotation_timestamp_seconds', 'database')).toBe(0);
