@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Session } from '../engine/index.js';
 import { readEnvFile } from '../envfile/file.js';
+import { envFileModeFindings } from '../envfile/permissions.js';
 import { plaintextKeysIn } from '../envfile/values.js';
 import { fingerprint } from '../history/audit.js';
 import { secretHealth } from '../monitoring/health.js';
@@ -101,17 +102,8 @@ export async function envFileFindings(path: string, managedKeys: string[], git: 
       });
     }
   }
-  const mode = (await stat(path)).mode;
-  if (mode & 0o044) {
-    const who = mode & 0o004 ? 'every user' : 'its group';
-    out.push({
-      id: 'env-file-readable',
-      severity: mode & 0o004 ? 'error' : 'warning',
-      where: path,
-      message: `${path} is readable by ${who} (mode ${(mode & 0o777).toString(8).padStart(3, '0')})`,
-      fix: `chmod 600 ${path}`,
-    });
-  }
+  // The same judgement (and severity) a run and a dry run say: envfile/permissions.ts.
+  for (const { inRun: _, ...finding } of await envFileModeFindings(path)) out.push(finding);
   return out;
 }
 

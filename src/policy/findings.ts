@@ -15,6 +15,7 @@ export interface Finding {
 export const FINDING_IDS = [
   'env-file-tracked',
   'env-file-not-ignored',
+  'env-file-writable',
   'env-file-readable',
   'store-readable',
   'dotenvx-plaintext',
