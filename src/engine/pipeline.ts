@@ -31,6 +31,7 @@ const emptyResult = (session: Session, id: string) => ({
  */
 export async function rotateSet(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback' = 'rotate'): Promise<SecretResult[]> {
   if (ids.length === 0) return [];
+  const began = session.deps.now();
   assertSomethingRestarts(session, ids);
   // Staging first: a closed gate refuses here, before a pending retirement or anything else changes.
   if (mode === 'rotate') await assertPromotion(session, ids);
@@ -85,7 +86,7 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
 
   // Safe points: here nothing has changed yet; between the steps below the journal says how far the run got.
   if (stopRequested(session)) throw stoppedBeforeChanges(session);
-  const run = await Run.start(session, mode, prepared, snapshot);
+  const run = await Run.start(session, mode, prepared, snapshot, began);
   const checkpoint = () => {
     if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
   };

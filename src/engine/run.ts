@@ -13,6 +13,7 @@ import { restartServices } from '../services/restart.js';
 import type { Desired, FleetStore } from '../store/fleet.js';
 import type { HistoryEntry, Journal, JournalSecret, SecretState } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
+import { duration } from '../terminal/progress.js';
 import { checkCount, trace, traced } from '../trace.js';
 import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
@@ -25,6 +26,7 @@ import {
   hookPointsOf,
   type RunShape,
   resumeFinishes,
+  runSteps,
   type Step,
   type StepMember,
   type StepRun,
@@ -83,10 +85,18 @@ export class Run implements StepRun {
     private snapshot: TargetSnapshot,
     /** The target as the run found it (unknown to a resumed run): the old values for the history's fingerprints. */
     private readonly before?: TargetSnapshot,
+    /** When the work began (the run's checks, for a run started here): what "elapsed" counts from. */
+    private readonly since: Date = session.deps.now(),
   ) {}
 
-  /** Journals the set (each rotation sealed) before any side effect. */
-  static async start(session: Session, mode: Journal['mode'], prepared: Prepared[], snapshot: TargetSnapshot): Promise<Run> {
+  /** Journals the set (each rotation sealed) before any side effect; `since`: when its checks began. */
+  static async start(
+    session: Session,
+    mode: Journal['mode'],
+    prepared: Prepared[],
+    snapshot: TargetSnapshot,
+    since = session.deps.now(),
+  ): Promise<Run> {
     const { deps, store, options } = session;
     const journal: Journal = {
       format: 2,
@@ -116,7 +126,7 @@ export class Run implements StepRun {
       members.push({ ...p, config, entry, steps: [] });
     }
     await store.writeJournal(journal);
-    return new Run(session, journal, members, snapshot, snapshot);
+    return new Run(session, journal, members, snapshot, snapshot, since);
   }
 
   /** Takes over the journal of a run that stopped half-way (another process, or this one after a failure). */
@@ -213,16 +223,18 @@ export class Run implements StepRun {
             shape.secrets.filter((s) => s.retiresNow),
           )
         ) {
+          this.#announce(step, this.members);
           await this.#runStep(step.name, this.members, () => step.act(this, this.members));
         }
         continue;
       }
-      for (const m of this.members) {
-        const done = m.entry.steps.some((s) => s.name === step.name && s.state === 'done');
-        if (!done && step.when(shape, shape.secrets[this.members.indexOf(m)]!)) {
-          await this.#secretStep(m, step.name, () => step.act(this, m));
-        }
-      }
+      const taking = this.members.filter(
+        (m) =>
+          !m.entry.steps.some((s) => s.name === step.name && s.state === 'done') &&
+          step.when(shape, shape.secrets[this.members.indexOf(m)]!),
+      );
+      if (taking.length > 0) this.#announce(step, taking);
+      for (const m of taking) await this.#secretStep(m, step.name, () => step.act(this, m));
     }
   }
 
@@ -317,10 +329,13 @@ export class Run implements StepRun {
     for (const step of stepsOf(phase)) {
       if (step.scope === 'run') {
         if (!step.when(shape, retiring)) continue;
+        if (!(this.#resuming && this.#done(step.name))) this.#announce(step, members);
         await this.#runStep(step.name, members, () => step.act(this, members));
       } else {
         const taking = members.filter((m) => step.when(shape, shapeOf(m)));
         if (taking.length === 0) continue;
+        const acting = taking.filter((m) => !(this.#resuming && this.#done(step.name, m)));
+        if (acting.length > 0) this.#announce(step, acting);
         for (const m of taking) await this.#secretStep(m, step.name, () => step.act(this, m));
       }
       checkpoint();
@@ -521,6 +536,18 @@ export class Run implements StepRun {
 
   started(name: string): boolean {
     return this.#started(name);
+  }
+
+  /**
+   * `step 3 of 7: apply (12s elapsed)`, on stderr before a step acts (a log line: `--quiet` silences it; never on
+   * stdout), the same on a terminal and off it. M counts every step the run takes, once however many secrets it acts
+   * for (runSteps), so that a resumed run numbers its steps as the run it finishes did.
+   */
+  #announce(step: Step, members: readonly Member[]): void {
+    const plan = runSteps(this.shape);
+    const of = step.scope === 'secret' && this.members.length > 1 ? ` of ${members.map((m) => m.id).join(', ')}` : '';
+    const elapsed = duration(this.session.deps.now().getTime() - this.since.getTime());
+    this.session.deps.log.info(`step ${plan.indexOf(step.name) + 1} of ${plan.length}: ${step.name}${of} (${elapsed} elapsed)`);
   }
 
   #use(snapshot: TargetSnapshot): void {

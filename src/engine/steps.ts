@@ -292,6 +292,14 @@ export function plannedSteps(run: RunShape, index: number): string[] {
   return names;
 }
 
+/**
+ * Every step a run takes, in order, each once however many of its secrets it acts for: what "step N of M" counts.
+ */
+export function runSteps(run: RunShape): string[] {
+  const taken = new Set(run.secrets.flatMap((_, index) => plannedSteps(run, index)));
+  return STEPS.map((step) => step.name).filter((name) => taken.has(name));
+}
+
 /** What an undo of the journal's started steps must do: the union of those steps' reversals. */
 export function undoOf(journal: Journal, secrets: readonly JournalSecret[] = journal.secrets): Undo & { undoApplyOf: JournalSecret[] } {
   const undo: Undo = {};

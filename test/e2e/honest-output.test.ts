@@ -90,4 +90,26 @@ describe('output that is never wrong', () => {
       findLeaks({ out, err: failed.stderr, resume: resume.stdout + resume.stderr, ...readTree(join(p.dir, '.rotate')) }, [OLD, p.secret()]),
     ).toEqual([]);
   });
+
+  it('each step of a run says "step N of M: <step> (<elapsed> elapsed)" on stderr, never on stdout; --quiet silences it', async () => {
+    const p = project('true');
+    const run = await p.cli(['jwt', '--yes']);
+    expect(run.code, run.stderr).toBe(0);
+    const steps = run.stderr.split('\n').filter((line) => line.startsWith('step '));
+    expect(steps.map((line) => line.replace(/\(\d+s elapsed\)$/, '(…)'))).toEqual([
+      'step 1 of 6: apply (…)',
+      'step 2 of 6: write-target (…)',
+      'step 3 of 6: restart (…)',
+      'step 4 of 6: verify (…)',
+      'step 5 of 6: retire (…)',
+      'step 6 of 6: verify-retired (…)',
+    ]);
+    expect(run.stdout).not.toContain('step ');
+    const json = await p.cli(['jwt', '--yes', '--json']);
+    expect(JSON.parse(json.stdout).results[0].status).toBe('rotated');
+    expect(json.stderr).toContain('step 3 of 6: restart (');
+    const quiet = await p.cli(['jwt', '--yes', '--quiet']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toContain('step ');
+  });
 });
