@@ -1,5 +1,6 @@
 import type { Check } from '../core-types.js';
 import { type ErrorCode, RotateError } from '../errors.js';
+import type { Rotation, Verified } from '../secrets/types.js';
 
 export const failedChecks = (checks: readonly Check[]): Check[] => checks.filter((c) => !c.ok);
 
@@ -12,3 +13,6 @@ export function assertChecks(checks: Check[], code: ErrorCode, what: string): vo
     });
   }
 }
+
+/** The checks of what a rotator's `verify` returned, with or without a rotation. */
+export const checksOf = <R extends Rotation>(verified: Verified<R>): Check[] => (Array.isArray(verified) ? verified : verified.checks);

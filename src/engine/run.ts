@@ -114,16 +114,19 @@ export class Run implements StepRun {
     for (const p of prepared) {
       const config = secretConfig(session, p.id);
       const current = snapshot.values[envKeysOf(config)[0] ?? ''];
-      if (config.hooks && current !== undefined) p.rotation.secrets[HOOK_OLD_VALUE] = new SecretValue(current);
+      const rotation =
+        config.hooks && current !== undefined
+          ? { ...p.rotation, secrets: { ...p.rotation.secrets, [HOOK_OLD_VALUE]: new SecretValue(current) } }
+          : p.rotation;
       const entry: JournalSecret = {
         secret: p.id,
         kind: config.kind,
-        rotation: await sealRotation(store, p.id, p.rotation),
+        rotation: await sealRotation(store, p.id, rotation),
         steps: [],
         oldFingerprint: await fingerprint(store, snapshot.values[envKeysOf(config)[0] ?? '']),
       };
       journal.secrets.push(entry);
-      members.push({ ...p, config, entry, steps: [] });
+      members.push({ ...p, rotation, config, entry, steps: [] });
     }
     await store.writeJournal(journal);
     return new Run(session, journal, members, snapshot, snapshot, since);
@@ -592,15 +595,10 @@ export class Run implements StepRun {
     const at = () => this.session.deps.now().toISOString();
     m.entry.steps.push({ name, state: 'started', at: at() });
     await store.writeJournal(this.journal);
-    let value: T;
-    try {
-      value = await traced(`engine: ${name} ${m.id}`, action);
-    } finally {
-      // A step may add to the rotation (Stripe's apply learns the new endpoint's secret), also when it then
-      // fails: journal what the rotation holds now, so an undo in another process knows it.
-      m.entry.rotation = await sealRotation(store, m.id, m.rotation);
-      await store.writeJournal(this.journal);
-    }
+    const value = await traced(`engine: ${name} ${m.id}`, action);
+    // A step may return a rotation with what it learned (Stripe's apply, the new endpoint's signing secret): journal
+    // it with the step's end, so that an undo in another process knows it.
+    m.entry.rotation = await sealRotation(store, m.id, m.rotation);
     m.entry.steps.push({ name, state: 'done', at: at() });
     await store.writeJournal(this.journal);
     m.steps.push(name);

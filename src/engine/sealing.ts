@@ -14,7 +14,7 @@ const wrap = (plain: Plain | undefined): EnvChanges | undefined =>
 export const revealEnv = (changes: EnvChanges): Plain => reveal(changes) ?? {};
 
 export async function sealRotation(store: Store, secret: string, rotation: Rotation): Promise<SealedRotation> {
-  const secrets = Object.fromEntries(Object.entries(rotation.secrets).map(([k, v]) => [k, v.reveal()]));
+  const secrets = Object.fromEntries(Object.entries(rotation.secrets).flatMap(([k, v]) => (v ? [[k, v.reveal()]] : [])));
   const payload = JSON.stringify({
     env: reveal(rotation.env),
     retireEnv: reveal(rotation.retireEnv),

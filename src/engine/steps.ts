@@ -5,7 +5,7 @@ import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/t
 import type { Journal, JournalSecret, StoredJournal } from '../store/types.js';
 import { isLegacyJournal } from '../store/types.js';
 import { checkCount, trace } from '../trace.js';
-import { assertChecks } from './checks.js';
+import { assertChecks, checksOf } from './checks.js';
 import type { Session } from './session.js';
 
 /**
@@ -25,6 +25,7 @@ export interface StepMember {
   id: string;
   config: SecretConfig;
   rotator: Rotator;
+  /** As the last step returned it (a step never changes the one it is given); journaled after each secret step. */
   rotation: Rotation;
   ctx: RotatorContext;
   /** Every check run for this secret so far (preflight, verification, retirement): the result lists them. */
@@ -154,7 +155,9 @@ export const STEPS: readonly Step[] = [
     phase: 'change',
     undo: { undoApply: true },
     when: () => true,
-    act: (_run, m) => m.rotator.apply(m.ctx, m.rotation),
+    async act(_run, m) {
+      m.rotation = (await m.rotator.apply(m.ctx, m.rotation)) ?? m.rotation;
+    },
   },
   {
     // One write of every secret's new values, after a backup (unless write-stage took the one to restore).
@@ -209,7 +212,9 @@ export const STEPS: readonly Step[] = [
     commits: true,
     when: (run) => run.restarts,
     async act(_run, m) {
-      const checks = await m.rotator.verify(m.ctx, m.rotation);
+      const verified = await m.rotator.verify(m.ctx, m.rotation);
+      const checks = checksOf(verified);
+      if (!Array.isArray(verified)) m.rotation = verified.rotation;
       trace(`engine: verify ${m.id}: ${checkCount(checks)}`);
       m.checks = checks;
       assertChecks(checks, 'VERIFY_FAILED', `${m.id}: the new value did not pass verification`);
@@ -232,7 +237,9 @@ export const STEPS: readonly Step[] = [
     phase: 'finish',
     undo: {},
     when: (_run, s) => s.retiresNow,
-    act: (_run, m) => m.rotator.retire(m.ctx, m.rotation),
+    async act(_run, m) {
+      m.rotation = (await m.rotator.retire(m.ctx, m.rotation)) ?? m.rotation;
+    },
   },
   {
     // The retire changes (JWT_SECRET_PREVIOUS removed), with a restart unless the app does not read those keys.

@@ -6,29 +6,46 @@ import type { Facts, FactsMoment } from './facts.js';
 /** Env-file changes: a new value, or `null` to remove the line. */
 export type EnvChanges = Record<string, SecretValue | null>;
 
+/** The secret material of a kind's rotations, by name (`old`, `new`, ...); the kind's schema says which are required. */
+export type RotationSecrets = Readonly<Record<string, SecretValue | undefined>>;
+
 /**
  * What a rotator produced for one rotation. The engine journals it (secrets sealed with the store's key) before
- * any side effect, so that `rotate resume` and `rotate rollback` can finish or undo it from another process.
+ * any side effect, so that `rotate resume` and `rotate rollback` can finish or undo it from another process; it
+ * decodes a journaled one against the kind's schema (`Rotator.journaled`) before a rotator sees it.
+ *
+ * `S` is the kind's secret material, `L` what its steps learned in this process (never journaled). A step never
+ * changes the rotation it is given: `apply` and `retire` return the rotation the later steps get, and the engine
+ * journals it.
  */
-export interface Rotation {
+export interface Rotation<S extends RotationSecrets = RotationSecrets, L = unknown> {
   /** Written to the env file at the write-env step. */
-  env: EnvChanges;
+  readonly env: EnvChanges;
   /** Written after the old value is retired (e.g. remove JWT_SECRET_PREVIOUS). */
-  retireEnv?: EnvChanges;
+  readonly retireEnv?: EnvChanges;
   /**
    * Written before apply (the run step `write-stage`, no restart): keys the app does not read that hold the new value
    * while apply moves data to it (exchange-key's `<env>_NEXT`), so that from the first change on, whatever the data is
    * under is in the target. `env` removes them. An undo re-does the staged members' undoApply before it puts the
    * target back: the key the data may still be under leaves the target last.
    */
-  stageEnv?: EnvChanges;
+  readonly stageEnv?: EnvChanges;
   /** `retireEnv` only removes keys the app does not read (exchange-key's `<env>_PREVIOUS`): no restart after it. */
-  retireWithoutRestart?: true;
+  readonly retireWithoutRestart?: true;
   /** Secret material the later steps need (old and new passwords, keys). Sealed, never printed. */
-  secrets: Record<string, SecretValue>;
+  readonly secrets: S;
   /** Non-secret facts (row counts, role names, endpoint ids) for the plan, the summary and the history. */
-  facts: Record<string, JsonValue>;
+  readonly facts: Readonly<Record<string, JsonValue>>;
+  /**
+   * What earlier steps of this run proved or did in this process, for a later step to build on (exchange-key: the
+   * rows its apply wrote, verify's proof that retire reuses). Never journaled: a resumed run starts without it, and a
+   * step must then do the work itself.
+   */
+  readonly learned?: L;
 }
+
+/** What `verify` returns: its checks, or its checks with the rotation the later steps get (what it proved). */
+export type Verified<R extends Rotation> = Check[] | { checks: Check[]; rotation: R };
 
 /** The side effects a rotator may use; tests pass fakes for the clock and randomness. */
 export interface RotatorDeps {
@@ -90,7 +107,7 @@ export interface Preflight {
  * On failure after apply: undoApply (the engine restores the target and restarts). A run may hold several
  * secrets: each step runs for every secret of the set before the next (one write, one restart per service).
  */
-export interface Rotator<C extends SecretConfig = SecretConfig> {
+export interface Rotator<C extends SecretConfig = SecretConfig, R extends Rotation = Rotation> {
   kind: Kind;
   /** Set when a rotation cannot run unattended right now (e.g. Stripe without a handed-over key): what to do. */
   needsOperator?(ctx: RotatorContext<C>): string | undefined;
@@ -100,17 +117,20 @@ export interface Rotator<C extends SecretConfig = SecretConfig> {
    * The new values. With `restore` (a `rotate rollback`), the rotation goes back to the values that `restore`
    * replaced: `restore.secrets` holds what this rotator saved when it made that rotation.
    */
-  generate(ctx: RotatorContext<C>, restore?: Rotation): Promise<Rotation>;
-  /** Provider-side change that keeps the old value valid where the provider allows. Idempotent. */
-  apply(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  generate(ctx: RotatorContext<C>, restore?: R): Promise<R>;
+  /**
+   * Provider-side change that keeps the old value valid where the provider allows. Idempotent. Returns the rotation
+   * the later steps get when apply learned something (Stripe's new signing secret); nothing: the one given.
+   */
+  apply(ctx: RotatorContext<C>, rotation: R): Promise<R | void>;
   /** Reverses `apply`, also after a partial or crashed apply. Idempotent. */
-  undoApply(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  undoApply(ctx: RotatorContext<C>, rotation: R): Promise<void>;
   /** After the env file holds the new values and the services restarted: the new value works. */
-  verify(ctx: RotatorContext<C>, rotation: Rotation): Promise<Check[]>;
-  /** Makes the old value stop working at the provider. Idempotent. */
-  retire(ctx: RotatorContext<C>, rotation: Rotation): Promise<void>;
+  verify(ctx: RotatorContext<C>, rotation: R): Promise<Verified<R>>;
+  /** Makes the old value stop working at the provider. Idempotent. Returns the rotation verifyRetired gets, like apply. */
+  retire(ctx: RotatorContext<C>, rotation: R): Promise<R | void>;
   /** The old value is refused now. */
-  verifyRetired(ctx: RotatorContext<C>, rotation: Rotation): Promise<Check[]>;
+  verifyRetired(ctx: RotatorContext<C>, rotation: R): Promise<Check[]>;
   /** `rotate verify`: the current values work; changes nothing. */
   verifyCurrent(ctx: RotatorContext<C>): Promise<Check[]>;
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { type SecretConfig, secretSchema } from '../../src/config/schema.js';
 import type { JsonValue } from '../../src/core-types.js';
+import { checksOf } from '../../src/engine/checks.js';
 import type { SecretValue } from '../../src/secret-value.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext, RotatorDeps } from '../../src/secrets/types.js';
 
@@ -79,13 +80,17 @@ export async function rotateThrough<C extends SecretConfig>(
   expect(pre.checks.filter((c) => !c.ok)).toEqual([]);
   const rotation = await rotator.generate(ctx);
   if (rotation.stageEnv) writeEnv(ctx, rotation.stageEnv);
-  await rotator.apply(ctx, rotation);
-  writeEnv(ctx, rotation.env);
-  const verified = await rotator.verify(ctx, rotation);
-  expect(verified.filter((c) => !c.ok)).toEqual([]);
-  await rotator.retire(ctx, rotation);
-  if (rotation.retireEnv) writeEnv(ctx, rotation.retireEnv);
-  const retired = await rotator.verifyRetired(ctx, rotation);
+  const applied = (await rotator.apply(ctx, rotation)) ?? rotation;
+  writeEnv(ctx, applied.env);
+  const verified = await rotator.verify(ctx, applied);
+  expect(checksOf(verified).filter((c) => !c.ok)).toEqual([]);
+  const verifiedRotation = Array.isArray(verified) ? applied : verified.rotation;
+  const retiring = (await rotator.retire(ctx, verifiedRotation)) ?? verifiedRotation;
+  if (retiring.retireEnv) writeEnv(ctx, retiring.retireEnv);
+  const retired = await rotator.verifyRetired(ctx, retiring);
   expect(retired.filter((c) => !c.ok)).toEqual([]);
-  return { rotation, produced: [JSON.stringify(pre), JSON.stringify(rotation), JSON.stringify(verified), JSON.stringify(retired)] };
+  return {
+    rotation: retiring,
+    produced: [JSON.stringify(pre), JSON.stringify(rotation), JSON.stringify(checksOf(verified)), JSON.stringify(retired)],
+  };
 }

@@ -1,6 +1,7 @@
 // Private redis-server instances for tests that change authentication (the shared 127.0.0.1:6379 must never get a
 // password). Each runs on a free port in its own temp folder; start them in beforeAll, stop them in afterAll, one
 // set per test file. Passwords are set over a connection (or in the aclfile as hashes), never in argv.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { SecretConfig } from '../../src/config/schema.js';
+import { checksOf } from '../../src/engine/checks.js';
 import type { Rotation, Rotator, RotatorContext } from '../../src/secrets/types.js';
 import { freePort } from './cli.js';
 import { waitUntil } from './wait.js';
@@ -194,7 +196,7 @@ export async function driveRotation<C extends SecretConfig>(
   await between('applied');
   const after = { ...ctx, env: switchedEnv(ctx.env, rotation) };
   await between('switched');
-  const verify = await rotator.verify(after, rotation);
+  const verify = checksOf(await rotator.verify(after, rotation));
   await rotator.retire(after, rotation);
   await between('retired');
   const retired = await rotator.verifyRetired(after, rotation);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { checksOf } from '../../src/engine/checks.js';
 import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
 import type { ExchangeKeySecretConfig } from '../../src/secrets/exchange-key/kind.js';
 import { freePort } from '../helpers/cli.js';
@@ -85,7 +86,7 @@ it('rotates under a running app: old-app writes in the window are swept, the res
   const next = { ...env, EXCHANGE_KEY_ENCRYPTION_KEY: rotation.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal() };
   await startApp(next);
   const after = { ...ctx, env: next };
-  const checks = await rotator.verify(after, rotation);
+  const checks = checksOf(await rotator.verify(after, rotation));
   expect(checks.filter((c) => !c.ok)).toEqual([]);
   expect(after.logged.join('\n')).toMatch(/re-encrypted 1 row/);
   expect(await call('GET', '/api/exchange-keys/check')).toMatchObject({ status: 200, body: { rows: 26 } });

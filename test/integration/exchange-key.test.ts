@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksOf } from '../../src/engine/checks.js';
 import { RotateError } from '../../src/errors.js';
 import { deriveFernetKey, fernetDecrypt, fernetEncrypt } from '../../src/secrets/exchange-key/fernet.js';
 import { exchangeKeyRotator as rotator } from '../../src/secrets/exchange-key/index.js';
@@ -137,11 +138,13 @@ describe('exchange-key rotator', () => {
     const next = rotation.env.EXCHANGE_KEY_ENCRYPTION_KEY!.reveal();
     expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await rotator.apply(ctx, rotation);
-    await rotator.apply(ctx, rotation); // idempotent
+    const applied = (await rotator.apply(ctx, rotation)) ?? rotation; // idempotent
     const after = afterEnvWrite(ctx, rotation);
-    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
-    await rotator.retire(after, rotation);
-    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const verified = await rotator.verify(after, applied);
+    expect(checksOf(verified).filter((c) => !c.ok)).toEqual([]);
+    const verifiedRotation = Array.isArray(verified) ? applied : verified.rotation;
+    const retired = (await rotator.retire(after, verifiedRotation)) ?? verifiedRotation;
+    expect((await rotator.verifyRetired(after, retired)).filter((c) => !c.ok)).toEqual([]);
     expect((await rotator.verifyCurrent(after)).filter((c) => !c.ok)).toEqual([]);
     expect(await plaintexts(table, next)).toEqual(plainBefore);
     const rows = await snapshot(table);
@@ -160,7 +163,7 @@ describe('exchange-key rotator', () => {
       const table = await makeTable(SAMPLE.slice(0, 10));
       const ctx = ctxFor(table, undefined, { commit });
       const rotation = await rotator.generate(ctx);
-      await rotator.apply(ctx, rotation);
+      const applied = (await rotator.apply(ctx, rotation)) ?? rotation;
       // the old app, still running until its restart, inserts and updates with the old key
       await db.query(`INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ($1, $2, NULL)`, [
         fernetEncrypt(oldKey, 'late'),
@@ -169,7 +172,8 @@ describe('exchange-key rotator', () => {
       await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 2`, [fernetEncrypt(oldKey, 'changed')]);
       const after = afterEnvWrite(ctx, rotation);
       expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
-      const checks = await rotator.verify(after, rotation);
+      // The rotation apply returned carries the transaction ids of its UPDATEs.
+      const checks = checksOf(await rotator.verify(after, applied));
       expect(checks.filter((c) => !c.ok)).toEqual([]);
       // The sweep read only the two rows the app wrote: the others carry the apply's transaction ids as their xmin.
       expect(checks[0]!.detail).toMatch(/ in 2 row\(s\) read, besides the rows the re-encryption wrote/);
@@ -393,7 +397,7 @@ else:
     const rotation = await rotator.generate(ctx);
     await rotator.apply(ctx, rotation);
     const after = afterEnvWrite(ctx, rotation);
-    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    expect(checksOf(await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
     const rows = await snapshot(table);
     const read = py(
       'decrypt',
@@ -424,7 +428,7 @@ else:
     produced.push(rotation, JSON.stringify(rotation));
     await rotator.apply(ctx, rotation);
     const after = afterEnvWrite(ctx, rotation);
-    produced.push(await rotator.verify(after, rotation));
+    produced.push(checksOf(await rotator.verify(after, rotation)));
     await rotator.retire(after, rotation);
     produced.push(await rotator.verifyRetired(after, rotation), await rotator.verifyCurrent(after), await rotator.verifyCurrent(ctx));
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 1`);
@@ -515,7 +519,7 @@ else:
     const rotation = await rotator.generate(ctx);
     await rotator.apply(ctx, rotation);
     const after = afterEnvWrite(ctx, rotation);
-    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    expect(checksOf(await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
     const newKey = deriveFernetKey(rotation.secrets.new!.reveal(), KDF);
     const rows = await read();
     expect(rows.map((r) => [r.name, r.note])).toEqual(before.map((r) => [r.name, r.note]));
@@ -532,34 +536,39 @@ else:
     const table = await makeTable(SAMPLE.slice(0, 12));
     const ctx = ctxFor(table);
     const rotation = await rotator.generate(ctx);
-    await rotator.apply(ctx, rotation);
+    const applied = (await rotator.apply(ctx, rotation)) ?? rotation;
     const after = afterEnvWrite(ctx, rotation);
     // a value no key decrypts: the sweep leaves it, and the proof must name it
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'garbage' WHERE id = 5`);
-    const failing = (await rotator.verify(after, rotation)).filter((c) => !c.ok);
+    const failed = await rotator.verify(after, applied);
+    const failing = checksOf(failed).filter((c) => !c.ok);
     expect(failing.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 5`);
     // retire's sweep is not clean either: it refuses (the old key stays in the env file), and verifyRetired reads
     // for itself and fails
-    await expect(rotator.retire(after, rotation)).rejects.toMatchObject({ code: 'EXCHANGE_KEY_OLD_VALUES' });
-    expect((await rotator.verifyRetired(after, rotation)).some((c) => !c.ok)).toBe(true);
+    const afterFailing = Array.isArray(failed) ? applied : failed.rotation;
+    await expect(rotator.retire(after, afterFailing)).rejects.toMatchObject({ code: 'EXCHANGE_KEY_OLD_VALUES' });
+    expect((await rotator.verifyRetired(after, afterFailing)).some((c) => !c.ok)).toBe(true);
     // repaired: retire's sweep rewrites the repaired row, reads it back, and its proof stands for verifyRetired's
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 5`, [fernetEncrypt(oldKey, 'repaired')]);
-    await rotator.retire(after, rotation);
-    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
-    // without a proof of this process (a resumed run), verifyRetired reads the whole table and names a damaged row
+    const retired = (await rotator.retire(after, applied)) ?? applied;
+    expect((await rotator.verifyRetired(after, retired)).filter((c) => !c.ok)).toEqual([]);
+    // without a proof of this process (a resumed run: the rotation as journaled), verifyRetired reads the whole
+    // table and names a damaged row
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'damaged' WHERE id = 6`);
     const fullRead = (await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok);
     expect(fullRead.map((c) => c.detail).join(' ')).toContain(`${table}.api_key_encrypted ids 6`);
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 6`, [fernetEncrypt(oldKey, 'late')]);
-    await rotator.retire(after, rotation);
-    await rotator.retire(after, rotation); // clean: nothing to read back
-    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    await rotator.retire(after, applied);
+    const clean = (await rotator.retire(after, applied)) ?? applied; // clean: nothing to read back
+    expect((await rotator.verifyRetired(after, clean)).filter((c) => !c.ok)).toEqual([]);
     // a passing verify stands for the retire right after it: no sweep, so a row damaged in between is not seen by
     // retire, but the next full proof names it
-    expect((await rotator.verify(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const verified = await rotator.verify(after, applied);
+    expect(checksOf(verified).filter((c) => !c.ok)).toEqual([]);
     await db.query(`UPDATE ${table} SET api_key_encrypted = 'damaged' WHERE id = 7`);
-    await rotator.retire(after, rotation);
-    expect((await rotator.verifyRetired(after, rotation)).filter((c) => !c.ok)).toEqual([]);
+    const afterVerify = Array.isArray(verified) ? applied : verified.rotation;
+    const retiredAfterVerify = (await rotator.retire(after, afterVerify)) ?? afterVerify;
+    expect((await rotator.verifyRetired(after, retiredAfterVerify)).filter((c) => !c.ok)).toEqual([]);
     expect((await rotator.verifyCurrent(after)).find((c) => !c.ok)?.detail).toContain(`${table}.api_key_encrypted ids 7`);
     await db.query(`UPDATE ${table} SET api_key_encrypted = $1 WHERE id = 7`, [fernetEncrypt(oldKey, 'late')]);
     await rotator.retire(after, rotation);

@@ -158,7 +158,7 @@ describe('alter-password', () => {
     // What the engine reads back: secrets unsealed into new SecretValues, facts through JSON (no appliedAt).
     const journaled: Rotation = {
       env: {},
-      secrets: Object.fromEntries(Object.entries(rotation.secrets).map(([k, v]) => [k, new SecretValue(v.reveal())])),
+      secrets: Object.fromEntries(Object.entries(rotation.secrets).map(([k, v]) => [k, new SecretValue(v!.reveal())])),
       facts: JSON.parse(JSON.stringify({ ...rotation.facts, appliedAt: undefined })),
     };
     await rotator.undoApply(context(), journaled);

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Check, JsonValue } from '../../src/core-types.js';
+import { checksOf } from '../../src/engine/checks.js';
 import { RotateError } from '../../src/errors.js';
 import { SecretValue } from '../../src/secret-value.js';
-import { stripeRotator as rotator } from '../../src/secrets/stripe/index.js';
+import { stripeRotator as rotator, type StripeRotation } from '../../src/secrets/stripe/index.js';
 import type { StripeSecretConfig } from '../../src/secrets/stripe/kind.js';
 import type { Rotation } from '../../src/secrets/types.js';
 // @ts-expect-error the stand-in app is plain JavaScript
@@ -135,22 +136,27 @@ const allOk = (checks: Check[]) => {
 };
 
 /** The engine's happy path. */
-async function rotate(ctx: TestContext<StripeSecretConfig>, restore?: Rotation): Promise<Rotation> {
+async function rotate(ctx: TestContext<StripeSecretConfig>, restore?: StripeRotation): Promise<StripeRotation> {
   const pre = await rotator.preflight(ctx);
   record(pre);
   allOk(pre.checks);
-  const rotation = await rotator.generate(ctx, restore);
-  record(rotation);
-  await rotator.apply(ctx, rotation);
+  const generated = await rotator.generate(ctx, restore);
+  record(generated);
+  const rotation = await apply(ctx, generated);
   record(rotation);
   writeEnv(ctx, rotation.env);
   app.restart(ctx.env as Record<string, string>);
-  allOk(await rotator.verify(ctx, rotation));
+  allOk(checksOf(await rotator.verify(ctx, rotation)));
   await rotator.retire(ctx, rotation);
   if (rotation.retireEnv) writeEnv(ctx, rotation.retireEnv);
   allOk(await rotator.verifyRetired(ctx, rotation));
   record(rotation);
   return rotation;
+}
+
+/** Apply returns the rotation with what it learned (the new endpoint and its signing secret); the given one is unchanged. */
+async function apply(ctx: TestContext<StripeSecretConfig>, rotation: StripeRotation): Promise<StripeRotation> {
+  return (await rotator.apply(ctx, rotation)) ?? rotation;
 }
 
 const writes = () => fake.requests.filter((r) => r.method !== 'GET');
@@ -359,51 +365,44 @@ describe('preflight', () => {
 describe('failure, undo and resume', () => {
   it('undoApply after a crash between create and journal finds the endpoint by its run metadata', async () => {
     const ctx = context({ handIn: handIn(fake.addKey('acct_A')) });
-    const rotation = await rotator.generate(ctx);
-    const journaled: Rotation = { env: { ...rotation.env }, secrets: { ...rotation.secrets }, facts: { ...rotation.facts } };
     // The journal is sealed before apply: it must already name the webhook variable, holding the current value.
+    const journaled = await rotator.generate(ctx);
     expect(journaled.env.STRIPE_WEBHOOK_SECRET?.reveal()).toBe(endpoint.secret);
-    await rotator.apply(ctx, rotation);
-    record(rotation);
+    const applied = await apply(ctx, journaled);
+    record(applied);
+    expect(journaled.secrets.newWebhookSecret).toBeUndefined(); // apply returned a new rotation, the given one unchanged
     expect(fake.endpointsOf('acct_A')).toHaveLength(2);
     // A new process reads the journal written before apply: no new endpoint id, no new secret.
     await rotator.undoApply(context({}), journaled);
     expect(fake.endpointsOf('acct_A').map((e) => e.id)).toEqual([endpoint.id]);
-    await rotator.undoApply(context({}), rotation); // idempotent: 404 is fine
+    await rotator.undoApply(context({}), applied); // idempotent: 404 is fine
     allOk(await rotator.verifyCurrent(context({})));
   });
 
   it('apply is idempotent and replaces a leftover whose secret is unknown', async () => {
     const ctx = context({ handIn: handIn(fake.addKey('acct_A')) });
-    const rotation = await rotator.generate(ctx);
-    await rotator.apply(ctx, rotation);
-    const firstId = rotation.facts.newEndpointId;
-    await rotator.apply(ctx, rotation);
-    expect(rotation.facts.newEndpointId).toBe(firstId);
-    const again: Rotation = {
-      env: { STRIPE_SECRET_KEY: rotation.env.STRIPE_SECRET_KEY! },
-      secrets: { ...rotation.secrets },
-      facts: { ...rotation.facts },
-    };
-    delete again.secrets.newWebhookSecret;
-    await rotator.apply(ctx, again);
-    record(again);
+    const first = await apply(ctx, await rotator.generate(ctx));
+    const firstId = first.facts.newEndpointId;
+    expect((await apply(ctx, first)).facts.newEndpointId).toBe(firstId);
+    const { newWebhookSecret: _, ...withoutSecret } = first.secrets;
+    const again: StripeRotation = { env: { STRIPE_SECRET_KEY: first.env.STRIPE_SECRET_KEY! }, secrets: withoutSecret, facts: first.facts };
+    const replaced = await apply(ctx, again);
+    record(replaced);
     expect(
       fake
         .endpointsOf('acct_A')
         .map((e) => e.id)
         .sort(),
-    ).toEqual([endpoint.id, again.facts.newEndpointId].sort());
-    expect(again.facts.newEndpointId).not.toBe(firstId);
+    ).toEqual([endpoint.id, replaced.facts.newEndpointId].sort());
+    expect(replaced.facts.newEndpointId).not.toBe(firstId);
   });
 
   it('verify fails when the app was not restarted; undo + restored env pass verifyCurrent', async () => {
     const ctx = context({ handIn: handIn(fake.addKey('acct_A')) });
-    const rotation = await rotator.generate(ctx);
-    await rotator.apply(ctx, rotation);
+    const rotation = await apply(ctx, await rotator.generate(ctx));
     const before = { ...ctx.env } as Record<string, string>;
     writeEnv(ctx, rotation.env); // no restart: the app still holds the old secret
-    const checks = await rotator.verify(ctx, rotation);
+    const checks = checksOf(await rotator.verify(ctx, rotation));
     record(checks);
     expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['app accepts an event signed with the new secret']);
     await rotator.undoApply(ctx, rotation);
@@ -427,11 +426,10 @@ describe('failure, undo and resume', () => {
 describe('retirement and rollback', () => {
   it('emergency: the old key still valid fails verifyRetired until it is expired', async () => {
     const ctx = context({ handIn: handIn(fake.addKey('acct_A')), emergency: true });
-    const rotation = await rotator.generate(ctx);
-    await rotator.apply(ctx, rotation);
+    const rotation = await apply(ctx, await rotator.generate(ctx));
     writeEnv(ctx, rotation.env);
     app.restart(ctx.env as Record<string, string>);
-    allOk(await rotator.verify(ctx, rotation));
+    allOk(checksOf(await rotator.verify(ctx, rotation)));
     await rotator.retire(ctx, rotation);
     let checks = await rotator.verifyRetired(ctx, rotation);
     record(checks);

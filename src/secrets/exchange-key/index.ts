@@ -2,7 +2,7 @@ import { type Check, check } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
-import type { Rotation, Rotator, RotatorContext } from '../types.js';
+import type { Rotation, RotationSecrets, Rotator, RotatorContext } from '../types.js';
 import { withClient } from './database.js';
 import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts, ExchangeKeySecretConfig } from './kind.js';
 import { exchangeKeyStagingEnv } from './kind.js';
@@ -11,10 +11,28 @@ import { countRows, describeTables } from './tables.js';
 
 type Ctx = RotatorContext<ExchangeKeySecretConfig>;
 
+/**
+ * What the steps of a run proved or wrote in this process, carried in the rotation the engine hands from step to step
+ * (never journaled: after a resume each step does the full work).
+ */
+interface Learned {
+  /** The transaction ids of the UPDATEs of an apply made in this process (see PassOptions.skipXids). */
+  appliedXids?: string[];
+  /**
+   * Verify's passing proof: it stands for retire's sweep when retire follows it in the same run (the services
+   * restarted before verify's sweep: nothing writes with the old key since).
+   */
+  verified?: Check[];
+  /** Retire's proof, for the verifyRetired after it. */
+  retired?: Check[];
+}
+
+type ExchangeKeyRotation = Rotation<RotationSecrets, Learned>;
+
 /** Apply (decrypt + encrypt + write) measured at about this many times the read-only test-decrypt pass. */
 const APPLY_TO_CHECK_RATIO = 3;
 
-const secretOf = (rotation: Rotation, name: 'old' | 'new'): SecretValue => {
+const secretOf = (rotation: ExchangeKeyRotation, name: 'old' | 'new'): SecretValue => {
   const value = rotation.secrets[name];
   if (!value)
     throw new RotateError('EXCHANGE_KEY_JOURNAL', `the journaled rotation has no ${name} key`, {
@@ -55,7 +73,8 @@ interface SweepProof {
  * Rewrites whatever the old app wrote with the old key since the re-encryption (it may run until its restart).
  * Returns a proof to stand for a full read, unless a value did not decrypt or too many rows were written to list.
  */
-async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefined> {
+async function sweep(ctx: Ctx, rotation: ExchangeKeyRotation): Promise<SweepProof | undefined> {
+  const appliedXids = rotation.learned?.appliedXids;
   const outcomes = await withClient(ctx, (client) =>
     walkTables(ctx, client, {
       keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
@@ -63,7 +82,7 @@ async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefin
       commitOnFailure: true,
       collectTouched: true,
       // After an apply in this process: the rows it wrote under the new key and nobody changed since need no read.
-      skipXids: writtenByApply.get(rotation),
+      skipXids: appliedXids,
     }),
   );
   const swept = total(outcomes, 'rewritten');
@@ -71,20 +90,10 @@ async function sweep(ctx: Ctx, rotation: Rotation): Promise<SweepProof | undefin
   if (failedCount(outcomes) > 0 || outcomes.some((o) => o.touched === undefined)) return undefined;
   return {
     outcomes,
-    skippedApplied: (writtenByApply.get(rotation)?.length ?? 0) > 0,
+    skippedApplied: (appliedXids?.length ?? 0) > 0,
     readBack: new Map(outcomes.map((o) => [o.table, o.touched!])),
   };
 }
-
-/**
- * Proofs made in this process, by rotation object: verify's passing proof stands for retire's sweep when retire follows
- * it in the same run (the services restarted before verify's sweep: nothing writes with the old key since), and
- * retire's proof for the verifyRetired after it.
- */
-const provenByVerify = new WeakMap<Rotation, Check[]>();
-/** The transaction ids of the UPDATEs of an apply made in this process (see PassOptions.skipXids). */
-const writtenByApply = new WeakMap<Rotation, string[]>();
-const provenByRetire = new WeakMap<Rotation, Check[]>();
 
 /** The sweep's outcomes, with what the read-back found in the rows it wrote. */
 function withReadBack(proof: SweepProof, readBack: TableOutcome[]): TableOutcome[] {
@@ -141,7 +150,7 @@ async function appDecrypts(ctx: Ctx): Promise<Check[]> {
   ];
 }
 
-export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
+export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRotation> = {
   kind: 'exchange-key',
 
   async preflight(ctx) {
@@ -226,15 +235,15 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
         stopOnFailure: true,
       }),
     );
-    writtenByApply.set(rotation, [...(writtenByApply.get(rotation) ?? []), ...outcomes.flatMap((o) => o.xids)]);
     const how = ctx.config.commit === 'once' ? 'in one transaction' : `in batches of ${ctx.config.batchSize}, each committed`;
     ctx.deps.log.info(`re-encrypted ${total(outcomes, 'rewritten')} row(s) (${total(outcomes, 'values')} value(s)) ${how}`);
     const meanwhile = total(outcomes, 'changedMeanwhile');
     if (meanwhile > 0) ctx.deps.log.info(`${meanwhile} row(s) changed by the app meanwhile; verify re-encrypts them`);
+    const appliedXids = [...(rotation.learned?.appliedXids ?? []), ...outcomes.flatMap((o) => o.xids)];
+    return { ...rotation, learned: { ...rotation.learned, appliedXids } };
   },
 
   async undoApply(ctx, rotation) {
-    writtenByApply.delete(rotation);
     const outcomes = await withClient(ctx, (client) =>
       walkTables(ctx, client, {
         keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
@@ -249,24 +258,27 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
     }
   },
 
-  verify: (ctx, rotation) =>
-    checked(`every value decrypts under ${ctx.config.env}`, async () => {
+  /** With a passing proof, the rotation retire gets carries it (`Learned.verified`). */
+  async verify(ctx, rotation) {
+    let verified: Check[] | undefined;
+    const checks = await checked(`every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
       if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
       const proof = await sweep(ctx, rotation);
       const proven = await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof);
-      if (proven.every((c) => c.ok)) provenByVerify.set(rotation, proven);
+      if (proven.every((c) => c.ok)) verified = proven;
       return [...proven, ...(await appDecrypts(ctx))];
-    }),
+    });
+    return { checks, rotation: { ...rotation, learned: { ...rotation.learned, verified } } };
+  },
 
   /**
    * The old key leaves the target (retireEnv) only after this: a sweep, then the proof that no value is under the old
    * key. Right after a passing verify in the same run, that verify's sweep and proof stand for them.
    */
   async retire(ctx, rotation) {
-    let proven = provenByVerify.get(rotation);
-    provenByVerify.delete(rotation);
+    let proven = rotation.learned?.verified;
     if (!proven) {
       const proof = await sweep(ctx, rotation);
       proven = await proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'), proof);
@@ -280,13 +292,12 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig> = {
         { hint: 'restart whatever still writes with the old key, then run `rotate resume`' },
       );
     }
-    provenByRetire.set(rotation, proven);
+    return { ...rotation, learned: { ...rotation.learned, verified: undefined, retired: proven } };
   },
 
   verifyRetired: (ctx, rotation) =>
     checked('0 values remain under the old key', async () => {
-      const proven = provenByRetire.get(rotation);
-      provenByRetire.delete(rotation);
+      const proven = rotation.learned?.retired;
       return proven ?? proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'));
     }),
 

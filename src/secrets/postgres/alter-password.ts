@@ -55,8 +55,9 @@ export const alterPassword: Strategy = {
     const data = rotationData(rotation);
     const client = await adminSession(ctx, data, 'old');
     try {
-      // Mutating facts is how a later step in this process learns when the old password stopped working.
-      rotation.facts.appliedAt = await setPassword(client, data.newUser, data.newPassword);
+      // The later steps (an emergency retire ends the sessions older than it) learn when the old password stopped working.
+      const appliedAt = await setPassword(client, data.newUser, data.newPassword);
+      return { ...rotation, facts: { ...rotation.facts, appliedAt } };
     } finally {
       await client.end().catch(() => {});
     }

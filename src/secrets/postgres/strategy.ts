@@ -9,7 +9,8 @@ export interface Strategy {
   preflight(ctx: Ctx, app: PostgresUrl): Promise<{ checks: Check[]; facts: Record<string, JsonValue> }>;
   /** The credentials the env file gets next (with `restore`: the ones that rotation replaced). */
   next(ctx: Ctx, app: PostgresUrl, restore?: Rotation): Promise<{ user: string; password: string; facts: Record<string, JsonValue> }>;
-  apply(ctx: Ctx, rotation: Rotation): Promise<void>;
+  /** Returns the rotation with what apply learned (alter-password: when the old password stopped working). */
+  apply(ctx: Ctx, rotation: Rotation): Promise<Rotation | void>;
   undoApply(ctx: Ctx, rotation: Rotation): Promise<void>;
   retire(ctx: Ctx, rotation: Rotation): Promise<void>;
   /** What `retire` took away, for index.ts's verifyRetired to prove: the old login, and (emergency) its sessions. */

@@ -29,6 +29,16 @@ export { stripeSignatureHeader } from './signature.js';
 
 export type StripeContext = RotatorContext<StripeSecretConfig>;
 
+/** The Stripe keys and signing secrets a rotation carries (the new signing secret from apply on). */
+export type StripeRotation = Rotation<{
+  newSecretKey: SecretValue;
+  oldSecretKey?: SecretValue;
+  newPublishableKey?: SecretValue;
+  oldPublishableKey?: SecretValue;
+  oldWebhookSecret?: SecretValue;
+  newWebhookSecret?: SecretValue;
+}>;
+
 /** The facts a Stripe rotation records that its later steps, and the next rotation, read back. */
 interface StripeFacts {
   accountId?: string;
@@ -160,7 +170,7 @@ async function preflight(ctx: StripeContext): Promise<Preflight> {
 }
 
 /** The keys handed in (for a rollback: the previous ones), checked hard, and the webhook endpoint to replace. */
-async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotation> {
+async function generate(ctx: StripeContext, restore?: StripeRotation): Promise<StripeRotation> {
   const current = currentValues(ctx);
   const names = ctx.config.env;
   let handed: HandedKeys;
@@ -193,9 +203,14 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
     throw error;
   }
 
-  const rotation: Rotation = {
-    env: { [names.secretKey]: keys.secretKey },
-    secrets: { newSecretKey: keys.secretKey },
+  const keysRotation: StripeRotation = {
+    env: { [names.secretKey]: keys.secretKey, ...(keys.publishableKey ? { [names.publishableKey]: keys.publishableKey } : {}) },
+    secrets: {
+      newSecretKey: keys.secretKey,
+      ...(current.secretKey ? { oldSecretKey: current.secretKey } : {}),
+      ...(keys.publishableKey ? { newPublishableKey: keys.publishableKey } : {}),
+      ...(keys.publishableKey && current.publishableKey ? { oldPublishableKey: current.publishableKey } : {}),
+    },
     facts: {
       accountId: keys.accountId,
       accountMatchedAgainst: keys.accountSource,
@@ -206,44 +221,42 @@ async function generate(ctx: StripeContext, restore?: Rotation): Promise<Rotatio
       webhook: false,
     },
   };
-  if (current.secretKey) rotation.secrets.oldSecretKey = current.secretKey;
-  if (keys.publishableKey) {
-    rotation.env[names.publishableKey] = keys.publishableKey;
-    rotation.secrets.newPublishableKey = keys.publishableKey;
-    if (current.publishableKey) rotation.secrets.oldPublishableKey = current.publishableKey;
-  }
 
   const target = webhookTarget(ctx);
-  if (target) {
-    const client = stripeClient(ctx.config.apiBase, keys.secretKey);
-    const old = await findEndpoint(client, target, factsOf(ctx.lastFacts).endpointId, `${source.secret}`);
-    Object.assign(rotation.facts, {
+  if (!target) return keysRotation;
+  const client = stripeClient(ctx.config.apiBase, keys.secretKey);
+  const old = await findEndpoint(client, target, factsOf(ctx.lastFacts).endpointId, `${source.secret}`);
+  return {
+    // The new signing secret exists only after apply. Until then the env change holds the current value, so that the
+    // journal (sealed before apply) lists this variable and a restore from another process puts the old one back.
+    env: { ...keysRotation.env, [names.webhookSecret]: current.webhookSecret ?? null },
+    secrets: { ...keysRotation.secrets, ...(current.webhookSecret ? { oldWebhookSecret: current.webhookSecret } : {}) },
+    facts: {
+      ...keysRotation.facts,
       webhook: true,
       runId: ctx.deps.randomBytes(8).toString('hex'),
       oldEndpointId: old.id,
       webhookUrl: old.url,
       enabledEvents: old.enabled_events.length,
       apiVersion: old.api_version,
-    });
-    if (current.webhookSecret) rotation.secrets.oldWebhookSecret = current.webhookSecret;
-    // The new signing secret exists only after apply. Until then the env change holds the current value, so that the
-    // journal (sealed before apply) lists this variable and a restore from another process puts the old one back.
-    rotation.env[names.webhookSecret] = current.webhookSecret ?? null;
-  }
-  return rotation;
+    },
+  };
 }
 
-/** Creates the endpoint that replaces the old one: its signing secret is the new value. Safe to repeat after a crash. */
-async function apply(ctx: StripeContext, rotation: Rotation): Promise<void> {
+/**
+ * Creates the endpoint that replaces the old one: its signing secret is the new value, which the returned rotation
+ * holds (the engine journals it). Safe to repeat after a crash.
+ */
+async function apply(ctx: StripeContext, rotation: StripeRotation): Promise<StripeRotation> {
   const { oldEndpointId: oldId, runId } = factsOf(rotation.facts);
   if (!oldId || !runId) {
     ctx.deps.log.info('Stripe: nothing to change at Stripe (the API key was rolled in the Dashboard; no webhook configured)');
-    return;
+    return rotation;
   }
-  await withKeys(ctx, rotation, async (client) => {
+  return withKeys(ctx, rotation, async (client) => {
     const ours = await endpointsOfRun(client, runId, 'the Stripe key');
     const newId = factsOf(rotation.facts).newEndpointId;
-    if (rotation.secrets.newWebhookSecret && newId && ours.some((e) => e.id === newId)) return;
+    if (rotation.secrets.newWebhookSecret && newId && ours.some((e) => e.id === newId)) return rotation;
     // An endpoint of this run whose secret we do not hold is useless: its secret was shown once, to a dead process.
     for (const leftover of ours) if (leftover.id !== oldId) await deleteEndpoint(client, leftover.id, 'the Stripe key');
     const old = await retrieveEndpoint(client, oldId, 'the Stripe key');
@@ -259,15 +272,18 @@ async function apply(ctx: StripeContext, rotation: Rotation): Promise<void> {
       });
     }
     const secret = new SecretValue(created.secret);
-    rotation.secrets.newWebhookSecret = secret;
-    rotation.env[ctx.config.env.webhookSecret] = secret;
-    Object.assign(rotation.facts, { newEndpointId: created.id, endpointId: created.id } satisfies StripeFacts);
     ctx.deps.log.info(`Stripe: created webhook endpoint ${created.id} for ${created.url}, replacing ${old.id}`);
+    return {
+      ...rotation,
+      env: { ...rotation.env, [ctx.config.env.webhookSecret]: secret },
+      secrets: { ...rotation.secrets, newWebhookSecret: secret },
+      facts: { ...rotation.facts, newEndpointId: created.id, endpointId: created.id } satisfies StripeFacts,
+    };
   });
 }
 
 /** Deletes every endpoint this run created, found by its run id even when the journal never learned the id. */
-async function undoApply(ctx: StripeContext, rotation: Rotation): Promise<void> {
+async function undoApply(ctx: StripeContext, rotation: StripeRotation): Promise<void> {
   const { oldEndpointId: oldId, runId } = factsOf(rotation.facts);
   if (!runId) return;
   await withKeys(ctx, rotation, async (client) => {
@@ -283,7 +299,7 @@ async function undoApply(ctx: StripeContext, rotation: Rotation): Promise<void> 
 }
 
 /** The env file holds the new values, the new key works on the same account, the app accepts the new signing secret. */
-async function verify(ctx: StripeContext, rotation: Rotation): Promise<Check[]> {
+async function verify(ctx: StripeContext, rotation: StripeRotation): Promise<Check[]> {
   const names = ctx.config.env;
   const checks: Check[] = [];
   const inFile = currentValues(ctx);
@@ -334,7 +350,7 @@ async function verify(ctx: StripeContext, rotation: Rotation): Promise<Check[]> 
 }
 
 /** Deletes the old endpoint. The old API key cannot be expired by API: it expires when the operator chose. */
-async function retire(ctx: StripeContext, rotation: Rotation): Promise<void> {
+async function retire(ctx: StripeContext, rotation: StripeRotation): Promise<StripeRotation> {
   const { oldEndpointId: oldId, newEndpointId } = factsOf(rotation.facts);
   if (oldId && oldId !== newEndpointId) {
     const existed = await withKeys(ctx, rotation, (client) => deleteEndpoint(client, oldId, 'the Stripe key'));
@@ -343,10 +359,11 @@ async function retire(ctx: StripeContext, rotation: Rotation): Promise<void> {
     );
   }
   ctx.deps.log.info('Stripe: the old API key expires when you chose in the Dashboard when rolling it; Stripe has no API to expire it');
+  return rotation;
 }
 
 /** The old endpoint is gone and the app refuses the old signing secret; the old API key expires when the Dashboard says. */
-async function verifyRetired(ctx: StripeContext, rotation: Rotation): Promise<Check[]> {
+async function verifyRetired(ctx: StripeContext, rotation: StripeRotation): Promise<Check[]> {
   const checks: Check[] = [];
   const { oldEndpointId: oldId, accountId } = factsOf(rotation.facts);
   if (oldId) {
@@ -394,7 +411,7 @@ async function verifyCurrent(ctx: StripeContext): Promise<Check[]> {
   return checks;
 }
 
-export const stripeRotator: Rotator<StripeSecretConfig> = {
+export const stripeRotator: Rotator<StripeSecretConfig, StripeRotation> = {
   kind: 'stripe',
   needsOperator(ctx) {
     if (!ctx.unattended || ctx.deps.environment[NEW_SECRET_KEY]) return undefined;
