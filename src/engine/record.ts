@@ -1,6 +1,6 @@
 import { appendChained, fingerprint } from '../history/audit.js';
 import { historyNotice } from '../notify/history-notice.js';
-import { sendNotice } from '../notify/send.js';
+import { sendNotice, willPost } from '../notify/send.js';
 import { promotionOfRun } from '../policy/promotion-record.js';
 import { redactTyped } from '../secret-value.js';
 import type { HistoryEntry, HistoryResult, Journal } from '../store/types.js';
@@ -46,6 +46,8 @@ export async function record(
   result: SecretResult,
   action?: HistoryEntry['action'],
   values: ValuesAround = {},
+  /** Called after the record is written and before its notification is posted (only when one will be). */
+  beforeNotice?: () => Promise<void>,
 ): Promise<void> {
   const now = session.deps.now();
   const entry: HistoryEntry = {
@@ -72,7 +74,10 @@ export async function record(
   if (promotion) entry.promotion = promotion.record;
   await appendChained(session.store, entry, session.deps.log.warn);
   const notice = historyNotice(entry, result.status, session.deps.host, await session.store.readHistoryHead());
-  if (notice) await sendNotice(session.config.notify, session.deps, notice);
+  if (notice && willPost(session.config.notify, notice.event)) {
+    await beforeNotice?.();
+    await sendNotice(session.config.notify, session.deps, notice);
+  }
   if (promotion?.bypassNotice && CHANGED.includes(result.status))
     await sendNotice(session.config.notify, session.deps, promotion.bypassNotice(entry));
 }

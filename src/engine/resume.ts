@@ -1,4 +1,6 @@
 import { RotateError } from '../errors.js';
+import { historyNotice } from '../notify/history-notice.js';
+import { sendNotice } from '../notify/send.js';
 import { type HistoryEntry, type HistoryResult, isLegacyJournal, type Journal, type StoredJournal } from '../store/types.js';
 import { trace } from '../trace.js';
 import type { SecretResult } from './result.js';
@@ -80,31 +82,37 @@ const STATUS_OF: Partial<Record<HistoryResult, SecretResult['status']>> = {
 };
 
 /**
- * A run records each secret's outcome before it drops the secret from its journal: a secret of the journal whose
- * outcome the history already holds was finished by the killed process. It leaves the journal (changed in place),
- * and its result says so; nothing is redone or recorded twice.
+ * A run records each secret's outcome, marks the journal entry (`noticeStarted`), posts its notification, and only then
+ * drops the secret from its journal: a secret of the journal whose outcome the history already holds was finished by
+ * the killed process. Unless the mark says the post had started (it may have arrived: never twice), its notification
+ * is posted now (marked `resumed`); then it leaves the journal (changed in place and written at once, so a second
+ * resume posts nothing again); its result says so. Nothing is redone or recorded twice.
  */
 async function recordedBeforeTheKill(session: Session, journal: Journal): Promise<SecretResult[]> {
   const history = await session.store.readHistory();
   const outcome = (secret: string): HistoryEntry | undefined =>
     [...history].reverse().find((e) => e.runId === journal.runId && e.secret === secret && !PARKED.has(e.result));
   const results: SecretResult[] = [];
-  for (const entry of journal.secrets) {
+  for (const entry of [...journal.secrets]) {
     const recorded = outcome(entry.secret);
     if (!recorded) continue;
     trace(`engine: resume: ${entry.secret} of run ${journal.runId} was recorded (${recorded.result}) before the run stopped`);
+    const status = STATUS_OF[recorded.result] ?? (recorded.action === 'resume' ? 'undone' : 'rolled-back');
+    const notice = entry.noticeStarted ? undefined : historyNotice(recorded, status, journal.host, await session.store.readHistoryHead());
+    const posted = notice ? await sendNotice(session.config.notify, session.deps, { ...notice, resumed: true }) : false;
+    journal.secrets = journal.secrets.filter((e) => e !== entry);
+    if (journal.secrets.length > 0) await session.store.writeJournal(journal);
     results.push({
       secret: entry.secret,
       kind: entry.kind,
       runId: journal.runId,
-      status: STATUS_OF[recorded.result] ?? (recorded.action === 'resume' ? 'undone' : 'rolled-back'),
+      status,
       checks: [],
       facts: recorded.facts ?? {},
       envKeys: entry.rotation.envKeys,
       steps: [],
-      note: `run ${journal.runId} recorded this outcome before it stopped; only its journal was left, now cleared`,
+      note: `run ${journal.runId} recorded this outcome before it stopped; only its journal was left, now cleared${posted ? ' (its notification posted now)' : ''}`,
     });
   }
-  journal.secrets = journal.secrets.filter((e) => !results.some((r) => r.secret === e.secret));
   return results;
 }

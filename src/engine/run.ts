@@ -623,22 +623,39 @@ export class Run implements StepRun {
   }
 
   /**
-   * A secret whose outcome is final is recorded, then leaves the journal: a kill in between leaves a journal whose
-   * record exists, which resume clears (never a finished run with no record, which resume could not see).
+   * A secret whose outcome is final is recorded (and its notification posted), then leaves the journal: a kill in
+   * between leaves a journal whose record exists, which resume clears, posting the notification the kill may have cut
+   * off (never a finished run with no record, which resume could not see).
    */
   async #recorded(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): Promise<SecretResult> {
     const result = this.#result(m, status, extra);
-    await record(this.session, this.journal, result, undefined, this.#values(result.secret));
+    await record(this.session, this.journal, result, undefined, this.#values(result.secret), () => this.#noticeStarted(m.entry));
     this.journal.secrets = this.journal.secrets.filter((e) => e !== m.entry);
     await this.session.store.writeJournal(this.journal);
     return result;
   }
 
-  /** The records first, then the journal goes (see #recorded). */
+  /**
+   * The records first, then the journal goes (see #recorded): each secret leaves the journal once its record is
+   * written and its notification posted, so a resume posts only the notifications a kill cut off, never one twice.
+   */
   async #end(results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
-    for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
+    for (const [i, result] of results.entries()) {
+      const entry = this.journal.secrets.find((e) => e.secret === result.secret);
+      await record(this.session, this.journal, result, action, this.#values(result.secret), () => this.#noticeStarted(entry));
+      if (i === results.length - 1) break; // the journal goes whole below
+      this.journal.secrets = this.journal.secrets.filter((e) => e.secret !== result.secret);
+      await this.session.store.writeJournal(this.journal);
+    }
     await this.session.store.removeJournal(this.journal.runId);
     return results;
+  }
+
+  /** The record of `entry` is written and its notification about to be posted: a resume must not post it again. */
+  async #noticeStarted(entry: JournalSecret | undefined): Promise<void> {
+    if (!entry) return;
+    entry.noticeStarted = true;
+    await this.session.store.writeJournal(this.journal);
   }
 
   /** A secret's main value before the run and now, for the history's keyed fingerprints (never stored as such). */

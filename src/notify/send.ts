@@ -71,13 +71,16 @@ function fetchFailure(error: unknown): string {
   return code ? `cannot connect: ${code}` : 'cannot connect';
 }
 
+/** Whether a notice of `event` goes anywhere: a webhook is configured and `notify.on` asks for the event. */
+export const willPost = (config: NotifyConfig, event: NotifyEvent): boolean => Boolean(config.webhookUrl) && config.on.includes(event);
+
 /**
  * Posts `notice` when `notify.on` asks for its event. Tries a few times over a few seconds, then logs a warning;
  * it never throws, so it never changes a rotation's outcome or exit code. The body passes through redact() last.
  */
 export async function sendNotice(config: NotifyConfig, deps: SendDeps, notice: Notice): Promise<boolean> {
   const url = config.webhookUrl;
-  if (!url || !config.on.includes(notice.event)) return false;
+  if (!url || !willPost(config, notice.event)) return false;
   const body = redact(JSON.stringify({ ...notice, text: oneLine(notice.text) }));
   let problem = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {

@@ -32,6 +32,12 @@ export interface JournalSecret {
    * read the target as it was, records it as the history's old fingerprint.
    */
   oldFingerprint?: string | null;
+  /**
+   * Set just before the secret's recorded outcome is posted to notify.webhookUrl: a run killed after that may have
+   * delivered it, so a resume does not post it again (never twice). Absent on an entry whose record exists: the kill
+   * came before the post, and resume posts it.
+   */
+  noticeStarted?: true;
 }
 
 /**

@@ -1,24 +1,26 @@
 // A run killed around the history write: the record of each secret's outcome is written before the journal lets go
 // of the secret, never lost, and written once (a resume finds it and clears the journal instead of writing it again).
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import { fingerprint } from '../../src/history/audit.js';
 import { FileStore } from '../../src/store/file.js';
 import type { Store } from '../../src/store/types.js';
+import { findLeaks } from '../helpers/cli.js';
 import { memoryRotator } from '../helpers/memory-rotator.js';
 import { type TestSession, testSession } from '../helpers/session.js';
+import { startWebhook, type Webhook } from '../helpers/webhook.js';
 
 const OLD = 'old-value-0123456789-0123456789-abcdef';
 const NEW = 'new-value-9876543210-9876543210-zyxwvu';
 
-type KillPoint = 'at the history append' | 'right after the history append';
+type KillPoint = 'at the history append' | 'right after the history append' | 'right after the notification';
 
 /**
  * The store as a process killed at `point` leaves it: the history append (or the store call after it) never
  * happens, nor anything after it. `dead` says whether the kill came.
  */
-function dyingStore(store: Store, point: KillPoint): { store: Store; dead: () => boolean } {
+function dyingStore(store: Store, point: KillPoint, posted: () => boolean = () => false): { store: Store; dead: () => boolean } {
   let dead = false;
   let appended = false;
   const wrapped = new Proxy(store, {
@@ -29,6 +31,8 @@ function dyingStore(store: Store, point: KillPoint): { store: Store; dead: () =>
         if (dead) throw new Error('killed');
         if (name === 'appendHistory' && point === 'at the history append') dead = true;
         else if (appended && point === 'right after the history append') dead = true;
+        // The first store call once the webhook has the notification: the journal letting go of the secret.
+        else if (appended && point === 'right after the notification' && posted()) dead = true;
         if (dead) throw new Error('killed');
         const out = await value.apply(target, args);
         if (name === 'appendHistory') appended = true;
@@ -72,6 +76,44 @@ describe('engine: a kill around the history write', () => {
       expect(records.map((e) => e.result)).toEqual([outcome]);
       expect(records[0]!.runId).toBe(journals[0]!.runId);
       expect(results.map((r) => r.secret)).toEqual(['jwt']);
+    },
+  );
+});
+
+describe('engine: the notification of a run killed around its record', () => {
+  let hook: Webhook | undefined;
+  afterEach(async () => {
+    await hook?.close();
+    hook = undefined;
+  });
+
+  it.each([
+    { outcome: 'rotated', failVerify: false, point: 'right after the history append' as KillPoint, byResume: 1 },
+    { outcome: 'rolled-back', failVerify: true, point: 'right after the history append' as KillPoint, byResume: 1 },
+    { outcome: 'rotated', failVerify: false, point: 'right after the notification' as KillPoint, byResume: 0 },
+    { outcome: 'rolled-back', failVerify: true, point: 'right after the notification' as KillPoint, byResume: 0 },
+  ])(
+    'a $outcome run killed $point: resume posts what was not posted, and nothing twice',
+    async ({ outcome, failVerify, point, byResume }) => {
+      hook = await startWebhook();
+      const config = { ...CONFIG, notify: { webhookUrl: hook.url, on: ['success', 'failure'] } };
+      const rotator = memoryRotator(OLD, NEW, { failVerify });
+      const session = testSession({ rotator, config });
+      const webhook = hook;
+      const dying = dyingStore(session.store, point, () => webhook.bodies.length > 0);
+      await expect(rotateSet({ ...session, store: dying.store }, ['jwt'])).rejects.toThrow('killed');
+      const beforeResume = hook.events().length;
+      expect(beforeResume).toBe(1 - byResume);
+
+      const next = reopened(session);
+      for (const journal of await next.store.readJournals()) await resumeRun(next, journal);
+      // A second resume finds nothing: no journal, no notification.
+      expect(await next.store.readJournals()).toEqual([]);
+      const events = hook.events();
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ secret: 'jwt', result: outcome, event: outcome === 'rotated' ? 'success' : 'failure' });
+      expect(events[0]!.resumed).toBe(byResume === 1 ? true : undefined);
+      expect(findLeaks({ hook: hook.bodies.join('\n') }, [OLD, NEW])).toEqual([]);
     },
   );
 });
