@@ -33,6 +33,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
     if (owner) {
       checks.push({
         ...check(
+          'value-not-reused',
           `${key} does not reuse ${main}`,
           false,
           `${key} (secret ${owner}) holds the same value as ${main} (secret ${id}) in ${where}`,
@@ -47,7 +48,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
         ? `add "${key}" to secrets.${id}.alsoUpdate in ${configPath} so it gets the new value too, or give it a value of its own`
         : `give ${key} a value of its own, or remove it`;
     checks.push({
-      ...check(`no unlisted copy of ${main}`, false, `${key} in ${where} holds the current value of ${main} too`, fix),
+      ...check('no-unlisted-copy', `no unlisted copy of ${main}`, false, `${key} in ${where} holds the current value of ${main} too`, fix),
       code: 'UNLISTED_COPY',
     });
   }
@@ -56,6 +57,7 @@ export function copyChecks(session: Session, id: string, values: Readonly<Record
       if (values[key] === undefined || values[key] === current) continue;
       checks.push({
         ...check(
+          'copy-matches',
           `${key} holds the same value as ${main}`,
           false,
           `${key} (secrets.${id}.alsoUpdate) holds another value than ${main} in ${where}`,

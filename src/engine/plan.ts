@@ -66,7 +66,13 @@ function plannedShape(session: Session, ids: readonly string[]): RunShape {
 function pendingCheck(pending: StoredJournal | undefined): Check[] {
   if (!pending) return [];
   return [
-    check('no interrupted run is pending', false, `${pending.mode} run ${pending.runId} from ${pending.host}`, 'run `rotate resume` first'),
+    check(
+      'no-pending-run',
+      'no interrupted run is pending',
+      false,
+      `${pending.mode} run ${pending.runId} from ${pending.host}`,
+      'run `rotate resume` first',
+    ),
   ];
 }
 
@@ -96,6 +102,7 @@ async function planSecret(
     if (session.options.restart && config.services.length === 0) {
       checks.push(
         check(
+          'service-restarts-app',
           'a service restarts the app',
           false,
           `secrets.${id}.services is empty`,
@@ -113,7 +120,13 @@ async function planSecret(
       // Each replica of `instances` is checked as its own service: it restarts one at a time after this plan.
       for (const instance of serviceInstances(name, service)) {
         checks.push(
-          check(`service ${instance.label} has a restart command`, Boolean(instance.restart), undefined, `add ${instance.path}.restart`),
+          check(
+            'service-restart-command',
+            `service ${instance.label} has a restart command`,
+            Boolean(instance.restart),
+            undefined,
+            `add ${instance.path}.restart`,
+          ),
         );
         if (instance.health) checks.push(await reachable(session, instance.label, instance.health.url, instance.path));
       }
@@ -123,7 +136,11 @@ async function planSecret(
     return { ...base, status, checks, facts: preflight.facts };
   } catch (error) {
     const info = errorInfo(error);
-    return { ...base, status: 'preflight-failed', checks: [...pending, ...setChecks, check('preflight', false, info.message, info.hint)] };
+    return {
+      ...base,
+      status: 'preflight-failed',
+      checks: [...pending, ...setChecks, check('preflight-error', 'preflight', false, info.message, info.hint)],
+    };
   }
 }
 
@@ -133,6 +150,7 @@ async function reachable(session: Session, name: string, url: string, path = `se
     await response.body?.cancel();
     const redirect = redirectText(response, url);
     return check(
+      'service-healthy',
       `service ${name} is healthy`,
       response.ok && !redirect,
       `${safeUrl(url)} ${redirect ?? `answered ${response.status}`}`,
@@ -140,6 +158,7 @@ async function reachable(session: Session, name: string, url: string, path = `se
     );
   } catch (error) {
     return check(
+      'service-healthy',
       `service ${name} is healthy`,
       false,
       `${safeUrl(url)}: ${fetchErrorText(error)}`,

@@ -35,7 +35,13 @@ export async function withPolicyChecks(
     const mine = findings.filter((f) => !f.secret || f.secret === result.secret);
     if (mine.length === 0) return result;
     failed = true;
-    const checks: Check[] = mine.map((f) => ({ name: `policy: ${f.id}`, ok: false, detail: `${f.where}: ${f.message}`, hint: f.fix }));
+    const checks: Check[] = mine.map((f) => ({
+      id: 'policy-finding',
+      name: `policy: ${f.id}`,
+      ok: false,
+      detail: `${f.where}: ${f.message}`,
+      hint: f.fix,
+    }));
     return { ...result, status: 'preflight-failed' as const, checks: [...result.checks, ...checks] };
   });
   return { results: out, failed };

@@ -14,9 +14,10 @@ export function promotionCheck(session: Session, id: string, history: readonly H
   if (decision.state === 'none') return undefined;
   const name = `promotion: a verified ${decision.gate.after} rotation within ${decision.gate.withinDays} days`;
   const { text, fix } = describeGate(decision, id);
-  if (decision.state === 'open') return check(name, true, text);
-  if (session.options.emergency) return check(name, true, `closed, bypassed by --emergency (recorded and notified): ${text}`);
-  return { ...check(name, false, text, fix), code: codeOf(decision) };
+  if (decision.state === 'open') return check('promotion-gate', name, true, text);
+  if (session.options.emergency)
+    return check('promotion-gate', name, true, `closed, bypassed by --emergency (recorded and notified): ${text}`);
+  return { ...check('promotion-gate', name, false, text, fix), code: codeOf(decision) };
 }
 
 /** The gate's decisions for the secrets of a run, from one read of the shared history. */

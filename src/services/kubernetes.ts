@@ -173,16 +173,24 @@ export async function workloadChecks(service: string, config: Config): Promise<C
   } catch (error) {
     const failure = error as RotateError;
     return [
-      { name: `service ${service} reaches its workload`, ok: false, detail: failure.message, hint: failure.hint, code: failure.code },
+      {
+        id: 'workload-found',
+        name: `service ${service} reaches its workload`,
+        ok: false,
+        detail: failure.message,
+        hint: failure.hint,
+        code: failure.code,
+      },
     ];
   }
   const checks: Check[] = [];
   try {
     await readWorkload(clients, w);
-    checks.push({ name: `${label(w)} exists (service ${service})`, ok: true });
+    checks.push({ id: 'workload-exists', name: `${label(w)} exists (service ${service})`, ok: true });
   } catch (error) {
     const failure = error as RotateError;
     checks.push({
+      id: 'workload-exists',
       name: `${label(w)} exists (service ${service})`,
       ok: false,
       detail: failure.message,
@@ -192,12 +200,14 @@ export async function workloadChecks(service: string, config: Config): Promise<C
   }
   for (const verb of ['get', 'patch']) {
     const name = `may ${verb} ${label(w)}`;
+    const id = verb === 'get' ? 'workload-may-get' : 'workload-may-patch';
     try {
       const ok = await mayI(clients, ref(w, verb), () => (verb === 'get' ? readWorkload(clients, w) : dryRunPatch(clients, w)));
       checks.push(
         ok
-          ? { name, ok }
+          ? { id, name, ok }
           : {
+              id,
               name,
               ok,
               detail: `the account of context ${clients.context} may not ${verb} ${RESOURCE[w.kind]}.apps ${w.namespace}/${w.name}`,
@@ -211,7 +221,7 @@ export async function workloadChecks(service: string, config: Config): Promise<C
         { ...ref(w, 'create'), resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
         clients.server,
       );
-      checks.push({ name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });
+      checks.push({ id, name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });
     }
   }
   return checks;

@@ -40,10 +40,10 @@ async function permissionsCheck(path: string): Promise<Check> {
   const name = `${path} is not writable by other users`;
   try {
     const warnings = await checkEnvFilePermissions(path);
-    return check(name, true, warnings.length > 0 ? `warning: ${warnings.join('; ')}` : undefined);
+    return check('env-file-permissions', name, true, warnings.length > 0 ? `warning: ${warnings.join('; ')}` : undefined);
   } catch (error) {
     if (!(error instanceof RotateError)) throw error;
-    return { ...check(name, false, error.message, error.hint), code: error.code };
+    return { ...check('env-file-permissions', name, false, error.message, error.hint), code: error.code };
   }
 }
 
@@ -54,7 +54,12 @@ async function permissionsCheck(path: string): Promise<Check> {
 function plaintextCheck(file: EnvFileValues, keys: readonly string[]): Check | undefined {
   const plain = plaintextKeysIn(file.path, file.text, keys);
   if (plain.length === 0) return undefined;
-  return check(`${file.path} keeps ${plain.join(', ')} encrypted`, true, `warning: ${plaintextWarning(file.path, plain)}`);
+  return check(
+    'env-file-encrypted',
+    `${file.path} keeps ${plain.join(', ')} encrypted`,
+    true,
+    `warning: ${plaintextWarning(file.path, plain)}`,
+  );
 }
 
 /** What a run and a dry run say about a file before anything changes; a world-writable one is a failed check instead. */
@@ -134,6 +139,7 @@ export function openEnvFileTarget(paths: readonly string[], deps: EnvFileTargetD
         const ok = snapshot.exists ? await writable(path) : await writable(dirname(path));
         checks.push(
           check(
+            'env-file-writable',
             `${path} is writable`,
             ok,
             undefined,

@@ -86,6 +86,7 @@ export function openGitDelivery(file: string, config: GitDeliveryConfig, git: Gi
       const top = await topLevel();
       if (!top) {
         checks.push({
+          id: 'git-work-tree',
           name: `${where} is in a git work tree`,
           ok: false,
           detail: `${dir} is not inside a git work tree, so target.source.git cannot commit it`,
@@ -94,21 +95,23 @@ export function openGitDelivery(file: string, config: GitDeliveryConfig, git: Gi
         });
         return checks;
       }
-      checks.push({ name: `${where} is in a git work tree`, ok: true, detail: top });
+      checks.push({ id: 'git-work-tree', name: `${where} is in a git work tree`, ok: true, detail: top });
       const dirty = await dirt();
       checks.push(
         dirty
           ? {
+              id: 'git-source-clean',
               name: `${where}: nothing else uncommitted`,
               ok: false,
               detail: `${relative(top, file)}: ${dirty}; rotate commits only its own change`,
               hint: `commit or discard the change to ${relative(top, file)} (git -C ${top} diff -- ${relative(top, file)}), then run rotate again`,
               code: 'GIT_SOURCE_DIRTY',
             }
-          : { name: `${where}: nothing else uncommitted`, ok: true },
+          : { id: 'git-source-clean', name: `${where}: nothing else uncommitted`, ok: true },
       );
       if (name === KEYS_FILE) {
         checks.push({
+          id: 'git-source-encrypted',
           name: `${where} may go to git`,
           ok: false,
           detail: `${name} holds the private keys that decrypt the source; it must never be committed`,
@@ -117,6 +120,7 @@ export function openGitDelivery(file: string, config: GitDeliveryConfig, git: Gi
         });
       } else if (!encrypted) {
         checks.push({
+          id: 'git-source-encrypted',
           name: `${where} may go to git`,
           ok: false,
           detail: `${where} holds the values in plaintext (or base64): a commit would publish the new value to everyone who can read the repository`,
@@ -124,13 +128,14 @@ export function openGitDelivery(file: string, config: GitDeliveryConfig, git: Gi
           code: 'GIT_PLAINTEXT',
         });
       } else {
-        checks.push({ name: `${where} may go to git`, ok: true, detail: 'encrypted with dotenvx' });
+        checks.push({ id: 'git-source-encrypted', name: `${where} may go to git`, ok: true, detail: 'encrypted with dotenvx' });
       }
       const remote = await git(['remote', 'get-url', config.remote], dir);
       checks.push(
         remote.code === 0
-          ? { name: `git remote ${config.remote}`, ok: true, detail: scrubCredentials(remote.stdout.trim()) }
+          ? { id: 'git-remote', name: `git remote ${config.remote}`, ok: true, detail: scrubCredentials(remote.stdout.trim()) }
           : {
+              id: 'git-remote',
               name: `git remote ${config.remote}`,
               ok: false,
               detail: `the repository of ${where} has no remote ${config.remote}`,

@@ -99,15 +99,23 @@ export class SecretTarget implements Target {
     const what = this.description;
     try {
       const { data, metadata } = await this.#get();
-      checks.push({ name: `${what} exists`, ok: true, detail: `context ${this.clients.context}` });
+      checks.push({ id: 'kube-secret-exists', name: `${what} exists`, ok: true, detail: `context ${this.clients.context}` });
       checks.push(this.#ownerCheck(metadata));
       // Keys a run may add (JWT_SECRET_PREVIOUS, an optional copy) need not exist yet; each rotator checks the keys it
       // cannot do without. Listing the absent ones still tells a reader of the plan what will appear.
       const absent = keys.filter((key) => !(key in data));
-      if (absent.length > 0) checks.push({ name: `${what}: keys the run adds when needed`, ok: true, detail: absent.join(', ') });
+      if (absent.length > 0)
+        checks.push({ id: 'kube-secret-keys-added', name: `${what}: keys the run adds when needed`, ok: true, detail: absent.join(', ') });
     } catch (error) {
       const failure = kubeError(error, this.#ref('get'), this.clients.server);
-      checks.push({ name: `${what} exists`, ok: false, detail: failure.message, hint: failure.hint, code: failure.code });
+      checks.push({
+        id: 'kube-secret-exists',
+        name: `${what} exists`,
+        ok: false,
+        detail: failure.message,
+        hint: failure.hint,
+        code: failure.code,
+      });
     }
     for (const verb of ['get', 'patch']) checks.push(await this.#mayCheck(verb));
     return { checks, warnings: [] };
@@ -119,19 +127,22 @@ export class SecretTarget implements Target {
    */
   #ownerCheck(metadata: SecretMetadata): Check {
     const name = `who owns ${this.description}`;
+    const id = 'kube-secret-owner';
     const owners = secretOwners(metadata);
-    if (owners.length === 0) return { name, ok: true, detail: 'no controller, no kubectl apply: rotate writes it alone' };
+    if (owners.length === 0) return { id, name, ok: true, detail: 'no controller, no kubectl apply: rotate writes it alone' };
     const blocking = this.target.gitDelivered
       ? undefined
       : (owners.find((owner) => owner.external) ?? (this.target.hasSource ? undefined : owners[0]));
     const said = owners.map((owner) => `${owner.kind} (${owner.evidence})`).join(', ');
     if (!blocking)
       return {
+        id,
         name,
         ok: true,
         detail: `${said}; ${this.target.gitDelivered ? 'applied from target.source, delivered with git' : 'written together with target.source'}`,
       };
     return {
+      id,
       name,
       ok: false,
       detail: `managed by ${said}: ${ownerEffect(blocking)}, putting the old value back`,
@@ -143,9 +154,11 @@ export class SecretTarget implements Target {
   async #mayCheck(verb: string): Promise<Check> {
     const ref = this.#ref(verb);
     const name = `may ${verb} ${this.description}`;
+    const id = verb === 'get' ? 'kube-secret-may-get' : 'kube-secret-may-patch';
     try {
-      if (await mayI(this.clients, ref, () => this.#probe(verb))) return { name, ok: true };
+      if (await mayI(this.clients, ref, () => this.#probe(verb))) return { id, name, ok: true };
       return {
+        id,
         name,
         ok: false,
         detail: `the account of context ${this.clients.context} may not ${verb} secrets ${ref.namespace}/${ref.name}`,
@@ -158,7 +171,7 @@ export class SecretTarget implements Target {
         { ...ref, verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
         this.clients.server,
       );
-      return { name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code };
+      return { id, name, ok: false, detail: failure.message, hint: failure.hint, code: failure.code };
     }
   }
 

@@ -78,11 +78,12 @@ async function sourceChecks(path: string, values: () => Promise<unknown>): Promi
     await values();
   } catch (error) {
     if (!(error instanceof RotateError)) throw error;
-    return [{ ...check(name, false, error.message, error.hint), code: error.code }];
+    return [{ ...check('source-readable', name, false, error.message, error.hint), code: error.code }];
   }
   return [
-    check(name, true),
+    check('source-readable', name, true),
     check(
+      'source-writable',
       `source ${path} is writable`,
       (await writable(path)) && (await writable(dirname(path))),
       undefined,

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { CHECK_IDS } from '../check-ids.js';
 
 /**
  * The one shape of every `--json` document (CONTRACT.md, Output): `schemaVersion`, `command`, `ok`, `exitCode`, the
@@ -14,7 +15,8 @@ const errorInfo = z.object({
 });
 
 const check = z.looseObject({
-  name: z.string(),
+  id: z.enum(CHECK_IDS).register(z.globalRegistry, { description: 'stable check id (docs/checks.md); match on it, not on name' }),
+  name: z.string().register(z.globalRegistry, { description: 'the check as a sentence for people; may name env keys and files' }),
   ok: z.boolean(),
   detail: z.optional(z.string()),
   hint: z.optional(z.string()),

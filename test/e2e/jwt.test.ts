@@ -219,7 +219,11 @@ describe('rotate jwt end to end', () => {
     expect((await cli(['jwt', '--yes'])).code).toBe(3);
     const dry = await cli(['--dry-run', '--json', 'jwt']);
     expect(dry.code).toBe(1);
-    expect(JSON.parse(dry.stdout).results[0].checks[0]).toMatchObject({ name: 'no interrupted run is pending', ok: false });
+    expect(JSON.parse(dry.stdout).results[0].checks[0]).toMatchObject({
+      id: 'no-pending-run',
+      name: 'no interrupted run is pending',
+      ok: false,
+    });
 
     writeConfig();
     const resume = await cli(['resume', '--json']);

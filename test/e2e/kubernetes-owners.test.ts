@@ -107,7 +107,7 @@ describe('rotate refuses a Secret another tool writes back', KUBE_E2E, () => {
 
     const dry = await p.cli(['database', '--dry-run', '--json']);
     expect(dry.code).toBe(1);
-    const check = JSON.parse(dry.stdout).results[0].checks.find((c: { name: string }) => c.name.startsWith('who owns'));
+    const check = JSON.parse(dry.stdout).results[0].checks.find((c: { id: string }) => c.id === 'kube-secret-owner');
     expect(check).toMatchObject({ ok: false, code: 'KUBE_SECRET_OWNED' });
     expect(p.secretWrites()).toEqual([]);
     expect(p.leaks([result.stdout, result.stderr, dry.stdout, dry.stderr], [old])).toEqual([]);
@@ -116,7 +116,7 @@ describe('rotate refuses a Secret another tool writes back', KUBE_E2E, () => {
   it('a Secret no tool writes back passes the check (dry run)', async () => {
     ownBy({});
     const dry = await p.cli(['database', '--dry-run', '--json']);
-    const check = JSON.parse(dry.stdout).results[0].checks.find((c: { name: string }) => c.name.startsWith('who owns'));
+    const check = JSON.parse(dry.stdout).results[0].checks.find((c: { id: string }) => c.id === 'kube-secret-owner');
     expect(check).toMatchObject({ ok: true });
   });
 });

@@ -70,7 +70,7 @@ describe.each(['file', 'postgres'] as const)('the promotion gate on one %s store
   it('refuses production before any staging run (exit 2, the environment named), changes nothing, and the dry run fails its check', async () => {
     const dry = await cli('production', ['jwt', '--dry-run', '--json']);
     expect(dry.code).toBe(1);
-    const gate = JSON.parse(dry.stdout).results[0].checks.find((c: { name: string }) => c.name.startsWith('promotion'));
+    const gate = JSON.parse(dry.stdout).results[0].checks.find((c: { id: string }) => c.id === 'promotion-gate');
     expect(gate).toMatchObject({ ok: false });
     expect(gate.detail).toContain('"staging"');
 

@@ -9,7 +9,7 @@ export function memoryRotator(old: string, next: string, options: { failVerify?:
   const provider = new Set([old]);
   return {
     kind: 'jwt',
-    preflight: async (ctx) => ({ checks: [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] }),
+    preflight: async (ctx) => ({ checks: [{ id: 'env-key-present', name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] }),
     generate: async (ctx) => ({
       env: { JWT_SECRET: new SecretValue(next) },
       secrets: { old: new SecretValue(ctx.env.JWT_SECRET!), new: new SecretValue(next) },
@@ -17,9 +17,11 @@ export function memoryRotator(old: string, next: string, options: { failVerify?:
     }),
     apply: async (_ctx, rotation) => void provider.add(rotation.secrets.new!.reveal()),
     undoApply: async (_ctx, rotation) => void provider.delete(rotation.secrets.new!.reveal()),
-    verify: async (ctx) => [{ name: 'new works', ok: !options.failVerify && provider.has(ctx.env.JWT_SECRET!) }],
+    verify: async (ctx) => [{ id: 'env-key-holds-new', name: 'new works', ok: !options.failVerify && provider.has(ctx.env.JWT_SECRET!) }],
     retire: async (_ctx, rotation) => void provider.delete(rotation.secrets.old!.reveal()),
-    verifyRetired: async (_ctx, rotation) => [{ name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }],
-    verifyCurrent: async (ctx) => [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }],
+    verifyRetired: async (_ctx, rotation) => [
+      { id: 'old-value-refused', name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) },
+    ],
+    verifyCurrent: async (ctx) => [{ id: 'env-key-present', name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }],
   };
 }

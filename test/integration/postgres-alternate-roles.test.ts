@@ -160,7 +160,7 @@ describe('alternate-roles', () => {
 
   it('without an admin URL, preflight says the login role may not alter the other', async () => {
     const pre = await rotator.preflight(context({ admin: false }));
-    expect(pre.checks.find((c) => c.name === 'role-may-alter-roles')).toMatchObject({ ok: false });
+    expect(pre.checks.find((c) => c.id === 'database-may-alter-role')).toMatchObject({ ok: false });
   });
 
   it('never leaks a password into the server log or anything the rotator produced', () => {

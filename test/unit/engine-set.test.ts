@@ -27,7 +27,7 @@ function fakeRotator(failVerify: Key[] = []) {
     kind: 'jwt',
     async preflight(ctx) {
       calls.push(`preflight ${key(ctx)}`);
-      return { checks: [{ name: 'current works', ok: valid[key(ctx)].has(ctx.env[key(ctx)]!) }] };
+      return { checks: [{ id: 'env-key-present', name: 'current works', ok: valid[key(ctx)].has(ctx.env[key(ctx)]!) }] };
     },
     async generate(ctx) {
       const k = key(ctx);
@@ -44,18 +44,18 @@ function fakeRotator(failVerify: Key[] = []) {
     },
     async verify(ctx) {
       calls.push(`verify ${key(ctx)}`);
-      return [{ name: 'new works', ok: !failVerify.includes(key(ctx)) && ctx.env[key(ctx)] === NEW[key(ctx)] }];
+      return [{ id: 'env-key-holds-new', name: 'new works', ok: !failVerify.includes(key(ctx)) && ctx.env[key(ctx)] === NEW[key(ctx)] }];
     },
     async retire(ctx, rotation) {
       calls.push(`retire ${key(ctx)}`);
       valid[key(ctx)].delete(rotation.secrets.old!.reveal());
     },
     async verifyRetired(ctx, rotation) {
-      return [{ name: 'old refused', ok: !valid[key(ctx)].has(rotation.secrets.old!.reveal()) }];
+      return [{ id: 'old-value-refused', name: 'old refused', ok: !valid[key(ctx)].has(rotation.secrets.old!.reveal()) }];
     },
     async verifyCurrent(ctx) {
       calls.push(`verifyCurrent ${key(ctx)}`);
-      return [{ name: 'current works', ok: valid[key(ctx)].has(ctx.env[key(ctx)]!) }];
+      return [{ id: 'env-key-present', name: 'current works', ok: valid[key(ctx)].has(ctx.env[key(ctx)]!) }];
     },
   };
   return { rotator, calls, valid };

@@ -29,10 +29,10 @@ const NEW = 'new-value-9876543210-9876543210-zyxwvu';
 
 /** A rotator whose rotations have `kind`'s shape: its staging write and its retire write, as the real one's. */
 function shapedRotator(): Rotator<any> {
-  const ok = async () => [{ name: 'works', ok: true }];
+  const ok = async () => [{ id: 'env-key-holds-new' as const, name: 'works', ok: true }];
   return {
     kind: 'jwt',
-    preflight: async () => ({ checks: [{ name: 'current works', ok: true }] }),
+    preflight: async () => ({ checks: [{ id: 'env-key-present', name: 'current works', ok: true }] }),
     async generate(ctx) {
       const key = KEYS[ctx.config.kind as Kind];
       const next = new SecretValue(NEW);

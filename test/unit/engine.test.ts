@@ -36,7 +36,7 @@ function fakeRotator(fail: Set<Fail> = new Set()) {
     kind: 'jwt',
     async preflight(ctx) {
       calls.push('preflight');
-      return { checks: [{ name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] };
+      return { checks: [{ id: 'env-key-present', name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] };
     },
     async generate(ctx, restore) {
       calls.push(restore ? 'generate-restore' : 'generate');
@@ -58,7 +58,7 @@ function fakeRotator(fail: Set<Fail> = new Set()) {
     },
     async verify(ctx) {
       calls.push('verify');
-      return [{ name: 'new works', ok: !fail.has('verify') && provider.has(ctx.env.JWT_SECRET!) }];
+      return [{ id: 'env-key-holds-new', name: 'new works', ok: !fail.has('verify') && provider.has(ctx.env.JWT_SECRET!) }];
     },
     async retire(_ctx, rotation) {
       calls.push('retire');
@@ -67,11 +67,11 @@ function fakeRotator(fail: Set<Fail> = new Set()) {
     },
     async verifyRetired(_ctx, rotation) {
       calls.push('verifyRetired');
-      return [{ name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }];
+      return [{ id: 'old-value-refused', name: 'old refused', ok: !provider.has(rotation.secrets.old!.reveal()) }];
     },
     async verifyCurrent(ctx) {
       calls.push('verifyCurrent');
-      return [{ name: 'current works', ok: !fail.has('verifyCurrent') && provider.has(ctx.env.JWT_SECRET!) }];
+      return [{ id: 'env-key-present', name: 'current works', ok: !fail.has('verifyCurrent') && provider.has(ctx.env.JWT_SECRET!) }];
     },
   };
   return { rotator, calls, provider, attach: (s: TestSession) => (session = s) };

@@ -71,7 +71,7 @@ describe('checks never follow redirects', () => {
   it('the app check (exchange-key, database app checks): a redirect is a failed check', async () => {
     const app = await loginRedirect();
     const ctx = testContext({ config: { kind: 'jwt' } });
-    const result = await appAnswers(ctx, 'the app answers', `${app.url}/check`, 'fix it');
+    const result = await appAnswers(ctx, 'app-decrypts', 'the app answers', `${app.url}/check`, 'fix it');
     expect(result.ok).toBe(false);
     expect(result.detail).toBe(`${app.url}/check answered 302, a redirect to ${app.url}/login (not followed)`);
     expect(app.requests).toEqual(['GET /check']);

@@ -79,11 +79,11 @@ describe('trace', () => {
   });
 
   it('counts checks and names the failing ones', () => {
-    expect(checkCount([{ name: 'a', ok: true }])).toBe('1 check passed');
+    expect(checkCount([{ id: 'env-key-present', name: 'a', ok: true }])).toBe('1 check passed');
     expect(
       checkCount([
-        { name: 'a', ok: true },
-        { name: 'b', ok: false },
+        { id: 'env-key-present', name: 'a', ok: true },
+        { id: 'env-key-present', name: 'b', ok: false },
       ]),
     ).toBe('1 of 2 checks passed; failed: b');
   });

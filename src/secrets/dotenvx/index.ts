@@ -6,6 +6,7 @@
 //   verify       every value opens with the new key from `.env.keys`; the restarted services are healthy
 //   retire       `.env.keys`: DOTENV_PRIVATE_KEY=<new>
 // An undo puts the file's bytes back first (the engine restores the target), then undoApply takes the new key out.
+import type { CheckId } from '../../check-ids.js';
 import { type Check, check } from '../../core-types.js';
 import { type DotenvxFile, decryptEnvFile, detectDotenvx, findPrivateKey, generateKeypair, publicKeyOf } from '../../envfile/dotenvx.js';
 import { readEnvFile } from '../../envfile/file.js';
@@ -31,7 +32,10 @@ async function keyInKeysFile(file: DotenvxFile): Promise<SecretValue> {
 }
 
 /** A failed check that stands for bad usage (exit 2 in a real run, a failed check in a dry run). */
-const refused = (name: string, error: RotateError): Check => ({ ...check(name, false, error.message, error.hint), code: error.code });
+const refused = (id: CheckId, name: string, error: RotateError): Check => ({
+  ...check(id, name, false, error.message, error.hint),
+  code: error.code,
+});
 
 async function preflightChecks(ctx: Ctx): Promise<Preflight> {
   const path = envFileOf(ctx);
@@ -43,7 +47,7 @@ async function preflightChecks(ctx: Ctx): Promise<Preflight> {
         hint: `give secrets.${ctx.id} a config whose envFile is the one encrypted file (a config per file), not a list or a Kubernetes Secret`,
       },
     );
-    return { checks: [refused('the target is one env file', error)] };
+    return { checks: [refused('dotenvx-single-file', 'the target is one env file', error)] };
   }
   const file = await encryptedFile(path);
   if (!file || file.publicKeyName !== ctx.config.env || !file.publicKey) {
@@ -54,11 +58,11 @@ async function preflightChecks(ctx: Ctx): Promise<Preflight> {
         hint: `encrypt it with \`dotenvx encrypt -f ${path}\`, or set secrets.${ctx.id}.env to its DOTENV_PUBLIC_KEY_<ENV> name`,
       },
     );
-    return { checks: [refused(`${path} is encrypted with dotenvx (${ctx.config.env})`, error)] };
+    return { checks: [refused('dotenvx-file-encrypted', `${path} is encrypted with dotenvx (${ctx.config.env})`, error)] };
   }
   const keysFile = keysFileOf(path);
   const facts = { file: path, keysFile, values: file.encryptedKeys.length } satisfies DotenvxPlanFacts;
-  const checks = [check(`${path} is encrypted with dotenvx (${ctx.config.env})`, true)];
+  const checks = [check('dotenvx-file-encrypted', `${path} is encrypted with dotenvx (${ctx.config.env})`, true)];
   const fromEnvironment = Object.keys(ctx.deps.environment).filter(
     (name) => name.startsWith('DOTENV_PRIVATE_KEY') && ctx.deps.environment[name],
   );
@@ -70,14 +74,14 @@ async function preflightChecks(ctx: Ctx): Promise<Preflight> {
         hint: `keep the private key of ${path} in ${keysFile} only while rotating its keypair (unset ${fromEnvironment.join(', ')}), then hand the new key to the places that read the variable`,
       },
     );
-    checks.push(refused('no private key comes from the environment', error));
+    checks.push(refused('dotenvx-key-not-in-environment', 'no private key comes from the environment', error));
   }
   try {
     await decryptEnvFile(file, { environment: {} });
-    checks.push(check(`the private key of ${path} is in ${keysFile} and opens every value`, true));
+    checks.push(check('dotenvx-private-key-opens', `the private key of ${path} is in ${keysFile} and opens every value`, true));
   } catch (error) {
     if (!(error instanceof RotateError)) throw error;
-    checks.push(refused(`the private key of ${path} is in ${keysFile} and opens every value`, error));
+    checks.push(refused('dotenvx-private-key-opens', `the private key of ${path} is in ${keysFile} and opens every value`, error));
   }
   return { checks, facts };
 }
@@ -86,15 +90,15 @@ async function preflightChecks(ctx: Ctx): Promise<Preflight> {
 async function opensWith(ctx: Ctx, key: SecretValue, name: string): Promise<Check> {
   const path = envFileOf(ctx)!;
   const file = await encryptedFile(path);
-  if (!file) return check(name, false, `${path} is no longer dotenvx-encrypted`);
+  if (!file) return check('dotenvx-values-open', name, false, `${path} is no longer dotenvx-encrypted`);
   try {
     const found = await keyInKeysFile(file);
-    if (!found.equals(key)) return check(name, false, `${path} opens with another key of ${keysFileOf(path)}`);
+    if (!found.equals(key)) return check('dotenvx-values-open', name, false, `${path} opens with another key of ${keysFileOf(path)}`);
     await decryptEnvFile(file, { environment: {} });
-    return check(name, true, `${file.encryptedKeys.length} values`);
+    return check('dotenvx-values-open', name, true, `${file.encryptedKeys.length} values`);
   } catch (error) {
     if (!(error instanceof RotateError)) throw error;
-    return check(name, false, error.message, error.hint);
+    return check('dotenvx-values-open', name, false, error.message, error.hint);
   }
 }
 
@@ -152,7 +156,7 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
     const next = rotation.secrets.new!;
     const path = envFileOf(ctx)!;
     return [
-      check(`${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), path),
+      check('env-key-holds-new', `${ctx.config.env} holds the new public key`, ctx.env[ctx.config.env] === (await publicKeyOf(next)), path),
       await opensWith(ctx, next, `every value of ${path} opens with the new private key in ${keysFileOf(path)}`),
     ];
   },
@@ -176,21 +180,25 @@ export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
     const keysFile = keysFileOf(envFileOf(ctx)!);
     const keys = await privateKeysIn(keysFile, privateKeyNameOf(ctx.config));
     return [
-      check(`${keysFile} no longer holds the old private key`, !keys.includes(rotation.secrets.old!.reveal())),
-      check(`${keysFile} holds the new private key`, keys.includes(rotation.secrets.new!.reveal())),
+      check(
+        'dotenvx-old-private-key-removed',
+        `${keysFile} no longer holds the old private key`,
+        !keys.includes(rotation.secrets.old!.reveal()),
+      ),
+      check('dotenvx-new-private-key-kept', `${keysFile} holds the new private key`, keys.includes(rotation.secrets.new!.reveal())),
     ];
   },
 
   async verifyCurrent(ctx) {
     const path = envFileOf(ctx);
     const file = path ? await encryptedFile(path) : undefined;
-    if (!path || !file) return [check(`${ctx.location} is one env file encrypted with dotenvx`, false)];
+    if (!path || !file) return [check('dotenvx-file-encrypted', `${ctx.location} is one env file encrypted with dotenvx`, false)];
     try {
       const key = await keyInKeysFile(file);
       return [await opensWith(ctx, key, `every value of ${path} opens with the private key in ${keysFileOf(path)}`)];
     } catch (error) {
       if (!(error instanceof RotateError)) throw error;
-      return [check(`the private key of ${path} is in ${keysFileOf(path)}`, false, error.message, error.hint)];
+      return [check('dotenvx-private-key-opens', `the private key of ${path} is in ${keysFileOf(path)}`, false, error.message, error.hint)];
     }
   },
 };

@@ -1,3 +1,4 @@
+import type { CheckId } from '../../check-ids.js';
 import { type Check, check } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
@@ -49,11 +50,11 @@ const total = (outcomes: TableOutcome[], field: 'rows' | 'values' | 'rewritten' 
   outcomes.reduce((n, o) => n + o[field], 0);
 
 /** Runs a verification; an error (database down) is a failing check rather than a crash. */
-async function checked(name: string, work: () => Promise<Check[]>): Promise<Check[]> {
+async function checked(id: CheckId, name: string, work: () => Promise<Check[]>): Promise<Check[]> {
   try {
     return await work();
   } catch (error) {
-    return [check(name, false, describeError(error), error instanceof RotateError ? error.hint : undefined)];
+    return [check(id, name, false, describeError(error), error instanceof RotateError ? error.hint : undefined)];
   }
 }
 
@@ -122,6 +123,7 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proo
   const bad = failedCount(outcomes) + underOld;
   const checks = [
     check(
+      'values-decrypt',
       `every value decrypts under ${ctx.config.env}`,
       bad === 0,
       bad === 0
@@ -132,7 +134,13 @@ async function proveAllUnder(ctx: Ctx, envValue: string, old?: SecretValue, proo
   ];
   if (old)
     checks.push(
-      check('0 values remain under the old key', underOld === 0, `${underOld} value(s) under the old key`, 'run `rotate resume`'),
+      check(
+        'old-key-unused',
+        '0 values remain under the old key',
+        underOld === 0,
+        `${underOld} value(s) under the old key`,
+        'run `rotate resume`',
+      ),
     );
   return checks;
 }
@@ -143,6 +151,7 @@ async function appDecrypts(ctx: Ctx): Promise<Check[]> {
   return [
     await appAnswers(
       ctx,
+      'app-decrypts',
       'the app decrypts the stored keys',
       ctx.config.verify.url,
       'the app did not load the new key: does its restart re-read the env file?',
@@ -157,14 +166,18 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
     const name = ctx.config.env;
     const current = currentValue(ctx);
     if (!current)
-      return { checks: [check(`${name} is set`, false, `not found in ${ctx.location}`, `add ${name}=<current key> to the env file`)] };
-    const checks: Check[] = [check(`${name} is set`, true)];
+      return {
+        checks: [
+          check('env-key-present', `${name} is set`, false, `not found in ${ctx.location}`, `add ${name}=<current key> to the env file`),
+        ],
+      };
+    const checks: Check[] = [check('env-key-present', `${name} is set`, true)];
     const reachable = `database in ${ctx.config.databaseUrlEnv} is reachable`;
     let connected = false;
     try {
       return await withClient(ctx, async (client) => {
         connected = true;
-        checks.push(check(reachable, true));
+        checks.push(check('database-reachable', reachable, true));
         const described = await describeTables(client, ctx.config);
         checks.push(...described.checks);
         if (described.checks.some((c) => !c.ok)) return { checks };
@@ -174,6 +187,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
         const failed = failedCount(outcomes);
         checks.push(
           check(
+            'values-decrypt',
             `every value decrypts under the current ${name}`,
             failed === 0,
             failed === 0
@@ -195,7 +209,15 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
       });
     } catch (error) {
       const hint = error instanceof RotateError ? error.hint : undefined;
-      checks.push(check(connected ? 'the encrypted tables can be read' : reachable, false, describeError(error), hint));
+      checks.push(
+        check(
+          connected ? 'tables-readable' : 'database-reachable',
+          connected ? 'the encrypted tables can be read' : reachable,
+          false,
+          describeError(error),
+          hint,
+        ),
+      );
       return { checks };
     }
   },
@@ -261,10 +283,11 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
   /** With a passing proof, the rotation retire gets carries it (`Learned.verified`). */
   async verify(ctx, rotation) {
     let verified: Check[] | undefined;
-    const checks = await checked(`every value decrypts under ${ctx.config.env}`, async () => {
+    const checks = await checked('values-decrypt', `every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
       const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
-      if (!holdsNew) return [check(`${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
+      if (!holdsNew)
+        return [check('env-key-holds-new', `${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
       const proof = await sweep(ctx, rotation);
       const proven = await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof);
       if (proven.every((c) => c.ok)) verified = proven;
@@ -296,15 +319,15 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
   },
 
   verifyRetired: (ctx, rotation) =>
-    checked('0 values remain under the old key', async () => {
+    checked('old-key-unused', '0 values remain under the old key', async () => {
       const proven = rotation.learned?.retired;
       return proven ?? proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'));
     }),
 
   verifyCurrent: (ctx) =>
-    checked(`every value decrypts under ${ctx.config.env}`, async () => {
+    checked('values-decrypt', `every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
-      if (!envValue) return [check(`${ctx.config.env} is set`, false, `not found in ${ctx.location}`)];
+      if (!envValue) return [check('env-key-present', `${ctx.config.env} is set`, false, `not found in ${ctx.location}`)];
       return [...(await proveAllUnder(ctx, envValue)), ...(await appDecrypts(ctx))];
     }),
 };

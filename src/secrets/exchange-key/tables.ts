@@ -38,6 +38,7 @@ export async function describeTables(client: Client, config: ExchangeKeySecretCo
     if (rows.length === 0) {
       checks.push(
         check(
+          'table-exists',
           `table ${entry.table} exists`,
           false,
           'no such table (or no access to it)',
@@ -55,7 +56,13 @@ export async function describeTables(client: Client, config: ExchangeKeySecretCo
       else if (!TEXT_TYPES.has(type)) problems.push(`column ${column} is ${type}, expected text`);
     }
     checks.push(
-      check(`table ${entry.table} has its columns`, problems.length === 0, problems.join('; ') || undefined, 'fix `tables` in the config'),
+      check(
+        'table-columns',
+        `table ${entry.table} has its columns`,
+        problems.length === 0,
+        problems.join('; ') || undefined,
+        'fix `tables` in the config',
+      ),
     );
     if (problems.length > 0) continue;
     if (config.commit === 'per-batch') {
@@ -69,6 +76,7 @@ export async function describeTables(client: Client, config: ExchangeKeySecretCo
       const ok = unique[0]?.ok === true;
       checks.push(
         check(
+          'table-key-unique',
           `table ${entry.table}: key column ${entry.key} has a unique index`,
           ok,
           ok ? undefined : 'each batch is read by key (WHERE key > last ORDER BY key), which needs a unique index on the key',

@@ -47,6 +47,7 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
   try {
     const { status, redirect } = await statusWith(ctx, secret);
     return check(
+      'jwt-token-accepted',
       name,
       !redirect && status >= 200 && status < 300,
       `${ctx.config.verify!.url} ${redirect ?? `answered ${status}`}`,
@@ -54,6 +55,7 @@ async function accepted(ctx: Ctx, name: string, secret: SecretValue): Promise<Ch
     );
   } catch (error) {
     return check(
+      'jwt-token-accepted',
       name,
       false,
       `cannot reach ${ctx.config.verify!.url}: ${fetchErrorText(error)}`,
@@ -66,19 +68,26 @@ async function refused(ctx: Ctx, name: string, secret: SecretValue): Promise<Che
   try {
     const { status, redirect } = await statusWith(ctx, secret);
     return check(
+      'old-value-refused',
       name,
       status === 401,
       `${ctx.config.verify!.url} ${redirect ?? `answered ${status}${status === 401 ? '' : ', not 401'}`}`,
       'the app still accepts the old secret: it may not have restarted, or reads the secret from elsewhere',
     );
   } catch (error) {
-    return check(name, false, `cannot reach ${ctx.config.verify!.url}: ${fetchErrorText(error)}`);
+    return check('old-value-refused', name, false, `cannot reach ${ctx.config.verify!.url}: ${fetchErrorText(error)}`);
   }
 }
 
 function strongEnough(name: string, secret: SecretValue | undefined): Check {
   const bytes = secret ? Buffer.byteLength(secret.reveal()) : 0;
-  return check(name, bytes >= MIN_SECRET_BYTES, `${bytes} bytes`, `a JWT secret needs at least ${MIN_SECRET_BYTES} bytes`);
+  return check(
+    'jwt-secret-strong',
+    name,
+    bytes >= MIN_SECRET_BYTES,
+    `${bytes} bytes`,
+    `a JWT secret needs at least ${MIN_SECRET_BYTES} bytes`,
+  );
 }
 
 export const jwtRotator: Rotator<JwtSecretConfig> = {
@@ -86,7 +95,15 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async preflight(ctx) {
     const current = currentSecret(ctx);
-    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.location, `add ${ctx.config.env}=... to ${ctx.location}`)];
+    const checks = [
+      check(
+        'env-key-present',
+        `${ctx.config.env} is set`,
+        current !== undefined,
+        ctx.location,
+        `add ${ctx.config.env}=... to ${ctx.location}`,
+      ),
+    ];
     if (current && Buffer.byteLength(current.reveal()) < MIN_SECRET_BYTES) {
       ctx.deps.log.warn(`${ctx.config.env} is shorter than ${MIN_SECRET_BYTES} bytes; this rotation replaces it with a strong one`);
     }
@@ -138,7 +155,9 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     const next = rotation.secrets.new!;
     // A rollback puts the previous secret back: its lines say so, not "the new secret".
     const which = rotation.facts.restored ? 'previous' : 'new';
-    const checks = [check(`${ctx.config.env} holds the ${which} secret`, next.equals(currentSecret(ctx)), ctx.location)];
+    const checks = [
+      check('env-key-holds-new', `${ctx.config.env} holds the ${which} secret`, next.equals(currentSecret(ctx)), ctx.location),
+    ];
     if (ctx.config.verify) checks.push(await accepted(ctx, `the app accepts a token signed with the ${which} secret`, next));
     else ctx.deps.log.warn(`no verify.url for ${ctx.id}: only the env file was checked`);
     return checks;
@@ -151,7 +170,9 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
     const prev = jwtPreviousEnv(ctx.config);
     // After a rollback the "old" secret is the one the rollback replaced.
     const which = rotation.facts.restored ? 'replaced' : 'old';
-    const checks = [check(`${prev} does not hold the ${which} secret`, ctx.env[prev] !== old.reveal(), ctx.location)];
+    const checks = [
+      check('jwt-previous-cleared', `${prev} does not hold the ${which} secret`, ctx.env[prev] !== old.reveal(), ctx.location),
+    ];
     if (ctx.config.verify && !old.equals(rotation.secrets.new)) {
       checks.push(await refused(ctx, `the app refuses a token signed with the ${which} secret`, old));
     }
@@ -160,7 +181,7 @@ export const jwtRotator: Rotator<JwtSecretConfig> = {
 
   async verifyCurrent(ctx) {
     const current = currentSecret(ctx);
-    const checks = [check(`${ctx.config.env} is set`, current !== undefined, ctx.location)];
+    const checks = [check('env-key-present', `${ctx.config.env} is set`, current !== undefined, ctx.location)];
     // A weak secret is reported, not failed: a rollback to it must still count as a clean rollback.
     const strength = strongEnough(ctx.config.env, current);
     if (current && !strength.ok) ctx.deps.log.warn(`${ctx.config.env} is weak (${strength.detail}): rotate it`);

@@ -30,12 +30,14 @@ export const alterPassword: Strategy = {
     const checks: Check[] = [];
     const facts = { strategy: 'alter-password', role: app.user, changedBy: admin ? admin.user : app.user };
     const target = admin ?? app;
-    const name = admin ? 'admin-may-alter-role' : 'role-may-alter-itself';
+    const name = admin ? `admin ${admin.user} may change the password of ${app.user}` : `${app.user} may change its own password`;
     try {
       const may = await withClient(target, (client) => mayAlterRole(client, app.user));
-      checks.push(check(name, may.ok, may.detail, 'Use an admin URL of a superuser or a CREATEROLE role (adminUrlEnv).'));
+      checks.push(
+        check('database-may-alter-role', name, may.ok, may.detail, 'Use an admin URL of a superuser or a CREATEROLE role (adminUrlEnv).'),
+      );
     } catch (error) {
-      checks.push(check('admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+      checks.push(check('admin-connects', 'admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
     }
     return { checks, facts };
   },

@@ -79,6 +79,7 @@ export const alternateRoles: Strategy = {
     const problems = await withClient(app, (client) => layoutProblems(client, roles, app.user));
     checks.push(
       check(
+        'database-roles-layout',
         'alternate roles layout in place',
         problems.length === 0,
         problems.length === 0 ? `${roles.logins.join(' and ')} act as ${roles.owner}` : problems.join('; '),
@@ -94,14 +95,15 @@ export const alternateRoles: Strategy = {
       const ok = may.every((m) => m.ok);
       checks.push(
         check(
-          admin ? 'admin-may-alter-roles' : 'role-may-alter-roles',
+          'database-may-alter-role',
+          admin ? `admin ${admin.user} may change the login roles` : `${app.user} may change the login roles`,
           ok,
           may.find((m) => !m.ok)?.detail ?? may[0]!.detail,
           'alternate-roles changes other roles: set adminUrlEnv to a superuser or CREATEROLE connection.',
         ),
       );
     } catch (error) {
-      checks.push(check('admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
+      checks.push(check('admin-connects', 'admin URL connects', false, reason(error), `Check the URL in ${ctx.config.adminUrlEnv}.`));
     }
     return { checks, facts };
   },

@@ -28,9 +28,11 @@ export function unlistedCopies(ctx: Ctx, app: PostgresUrl): string[] {
 /** A failing check (exit 2 in a real run, before anything changes) when an unlisted key holds the password. */
 export function copiesCheck(ctx: Ctx, app: PostgresUrl): Check {
   const names = unlistedCopies(ctx, app);
-  if (names.length === 0) return check('no unlisted copies', true, `no other key of ${ctx.location} holds ${app.user}'s password`);
+  if (names.length === 0)
+    return check('no-unlisted-copy', 'no unlisted copies', true, `no other key of ${ctx.location} holds ${app.user}'s password`);
   return {
     ...check(
+      'no-unlisted-copy',
       'no unlisted copies',
       false,
       `${names.join(', ')} in ${ctx.location} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current password (in a URL or whole) and would keep the old one`,

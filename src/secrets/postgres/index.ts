@@ -35,16 +35,21 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
   let tables: string[] | undefined;
   for (const { name, url } of envUrls(ctx)) {
     if (!url) {
-      checks.push(check(`${name} connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.location}.`));
+      checks.push(
+        check('database-connects', `${name} connects`, false, `${name} is not a postgresql:// URL`, `Fix ${name} in ${ctx.location}.`),
+      );
       continue;
     }
     try {
       const seen = await withClient(url, (client) => readableTables(client));
       if (name === ctx.config.env) tables = seen;
-      checks.push(check(`${name} connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`));
+      checks.push(
+        check('database-connects', `${name} connects`, true, `new connection as ${describeTarget(url)}; ${seen.length} tables readable`),
+      );
     } catch (error) {
       checks.push(
         check(
+          'database-connects',
           `${name} connects`,
           false,
           `${describeTarget(url)}: ${reason(error)}`,
@@ -57,6 +62,7 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
     const missing = expected.filter((t) => !tables!.includes(t));
     checks.push(
       check(
+        'database-tables-readable',
         'app tables readable',
         missing.length === 0,
         missing.length === 0
@@ -79,7 +85,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     } catch (error) {
       // Bad input (a credential override in the query, ...) stops the run as a usage error: nothing has changed.
       if (!(error instanceof RotateError) || STOPS_THE_RUN.has(error.code)) throw error;
-      return { checks: [check('database URL', false, error.message, error.hint)] };
+      return { checks: [check('database-url', 'database URL', false, error.message, error.hint)] };
     }
     // Before any connection: a copy of the password that rotate would leave behind stops the run (exit 2).
     const copies = copiesCheck(ctx, app);
@@ -98,11 +104,11 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     } catch (error) {
       if (error instanceof RotateError && STOPS_THE_RUN.has(error.code) && error.code !== 'POSTGRES_ALSO_UPDATE_MISMATCH') throw error;
       if (error instanceof RotateError) {
-        const failing = check(error.code.toLowerCase(), false, error.message, error.hint);
+        const failing = check('preflight-error', error.code.toLowerCase(), false, error.message, error.hint);
         // A check with its code: one registered with exit 2 stops a real run before anything changes.
         checks.push(error.code === 'POSTGRES_ALSO_UPDATE_MISMATCH' ? { ...failing, code: error.code } : failing);
       } else {
-        checks.push(check('preflight', false, reason(error)));
+        checks.push(check('preflight-error', 'preflight', false, reason(error)));
       }
     }
     return { checks, facts };
@@ -143,12 +149,18 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const retired = strategyOf(ctx).retired(ctx, rotation, data);
     const login = await tryLogin(data.oldUrl, data.oldUser, data.oldPassword);
     const checks = [
-      check(retired.check, login.outcome === 'refused', login.outcome === 'ok' ? retired.stillWorks : login.detail, retired.hint),
+      check(
+        'old-value-refused',
+        retired.check,
+        login.outcome === 'refused',
+        login.outcome === 'ok' ? retired.stillWorks : login.detail,
+        retired.hint,
+      ),
     ];
     if (ctx.emergency) {
       const { where, params, remain } = retired.sessions;
       const left = await withClient(data.newUrl, (client) => sessionsLeft(ctx, client, where, params));
-      checks.push(check('old sessions ended', left === 0, `${left} ${remain}`));
+      checks.push(check('database-old-sessions-ended', 'old sessions ended', left === 0, `${left} ${remain}`));
     }
     return checks;
   },
@@ -158,6 +170,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const inEnv = parsePostgresUrl(ctx.env[ctx.config.env] ?? '');
     const checks = [
       check(
+        'env-key-holds-new',
         'env file has the new credentials',
         inEnv?.user === data.newUser && inEnv.password === data.newPassword,
         `${ctx.config.env} names ${inEnv?.user ?? 'nothing'}; expected ${data.newUser} with the new password`,
@@ -170,7 +183,12 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     const expectedCount = facts.readableTables ?? 0;
     if (tables && !facts.tables) {
       checks.push(
-        check('app tables readable', tables.length >= expectedCount, `${tables.length} tables readable now, ${expectedCount} before`),
+        check(
+          'database-tables-readable',
+          'app tables readable',
+          tables.length >= expectedCount,
+          `${tables.length} tables readable now, ${expectedCount} before`,
+        ),
       );
     }
     if (tables && data.oldUser !== data.newUser) {
@@ -181,6 +199,7 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       });
       checks.push(
         check(
+          'database-privileges-match',
           'privileges match the old role',
           lost.length === 0,
           lost.length === 0

@@ -24,13 +24,20 @@ async function answers(ctx: Ctx): Promise<Check> {
     const redirect = redirectText(response, url);
     const ok = !redirect && response.status >= 200 && response.status < 300;
     return check(
+      'verify-url-answers',
       name,
       ok,
       `${url} ${redirect ?? `answered ${response.status}`}`,
       'the app is not healthy with the new value: did the restart re-read the env file?',
     );
   } catch (error) {
-    return check(name, false, `cannot reach ${url}: ${fetchErrorText(error)}`, `start the app or fix secrets.${ctx.id}.verify.url`);
+    return check(
+      'verify-url-answers',
+      name,
+      false,
+      `cannot reach ${url}: ${fetchErrorText(error)}`,
+      `start the app or fix secrets.${ctx.id}.verify.url`,
+    );
   }
 }
 
@@ -39,7 +46,13 @@ export const randomRotator: Rotator<RandomSecretConfig> = {
 
   async preflight(ctx) {
     const checks = [
-      check(`${ctx.config.env} is set`, currentValue(ctx) !== undefined, ctx.location, `add ${ctx.config.env}=... to ${ctx.location}`),
+      check(
+        'env-key-present',
+        `${ctx.config.env} is set`,
+        currentValue(ctx) !== undefined,
+        ctx.location,
+        `add ${ctx.config.env}=... to ${ctx.location}`,
+      ),
     ];
     if (ctx.config.verify) checks.push(await answers(ctx));
     return { checks, facts: { verifyUrl: ctx.config.verify?.url ?? null } satisfies RandomPlanFacts };
@@ -71,7 +84,14 @@ export const randomRotator: Rotator<RandomSecretConfig> = {
 
   async verify(ctx, rotation) {
     const which = rotation.facts.restored ? 'previous' : 'new';
-    const checks = [check(`${ctx.config.env} holds the ${which} value`, rotation.secrets.new!.equals(currentValue(ctx)), ctx.location)];
+    const checks = [
+      check(
+        'env-key-holds-new',
+        `${ctx.config.env} holds the ${which} value`,
+        rotation.secrets.new!.equals(currentValue(ctx)),
+        ctx.location,
+      ),
+    ];
     if (ctx.config.verify) checks.push(await answers(ctx));
     else ctx.deps.log.warn(`no verify.url for ${ctx.id}: only the env file and the services' health were checked`);
     return checks;
@@ -84,7 +104,7 @@ export const randomRotator: Rotator<RandomSecretConfig> = {
   },
 
   async verifyCurrent(ctx) {
-    const checks = [check(`${ctx.config.env} is set`, currentValue(ctx) !== undefined, ctx.location)];
+    const checks = [check('env-key-present', `${ctx.config.env} is set`, currentValue(ctx) !== undefined, ctx.location)];
     if (ctx.config.verify) checks.push(await answers(ctx));
     return checks;
   },

@@ -128,6 +128,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
       if (ctx.env[name] !== value.reveal()) {
         checks.push(
           check(
+            'redis-authenticates',
             `${name} authenticates`,
             false,
             `the env file does not hold the new ${name}`,
@@ -147,6 +148,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
       const lost = before !== undefined && before > 0 && after === 0;
       checks.push(
         check(
+          'redis-no-cache-loss',
           'no cache loss',
           !lost,
           `${before ?? '?'} keys before, ${after} after (${describeTarget(url)})`,
@@ -154,7 +156,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
         ),
       );
     } catch (error) {
-      checks.push(check('no cache loss', false, describeError(error)));
+      checks.push(check('redis-no-cache-loss', 'no cache loss', false, describeError(error)));
     }
     return checks;
   },
@@ -179,6 +181,7 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
       await pingAs(url, oldPassword);
       return [
         check(
+          'old-value-refused',
           name,
           false,
           'a new connection still authenticates with the old password',
@@ -188,7 +191,12 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     } catch (error) {
       const code = error instanceof RotateError ? error.code : replyCode(error);
       return [
-        check(name, code === 'REDIS_WRONGPASS', code === 'REDIS_WRONGPASS' ? 'a new AUTH with it gets WRONGPASS' : describeError(error)),
+        check(
+          'old-value-refused',
+          name,
+          code === 'REDIS_WRONGPASS',
+          code === 'REDIS_WRONGPASS' ? 'a new AUTH with it gets WRONGPASS' : describeError(error),
+        ),
       ];
     }
   },
@@ -198,7 +206,8 @@ export const redisRotator: Rotator<RedisSecretConfig> = {
     for (const name of [ctx.config.env, ...ctx.config.alsoUpdate]) {
       const raw = ctx.env[name];
       if (raw === undefined) {
-        if (name === ctx.config.env) checks.push(check(`${name} authenticates`, false, `${name} is not set in the env file`));
+        if (name === ctx.config.env)
+          checks.push(check('redis-authenticates', `${name} authenticates`, false, `${name} is not set in the env file`));
         continue;
       }
       if (name !== ctx.config.env && !parseableWithPassword(raw, name)) continue;

@@ -32,7 +32,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   } catch (error) {
     // Bad input (credentials in the query string, ...) stops the run as a usage error: nothing has changed.
     if (error instanceof RotateError && error.code === 'REDIS_URL_CREDENTIAL_OVERRIDE') throw error;
-    checks.push(check(`${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint));
+    checks.push(check('redis-url', `${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint));
     return { checks, facts };
   }
   const { url } = app;
@@ -41,6 +41,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   if (!url.password) {
     checks.push(
       check(
+        'redis-url-has-password',
         `${name} holds a password`,
         false,
         'the URL has no password',
@@ -52,6 +53,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   if (ctx.config.strategy === 'requirepass' && url.user !== 'default') {
     checks.push(
       check(
+        'redis-strategy-fits-user',
         'strategy fits the user',
         false,
         `requirepass sets the default user's password, but ${name} authenticates as ${url.user}`,
@@ -63,9 +65,17 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   try {
     const keys = await pingAs(url, url.password);
     facts.keysBefore = keys;
-    checks.push(check(`${name} authenticates`, true, `AUTH + PING as ${describeTarget(url)} (${keys} keys)`));
+    checks.push(check('redis-authenticates', `${name} authenticates`, true, `AUTH + PING as ${describeTarget(url)} (${keys} keys)`));
   } catch (error) {
-    checks.push(check(`${name} authenticates`, false, describeError(error), `Fix ${name} first: rotation starts from a working password.`));
+    checks.push(
+      check(
+        'redis-authenticates',
+        `${name} authenticates`,
+        false,
+        describeError(error),
+        `Fix ${name} first: rotation starts from a working password.`,
+      ),
+    );
     return { checks, facts };
   }
 
@@ -78,7 +88,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   try {
     admin = await openAdmin(ctx);
   } catch (error) {
-    checks.push(check('admin connection', false, describeError(error), (error as { hint?: string }).hint));
+    checks.push(check('admin-connects', 'admin connection', false, describeError(error), (error as { hint?: string }).hint));
     return { checks, facts };
   }
   try {
@@ -88,13 +98,22 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
     const user = await readUser(admin.client, url.user);
     const hashes = user?.passwords;
     if (denied) {
-      checks.push(check('admin may change the password', false, denied, 'Set adminUrlEnv to a user with +@admin (ACL and CONFIG).'));
+      checks.push(
+        check(
+          'redis-admin-may-change-password',
+          'admin may change the password',
+          false,
+          denied,
+          'Set adminUrlEnv to a user with +@admin (ACL and CONFIG).',
+        ),
+      );
     } else if (!user || !hashes) {
-      checks.push(check('admin may change the password', false, `Redis has no ACL user ${url.user}`));
+      checks.push(check('redis-admin-may-change-password', 'admin may change the password', false, `Redis has no ACL user ${url.user}`));
     } else if (user.flags.includes('nopass')) {
       // Redis accepts any password for a nopass user; giving it one would refuse every client at once.
       checks.push(
         check(
+          'redis-admin-may-change-password',
           'admin may change the password',
           false,
           `user ${url.user} is nopass: it accepts any password, so there is none to rotate`,
@@ -105,6 +124,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       facts.passwordsBefore = hashes.length;
       checks.push(
         check(
+          'redis-admin-may-change-password',
           'admin may change the password',
           true,
           `${admin.via === 'admin-url' ? 'admin URL' : 'app user'} may run ${changeArgs.slice(0, 2).join(' ')}; user ${url.user} has ${hashes.length} password(s)`,
@@ -118,6 +138,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       const saveDenied = await mayRun(admin.client, saveArgs);
       checks.push(
         check(
+          'redis-change-persisted',
           'the change survives a Redis restart',
           !saveDenied,
           saveDenied ?? `${saveArgs.join(' ')} (${persistence.mode})`,
@@ -127,6 +148,7 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
     } else if (also.bare.length > 0) {
       checks.push(
         check(
+          'redis-change-persisted',
           'the change survives a Redis restart',
           true,
           `persisted in ${also.bare.join(', ')}: the copy Redis reads when it restarts (no aclfile, no config file)`,
@@ -134,17 +156,29 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       );
     } else if (ctx.config.allowUnpersisted) {
       checks.push(
-        check('the change survives a Redis restart', true, 'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)'),
+        check(
+          'redis-change-persisted',
+          'the change survives a Redis restart',
+          true,
+          'NOT persisted: no aclfile and no config file (allowed by --allow-unpersisted)',
+        ),
       );
     } else {
       checks.push(
-        check('the change survives a Redis restart', false, 'the server has neither an aclfile nor a config file', persistenceHint(ctx.id)),
+        check(
+          'redis-change-persisted',
+          'the change survives a Redis restart',
+          false,
+          'the server has neither an aclfile nor a config file',
+          persistenceHint(ctx.id),
+        ),
       );
     }
     if (ctx.emergency) {
       const killDenied = await mayRun(admin.client, ['CLIENT', 'KILL', 'USER', url.user]);
       checks.push(
         check(
+          'redis-admin-may-disconnect',
           'admin may disconnect the user (--emergency)',
           !killDenied,
           killDenied ?? `CLIENT KILL USER ${url.user}`,
@@ -153,7 +187,15 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
       );
     }
   } catch (error) {
-    checks.push(check('admin may change the password', false, describeError(error), (error as { hint?: string }).hint));
+    checks.push(
+      check(
+        'redis-admin-may-change-password',
+        'admin may change the password',
+        false,
+        describeError(error),
+        (error as { hint?: string }).hint,
+      ),
+    );
   } finally {
     await admin.close();
   }

@@ -21,9 +21,15 @@ export async function pingCheck(name: string, raw: string): Promise<Check> {
   try {
     const url = parseRedisUrl(raw, name);
     const keys = await pingAs(url, url.password);
-    return check(`${name} authenticates`, true, `AUTH + PING as ${describeTarget(url)} on a new connection (${keys} keys)`);
+    return check(
+      'redis-authenticates',
+      `${name} authenticates`,
+      true,
+      `AUTH + PING as ${describeTarget(url)} on a new connection (${keys} keys)`,
+    );
   } catch (error) {
     return check(
+      'redis-authenticates',
       `${name} authenticates`,
       false,
       describeError(error),
@@ -79,9 +85,10 @@ export function alsoUpdateVars(ctx: Ctx, app: RedisUrl): AlsoUpdate {
 
 /** A failing check (exit 2 in a real run) for listed vars that hold another Redis credential. */
 export function mismatchCheck(ctx: Ctx, also: AlsoUpdate): Check {
-  if (also.mismatched.length === 0) return check('alsoUpdate holds the same credential', true);
+  if (also.mismatched.length === 0) return check('copy-matches', 'alsoUpdate holds the same credential', true);
   return {
     ...check(
+      'copy-matches',
       'alsoUpdate holds the same credential',
       false,
       also.mismatched.map((m) => `${m.name} (secrets.${ctx.id}.alsoUpdate) ${m.reason}`).join('; '),
@@ -114,9 +121,10 @@ export function unlistedCopies(ctx: Ctx, app: RedisUrl): string[] {
 /** A failing check (exit 2 in a real run, before anything changes) when an unlisted key holds the password. */
 export function copiesCheck(ctx: Ctx, app: RedisUrl): Check {
   const names = unlistedCopies(ctx, app);
-  if (names.length === 0) return check('no unlisted copies', true, `no other key holds ${app.user}'s password`);
+  if (names.length === 0) return check('no-unlisted-copy', 'no unlisted copies', true, `no other key holds ${app.user}'s password`);
   return {
     ...check(
+      'no-unlisted-copy',
       'no unlisted copies',
       false,
       `${names.join(', ')} in ${ctx.location} ${names.length === 1 ? 'holds' : 'hold'} ${app.user}'s current Redis password (in a URL or whole) and would keep the old one`,

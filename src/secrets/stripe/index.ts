@@ -78,13 +78,14 @@ interface AccountCheck {
 async function accountCheck(ctx: StripeContext, forRotation: boolean): Promise<AccountCheck> {
   const { secretKey } = currentValues(ctx);
   const name = 'current key authenticates';
-  if (!secretKey) return { check: check(name, false, 'no current key'), usable: false };
+  if (!secretKey) return { check: check('stripe-current-key-works', name, false, 'no current key'), usable: false };
   const lookup = await lookupAccount(ctx, secretKey);
   const recorded = factsOf(ctx.lastFacts).accountId;
   if (lookup.ok) {
     if (!forRotation && recorded && recorded !== lookup.accountId)
       return {
         check: check(
+          'stripe-current-key-works',
           name,
           false,
           `account ${lookup.accountId}, but the last rotation recorded ${recorded}`,
@@ -92,11 +93,16 @@ async function accountCheck(ctx: StripeContext, forRotation: boolean): Promise<A
         ),
         usable: true,
       };
-    return { check: check(name, true, `account ${lookup.accountId}`), usable: true, accountId: lookup.accountId };
+    return {
+      check: check('stripe-current-key-works', name, true, `account ${lookup.accountId}`),
+      usable: true,
+      accountId: lookup.accountId,
+    };
   }
   if (lookup.status === 401 && forRotation && recorded)
     return {
       check: check(
+        'stripe-current-key-works',
         name,
         true,
         `refused (${lookup.detail}): expired in the Dashboard? The new key will be matched against account ${recorded} from the last rotation`,
@@ -110,7 +116,7 @@ async function accountCheck(ctx: StripeContext, forRotation: boolean): Promise<A
       : lookup.status === 403
         ? 'The key is restricted without read access to the account: grant it in the Dashboard (Developers -> API keys -> edit key) or use a standard key.'
         : 'Check secrets.stripe.apiBase and the network.';
-  return { check: check(name, false, lookup.detail, hint), usable: false };
+  return { check: check('stripe-current-key-works', name, false, lookup.detail, hint), usable: false };
 }
 
 async function endpointCheck(
@@ -123,8 +129,15 @@ async function endpointCheck(
   const { secretKey } = currentValues(ctx);
   if (!usable || !secretKey)
     return forRotation
-      ? { check: check(name, true, 'not checked with the current key; checked with the new key before any change') }
-      : { check: check(name, false, 'not checked: the current key does not work') };
+      ? {
+          check: check(
+            'stripe-webhook-endpoint-found',
+            name,
+            true,
+            'not checked with the current key; checked with the new key before any change',
+          ),
+        }
+      : { check: check('stripe-webhook-endpoint-found', name, false, 'not checked: the current key does not work') };
   try {
     const endpoint = await findEndpoint(
       stripeClient(ctx.config.apiBase, secretKey),
@@ -133,9 +146,9 @@ async function endpointCheck(
       'the current key',
     );
     const detail = `${endpoint.id} (${endpoint.url}, ${endpoint.status}, ${endpoint.enabled_events.length} event types)`;
-    return { check: check(name, true, detail), facts: endpointFacts(endpoint) };
+    return { check: check('stripe-webhook-endpoint-found', name, true, detail), facts: endpointFacts(endpoint) };
   } catch (error) {
-    if (error instanceof RotateError) return { check: check(name, false, error.message, error.hint) };
+    if (error instanceof RotateError) return { check: check('stripe-webhook-endpoint-found', name, false, error.message, error.hint) };
     throw error;
   }
 }
@@ -150,7 +163,14 @@ async function preflight(ctx: StripeContext): Promise<Preflight> {
   checks.push(account.check);
   if (account.accountId) facts.accountId = account.accountId;
   if (!webhookTarget(ctx)) {
-    checks.push(check('webhook', true, 'secrets.stripe.webhook is not set: only the API keys rotate; the webhook secret is left as is'));
+    checks.push(
+      check(
+        'stripe-webhook-configured',
+        'webhook',
+        true,
+        'secrets.stripe.webhook is not set: only the API keys rotate; the webhook secret is left as is',
+      ),
+    );
     return { checks, facts };
   }
   const endpoint = await endpointCheck(ctx, account.usable, true);
@@ -158,8 +178,9 @@ async function preflight(ctx: StripeContext): Promise<Preflight> {
   if (endpoint.facts) facts.webhookEndpoint = endpoint.facts;
   checks.push(
     ctx.config.webhook?.verifyUrl
-      ? check('webhook verify URL set', true, ctx.config.webhook.verifyUrl)
+      ? check('stripe-webhook-verify-url', 'webhook verify URL set', true, ctx.config.webhook.verifyUrl)
       : check(
+          'stripe-webhook-verify-url',
           'webhook verify URL set',
           false,
           'without it rotate cannot prove the app accepts the new signing secret',
@@ -306,6 +327,7 @@ async function verify(ctx: StripeContext, rotation: StripeRotation): Promise<Che
   const expected = rotation.secrets.newSecretKey;
   checks.push(
     check(
+      'env-key-holds-new',
       'env file holds the new secret key',
       !!expected && !!inFile.secretKey?.equals(expected),
       `${names.secretKey}`,
@@ -317,17 +339,25 @@ async function verify(ctx: StripeContext, rotation: StripeRotation): Promise<Che
   checks.push(
     lookup.ok
       ? check(
+          'stripe-new-key-same-account',
           'new key authenticates, same account',
           lookup.accountId === accountId,
           `account ${lookup.accountId}`,
           `Expected account ${accountId}.`,
         )
-      : check('new key authenticates, same account', false, lookup.detail, 'The new key stopped working: check Developers -> API keys.'),
+      : check(
+          'stripe-new-key-same-account',
+          'new key authenticates, same account',
+          false,
+          lookup.detail,
+          'The new key stopped working: check Developers -> API keys.',
+        ),
   );
   if (oldEndpointId) {
     const endpoint = newId ? await withKeys(ctx, rotation, (client) => retrieveEndpoint(client, newId, 'the Stripe key')) : undefined;
     checks.push(
       check(
+        'stripe-new-endpoint-enabled',
         'new webhook endpoint enabled',
         endpoint?.status === 'enabled',
         endpoint ? `${endpoint.id}: ${endpoint.status}` : 'missing',
@@ -338,6 +368,7 @@ async function verify(ctx: StripeContext, rotation: StripeRotation): Promise<Che
     const expectedSecret = rotation.secrets.newWebhookSecret;
     checks.push(
       check(
+        'env-key-holds-new',
         'env file holds the new webhook secret',
         !!secret && !!expectedSecret && secret.equals(expectedSecret),
         names.webhookSecret,
@@ -370,6 +401,7 @@ async function verifyRetired(ctx: StripeContext, rotation: StripeRotation): Prom
     const endpoint = await withKeys(ctx, rotation, (client) => retrieveEndpoint(client, oldId, 'the Stripe key'));
     checks.push(
       check(
+        'stripe-old-endpoint-deleted',
         'old webhook endpoint deleted',
         !endpoint,
         endpoint ? `${oldId} still exists` : `${oldId} is gone`,
@@ -385,10 +417,19 @@ async function verifyRetired(ctx: StripeContext, rotation: StripeRotation): Prom
     const lookup = await lookupAccount(ctx, oldKey);
     // The check is named by what Stripe answered: a key that still works is never shown as refused.
     const hint = 'Emergency: expire it now in the Dashboard (Developers -> API keys -> the old key -> Expire key).';
-    if (!lookup.ok && lookup.status === 401) checks.push(check('old API key refused', true, 'Stripe refuses it (expired)'));
+    if (!lookup.ok && lookup.status === 401)
+      checks.push(check('stripe-old-key-status', 'old API key refused', true, 'Stripe refuses it (expired)'));
     else if (lookup.ok)
-      checks.push(check('old API key valid until the expiry chosen in the Dashboard', !ctx.emergency, 'Stripe still accepts it', hint));
-    else checks.push(check('old API key not checked', !ctx.emergency, lookup.detail, hint));
+      checks.push(
+        check(
+          'stripe-old-key-status',
+          'old API key valid until the expiry chosen in the Dashboard',
+          !ctx.emergency,
+          'Stripe still accepts it',
+          hint,
+        ),
+      );
+    else checks.push(check('stripe-old-key-status', 'old API key not checked', !ctx.emergency, lookup.detail, hint));
   }
   return checks;
 }

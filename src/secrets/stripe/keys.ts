@@ -104,6 +104,7 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
   if (!values.secretKey)
     checks.push(
       check(
+        'stripe-current-key-shape',
         'current secret key',
         false,
         `${names.secretKey} is not set in ${ctx.location}`,
@@ -113,19 +114,24 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
   else if (!secret)
     checks.push(
       check(
+        'stripe-current-key-shape',
         'current secret key',
         false,
         malformedKeyText(names.secretKey, values.secretKey.reveal(), 'secret'),
         'Fix the env file: the secret key is on Developers -> API keys.',
       ),
     );
-  else checks.push(check('current secret key', true, `${names.secretKey}: ${secret.type} key, ${secret.mode} mode`));
+  else
+    checks.push(
+      check('stripe-current-key-shape', 'current secret key', true, `${names.secretKey}: ${secret.type} key, ${secret.mode} mode`),
+    );
 
   if (values.publishableKey) {
     const publishable = keyShape('publishable', values.publishableKey.reveal());
     if (!publishable)
       checks.push(
         check(
+          'stripe-publishable-key-shape',
           'current publishable key',
           false,
           malformedKeyText(names.publishableKey, values.publishableKey.reveal(), 'publishable'),
@@ -135,28 +141,36 @@ export function shapeChecks(ctx: StripeContext, values: CurrentValues, withWebho
     else if (secret && publishable.mode !== secret.mode)
       checks.push(
         check(
+          'stripe-publishable-key-shape',
           'current publishable key',
           false,
           `${names.publishableKey} is a ${publishable.mode} key but ${names.secretKey} is a ${secret.mode} key`,
           'Both keys must come from the same mode (live/test) of the same account.',
         ),
       );
-    else checks.push(check('current publishable key', true, `${names.publishableKey}: ${publishable.mode} mode`));
-  } else checks.push(check('current publishable key', true, `${names.publishableKey} is not set; not checked`));
+    else
+      checks.push(
+        check('stripe-publishable-key-shape', 'current publishable key', true, `${names.publishableKey}: ${publishable.mode} mode`),
+      );
+  } else
+    checks.push(check('stripe-publishable-key-shape', 'current publishable key', true, `${names.publishableKey} is not set; not checked`));
 
   if (withWebhook) {
     if (!values.webhookSecret)
-      checks.push(check('current webhook secret', true, `${names.webhookSecret} is not set yet; the rotation sets it`));
+      checks.push(
+        check('stripe-webhook-secret-shape', 'current webhook secret', true, `${names.webhookSecret} is not set yet; the rotation sets it`),
+      );
     else if (!keyShape('webhook', values.webhookSecret.reveal()))
       checks.push(
         check(
+          'stripe-webhook-secret-shape',
           'current webhook secret',
           false,
           `${names.webhookSecret} holds ${describeShape(values.webhookSecret.reveal())}; expected whsec_`,
           "Fix the env file: the signing secret is on the endpoint's page under Developers -> Webhooks.",
         ),
       );
-    else checks.push(check('current webhook secret', true, `${names.webhookSecret}: whsec_ signing secret`));
+    else checks.push(check('stripe-webhook-secret-shape', 'current webhook secret', true, `${names.webhookSecret}: whsec_ signing secret`));
   }
   return { checks, ...(secret ? { secret } : {}) };
 }

@@ -62,9 +62,11 @@ export async function deliveryCheck(
   expect: 'accept' | 'refuse',
   accountId: string | undefined,
 ): Promise<Check> {
+  const id = expect === 'accept' ? 'stripe-webhook-event-accepted' : 'stripe-old-webhook-secret-refused';
   const url = ctx.config.webhook?.verifyUrl;
   if (!url)
     return check(
+      id,
       name,
       false,
       'secrets.stripe.webhook.verifyUrl is not set',
@@ -76,6 +78,7 @@ export async function deliveryCheck(
     const { status, redirect } = await deliverSignedEvent(ctx.deps, url, verificationEvent(ctx.deps, mode, accountId), secret);
     if (redirect)
       return check(
+        id,
         name,
         false,
         `POST ${url} ${redirect}`,
@@ -84,6 +87,7 @@ export async function deliveryCheck(
     const accepted = status >= 200 && status < 300;
     if (expect === 'accept')
       return check(
+        id,
         name,
         accepted,
         `POST ${url} answered ${status}`,
@@ -91,6 +95,7 @@ export async function deliveryCheck(
       );
     const refused = status >= 400 && status < 500;
     return check(
+      id,
       name,
       refused,
       `POST ${url} answered ${status}`,
@@ -100,6 +105,7 @@ export async function deliveryCheck(
     );
   } catch (error) {
     return check(
+      id,
       name,
       false,
       `POST ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
