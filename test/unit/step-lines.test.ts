@@ -43,10 +43,12 @@ function keyedRotator(): Rotator<JwtSecretConfig> {
     },
     apply: async () => {},
     undoApply: async () => {},
-    verify: async () => [{ name: 'new works', ok: true }],
+    verify: async () => [{ id: 'env-key-holds-new' as const, name: 'new works', ok: true }],
     retire: async (_ctx, rotation) => void retired.add(rotation.secrets.old!.reveal()),
-    verifyRetired: async (_ctx, rotation) => [{ name: 'old refused', ok: retired.has(rotation.secrets.old!.reveal()) }],
-    verifyCurrent: async () => [{ name: 'current works', ok: true }],
+    verifyRetired: async (_ctx, rotation) => [
+      { id: 'old-value-refused' as const, name: 'old refused', ok: retired.has(rotation.secrets.old!.reveal()) },
+    ],
+    verifyCurrent: async () => [{ id: 'env-key-present' as const, name: 'current works', ok: true }],
   };
 }
 
