@@ -104,7 +104,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   fleet:
     'Hosts that run `rotate agent` on the shared postgres store get each rotation: the old value is retired only once every registered host acknowledged the new one.',
   'fleet.ackSeconds':
-    'How long a rotation waits for every host to acknowledge (default 600); past it the run needs a person (exit 3), the old value still valid.',
+    'How long a rotation waits for every host to acknowledge its new values, a rollback or the retire changes (default 600); past it the run needs a person (exit 3), the hosts named.',
   window: 'When rotate --due may rotate (a secret may have its own).',
   'window.days': 'Days the window opens on (default every day).',
   'window.hours': 'HH:MM-HH:MM in 24-hour time; may cross midnight (22:00-04:00).',

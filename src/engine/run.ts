@@ -2,7 +2,7 @@ import type { SecretConfig } from '../config/schema.js';
 import type { Check } from '../core-types.js';
 import { RotateError } from '../errors.js';
 import { type FleetEnv, fleetFingerprint, sealFleetEnv } from '../fleet/values.js';
-import { waitForFleet } from '../fleet/wait.js';
+import { type FleetWaitFor, waitForFleet } from '../fleet/wait.js';
 import { fingerprint } from '../history/audit.js';
 import { type HookValues, runHook } from '../hooks/run.js';
 import type { HookPoint } from '../hooks/schema.js';
@@ -18,7 +18,7 @@ import { checkCount, trace, traced } from '../trace.js';
 import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
 import { record, type ValuesAround } from './record.js';
-import { errorInfo, rollbackFailed, type SecretResult, type SecretStatus } from './result.js';
+import { type ErrorInfo, errorInfo, rollbackFailed, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
 import {
@@ -278,21 +278,29 @@ export class Run implements StepRun {
     const { store, deps } = this.session;
     const fleet = fleetOf(store);
     const fingerprint = await fleetFingerprint(store, env);
-    const sealed = await sealFleetEnv(store, this.journal.runId, env);
+    // Each secret's keys, so a host holding one of them is given the others (JWT_SECRET_PREVIOUS in a grace period).
+    const groups = Object.fromEntries(
+      this.members.map((m) => [
+        m.id,
+        unique([...m.entry.rotation.envKeys, ...Object.keys(m.rotation.env), ...Object.keys(m.rotation.retireEnv ?? {})]),
+      ]),
+    );
+    const sealed = await sealFleetEnv(store, this.journal.runId, env, groups);
     await fleet.publish({ runId: this.journal.runId, mode, fingerprint, secrets: this.ids, sealed, by: selfName(deps) });
     this.journal.fleet = { fingerprint };
     await store.writeJournal(this.journal);
     trace(`fleet: published ${Object.keys(env).length} keys of ${this.ids.join(', ')} (${mode}, fingerprint ${fingerprint})`);
   }
 
-  async waitForFleet(): Promise<void> {
+  /** Waits for every host's acknowledgement of the values published last (a rotation's, a rollback's, the retire changes). */
+  async waitForFleet(waitFor: FleetWaitFor = 'rotate'): Promise<void> {
     const { store, deps, config } = this.session;
     const fleet = fleetOf(store);
     const fingerprint = this.journal.fleet?.fingerprint;
     if (!fingerprint) return;
     // This host applied, restarted and verified them itself (it may also be a registered host of its agent).
     await fleet.acknowledge({ host: selfName(deps), runId: this.journal.runId, fingerprint, result: 'ok', detail: null });
-    await waitForFleet(fleet, this.journal.runId, fingerprint, config.fleet?.ackSeconds ?? 600, deps);
+    await waitForFleet(fleet, this.journal.runId, fingerprint, config.fleet?.ackSeconds ?? 600, deps, waitFor);
   }
 
   /** After every secret verified: record the ones with a grace period, retire the others' old values now. */
@@ -361,7 +369,16 @@ export class Run implements StepRun {
     try {
       await this.undo();
     } catch (error) {
-      const info = rollbackFailed(reason, errorInfo(error));
+      const why = errorInfo(error);
+      // Rolled back here, not yet on every host of the fleet: that code, so a person sees which hosts and what to run.
+      const info: ErrorInfo =
+        why.code === 'FLEET_ROLLBACK_LAGGING'
+          ? {
+              code: why.code,
+              message: `${reason.message}; rolling back is not finished: ${why.message}`,
+              ...(why.hint ? { hint: why.hint } : {}),
+            }
+          : rollbackFailed(reason, why);
       return this.park(
         'the rotation and its rollback failed',
         this.members.map((m) => this.#result(m, 'rollback-failed', { error: info })),
@@ -435,9 +452,15 @@ export class Run implements StepRun {
       await traced('engine: rollback: remove the staged new value', () => session.target.restore(backup, keys));
       this.#use(await session.target.read());
     }
-    // The fleet's hosts go back the same way: the values this host has again, published for their agents.
+    // The fleet's hosts go back the same way: the values this host has again, published for their agents, and the
+    // run waits until every agent applied them (FLEET_ROLLBACK_LAGGING otherwise). Journaled: a resume undoes again
+    // from the top, publishes the same values (the same fingerprint, so acknowledgements already given count) and waits.
     if (this.#started('fleet-publish')) {
-      await this.#publish(Object.fromEntries(keys.map((k) => [k, this.snapshot.values[k] ?? null])), 'rollback');
+      const env = Object.fromEntries(keys.map((k) => [k, this.snapshot.values[k] ?? null]));
+      await this.#runStep('fleet-rollback', this.members, async () => {
+        await this.#publish(env, 'rollback');
+        await this.waitForFleet('rollback');
+      });
     }
     // The app's own undo, once the old value is back and proven (ROTATE_OLD_VALUE is the value in use again); not
     // when only a `before` hook ran, which changed nothing of rotate's.

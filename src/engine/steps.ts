@@ -52,8 +52,11 @@ export interface StepRun {
    * up to target.source.convergeSeconds (SOURCE_NOT_CONVERGED otherwise: the run is parked, nothing retired).
    */
   converge(members: readonly StepMember[]): Promise<void>;
-  /** Waits until every registered host acknowledged the published values (FLEET_LAGGING otherwise). */
-  waitForFleet(): Promise<void>;
+  /**
+   * Waits until every registered host acknowledged the published values: a rotation's (FLEET_LAGGING otherwise) or,
+   * with `retire`, the retire changes (FLEET_RETIRE_LAGGING otherwise).
+   */
+  waitForFleet(waitFor?: 'rotate' | 'retire'): Promise<void>;
   /** Whether a run step was journaled as started. */
   started(name: string): boolean;
 }
@@ -252,9 +255,19 @@ export const STEPS: readonly Step[] = [
       const withEnv = members.filter((m) => nonEmpty(m.rotation.retireEnv));
       await run.write(withEnv.map((m) => m.rotation.retireEnv ?? {}));
       await run.restart(withEnv.filter((m) => !m.rotation.retireWithoutRestart));
-      // The fleet's hosts drop the retired keys too (their agents apply it; nothing waits for them here).
+      // The fleet's hosts drop the retired keys too: published for their agents, awaited by fleet-ack-retire.
       if (run.session.config.fleet) await run.publishFleet(members, { retire: true });
     },
+  },
+  {
+    // The retire changes published above, applied and acknowledged by every host's agent before the run reports them
+    // retired: a host that lags parks the run (FLEET_RETIRE_LAGGING, exit 3, the hosts named); resume waits again.
+    name: 'fleet-ack-retire',
+    scope: 'run',
+    phase: 'finish',
+    undo: {},
+    when: (run, retiring) => run.fleet && retiring.some((s) => s.writesOnRetire),
+    act: (run) => run.waitForFleet('retire'),
   },
   {
     name: 'verify-retired',

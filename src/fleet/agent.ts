@@ -11,7 +11,7 @@ import { restartServices } from '../services/restart.js';
 import type { FleetStore } from '../store/fleet.js';
 import { envFilesOf } from '../target/index.js';
 import { trace } from '../trace.js';
-import { type FleetEnv, unsealFleetEnv } from './values.js';
+import { changesFor, type FleetPayload, unsealFleetEnv } from './values.js';
 
 /** What one pass of `rotate agent` did on this host (the `--json` item). */
 export interface AgentResult {
@@ -112,23 +112,25 @@ export async function agentPlan(session: Session, host: string): Promise<AgentRe
   const base = { host, runId: desired.runId, fingerprint: desired.fingerprint };
   if (mine && mine.runId === desired.runId && mine.fingerprint === desired.fingerprint && mine.result === 'ok')
     return { ...base, status: 'current' };
-  const env = await unsealFleetEnv(session.store, desired.runId, desired.sealed);
+  const payload = await unsealFleetEnv(session.store, desired.runId, desired.sealed);
   const before = await session.target.read();
   const ids = desired.secrets.filter((id) => session.config.secrets[id]);
   return {
     ...base,
     status: 'planned',
-    keys: Object.keys(env).filter((key) => key in before.values),
+    keys: Object.keys(changesFor(payload, before.values)),
     services: [...new Set(ids.flatMap((id) => session.config.secrets[id]!.services))],
   };
 }
 
 /** Writes the keys this host's env files hold, restarts the services of the secrets, checks, runs `every` hooks. */
-async function apply(session: Session, secrets: string[], env: FleetEnv): Promise<{ keys: string[]; services: string[] }> {
+async function apply(session: Session, secrets: string[], payload: FleetPayload): Promise<{ keys: string[]; services: string[] }> {
   const { target, config, configDir, deps } = session;
+  const { env } = payload;
   const before = await target.read();
-  // A host gets the keys it has: a worker without JWT_SECRET is not given one. A removal (null) only where present.
-  const changes = Object.fromEntries(Object.entries(env).filter(([key]) => key in before.values));
+  // A host gets the keys it has (and a secret's other new keys): a worker without JWT_SECRET is not given one. A
+  // removal (null) only where present.
+  const changes = changesFor(payload, before.values);
   const ids = secrets.filter((id) => config.secrets[id]);
   const hooks = async (point: HookPoint) => {
     for (const id of ids) {

@@ -11,9 +11,34 @@ export async function fleetFingerprint(store: Pick<Store, 'mac'>, env: FleetEnv)
   return (await store.mac('fleet-fingerprint', canonicalJson(env))).slice(0, 16);
 }
 
-export const sealFleetEnv = (store: Pick<Store, 'seal'>, runId: string, env: FleetEnv): Promise<string> =>
-  store.seal(JSON.stringify({ env }), `${PURPOSE}:${runId}`);
+/**
+ * The env keys of each secret of the run (`JWT_SECRET` with `JWT_SECRET_PREVIOUS` during a grace period): a host
+ * that holds one key of a secret is given the others it lacks, so the old value stays valid there too.
+ */
+export type FleetGroups = Record<string, string[]>;
 
-export async function unsealFleetEnv(store: Pick<Store, 'unseal'>, runId: string, sealed: string): Promise<FleetEnv> {
-  return (JSON.parse(await store.unseal(sealed, `${PURPOSE}:${runId}`)) as { env: FleetEnv }).env;
+export interface FleetPayload {
+  env: FleetEnv;
+  groups: FleetGroups;
+}
+
+export const sealFleetEnv = (store: Pick<Store, 'seal'>, runId: string, env: FleetEnv, groups: FleetGroups = {}): Promise<string> =>
+  store.seal(JSON.stringify({ env, groups }), `${PURPOSE}:${runId}`);
+
+export async function unsealFleetEnv(store: Pick<Store, 'unseal'>, runId: string, sealed: string): Promise<FleetPayload> {
+  const payload = JSON.parse(await store.unseal(sealed, `${PURPOSE}:${runId}`)) as { env: FleetEnv; groups?: FleetGroups };
+  return { env: payload.env, groups: payload.groups ?? {} };
+}
+
+/**
+ * The keys of `env` a host whose env files hold `held` writes: the keys it has, and a new key (not a removal) of a
+ * secret it has another key of. A worker without JWT_SECRET is not given one; one with it gets JWT_SECRET_PREVIOUS.
+ */
+export function changesFor({ env, groups }: FleetPayload, held: Record<string, unknown>): FleetEnv {
+  const companions = new Set(
+    Object.values(groups)
+      .filter((keys) => keys.some((key) => key in held))
+      .flat(),
+  );
+  return Object.fromEntries(Object.entries(env).filter(([key, value]) => key in held || (value !== null && companions.has(key))));
 }

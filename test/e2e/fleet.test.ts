@@ -9,9 +9,9 @@ import dotenv from 'dotenv';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { authStatus, type StandInApp, standInApp } from '../helpers/app.js';
-import { CLI, readTree, runCli, scratchDir } from '../helpers/cli.js';
+import { CLI, type CliResult, findLeaks, readTree, runCli, scratchDir } from '../helpers/cli.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/scratch-database.js';
-import { waitUntil } from '../helpers/wait.js';
+import { waitPast, waitUntil } from '../helpers/wait.js';
 
 const OLD = 'fleet-old-signing-secret-0123456789-abcdefgh';
 const MASTER_KEY = randomBytes(32).toString('hex');
@@ -263,6 +263,159 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
         [value, OLD],
       ),
     ).toEqual([]);
+  });
+
+  /** Whether each host named acknowledged, ok, the values published last (the fleet_desired row). */
+  const acknowledged = async (...names: string[]): Promise<boolean> => {
+    const { rows } = await client.query(
+      `SELECT a.host FROM ${schema}.fleet_acks a JOIN ${schema}.fleet_desired d ON a.run_id = d.run_id AND a.fingerprint = d.fingerprint WHERE a.result = 'ok'`,
+    );
+    return names.every((name) => rows.some((r: { host: string }) => r.host === name));
+  };
+  /** Each run's stdout and stderr, for findLeaks (the store is postgres: no .rotate folder to read). */
+  const cliOutputs = (...results: CliResult[]): Record<string, string> =>
+    Object.fromEntries(
+      results.flatMap((r, i) => [
+        [`stdout${i}`, r.stdout],
+        [`stderr${i}`, r.stderr],
+      ]),
+    );
+  const previous = (host: Host) => dotenv.parse(readFileSync(join(host.dir, '.env'))).JWT_SECRET_PREVIOUS;
+
+  it('an overlap kind (jwt with graceHours): the old value stays valid on every host until each agent proved the new one, and the retire waits for every agent', async () => {
+    const [web1, web2, worker] = hosts as [Host, Host, Host];
+    const grace = { graceHours: 0.0005 }; // 1.8 s, from the moment every host acknowledged
+    const jwtConfig = (host: Host) => ({
+      jwt: { kind: 'jwt', services: ['backend'], verify: { url: `${host.app.url}/api/auth/me`, claims: { id: '1' } }, ...grace },
+    });
+    // The rotating host gives up on a lagging agent after 3 s (the worker's is down on purpose, twice).
+    for (const host of hosts) writeConfig(host, { secrets: jwtConfig(host) });
+    writeConfig(rotating, { secrets: jwtConfig(rotating), fleet: { ackSeconds: 3 } });
+    const joined = await runCli(['agent', '--once', '--host', 'worker'], { cwd: worker.dir, env: env() });
+    expect(joined.code, joined.stderr).toBe(0);
+    startAgent(web1);
+    startAgent(web2);
+    expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
+
+    // 1. The worker did not report: nothing retired, no grace started, the run parked naming the worker.
+    const first = await runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(3);
+    const parked = JSON.parse(first.stdout).results[0];
+    expect(parked).toMatchObject({ status: 'retire-failed', error: { code: 'FLEET_LAGGING' } });
+    expect(parked.error.message).toContain('worker');
+    expect(parked.graceUntil).toBeUndefined();
+    const value = jwt(rotating)!;
+    expect(value).not.toBe(OLD);
+    expect(await waitUntil(() => acknowledged('web-1', 'web-2'), 30_000)).toBe(true);
+    // Each host that took the new value keeps the old one beside it (JWT_SECRET_PREVIOUS), as the rotating host does.
+    for (const host of [rotating, web1, web2]) {
+      expect(jwt(host)).toBe(value);
+      expect(previous(host)).toBe(OLD);
+      expect(await authStatus(host.app.url, OLD)).toBe(200);
+      expect(await authStatus(host.app.url, value)).toBe(200);
+    }
+    expect(jwt(worker)).toBe(OLD);
+    expect(await authStatus(worker.app.url, OLD)).toBe(200);
+    const status = await runCli(['status', '--json'], { cwd: rotating.dir, env: env() });
+    const lagging = (doc: { fleet: { host: string; upToDate: boolean }[] }) => doc.fleet.filter((h) => !h.upToDate).map((h) => h.host);
+    expect(lagging(JSON.parse(status.stdout))).toEqual(['worker']);
+    const said = await runCli(['status'], { cwd: rotating.dir, env: env() });
+    expect(said.stdout + said.stderr).toMatch(/worker \(no acknowledgement/);
+
+    // 2. The worker's agent comes back: it applies and acknowledges; resume starts the grace period.
+    startAgent(worker);
+    expect(await waitUntil(() => acknowledged('worker'), 30_000)).toBe(true);
+    expect(jwt(worker)).toBe(value);
+    expect(previous(worker)).toBe(OLD);
+    const resumed = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const graced = JSON.parse(resumed.stdout).results[0];
+    expect(graced.status).toBe('grace');
+    for (const host of [rotating, ...hosts]) expect(await authStatus(host.app.url, OLD)).toBe(200);
+
+    // 3. The grace ends while the worker's agent is down: the retire is applied here and by the agents that run, and
+    // the run does not report it retired before every host applied it (FLEET_RETIRE_LAGGING names the worker).
+    await stopAgent(worker);
+    expect(await waitPast(graced.graceUntil)).toBe(true);
+    const retire = await runCli(['--due', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(retire.code, retire.stderr).toBe(3);
+    const notRetired = JSON.parse(retire.stdout).results[0];
+    expect(notRetired).toMatchObject({ status: 'retire-failed', error: { code: 'FLEET_RETIRE_LAGGING' } });
+    expect(notRetired.error.message).toMatch(/^host worker \(no acknowledgement .*\) did not acknowledge the retire changes within 3s/);
+    expect(retire.stderr).toMatch(/waiting for .*worker to acknowledge the retire changes/);
+    expect(await waitUntil(() => acknowledged('web-1', 'web-2'), 30_000)).toBe(true);
+    for (const host of [rotating, web1, web2]) {
+      expect(previous(host)).toBeUndefined();
+      expect(await authStatus(host.app.url, OLD)).toBe(401);
+    }
+    expect(await authStatus(worker.app.url, OLD)).toBe(200);
+    const check = await runCli(['status', '--check', '--json'], { cwd: rotating.dir, env: env() });
+    expect(check.code).toBe(3);
+    expect(lagging(JSON.parse(check.stdout))).toEqual(['worker']);
+
+    // 4. The worker catches up; resume waits again and reports the old value retired everywhere.
+    startAgent(worker);
+    expect(await waitUntil(() => acknowledged('worker'), 30_000)).toBe(true);
+    const finished = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(JSON.parse(finished.stdout).results[0].status).toBe('retired');
+    for (const host of [rotating, ...hosts]) {
+      expect(previous(host)).toBeUndefined();
+      expect(await authStatus(host.app.url, OLD)).toBe(401);
+      expect(await authStatus(host.app.url, value)).toBe(200);
+    }
+    for (const host of hosts) await stopAgent(host);
+    const texts = cliOutputs(joined, first, status, said, resumed, retire, check, finished);
+    expect(findLeaks({ ...texts, ...outputs }, [value, OLD])).toEqual([]);
+  });
+
+  it('a rollback is applied by every agent before it is reported: a host that lags is named (exit 3), resume waits again', async () => {
+    const [web1, web2, worker] = hosts as [Host, Host, Host];
+    // The rotating host's migration fails after the restart: the rotation rolls back on every host.
+    writeConfig(rotating, {
+      fleet: { ackSeconds: 3 },
+      secrets: {
+        jwt: {
+          kind: 'jwt',
+          services: ['backend'],
+          verify: { url: `${rotating.app.url}/api/auth/me`, claims: { id: '1' } },
+          hooks: { afterApply: { run: 'echo migration failed >&2; exit 1' } },
+        },
+      },
+    });
+    const joined = await runCli(['agent', '--once', '--host', 'worker'], { cwd: worker.dir, env: env() });
+    expect(joined.code, joined.stderr).toBe(0);
+    startAgent(web1);
+    startAgent(web2);
+    expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
+    const run = await runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(3);
+    const result = JSON.parse(run.stdout).results[0];
+    expect(result).toMatchObject({ status: 'rollback-failed', error: { code: 'FLEET_ROLLBACK_LAGGING' } });
+    expect(result.error.message).toContain('rolling back is not finished');
+    expect(result.error.message).toMatch(/worker \(no acknowledgement .*\) did not acknowledge the rollback within 3s/);
+    expect(result.error.hint).toContain('rotate resume');
+    expect(run.stderr).toContain('waiting for');
+    expect(jwt(rotating)).toBe(OLD);
+    expect(await authStatus(rotating.app.url, OLD)).toBe(200);
+    const journal = (await client.query(`SELECT data FROM ${schema}.journal`)).rows[0]?.data;
+    expect(journal.steps.map((step: { name: string; state: string }) => `${step.name} ${step.state}`)).toContain('fleet-rollback started');
+    const status = await runCli(['status'], { cwd: rotating.dir, env: env() });
+    expect(status.code).toBe(3);
+    expect(status.stdout + status.stderr).toContain('worker');
+
+    startAgent(worker);
+    expect(await waitUntil(() => acknowledged('web-1', 'web-2', 'worker'), 30_000)).toBe(true);
+    const resumed = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).results[0].status).toBe('undone');
+    expect((await client.query(`SELECT count(*)::int AS n FROM ${schema}.journal`)).rows[0].n).toBe(0);
+    for (const host of [rotating, ...hosts]) {
+      expect(jwt(host)).toBe(OLD);
+      expect(await authStatus(host.app.url, OLD)).toBe(200);
+    }
+    for (const host of hosts) await stopAgent(host);
+    expect(findLeaks({ ...cliOutputs(joined, run, status, resumed), ...outputs }, [OLD])).toEqual([]);
   });
 
   it('bad input: a host name two agents claim, an agent with another master key, a file store', async () => {

@@ -87,4 +87,33 @@ describe('waitForFleet', () => {
     await waitForFleet(fleet, 'run-1', 'fp', 600, deps);
     expect(elapsed()).toBe(0);
   });
+
+  it('a rollback or retire wait: its own code (exit 3), the hosts named, what they are left with, progress on the way', async () => {
+    for (const [waitFor, code, what, left] of [
+      ['rollback', 'FLEET_ROLLBACK_LAGGING', 'the rollback', 'may still run the new value'],
+      ['retire', 'FLEET_RETIRE_LAGGING', 'the retire changes', 'may still hold the old value'],
+    ] as const) {
+      const { fleet, ack } = fakeFleet(['web-1', 'worker']);
+      const { deps, logged, elapsed } = clock((s) => s === 2 && ack('web-1', 'fp'));
+      const error = await failure(waitForFleet(fleet, 'run-1', 'fp', 30, deps, waitFor));
+      expect(error.code).toBe(code);
+      expect(error.exitCode).toBe(3);
+      expect(error.message).toMatch(
+        new RegExp(`^host worker \\(no acknowledgement .*\\) did not acknowledge ${what} within 30s; .*${left}$`),
+      );
+      expect(error.message).not.toContain('web-1');
+      expect(error.hint).toContain('rotate resume');
+      expect(elapsed()).toBe(30);
+      expect(logged[0]).toBe(`waiting for web-1, worker to acknowledge ${what} (up to 30 s)`);
+      expect(logged).toContain(`web-1 acknowledged ${what}; still waiting for worker (28 s left)`);
+      expect(logged).toContain(`still waiting for worker to acknowledge ${what} (18 s left)`);
+    }
+  });
+
+  it('says when every host acknowledged', async () => {
+    const { fleet, ack } = fakeFleet(['web-1']);
+    const { deps, logged } = clock((s) => s === 1 && ack('web-1', 'fp'));
+    await waitForFleet(fleet, 'run-1', 'fp', 600, deps, 'rollback');
+    expect(logged.at(-1)).toBe('every host of the fleet acknowledged the rollback');
+  });
 });
