@@ -263,7 +263,7 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
         [value, OLD],
       ),
     ).toEqual([]);
-  });
+  }, 180_000);
 
   /** Whether each host named acknowledged, ok, the values published last (the fleet_desired row). */
   const acknowledged = async (...names: string[]): Promise<boolean> => {
@@ -367,7 +367,7 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     for (const host of hosts) await stopAgent(host);
     const texts = cliOutputs(joined, first, status, said, resumed, retire, check, finished);
     expect(findLeaks({ ...texts, ...outputs }, [value, OLD])).toEqual([]);
-  });
+  }, 180_000);
 
   it('a rollback is applied by every agent before it is reported: a host that lags is named (exit 3), resume waits again', async () => {
     const [web1, web2, worker] = hosts as [Host, Host, Host];
@@ -416,7 +416,7 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     }
     for (const host of hosts) await stopAgent(host);
     expect(findLeaks({ ...cliOutputs(joined, run, status, resumed), ...outputs }, [OLD])).toEqual([]);
-  });
+  }, 180_000);
 
   it('bad input: a host name two agents claim, an agent with another master key, a file store', async () => {
     const [web1, web2] = hosts as [Host, Host];
