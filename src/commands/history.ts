@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as z from 'zod/mini';
 import type { Session } from '../engine/index.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { lazy } from '../lazy.js';
 import type { HistoryEntry } from '../store/types.js';
 import { table } from '../terminal/render.js';
@@ -16,6 +16,7 @@ const optionsSchema = lazy(() =>
   z.extend(globalOptionsSchema(), {
     limit: z.optional(z.coerce.number({ error: LIMIT }).check(z.int({ error: LIMIT }), z.positive({ error: LIMIT }))),
     verify: z._default(z.boolean(), false),
+    acceptNoHead: z._default(z.boolean(), false),
   }),
 );
 
@@ -25,7 +26,11 @@ export const historyCommand = defineCommand(
       .description('the audit log, newest first')
       .argument('[secret]', 'only this secret')
       .option('--limit <n>', 'newest n entries')
-      .option('--verify', 'check that no record was edited, inserted, moved or removed (HMAC chain under the master key)'),
+      .option('--verify', 'check that no record was edited, inserted, moved or removed (HMAC chain under the master key)')
+      .option(
+        '--accept-no-head',
+        'with --verify: accept a chained history without a head (a store whose chain began before rotate kept one); records removed from its end cannot be ruled out',
+      ),
   optionsSchema,
   (options, args) => history(args[0] as string | undefined, options),
 );
@@ -42,6 +47,9 @@ const fingerprintText = (e: HistoryEntry) => (e.fingerprints ? `${e.fingerprints
 
 async function history(secret: string | undefined, options: z.output<ReturnType<typeof optionsSchema>>): Promise<number> {
   return withSession(options, {}, async (session) => {
+    if (options.acceptNoHead && !options.verify) {
+      throw usageError('USAGE', '--accept-no-head goes with --verify', 'rotate history --verify --accept-no-head');
+    }
     if (options.verify) return verifyHistory(session, options);
     if (secret) resolveSecretIds(session, [secret]);
     const report = await session.store.readHistoryReport();
@@ -73,7 +81,7 @@ async function history(secret: string | undefined, options: z.output<ReturnType<
  * history's head (nothing removed from the end, no link stripped), and each secret's last run has its record.
  * Exit 1 names what does not hold.
  */
-async function verifyHistory(session: Session, options: GlobalOptions): Promise<number> {
+async function verifyHistory(session: Session, options: GlobalOptions & { acceptNoHead: boolean }): Promise<number> {
   const { runsWithoutRecord, verifyChain } = await import('../history/audit.js');
   // A damaged (torn or hand-edited) record cannot be checked: it fails the check too, named by file and line.
   const [{ entries, damaged }, head, states, journals] = await Promise.all([
@@ -82,7 +90,7 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     session.store.readStates(),
     session.store.readJournals(),
   ]);
-  const report = await verifyChain(session.store, entries, { head });
+  const report = await verifyChain(session.store, entries, { head, acceptNoHead: options.acceptNoHead });
   const lost = runsWithoutRecord(states, journals, entries);
   const code = report.ok && damaged.length === 0 && lost.length === 0 ? ExitCode.ok : ExitCode.failed;
   const broken = report.broken && {
@@ -97,6 +105,7 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     records: entries.length,
     unchained: report.unchained,
     ...(report.head ? { head: report.head } : {}),
+    ...(report.noHead ? { noHead: true } : {}),
     ...(broken ? { broken } : {}),
     ...(report.missing ? { missing: report.missing } : {}),
     ...(lost.length ? { runsWithoutRecord: lost } : {}),
@@ -122,7 +131,9 @@ async function verifyHistory(session: Session, options: GlobalOptions): Promise<
     // The sequence number and link are also in every notification: compare them with the chat's copy.
     const at = report.head
       ? `; it ends at record #${report.head.seq}, link ${report.head.link.slice(0, 12)} (notifications carry them too)`
-      : '';
+      : report.noHead
+        ? `; it has no head yet (accepted with --accept-no-head: a chain begun before rotate kept one), so records removed from its end cannot be ruled out; the next record written starts the head`
+        : '';
     return (
       `history verified: ${report.checked} record(s) chained under the master key, none edited, inserted, moved or removed${at}` +
       `${newest ? `; the newest is from ${localTime(newest.at, { seconds: true })}` : ''}${older}`

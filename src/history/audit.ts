@@ -80,6 +80,12 @@ export async function appendChained(store: Store, entry: HistoryEntry, warn?: (m
     seq = head.seq + 1;
     warn?.(`the history does not end where its head says (record ${head.seq}): records were removed; run \`rotate history --verify\``);
   }
+  if (head === undefined && chained.length > 0) {
+    warn?.(
+      `the history had no head (a store whose chain began before rotate kept one, or a deleted head): it starts now at record ${seq}; ` +
+        '`rotate history --verify` checks against it from here on',
+    );
+  }
   const record = { ...entry, chain: await linkOf(store, previous, entry) };
   await store.appendHistory(record, { seq, link: record.chain, mac: await headMac(store, seq, record.chain) });
   return record;
@@ -96,6 +102,11 @@ export interface ChainReport {
   broken?: { position: number; entry: HistoryEntry; why: string };
   /** What the head shows missing (records removed from the end, links stripped, the head deleted or edited). */
   missing?: string;
+  /**
+   * The history holds chained records and no head, and the caller accepted that (`acceptNoHead`): a store whose chain
+   * began before rotate kept a head. Its chain was checked; records removed from its end cannot be ruled out.
+   */
+  noHead?: true;
 }
 
 /**
@@ -107,15 +118,20 @@ export interface ChainReport {
 export async function verifyChain(
   store: Pick<Store, 'mac'>,
   entries: HistoryEntry[],
-  options?: { head: HistoryHead | undefined },
+  options?: { head: HistoryHead | undefined; acceptNoHead?: boolean },
 ): Promise<ChainReport> {
   let unchained = 0;
   while (unchained < entries.length && entries[unchained]!.chain === undefined) unchained++;
+  let head: { head?: { seq: number; link: string }; noHead?: true } = {};
   if (options) {
-    const problem = await headProblem(store, entries, unchained, options.head);
-    if (problem) return { ok: false, unchained, checked: 0, ...problem };
+    const chained = entries.length - unchained;
+    if (!options.head && chained > 0 && options.acceptNoHead) head = { noHead: true };
+    else {
+      const problem = await headProblem(store, entries, unchained, options.head);
+      if (problem) return { ok: false, unchained, checked: 0, ...problem };
+    }
+    if (options.head) head = { head: { seq: options.head.seq, link: options.head.link } };
   }
-  const head = options?.head ? { head: { seq: options.head.seq, link: options.head.link } } : {};
   let previous = '';
   for (let index = unchained; index < entries.length; index++) {
     const entry = entries[index]!;
@@ -150,9 +166,14 @@ async function headProblem(
   const seen = { head: head ? { seq: head.seq, link: head.link } : undefined };
   if (!head) {
     if (chained.length === 0) return undefined;
+    const last = chained.at(-1)!;
     return {
       missing:
-        'the history head is missing though the history holds chained records: it was deleted, so records removed from the end cannot be ruled out',
+        `the history head is missing though the history holds ${chained.length} chained record(s): either the store's chain began ` +
+        'before rotate kept a head (a store last written by an older rotate: the next record written starts the head), or the head ' +
+        'was deleted, and records removed from the end cannot be ruled out. If the newest record ' +
+        `(#${chained.length}, link ${last.chain!.slice(0, 12)}, ${last.at}) is the last one your notifications name, or the store predates ` +
+        'the head, run `rotate history --verify --accept-no-head` to check the chain without it',
     };
   }
   if (chained.length < head.seq) {

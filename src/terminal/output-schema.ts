@@ -145,6 +145,8 @@ export const outputSchema = z.discriminatedUnion('command', [
     broken: z.optional(z.looseObject({ position: z.number(), why: z.string() })),
     /** The history's head (sequence number and last link) the chain was checked against. */
     head: z.optional(z.strictObject({ seq: z.number(), link: z.string() })),
+    /** --accept-no-head: a chained history without a head was checked without one (a chain begun before heads). */
+    noHead: z.optional(z.boolean()),
     /** Records the head shows removed, links stripped, or the head itself deleted or edited. */
     missing: z.optional(z.string()),
     /** Secrets whose last run (in their state) has no record in the history. */

@@ -1,7 +1,7 @@
 // Operations signals end to end (#13): the built CLI, the stand-in app restarted for real, a local webhook.
 
 import { createHmac, hkdfSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dotenv from 'dotenv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -116,6 +116,21 @@ describe('operations signals end to end', () => {
     expect(stripped.stdout).toContain('every chain link was stripped');
     writeFileSync(path, `${whole}\n`);
     expect((await cli(['history', '--verify'])).code).toBe(0);
+
+    // A store whose chain began before the head existed (no history-head.json): refused with the way out, accepted
+    // with --accept-no-head (said so), and headed again by the next record.
+    const headPath = join(dir, '.rotate/history-head.json');
+    const headText = readFileSync(headPath, 'utf8');
+    rmSync(headPath);
+    const headless = await cli(['history', '--verify']);
+    expect(headless.code).toBe(1);
+    expect(headless.stdout).toContain('rotate history --verify --accept-no-head');
+    const accepted = await cli(['history', '--verify', '--accept-no-head', '--json']);
+    expect(accepted.code, accepted.stdout).toBe(0);
+    expect(JSON.parse(accepted.stdout)).toMatchObject({ verified: true, noHead: true });
+    expect((await cli(['history', '--verify', '--accept-no-head'])).stdout).toContain('no head yet (accepted with --accept-no-head');
+    expect((await cli(['history', '--accept-no-head'])).code).toBe(2);
+    writeFileSync(headPath, headText);
 
     const texts = { ...readTree(join(dir, '.rotate')), out: rotated.stdout + rotated.stderr + history.stdout + table.stdout };
     expect(findLeaks(texts, [OLD, next])).toEqual([]);

@@ -92,6 +92,32 @@ describe('history --verify sees what was removed', () => {
     expect((await other.check()).lost).toEqual([{ secret: 'secret-1', runId: 'run-1' }]);
   });
 
+  it('a chain begun before the head existed: refused with the fix, accepted explicitly, and headed by the next record', async () => {
+    const { dir, store, check, lines, write } = await chainedStore();
+    // What a store last written by a rotate from before the head looks like: chained records, no head.
+    await rm(join(dir, 'history-head.json'));
+    const refused = (await check()).chain;
+    expect(refused.ok).toBe(false);
+    expect(refused.missing).toContain('began before rotate kept a head');
+    expect(refused.missing).toContain('rotate history --verify --accept-no-head');
+    expect(refused.missing).toContain('#3, link');
+    const [{ entries }] = await Promise.all([store.readHistoryReport()]);
+    const accepted = await verifyChain(store, entries, { head: undefined, acceptNoHead: true });
+    expect(accepted).toMatchObject({ ok: true, noHead: true, checked: 3 });
+    expect(accepted.head).toBeUndefined();
+    // Accepting the missing head accepts nothing else: an edited record still breaks the chain.
+    const text = await lines();
+    await write([text[0]!, text[1]!.replace('secret-1', 'secret-x'), text[2]!]);
+    const edited = await verifyChain(store, (await store.readHistoryReport()).entries, { head: undefined, acceptNoHead: true });
+    expect(edited.ok).toBe(false);
+    await write(text);
+    // The next record starts the head (and says so); from then on the plain check passes.
+    const warnings: string[] = [];
+    await appendChained(store, record('secret-3', 'run-3'), (m) => warnings.push(m));
+    expect(warnings.join('\n')).toContain('the history had no head');
+    expect((await check()).chain).toMatchObject({ ok: true, head: { seq: 4 } });
+  });
+
   it('a run appended after the tail was cut links to the head, so the gap stays visible after later runs', async () => {
     const { lines, write, check, store } = await chainedStore();
     await write((await lines()).slice(0, -1));
