@@ -165,7 +165,10 @@ export function discoverConfig(input: InitInput): InitResult {
         `database: ${server.name} is not restarted: the postgres image reads POSTGRES_PASSWORD only when it creates an empty data folder; the role's password changes live (ALTER ROLE)`,
       );
     }
-    if (copies.length) decided.push(`database: ${copies.join(', ')} hold the same password and change with it (alsoUpdate)`);
+    if (copies.length)
+      decided.push(
+        `database: ${copies.join(', ')} ${copies.length === 1 ? 'holds the same password and changes' : 'hold the same password and change'} with it (alsoUpdate)`,
+      );
     decided.push("database: the role changes its own password (no admin URL: alter-password as the app's role)");
     void names;
   }
@@ -177,7 +180,10 @@ export function discoverConfig(input: InitInput): InitResult {
     const server = readers(all).find(isRedisServer);
     const strategy = server ? 'requirepass' : 'acl';
     manage('redis', all, { kind: 'redis', env: 'REDIS_URL', strategy, alsoUpdate: copies });
-    if (copies.length) decided.push(`redis: ${copies.join(', ')} hold the same password and change with it (alsoUpdate)`);
+    if (copies.length)
+      decided.push(
+        `redis: ${copies.join(', ')} ${copies.length === 1 ? 'holds the same password and changes' : 'hold the same password and change'} with it (alsoUpdate)`,
+      );
     decided.push(
       server
         ? `redis: strategy requirepass (${server.name} takes its password from the ${cluster ? 'Secret' : 'env file'} when it starts)`

@@ -127,8 +127,13 @@ describe('the config init writes passes rotate --dry-run but for what only a per
   };
 
   it("in the platform's folder (.env + docker-compose.yml): every check passes; init named the JWT claims and Stripe's webhook URL", async () => {
+    // --dry-run prints the config init would write, and writes nothing.
+    const printed = await runCli(['init', '--dry-run'], { cwd: dir });
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(existsSync(join(dir, 'rotate.config.json'))).toBe(false);
     const init = await runCli(['init', '--json'], { cwd: dir });
     expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'rotate.config.json'), 'utf8'))).toEqual(JSON.parse(printed.stdout));
     const { undecided } = JSON.parse(init.stdout).results[0];
     expect(undecided.map((u: { path: string }) => u.path)).toEqual(['secrets.jwt.verify.claims', 'secrets.stripe.webhook.url']);
     const config = withStripeStandIn(join(dir, 'rotate.config.json'));
@@ -148,7 +153,7 @@ describe('the config init writes passes rotate --dry-run but for what only a per
       'redis',
       'stripe',
     ]);
-    const texts = { ...storeOf(dir), init: init.stdout + init.stderr, dry: dry.stdout + dry.stderr };
+    const texts = { ...storeOf(dir), init: init.stdout + init.stderr + printed.stdout + printed.stderr, dry: dry.stdout + dry.stderr };
     expect(findLeaks({ ...texts, config: readFileSync(join(dir, 'rotate.config.json'), 'utf8') }, secrets)).toEqual([]);
   });
 
