@@ -2,8 +2,9 @@ import { ExitCode } from '../errors.js';
 
 /**
  * SIGINT/SIGTERM. While a command changes something (it holds the rotation lock: `whileChanging`), the first signal
- * asks the run to stop at its next safe point (the engine sees `stop` between steps, and the restart command it
- * started is ended); the second forces the exit at once, as CLI users expect. Outside such work (a dry run, verify,
+ * asks the run to stop at its next safe point (the engine sees `stop` between steps, a step that can stops early, and
+ * the restart command it started is ended) and says at once what will happen, in the engine's words (describeStop);
+ * the second forces the exit at once, as CLI users expect. Outside such work (a dry run, verify,
  * status, history: reading only, or a run before it takes the lock) there is no safe point to wait for: the first
  * signal ends the command at once. After changing work (its notifications, its report) the first signal waits too.
  */
@@ -15,6 +16,38 @@ export const stopSignal: AbortSignal = controller.signal;
 /** Set once work that changes something has started: from then on a signal never claims that nothing changed. */
 let changed = false;
 let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** What the engine says a stop would do now (EngineDeps.describeStop), latest first. */
+const describers: (() => string | undefined)[] = [];
+
+/** EngineDeps.describeStop: `describe` is asked first until the function returned takes it back. */
+export function describeStop(describe: () => string | undefined): () => void {
+  describers.push(describe);
+  return () => {
+    const at = describers.lastIndexOf(describe);
+    if (at >= 0) describers.splice(at, 1);
+  };
+}
+
+/**
+ * The line that acknowledges the first signal, at once: what rotate does now (the engine's words: the step it stops
+ * after, what `rotate resume` will then do) and what a second signal does.
+ */
+export function stopAcknowledgement(signal: NodeJS.Signals, what: string | undefined): string {
+  const again = signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${signal} again`;
+  return (
+    `${signal}: ${what ?? 'stopping at the next safe point'}. ` +
+    `To exit at once, ${again} (exit 3: a run it was changing is left pending as it stands; \`rotate status\` shows it)`
+  );
+}
+
+const currentDescription = (): string | undefined => {
+  for (const describe of [...describers].reverse()) {
+    const what = describe();
+    if (what) return what;
+  }
+  return undefined;
+};
 
 /** Runs `work`, which changes what rotate manages: from its start on, a signal waits for a safe point. */
 export async function whileChanging<T>(work: () => Promise<T>): Promise<T> {
@@ -33,7 +66,8 @@ function onSignal(signal: NodeJS.Signals): void {
     stopNow(signal);
     return;
   }
-  process.stderr.write(`\n${signal}: stopping at the next safe point (send it again to force the exit)\n`);
+  // Said before the abort: its listeners (a restart command ended, a pass that stops) may print their own lines.
+  process.stderr.write(`\n${stopAcknowledgement(signal, currentDescription())}\n`);
   controller.abort(signal);
 }
 

@@ -73,6 +73,8 @@ export interface ProcessDepsOptions extends TerminalOptions {
   stop?: AbortSignal;
   /** Marks the start of changing work (commands/interrupt.ts). */
   whileChanging?<T>(work: () => Promise<T>): Promise<T>;
+  /** What a stop request would do now, for the first signal's acknowledgement (commands/interrupt.ts). */
+  describeStop?(describe: () => string | undefined): () => void;
 }
 
 /** The real side effects: this process's clock, randomness, network, terminal and children. */
@@ -97,6 +99,7 @@ export function processDeps(options: ProcessDepsOptions): EngineDeps {
     runCommand: (command, cwd, commandOptions) => runCommand(command, cwd, environment, privateNames, options.stop, commandOptions),
     ...(options.stop ? { stop: options.stop } : {}),
     ...(options.whileChanging ? { whileChanging: options.whileChanging } : {}),
+    ...(options.describeStop ? { describeStop: options.describeStop } : {}),
     actor,
     host: hostname(),
     pid: process.pid,

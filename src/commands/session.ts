@@ -66,7 +66,7 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
   const privateEnvNames = credentialEnvNames(loaded.config);
   // Kubernetes exec credential plugins too (loaded only when a Kubernetes target or service is used).
   if (usesKubernetes(loaded.config)) (await import('../kubernetes/client.js')).withholdFromKubePlugins(privateEnvNames);
-  const { stopSignal, whileChanging } = await import('./interrupt.js');
+  const { stopSignal, whileChanging, describeStop } = await import('./interrupt.js');
   const deps = processDeps({
     quiet: options.quiet,
     verbose: options.verbose,
@@ -74,6 +74,7 @@ export async function openSession(options: GlobalOptions, needs: SessionNeeds = 
     privateEnvNames,
     stop: stopSignal,
     whileChanging,
+    describeStop,
   });
   const target = await openTarget(loaded.config.target, { log: deps.log, environment: deps.environment, configDir: loaded.dir });
   const config = loaded.defaultSecrets ? withTargetDefaults(loaded.config, (await target.read()).values) : loaded.config;

@@ -12,7 +12,7 @@ import { errorInfo, type SecretResult } from './result.js';
 import { type Prepared, Run } from './run.js';
 import { unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
-import { stoppedBeforeChanges, stoppedWithRunPending, stopRequested } from './stop.js';
+import { BEFORE_CHANGES, describingStop, stoppedBeforeChanges, stoppedWithRunPending, stopRequested } from './stop.js';
 
 const emptyResult = (session: Session, id: string) => ({
   secret: id,
@@ -31,6 +31,14 @@ const emptyResult = (session: Session, id: string) => ({
  */
 export async function rotateSet(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback' = 'rotate'): Promise<SecretResult[]> {
   if (ids.length === 0) return [];
+  return describingStop(
+    session,
+    () => BEFORE_CHANGES,
+    () => checkThenRun(session, ids, mode),
+  );
+}
+
+async function checkThenRun(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback'): Promise<SecretResult[]> {
   const began = session.deps.now();
   assertSomethingRestarts(session, ids);
   // Staging first: a closed gate refuses here, before a pending retirement or anything else changes.
@@ -87,15 +95,28 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
   // Safe points: here nothing has changed yet; between the steps below the journal says how far the run got.
   if (stopRequested(session)) throw stoppedBeforeChanges(session);
   const run = await Run.start(session, mode, prepared, snapshot, began);
+  return [
+    ...results,
+    ...(await describingStop(
+      session,
+      () => run.stopNotice(),
+      () => changeThenFinish(session, run),
+    )),
+  ];
+}
+
+/** The run's change phase, then its finish; a failure rolls back, a stop leaves the run to `rotate resume`. */
+async function changeThenFinish(session: Session, run: Run): Promise<SecretResult[]> {
   const checkpoint = () => {
     if (stopRequested(session)) throw stoppedWithRunPending(session, run.journal);
   };
   try {
     await run.change(checkpoint);
     // --no-restart: written, applied to no running process; nothing verifies or retires what no process uses yet.
-    if (!run.restarts) return [...results, ...(await run.written())];
+    if (!run.restarts) return await run.written();
   } catch (error) {
-    // Stopped by a signal (its restart command ended with it): leave the run to `rotate resume`, do not undo it here.
+    // Stopped by a signal (its restart command ended with it, or a step that stops early): leave the run to
+    // `rotate resume`, do not undo it here.
     if (stopRequested(session)) {
       if (run.journal.steps.length === 0 && run.journal.secrets.every((e) => e.steps.length === 0)) {
         await session.store.removeJournal(run.journal.runId);
@@ -103,11 +124,11 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
       }
       throw stoppedWithRunPending(session, run.journal);
     }
-    if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return [...results, ...(await run.fleetLagging(error))];
-    if (error instanceof RotateError && error.code === 'SOURCE_NOT_CONVERGED') return [...results, ...(await run.notConverged(error))];
-    return [...results, ...(await run.rollBack(error))];
+    if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return run.fleetLagging(error);
+    if (error instanceof RotateError && error.code === 'SOURCE_NOT_CONVERGED') return run.notConverged(error);
+    return run.rollBack(error);
   }
-  return [...results, ...(await run.finish())];
+  return run.finish();
 }
 
 /**
@@ -248,5 +269,12 @@ export async function retireSet(session: Session, ids: readonly string[]): Promi
     });
   }
   const run = await Run.start(session, 'retire', prepared, snapshot);
-  return [...results, ...(await run.finish())];
+  return [
+    ...results,
+    ...(await describingStop(
+      session,
+      () => run.stopNotice(),
+      () => run.finish(),
+    )),
+  ];
 }

@@ -6,7 +6,7 @@ import { trace } from '../trace.js';
 import type { SecretResult } from './result.js';
 import { Run } from './run.js';
 import type { Session } from './session.js';
-import { stoppedWithRunPending, stopRequested } from './stop.js';
+import { describingStop, stoppedWithRunPending, stopRequested } from './stop.js';
 
 /**
  * Finishes or undoes a run that stopped half-way, for its whole set of secrets. A run whose every secret had passed
@@ -32,7 +32,19 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
   if (done.length > 0) await session.store.writeJournal(stored);
   const run = await Run.load(session, stored);
   session.deps.log.info(`${run.ids.join(', ')}: resuming the ${stored.mode} run ${stored.runId} from ${stored.host} (pid ${stored.pid})`);
-  if (run.converging) return [...done, ...(await forwardFromConverge(session, run))];
+  return [
+    ...done,
+    ...(await describingStop(
+      session,
+      () => run.stopNotice(),
+      () => finishOrUndo(session, run, stored),
+    )),
+  ];
+}
+
+/** A loaded run: forward (converge, or every secret verified) or back. */
+async function finishOrUndo(session: Session, run: Run, stored: Journal): Promise<SecretResult[]> {
+  if (run.converging) return forwardFromConverge(session, run);
   if (run.verified) {
     trace(`engine: resume: every secret of run ${stored.runId} had verified (or it retires): finishing it`);
     if (stored.mode !== 'retire') {
@@ -41,14 +53,14 @@ export async function resumeRun(session: Session, stored: StoredJournal): Promis
         await run.afterCommit();
       } catch (error) {
         if (error instanceof RotateError && error.code === 'HOOK_INTERRUPTED') throw error;
-        if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return [...done, ...(await run.fleetLagging(error))];
-        return [...done, ...(await run.rollBack(error))];
+        if (error instanceof RotateError && error.code === 'FLEET_LAGGING') return run.fleetLagging(error);
+        return run.rollBack(error);
       }
     }
-    return [...done, ...(await run.finish())];
+    return run.finish();
   }
   trace(`engine: resume: run ${stored.runId} had not verified: undoing it`);
-  return [...done, ...(await run.undoInterrupted())];
+  return run.undoInterrupted();
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   stepsOf,
   undoOf,
 } from './steps.js';
+import { stopNotice } from './stop.js';
 
 /** A secret ready to join a run: checked, generated, not yet journaled. */
 export interface Prepared {
@@ -202,6 +203,7 @@ export class Run implements StepRun {
    * two steps (a stop request ends the run there). A step that throws leaves the rollback to the caller.
    */
   async change(checkpoint: () => void): Promise<void> {
+    checkpoint(); // a stop requested while the run was being journaled: nothing has changed yet
     await this.#phase('change', this.members, checkpoint);
   }
 
@@ -414,6 +416,15 @@ export class Run implements StepRun {
    * Every step is safe to repeat: a resume after a kill anywhere in here starts the undo again from the top.
    */
   async undo(): Promise<void> {
+    this.#undoing = true;
+    try {
+      await this.#undo();
+    } finally {
+      this.#undoing = false;
+    }
+  }
+
+  async #undo(): Promise<void> {
     const { journal, session } = this;
     const undo = undoOf(journal);
     const applied = [...this.members].reverse().filter((m) => undo.undoApplyOf.includes(m.entry));
@@ -564,12 +575,35 @@ export class Run implements StepRun {
     return this.#started(name);
   }
 
+  /** The step under way, the secret a per-secret step acts for, and whether an undo is under way: for stopNotice. */
+  #current: Step | undefined;
+  #acting: Member | undefined;
+  #undoing = false;
+
+  /** What a stop request does now (engine/stop.ts): the line the first SIGINT/SIGTERM prints at once. */
+  stopNotice(): string {
+    const step = this.#current;
+    const plan = runSteps(this.shape);
+    const acting = step?.name === 'apply' ? this.#acting : undefined;
+    const endsAt = acting?.rotator.stopsApplyAt?.(acting.ctx);
+    return stopNotice({
+      ...(step && {
+        step: { name: step.name, number: plan.indexOf(step.name) + 1, of: plan.length, phase: step.phase, commits: step.commits === true },
+      }),
+      ...(endsAt && { endsAt }),
+      committed: this.verified,
+      // A resumed run that had not verified is undone from its start (no step of its own is under way).
+      undoing: this.#undoing || (!step && !this.before && !this.verified && !this.converging),
+    });
+  }
+
   /**
    * `step 3 of 7: apply (12s elapsed)`, on stderr before a step acts (a log line: `--quiet` silences it; never on
    * stdout), the same on a terminal and off it. M counts every step the run takes, once however many secrets it acts
    * for (runSteps), so that a resumed run numbers its steps as the run it finishes did.
    */
   #announce(step: Step, members: readonly Member[]): void {
+    this.#current = step;
     const plan = runSteps(this.shape);
     const of = step.scope === 'secret' && this.members.length > 1 ? ` of ${members.map((m) => m.id).join(', ')}` : '';
     const elapsed = duration(this.session.deps.now().getTime() - this.since.getTime());
@@ -616,6 +650,7 @@ export class Run implements StepRun {
     }
     const { store } = this.session;
     const at = () => this.session.deps.now().toISOString();
+    this.#acting = m;
     m.entry.steps.push({ name, state: 'started', at: at() });
     await store.writeJournal(this.journal);
     const value = await traced(`engine: ${name} ${m.id}`, action);

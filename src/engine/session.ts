@@ -29,8 +29,12 @@ export interface EngineDeps extends RotatorDeps {
   pid: number;
   /** A new run id. */
   randomUUID(): string;
-  /** Aborted by the first SIGINT/SIGTERM: a run stops at its next safe point (between steps). */
-  stop?: AbortSignal;
+  /**
+   * Says what a stop request would do now, for the line the first SIGINT/SIGTERM prints at once (commands/interrupt.ts):
+   * the latest `describe` given wins until the function returned is called. `describe` returns undefined when it has
+   * nothing to say (the one before it is asked then).
+   */
+  describeStop?(describe: () => string | undefined): () => void;
   /** Runs work that changes what rotate manages: from its start on, a signal waits for a safe point (absent: just runs it). */
   whileChanging?<T>(work: () => Promise<T>): Promise<T>;
   /** The registry (src/secrets/index.ts); engine tests pass a fake rotator here. */

@@ -64,6 +64,11 @@ export interface RotatorDeps {
   /** `optional` values are not waited for on stdin when the environment gives every required one. */
   readSecretInput(names: { name: string; prompt: string; optional?: boolean }[]): Promise<Record<string, SecretValue>>;
   sleep(ms: number): Promise<void>;
+  /**
+   * Aborted by the first SIGINT/SIGTERM: a run stops at its next safe point (between steps). A rotator whose step can
+   * end early and safely (exchange-key's apply, after the batch it is writing) watches it and says so (stopsApplyAt).
+   */
+  stop?: AbortSignal;
 }
 
 export interface RotatorContext<C extends SecretConfig = SecretConfig> {
@@ -123,6 +128,11 @@ export interface Rotator<C extends SecretConfig = SecretConfig, R extends Rotati
    * the later steps get when apply learned something (Stripe's new signing secret); nothing: the one given.
    */
   apply(ctx: RotatorContext<C>, rotation: R): Promise<R | void>;
+  /**
+   * Where its apply ends when `deps.stop` is aborted, said in the line that acknowledges the signal ("after the batch
+   * being re-encrypted"); it then throws, and what it did is left for `undoApply`. Absent: apply runs to its end.
+   */
+  stopsApplyAt?(ctx: RotatorContext<C>): string | undefined;
   /** Reverses `apply`, also after a partial or crashed apply. Idempotent. */
   undoApply(ctx: RotatorContext<C>, rotation: R): Promise<void>;
   /** After the env file holds the new values and the services restarted: the new value works. */

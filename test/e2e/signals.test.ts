@@ -57,7 +57,10 @@ it('SIGTERM during the restart: the restart command is ended, the lock released,
   expect(doc).toMatchObject({ ok: false, exitCode: 3, error: { code: 'INTERRUPTED_PENDING' } });
   expect(doc.error.message).toContain('SIGTERM');
   expect(doc.error.message).toContain('restart');
-  expect(stderr).toContain('stopping at the next safe point');
+  // Acknowledged at once, saying what happens: the restart ended, the run left to resume, which undoes it.
+  expect(stderr).toContain(
+    'SIGTERM: stopping now: the restart command under way is ended (step 3 of 6: restart); the run is then left pending (exit 3) and `rotate resume` undoes it. To exit at once, send SIGTERM again',
+  );
   // The restart shell and what it ran in the foreground are gone; the lock is released; the journal is kept.
   for (const pid of restartPids) expect(await waitUntil(() => !running(pid), 5_000)).toBe(true);
   expect(existsSync(join(dir, '.rotate/lock'))).toBe(false);
@@ -134,6 +137,9 @@ it('SIGINT before anything changed: exit 2, one JSON document, no journal, the e
 
   expect(code, stderr).toBe(2);
   expect(JSON.parse(stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: 'INTERRUPTED' } });
+  expect(stderr).toContain(
+    'SIGINT: stopping before anything is changed, once the check under way ends: nothing will have changed (exit 2)',
+  );
   expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(JWT_ENV_TEXT);
   const journal = join(dir, '.rotate/journal');
   expect(existsSync(journal) ? readdirSync(journal) : []).toEqual([]);

@@ -268,6 +268,48 @@ describe('exchange-key rotator', () => {
     expect(await snapshot(table)).toEqual(before);
   });
 
+  /** Aborts the context's stop signal (a SIGINT, as the command layer aborts it) at the `at`th progress tick. */
+  function stopAt(ctx: TestContext<ExchangeKeySecretConfig>, at: number): () => number {
+    const stop = new AbortController();
+    ctx.deps = { ...ctx.deps, stop: stop.signal };
+    let ticks = 0;
+    ctx.deps.progress = () => ({
+      tick: () => {
+        if (++ticks === at) stop.abort('SIGINT');
+      },
+      done: () => {},
+    });
+    return () => ticks;
+  }
+
+  it('per-batch: a stop request during apply ends it after the batch being written; undoApply puts those batches back', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
+    const table = await makeTable(rows);
+    const ctx = ctxFor(table, undefined, { batchSize: 100 });
+    const ticks = stopAt(ctx, 10);
+    expect(rotator.stopsApplyAt?.(ctx)).toContain('after the batch being re-encrypted');
+    const rotation = await rotator.generate(ctx);
+    await expect(rotator.apply(ctx, rotation)).rejects.toMatchObject({ code: 'INTERRUPTED_PENDING' });
+    // Not one batch more: the 10 batches handed to their UPDATE are committed, the 20 after them never read.
+    expect(ticks()).toBe(10);
+    expect(await underWhich(table, rotation.secrets.new!.reveal())).toBe(`${'N'.repeat(2000)}${'O'.repeat(4000)}`);
+    expect(ctx.logged.join('\n')).toContain('stopped re-encrypting');
+    await rotator.undoApply(ctx, rotation);
+    expect(await underWhich(table, rotation.secrets.new!.reveal())).toBe('O'.repeat(6000));
+    expect(await plaintexts(table, OLD)).toEqual(rows);
+  });
+
+  it('once: a stop request during apply rolls its one transaction back at the next batch: no row changed', async () => {
+    const table = await makeTable(Array.from({ length: 3000 }, (_, i) => [`k${i}`, `s${i}`, null]));
+    const before = await snapshot(table);
+    const ctx = ctxFor(table, undefined, { batchSize: 100, commit: 'once' });
+    const ticks = stopAt(ctx, 10);
+    const rotation = await rotator.generate(ctx);
+    await expect(rotator.apply(ctx, rotation)).rejects.toMatchObject({ code: 'INTERRUPTED_PENDING' });
+    expect(ticks()).toBe(10);
+    expect(await snapshot(table)).toEqual(before);
+  });
+
   it('per-batch: an app updating a row already re-encrypted is not blocked by the pass; once: it waits for the commit', async () => {
     const rows = Array.from({ length: 20_000 }, (_, i): [string, string, string | null] => [`k${i}`, `s${i}`, null]);
     const table = await makeTable(rows);

@@ -255,6 +255,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
         target: 1,
         label: 're-encrypting',
         stopOnFailure: true,
+        stoppable: true,
       }),
     );
     const how = ctx.config.commit === 'once' ? 'in one transaction' : `in batches of ${ctx.config.batchSize}, each committed`;
@@ -264,6 +265,11 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
     const appliedXids = [...(rotation.learned?.appliedXids ?? []), ...outcomes.flatMap((o) => o.xids)];
     return { ...rotation, learned: { ...rotation.learned, appliedXids } };
   },
+
+  stopsApplyAt: (ctx) =>
+    ctx.config.commit === 'per-batch'
+      ? 'after the batch being re-encrypted (the batches before it stay committed, every row readable with the keys in the env file)'
+      : 'at the next batch, rolling back the re-encryption (one transaction: no row changes)',
 
   async undoApply(ctx, rotation) {
     const outcomes = await withClient(ctx, (client) =>

@@ -28,6 +28,8 @@ export interface PassResult {
    * back just those; undefined when there were more than MAX_TOUCHED.
    */
   touched?: string[];
+  /** `stop` said so after a batch: the pass ended there, the rows after it not read (the caller throws). */
+  stopped?: true;
 }
 
 export interface PassOptions {
@@ -48,6 +50,8 @@ export interface PassOptions {
   onBatch?(rows: number): void;
   /** Stop at the first batch holding an undecryptable value (apply: all-or-nothing). */
   stopOnFailure?: boolean;
+  /** Asked after each batch is handed to its UPDATE: true ends the pass once that UPDATE is done (a stop request). */
+  stop?(): boolean;
   collectTouched?: boolean;
   /** Read only the rows with these keys (as text) instead of the whole table. */
   only?: string[];
@@ -149,6 +153,10 @@ export async function runPass(options: PassOptions): Promise<PassResult> {
         writing.catch(() => {});
       }
       options.onBatch?.(batch.rows);
+      if (options.stop?.()) {
+        total.stopped = true;
+        break;
+      }
     }
     await writing;
   } finally {

@@ -29,6 +29,8 @@ export interface WalkOptions {
   only?: Map<string, string[]>;
   /** Leave out the rows an earlier pass wrote and nobody changed since (its outcomes' `xids`; PassOptions.skipXids). */
   skipXids?: string[];
+  /** End the pass after the batch being written when `ctx.deps.stop` is aborted (apply: a SIGINT or SIGTERM). */
+  stoppable?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function walkTables(ctx: Ctx, client: Client, options: WalkOptions 
       if (options.only && !options.only.get(table.name)?.length) continue;
       const outcome = await walkTable(ctx, client, pool, table, options, write, batched);
       outcomes.push(outcome);
+      if (outcome.stopped) throw stoppedPass(ctx, outcomes, batched);
       if (write && outcome.failedCount > 0 && !options.commitOnFailure) {
         throw undecryptable(
           outcomes,
@@ -103,11 +106,27 @@ async function walkTable(
       collectTouched: options.collectTouched,
       only: options.only?.get(table.name),
       skipXids: options.skipXids,
+      ...(options.stoppable && { stop: () => ctx.deps.stop?.aborted === true }),
     });
     return { table: table.name, ...result };
   } finally {
     bar?.done();
   }
+}
+
+/**
+ * A pass ended at a stop request. Per batch, the batches written so far stay committed: every row is under the old key
+ * or the new one, both in the target (the new one staged), and `undoApply` puts them back; once, the one transaction
+ * rolls back as this is thrown, so no row changed.
+ */
+function stoppedPass(ctx: Ctx, outcomes: TableOutcome[], batched: boolean): RotateError {
+  const rewritten = outcomes.reduce((n, o) => n + o.rewritten, 0);
+  const table = outcomes.at(-1)!.table;
+  const what = batched
+    ? `after ${rewritten} row(s) in committed batches; the rest are still under the old key, and every row decrypts with a key the env file holds`
+    : 'and rolled its one transaction back: no row changed';
+  ctx.deps.log.info(`stopped re-encrypting ${table} ${what}`);
+  return new RotateError('INTERRUPTED_PENDING', `the re-encryption of ${table} stopped at a stop request ${what}`);
 }
 
 /** "exchange_api_keys.api_secret_encrypted ids 4, 9" per column; ids only, never values. */
