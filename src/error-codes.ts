@@ -141,7 +141,7 @@ export const ERROR_CODES = {
 
   // The store: state, journal, backups, lock, master key
   LOCKED: { exit: locked, when: 'another rotation holds the lock', hint: 'Wait for it to finish; the message names its process and host.', doc: 'runbook.md#exit-4-locked' },
-  STORE_CORRUPT: { exit: needsPerson, when: 'a file or row of the store cannot be read', hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
+  STORE_CORRUPT: { exit: needsPerson, when: "a file or row of the store cannot be read, or a journaled rotation does not decode against its kind's schema (every kind alike)", hint: 'Restore the store from a backup, or move the damaged file aside.', doc: RESUME },
   // backups restore (#22 item 11)
   RESTORE_TARGET_SYMLINK: { exit: usage, when: '`backups restore --to` names a symbolic link; nothing was written', hint: 'Choose a new path for --to, or remove the link first.', doc: 'runbook.md#restoring-an-env-file-by-hand' },
   // Store on a full disk (#22 item 4)
@@ -173,7 +173,6 @@ export const ERROR_CODES = {
   EXCHANGE_KEY_TABLES: { exit: failed, when: 'a configured table or column is missing or of the wrong type', hint: 'Fix secrets.<id>.tables in the config.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_UNDECRYPTABLE: { exit: failed, when: 'some values do not decrypt under the key', hint: 'Repair or re-enter those rows, then run the rotation again.', doc: EXCHANGE_KEY },
   EXCHANGE_KEY_OLD_VALUES: { exit: failed, when: 'at retirement, values are still under the old key (or do not decrypt): the old key stays in <env>_PREVIOUS', hint: 'Restart whatever still writes with the old key, then run `rotate resume`.', doc: EXCHANGE_KEY },
-  EXCHANGE_KEY_JOURNAL: { exit: failed, when: 'the journal lacks a key it needs', hint: 'The journal is damaged; restore the store from its backup.', doc: EXCHANGE_KEY },
 
   // database (PostgreSQL)
   POSTGRES_URL_MISSING: { exit: failed, when: 'DATABASE_URL is not set in the env file', hint: 'Fix the env file or secrets.<id>.env.', doc: DATABASE },
@@ -191,7 +190,6 @@ export const ERROR_CODES = {
   POSTGRES_ROLE_NAME_INVALID: { exit: usage, when: 'a role name (URL user or secrets.<id>.roles) holds a control character', hint: 'Use a role name of printable characters.', doc: DATABASE },
   POSTGRES_ROLES_INVALID: { exit: failed, when: 'the roles for the alternate-roles setup are not usable', hint: 'Name three different roles without `$`.', doc: DATABASE },
   POSTGRES_SETUP_FAILED: { exit: failed, when: 'the setup SQL failed (often: not a superuser)', hint: 'Set adminUrlEnv, or run the printed SQL with psql.', doc: DATABASE },
-  POSTGRES_ROTATION_INCOMPLETE: { exit: failed, when: 'the journal lacks the database URLs or passwords', hint: 'The journal is damaged; check the roles and the env file by hand.', doc: DATABASE },
   POSTGRES_NOTHING_TO_RESTORE: { exit: failed, when: 'rollback found no previous password for this role', hint: 'See `rotate history <id>`.', doc: DATABASE },
 
   // redis
@@ -215,7 +213,6 @@ export const ERROR_CODES = {
   REDIS_PERSIST_FAILED: { exit: failed, when: 'Redis could not save its aclfile or config file', hint: 'Check that redis-server can write the file and its folder.', doc: REDIS },
   REDIS_NEW_PASSWORD_MISSING: { exit: failed, when: 'the user does not hold the new password at retirement', hint: 'Someone changed the user since apply; run `rotate verify <id>`.', doc: REDIS },
   REDIS_RESTORE_MISSING: { exit: failed, when: 'the last rotation kept no previous password to restore', hint: 'See `rotate history <id>`.', doc: REDIS },
-  REDIS_ROTATION_INCOMPLETE: { exit: needsPerson, when: 'the journal lacks the old or new Redis password', hint: 'The journal is damaged; check the user with ACL GETUSER and the env file by hand.', doc: REDIS },
 
   // Operations: rotate mark
   MARK_DATE_INVALID: { exit: usage, when: '`rotate mark --rotated-at` is not a date, is in the future, or is older than the rotation rotate recorded', hint: 'Give the day the value was last changed, e.g. --rotated-at 2026-08-23 (UTC) or a full ISO 8601 time.', doc: 'recipes.md#adopting-rotate-record-earlier-rotations-with-rotate-mark' },

@@ -1,7 +1,7 @@
 import type { Check } from '../core-types.js';
 import { RotateError } from '../errors.js';
 import { assertPromotion } from '../policy/promotion-check.js';
-import type { Rotation } from '../secrets/types.js';
+import type { Rotation, Rotator } from '../secrets/types.js';
 import { traced } from '../trace.js';
 import { failedChecks } from './checks.js';
 import { buildContext, keysOf } from './context.js';
@@ -204,7 +204,7 @@ async function checkAndGenerate(
   const states = await session.store.readStates();
   for (const c of candidates) {
     try {
-      const restore = mode === 'rollback' ? await unsealRotation(session.store, c.id, states[c.id]!.last!) : undefined;
+      const restore = mode === 'rollback' ? await lastRotation(session, c.id, c.rotator, states[c.id]!.last) : undefined;
       const config = secretConfig(session, c.id);
       const generated = await traced(`engine: generate ${c.id}${restore ? ' (the values to go back to)' : ''}`, () =>
         c.rotator.generate(c.ctx, restore),
@@ -260,10 +260,11 @@ export async function retireSet(session: Session, ids: readonly string[]): Promi
   const snapshot = await session.target.read(keysOf(session, due));
   const prepared: Prepared[] = [];
   for (const id of due) {
+    const rotator = await session.deps.loadRotator(secretConfig(session, id).kind);
     prepared.push({
       id,
-      rotator: await session.deps.loadRotator(secretConfig(session, id).kind),
-      rotation: await unsealRotation(session.store, id, states[id]!.last!),
+      rotator,
+      rotation: await lastRotation(session, id, rotator, states[id]!.last),
       ctx: buildContext(session, id, states[id], snapshot),
       checks: [],
     });
@@ -277,4 +278,12 @@ export async function retireSet(session: Session, ids: readonly string[]): Promi
       () => run.finish(),
     )),
   ];
+}
+
+/** The last completed rotation of a secret, kept in its state: what a rollback goes back from, a retirement ends. */
+function lastRotation(session: Session, id: string, rotator: Rotator, kept: unknown): Promise<Rotation> {
+  return unsealRotation(session.store, id, kept, rotator.journaled, {
+    where: `the last rotation of ${id} recorded in the state of ${session.store.location}`,
+    hint: `\`rotate history ${id}\` shows what that rotation did; restore the store's state from a backup, or check ${id} with \`rotate verify ${id}\` and rotate it again`,
+  });
 }

@@ -11,7 +11,7 @@ import { envKeysOf, uncheckedOf } from '../secrets/index.js';
 import type { EnvChanges, Rotation, Rotator, RotatorContext } from '../secrets/types.js';
 import { restartServices } from '../services/restart.js';
 import type { Desired, FleetStore } from '../store/fleet.js';
-import type { HistoryEntry, Journal, JournalSecret, SecretState } from '../store/types.js';
+import { damagedJournalHint, type HistoryEntry, type Journal, type JournalSecret, type SecretState } from '../store/types.js';
 import type { TargetSnapshot } from '../target/types.js';
 import { duration } from '../terminal/progress.js';
 import { checkCount, trace, traced } from '../trace.js';
@@ -58,7 +58,8 @@ const unique = (names: string[]): string[] => [...new Set(names)];
 
 /**
  * Where a secret with hooks keeps the value it replaces, sealed with its rotation: a resumed run never read the
- * target as it was, and its hooks still get ROTATE_OLD_VALUE.
+ * target as it was, and its hooks still get ROTATE_OLD_VALUE. Its `rotate:` prefix keeps it beside the kind's own
+ * secrets when the rotation is decoded (sealing.ts).
  */
 const HOOK_OLD_VALUE = 'rotate:hook-old-value';
 
@@ -138,14 +139,16 @@ export class Run implements StepRun {
     const snapshot = await session.target.read();
     const states: Record<string, SecretState> = await session.store.readStates();
     const members: Member[] = [];
+    const location = session.store.journalLocation(journal.runId);
+    const kept = { where: `the journal of run ${journal.runId} (${location})`, hint: damagedJournalHint(location) };
     for (const entry of journal.secrets) {
       const config = secretConfig(session, entry.secret);
-      const rotation = await unsealRotation(session.store, entry.secret, entry.rotation);
+      const rotator = await session.deps.loadRotator(config.kind);
       members.push({
         id: entry.secret,
         config,
-        rotator: await session.deps.loadRotator(config.kind),
-        rotation,
+        rotator,
+        rotation: await unsealRotation(session.store, entry.secret, entry.rotation, rotator.journaled, kept),
         ctx: buildContext(session, entry.secret, states[entry.secret], snapshot),
         checks: [],
         entry,

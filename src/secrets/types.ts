@@ -1,3 +1,4 @@
+import type * as z from 'zod/mini';
 import type { Kind, SecretConfig } from '../config/schema.js';
 import type { Check, JsonValue, Logger, Progress } from '../core-types.js';
 import type { SecretValue } from '../secret-value.js';
@@ -42,6 +43,18 @@ export interface Rotation<S extends RotationSecrets = RotationSecrets, L = unkno
    * step must then do the work itself.
    */
   readonly learned?: L;
+}
+
+/**
+ * What a kind's journaled rotations must hold (`Rotator.journaled`): its secrets as sealed (plain strings; the ones
+ * its steps need required) and the facts its steps read back. The engine decodes every rotation it reads back (a
+ * resume's journal, a rollback's or retirement's last rotation) against it once, before a rotator sees it: one that
+ * does not decode is a damaged store (STORE_CORRUPT, exit 3) whatever the kind.
+ */
+export interface RotationSchema<R extends Rotation = Rotation> {
+  secrets: z.ZodMiniType<{ [K in keyof R['secrets']]: string }>;
+  /** The facts its steps read (a loose object: facts it does not name pass as they are). */
+  facts: z.ZodMiniType;
 }
 
 /** What `verify` returns: its checks, or its checks with the rotation the later steps get (what it proved). */
@@ -114,6 +127,8 @@ export interface Preflight {
  */
 export interface Rotator<C extends SecretConfig = SecretConfig, R extends Rotation = Rotation> {
   kind: Kind;
+  /** What its rotations hold when read back from the store. */
+  journaled: RotationSchema<R>;
   /** Set when a rotation cannot run unattended right now (e.g. Stripe without a handed-over key): what to do. */
   needsOperator?(ctx: RotatorContext<C>): string | undefined;
   /** Read-only: the current value works and the provider is reachable. A failing check stops the rotation. */

@@ -8,7 +8,18 @@ import { backupId, backupsOfJournal, backupsToPrune, isBackupId } from './backup
 import { assertPrivate, loadFileStoreKey } from './file-key.js';
 import { writing } from './full-disk.js';
 import { parseHistoryLines } from './history.js';
-import type { HistoryEntry, HistoryHead, HistoryReport, Journal, Lock, LockHolder, SecretState, Store, StoredJournal } from './types.js';
+import {
+  damagedJournalHint,
+  type HistoryEntry,
+  type HistoryHead,
+  type HistoryReport,
+  type Journal,
+  type Lock,
+  type LockHolder,
+  type SecretState,
+  type Store,
+  type StoredJournal,
+} from './types.js';
 import type { Vault } from './vault.js';
 
 export interface FileStoreOptions {
@@ -48,15 +59,6 @@ const readJson = async <T>(path: string, fallback: T, hint = 'restore the file f
     throw new RotateError('STORE_CORRUPT', `cannot read ${path}: ${(error as Error).message}`, { hint });
   }
 };
-
-/**
- * A damaged journal cannot say how far its run got: the env file may hold a new value that was never verified, so
- * moving the journal aside alone would leave it there. The env file comes back from the backup taken before the run.
- */
-const damagedJournalHint = (path: string): string =>
-  'the interrupted run cannot be resumed from it, and the env file may hold a value that was never verified: put back ' +
-  'the env file from before the run with `rotate backups restore` (`rotate backups` lists the backups), check that the ' +
-  `provider still takes that value (\`rotate verify\`), then move ${path} aside`;
 
 /** A lock that is not JSON was left by a rotate that wrote it in place and was cut short (a full disk, a kill). */
 const TORN_LOCK_AGE_MS = 60_000;
@@ -296,6 +298,10 @@ export class FileStore implements Store {
     await this.#ensureDir('journal');
     const path = this.#path('journal', `${journal.runId}.json`);
     await writing(path, this.#options.dir, () => writeFileAtomic(path, JSON.stringify(journal, null, 2), { mode: 0o600, fsync: true }));
+  }
+
+  journalLocation(runId: string): string {
+    return this.#path('journal', `${runId}.json`);
   }
 
   async removeJournal(key: string): Promise<void> {

@@ -323,6 +323,10 @@ export class PostgresStore implements Store {
     );
   }
 
+  journalLocation(runId: string): string {
+    return `the row ${runId} of table ${this.#t('journal')} (${this.location})`;
+  }
+
   async removeJournal(key: string): Promise<void> {
     await this.#query(`DELETE FROM ${this.#t('journal')} WHERE secret = $1`, [key]);
   }

@@ -40,6 +40,7 @@ export function withTrace(store: Store): Store {
         (j) => `${j.length} pending`,
       ),
     writeJournal: (journal) => op(`write the journal of run ${journal.runId} (${journal.mode})`, () => store.writeJournal(journal)),
+    journalLocation: (runId) => store.journalLocation(runId),
     removeJournal: (key) => op(`remove the journal ${key}`, () => store.removeJournal(key)),
     putBackup: (label, data) =>
       op(

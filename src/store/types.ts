@@ -194,6 +194,15 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/**
+ * A damaged journal cannot say how far its run got: the env file may hold a new value that was never verified, so
+ * moving the journal aside alone would leave it there. The env file comes back from the backup taken before the run.
+ */
+export const damagedJournalHint = (location: string): string =>
+  'the interrupted run cannot be resumed from it, and the env file may hold a value that was never verified: put back ' +
+  'the env file from before the run with `rotate backups restore` (`rotate backups` lists the backups), check that the ' +
+  `provider still takes that value (\`rotate verify\`), then move ${location} aside`;
+
 /** Where state, history, journals, backups and the lock live: `.rotate/` (file) or PostgreSQL tables. */
 export interface Store {
   readonly location: string;
@@ -213,6 +222,8 @@ export interface Store {
   writeJournal(journal: Journal): Promise<void>;
   /** `key`: a journal's runId, or a legacy journal's secret id. */
   removeJournal(key: string): Promise<void>;
+  /** Where the journal of `runId` is kept, for messages: its file, or its row of the journal table. */
+  journalLocation(runId: string): string;
   /** Keeps `data` encrypted; returns an id for getBackup. */
   putBackup(label: string, data: Buffer): Promise<string>;
   getBackup(id: string): Promise<Buffer>;

@@ -1,4 +1,5 @@
 import { SecretValue } from '../../src/secret-value.js';
+import { oldAndNew } from '../../src/secrets/journaled.js';
 import type { Rotator } from '../../src/secrets/types.js';
 
 /**
@@ -9,6 +10,7 @@ export function memoryRotator(old: string, next: string, options: { failVerify?:
   const provider = new Set([old]);
   return {
     kind: 'jwt',
+    journaled: oldAndNew,
     preflight: async (ctx) => ({ checks: [{ id: 'env-key-present', name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] }),
     generate: async (ctx) => ({
       env: { JWT_SECRET: new SecretValue(next) },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import { SecretValue } from '../../src/secret-value.js';
+import { oldAndNew } from '../../src/secrets/journaled.js';
 import type { JwtSecretConfig } from '../../src/secrets/jwt/kind.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal } from '../../src/store/types.js';
@@ -25,6 +26,7 @@ function fakeRotator(failVerify: Key[] = []) {
   const key = (ctx: { config: JwtSecretConfig }) => ctx.config.env as Key;
   const rotator: Rotator<JwtSecretConfig> = {
     kind: 'jwt',
+    journaled: oldAndNew,
     async preflight(ctx) {
       calls.push(`preflight ${key(ctx)}`);
       return { checks: [{ id: 'env-key-present', name: 'current works', ok: valid[key(ctx)].has(ctx.env[key(ctx)]!) }] };

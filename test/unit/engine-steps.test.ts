@@ -9,6 +9,7 @@ import { rotateSet } from '../../src/engine/pipeline.js';
 import { planSet } from '../../src/engine/plan.js';
 import { resumeFinishes, STEPS, stepReached } from '../../src/engine/steps.js';
 import { SecretValue } from '../../src/secret-value.js';
+import { oldAndNew } from '../../src/secrets/journaled.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal } from '../../src/store/types.js';
 import { type TestSession, testSession } from '../helpers/session.js';
@@ -32,6 +33,7 @@ function shapedRotator(): Rotator<any> {
   const ok = async () => [{ id: 'env-key-holds-new' as const, name: 'works', ok: true }];
   return {
     kind: 'jwt',
+    journaled: oldAndNew,
     preflight: async () => ({ checks: [{ id: 'env-key-present', name: 'current works', ok: true }] }),
     async generate(ctx) {
       const key = KEYS[ctx.config.kind as Kind];

@@ -9,6 +9,7 @@ import { exitCodeOf } from '../../src/engine/result.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import type { Session } from '../../src/engine/session.js';
 import { SecretValue } from '../../src/secret-value.js';
+import { oldAndNew } from '../../src/secrets/journaled.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal, StoredJournal } from '../../src/store/types.js';
 import { findLeaks, readTree } from '../helpers/cli.js';
@@ -34,6 +35,7 @@ function fakeRotator(fail: Set<Fail> = new Set()) {
   };
   const rotator: Rotator<any> = {
     kind: 'jwt',
+    journaled: oldAndNew,
     async preflight(ctx) {
       calls.push('preflight');
       return { checks: [{ id: 'env-key-present', name: 'current works', ok: provider.has(ctx.env.JWT_SECRET!) }] };

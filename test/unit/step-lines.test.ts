@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { retireSet, rotateSet } from '../../src/engine/pipeline.js';
 import { resumeRun } from '../../src/engine/resume.js';
 import { SecretValue } from '../../src/secret-value.js';
+import { oldAndNew } from '../../src/secrets/journaled.js';
 import type { JwtSecretConfig } from '../../src/secrets/jwt/kind.js';
 import type { Rotator } from '../../src/secrets/types.js';
 import type { Journal } from '../../src/store/types.js';
@@ -36,6 +37,7 @@ function keyedRotator(): Rotator<JwtSecretConfig> {
   const retired = new Set<string>();
   return {
     kind: 'jwt',
+    journaled: oldAndNew,
     preflight: async () => ({ checks: [] }),
     generate: async (ctx) => {
       const next = new SecretValue(`${ctx.id}-${NEW}`);

@@ -12,6 +12,7 @@ import { type DotenvxFile, decryptEnvFile, detectDotenvx, findPrivateKey, genera
 import { readEnvFile } from '../../envfile/file.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
+import { oldAndNew } from '../journaled.js';
 import type { Preflight, Rotation, Rotator, RotatorContext } from '../types.js';
 import { keysFileOf, privateKeysIn, setPrivateKeys } from './keys-file.js';
 import { type DotenvxPlanFacts, type DotenvxRotationFacts, type DotenvxSecretConfig, privateKeyNameOf } from './kind.js';
@@ -104,6 +105,7 @@ async function opensWith(ctx: Ctx, key: SecretValue, name: string): Promise<Chec
 
 export const dotenvxRotator: Rotator<DotenvxSecretConfig> = {
   kind: 'dotenvx',
+  journaled: oldAndNew,
 
   preflight: preflightChecks,
 

@@ -3,7 +3,8 @@ import { type Check, check } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
-import type { Rotation, RotationSecrets, Rotator, RotatorContext } from '../types.js';
+import { oldAndNew } from '../journaled.js';
+import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { withClient } from './database.js';
 import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts, ExchangeKeySecretConfig } from './kind.js';
 import { exchangeKeyStagingEnv } from './kind.js';
@@ -28,19 +29,10 @@ interface Learned {
   retired?: Check[];
 }
 
-type ExchangeKeyRotation = Rotation<RotationSecrets, Learned>;
+type ExchangeKeyRotation = Rotation<{ old: SecretValue; new: SecretValue }, Learned>;
 
 /** Apply (decrypt + encrypt + write) measured at about this many times the read-only test-decrypt pass. */
 const APPLY_TO_CHECK_RATIO = 3;
-
-const secretOf = (rotation: ExchangeKeyRotation, name: 'old' | 'new'): SecretValue => {
-  const value = rotation.secrets[name];
-  if (!value)
-    throw new RotateError('EXCHANGE_KEY_JOURNAL', `the journaled rotation has no ${name} key`, {
-      hint: 'the journal is damaged; restore the store from its backup',
-    });
-  return value;
-};
 
 const currentValue = (ctx: Ctx): string | undefined => ctx.env[ctx.config.env] || undefined;
 
@@ -78,7 +70,7 @@ async function sweep(ctx: Ctx, rotation: ExchangeKeyRotation): Promise<SweepProo
   const appliedXids = rotation.learned?.appliedXids;
   const outcomes = await withClient(ctx, (client) =>
     walkTables(ctx, client, {
-      keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
+      keys: [rotation.secrets.new, rotation.secrets.old],
       target: 0,
       commitOnFailure: true,
       collectTouched: true,
@@ -161,6 +153,7 @@ async function appDecrypts(ctx: Ctx): Promise<Check[]> {
 
 export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRotation> = {
   kind: 'exchange-key',
+  journaled: oldAndNew,
 
   async preflight(ctx) {
     const name = ctx.config.env;
@@ -229,7 +222,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
         hint: `add ${ctx.config.env} to the env file`,
       });
     // 32 random bytes as base64url: 43 characters, no quoting needed, above the platform's 32-character minimum.
-    const next = restore ? secretOf(restore, 'old') : new SecretValue(ctx.deps.randomBytes(32).toString('base64url'));
+    const next = restore ? restore.secrets.old : new SecretValue(ctx.deps.randomBytes(32).toString('base64url'));
     const counts = await withClient(ctx, async (client) => {
       const { tables } = await describeTables(client, ctx.config);
       return Object.fromEntries(await Promise.all(tables.map(async (t) => [t.name, await countRows(client, t)] as const)));
@@ -251,7 +244,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
   async apply(ctx, rotation) {
     const outcomes = await withClient(ctx, (client) =>
       walkTables(ctx, client, {
-        keys: [secretOf(rotation, 'old'), secretOf(rotation, 'new')],
+        keys: [rotation.secrets.old, rotation.secrets.new],
         target: 1,
         label: 're-encrypting',
         stopOnFailure: true,
@@ -274,7 +267,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
   async undoApply(ctx, rotation) {
     const outcomes = await withClient(ctx, (client) =>
       walkTables(ctx, client, {
-        keys: [secretOf(rotation, 'new'), secretOf(rotation, 'old')],
+        keys: [rotation.secrets.new, rotation.secrets.old],
         target: 1,
         label: 'restoring',
         commitOnFailure: true,
@@ -291,11 +284,11 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
     let verified: Check[] | undefined;
     const checks = await checked('values-decrypt', `every value decrypts under ${ctx.config.env}`, async () => {
       const envValue = currentValue(ctx);
-      const holdsNew = envValue !== undefined && secretOf(rotation, 'new').reveal() === envValue;
+      const holdsNew = envValue !== undefined && rotation.secrets.new.reveal() === envValue;
       if (!holdsNew)
         return [check('env-key-holds-new', `${ctx.config.env} in the env file is the new key`, false, undefined, 'run `rotate resume`')];
       const proof = await sweep(ctx, rotation);
-      const proven = await proveAllUnder(ctx, envValue, secretOf(rotation, 'old'), proof);
+      const proven = await proveAllUnder(ctx, envValue, rotation.secrets.old, proof);
       if (proven.every((c) => c.ok)) verified = proven;
       return [...proven, ...(await appDecrypts(ctx))];
     });
@@ -310,7 +303,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
     let proven = rotation.learned?.verified;
     if (!proven) {
       const proof = await sweep(ctx, rotation);
-      proven = await proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'), proof);
+      proven = await proveAllUnder(ctx, rotation.secrets.new.reveal(), rotation.secrets.old, proof);
     }
     const bad = proven.filter((c) => !c.ok);
     if (bad.length > 0) {
@@ -327,7 +320,7 @@ export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRot
   verifyRetired: (ctx, rotation) =>
     checked('old-key-unused', '0 values remain under the old key', async () => {
       const proven = rotation.learned?.retired;
-      return proven ?? proveAllUnder(ctx, secretOf(rotation, 'new').reveal(), secretOf(rotation, 'old'));
+      return proven ?? proveAllUnder(ctx, rotation.secrets.new.reveal(), rotation.secrets.old);
     }),
 
   verifyCurrent: (ctx) =>

@@ -4,6 +4,7 @@ import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { NO_REDIRECT, redirectText } from '../../http/redirect.js';
 import { SecretValue } from '../../secret-value.js';
+import { oldAndNew } from '../journaled.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import type { JwtPlanFacts, JwtRotationFacts } from './kind.js';
 import { type JwtSecretConfig, jwtPreviousEnv } from './kind.js';
@@ -92,6 +93,7 @@ function strongEnough(name: string, secret: SecretValue | undefined): Check {
 
 export const jwtRotator: Rotator<JwtSecretConfig> = {
   kind: 'jwt',
+  journaled: oldAndNew,
 
   async preflight(ctx) {
     const current = currentSecret(ctx);

@@ -1,6 +1,7 @@
 // The credentials a database rotation works with: the app's URL (env file) and the admin URL (environment), the
 // old and new credentials a rotation carries (read back from the journal in any process), and the env changes.
 
+import * as z from 'zod/mini';
 import {
   type PostgresUrl,
   parsePostgresUrl,
@@ -11,7 +12,7 @@ import {
 import type { JsonValue } from '../../core-types.js';
 import { RotateError, usageError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import type { EnvChanges, Rotation, RotatorContext } from '../types.js';
+import type { EnvChanges, Rotation, RotationSchema, RotatorContext } from '../types.js';
 import { copyOf } from './copies.js';
 import type { PostgresSecretConfig } from './kind.js';
 
@@ -72,15 +73,27 @@ export interface RotationData {
   newPassword: string;
 }
 
+const postgresUrl = z.string().check(z.refine((text) => parsePostgresUrl(text) !== undefined, 'not a postgresql:// URL'));
+
+/** What a database rotation keeps (`Rotator.journaled`): both URLs and passwords, and the facts its steps read. */
+export const postgresJournaled = {
+  secrets: z.object({ oldUrl: postgresUrl, newUrl: postgresUrl, oldPassword: z.string(), newPassword: z.string() }),
+  facts: z.looseObject({
+    oldUser: z.optional(z.string()),
+    appliedAt: z.optional(z.string()),
+    generatedAt: z.optional(z.string()),
+    owner: z.optional(z.string()),
+  }),
+} satisfies RotationSchema;
+
+/** A rotation read back was decoded against `postgresJournaled` (src/engine/sealing.ts): its URLs parse. */
 export function rotationData(rotation: Rotation): RotationData {
   const oldUrl = parsePostgresUrl(rotation.secrets.oldUrl?.reveal() ?? '');
   const newUrl = parsePostgresUrl(rotation.secrets.newUrl?.reveal() ?? '');
   const oldPassword = rotation.secrets.oldPassword?.reveal();
   const newPassword = rotation.secrets.newPassword?.reveal();
   if (!oldUrl || !newUrl || oldPassword === undefined || newPassword === undefined) {
-    throw new RotateError('POSTGRES_ROTATION_INCOMPLETE', 'the journaled rotation lacks the database URLs or passwords', {
-      hint: 'The journal entry is damaged or from another version; check `rotate status` and the database role by hand.',
-    });
+    throw new Error('unreachable: a database rotation without both URLs and passwords passed postgresJournaled');
   }
   return { oldUrl, newUrl, oldUser: oldUrl.user, newUser: newUrl.user, oldPassword, newPassword };
 }

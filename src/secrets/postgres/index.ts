@@ -6,7 +6,7 @@ import { sessionsLeft } from './admin.js';
 import { alterPassword } from './alter-password.js';
 import { alternateRoles } from './alternate-roles.js';
 import { copiesCheck, isBareValue } from './copies.js';
-import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, rotationData } from './credentials.js';
+import { alsoUpdateChanges, appUrl, buildRotation, type Ctx, postgresFacts, postgresJournaled, rotationData } from './credentials.js';
 import { connectError, readableTables, reason, tableOwners, tryLogin, withClient } from './db.js';
 import type { PostgresPlanFacts, PostgresSecretConfig } from './kind.js';
 import type { Strategy } from './strategy.js';
@@ -77,6 +77,7 @@ async function currentChecks(ctx: Ctx, expected?: string[]): Promise<{ checks: C
 
 export const postgresRotator: Rotator<PostgresSecretConfig> = {
   kind: 'postgres',
+  journaled: postgresJournaled,
 
   async preflight(ctx) {
     let app: PostgresUrl;

@@ -3,6 +3,7 @@ import { type Check, check } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { NO_REDIRECT, redirectText } from '../../http/redirect.js';
 import { SecretValue } from '../../secret-value.js';
+import { oldAndNew } from '../journaled.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
 import { randomText } from './generate.js';
 import { type RandomPlanFacts, type RandomRotationFacts, type RandomSecretConfig, randomLength } from './kind.js';
@@ -43,6 +44,7 @@ async function answers(ctx: Ctx): Promise<Check> {
 
 export const randomRotator: Rotator<RandomSecretConfig> = {
   kind: 'random',
+  journaled: oldAndNew,
 
   async preflight(ctx) {
     const checks = [

@@ -1,6 +1,7 @@
 // `rotate redis`: a new password for the app's Redis user, with no downtime (`acl`: two passwords overlap until
 // the old one is retired) and no cache loss (nothing restarts Redis). See docs/secrets/redis.md.
 
+import * as z from 'zod/mini';
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { describeError, RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
@@ -13,15 +14,10 @@ import { alsoUpdateVars, pingAs, pingCheck } from './probe.js';
 import { type Passwords, strategies } from './strategies.js';
 import { describeTarget, parseRedisUrl, withPassword } from './url.js';
 
-function passwordsOf(rotation: Rotation): Passwords {
-  const { oldPassword, newPassword } = rotation.secrets;
-  if (!oldPassword || !newPassword) {
-    throw new RotateError('REDIS_ROTATION_INCOMPLETE', 'the journaled rotation lacks the old or new Redis password', {
-      hint: 'The journal is damaged; check the user with ACL GETUSER and the env file by hand.',
-    });
-  }
-  return { oldPassword, newPassword };
-}
+/** The passwords a Redis rotation carries: the user's old one and its new one. */
+type RedisRotation = Rotation<{ oldPassword: SecretValue; newPassword: SecretValue }>;
+
+const passwordsOf = (rotation: RedisRotation): Passwords => rotation.secrets;
 
 /** The facts a Redis rotation records (preflight.ts writes them) that its later steps read back. */
 interface RedisFacts {
@@ -38,12 +34,12 @@ function redisFacts(facts: Readonly<Record<string, JsonValue>>): RedisFacts {
   };
 }
 
-const userOf = (rotation: Rotation, ctx: Ctx): string => redisFacts(rotation.facts).user ?? appUrl(ctx).url.user;
+const userOf = (rotation: RedisRotation, ctx: Ctx): string => redisFacts(rotation.facts).user ?? appUrl(ctx).url.user;
 
 /** Runs `fn` with the admin connection and closes it. */
 async function asAdmin<T>(
   ctx: Ctx,
-  rotation: Rotation | undefined,
+  rotation: RedisRotation | undefined,
   fn: (admin: Awaited<ReturnType<typeof openAdmin>>) => Promise<T>,
 ): Promise<T> {
   const admin = await openAdmin(ctx, rotation);
@@ -54,8 +50,12 @@ async function asAdmin<T>(
   }
 }
 
-export const redisRotator: Rotator<RedisSecretConfig> = {
+export const redisRotator: Rotator<RedisSecretConfig, RedisRotation> = {
   kind: 'redis',
+  journaled: {
+    secrets: z.object({ oldPassword: z.string(), newPassword: z.string() }),
+    facts: z.looseObject({ user: z.optional(z.string()), keysBefore: z.optional(z.number()) }),
+  },
 
   preflight,
 

@@ -5,10 +5,11 @@
 // client.ts (the Stripe API and the webhook endpoints), signature.ts (signed test events for the app), kind.ts (what
 // the rest of rotate knows of the kind: its config and defaults).
 
+import * as z from 'zod/mini';
 import { type Check, check, type JsonValue } from '../../core-types.js';
 import { RotateError } from '../../errors.js';
 import { SecretValue } from '../../secret-value.js';
-import type { Preflight, Rotation, Rotator, RotatorContext } from '../types.js';
+import type { Preflight, Rotation, RotationSchema, Rotator, RotatorContext } from '../types.js';
 import {
   createReplacement,
   deleteEndpoint,
@@ -51,6 +52,21 @@ interface StripeFacts {
 }
 
 const FACTS = ['accountId', 'runId', 'oldEndpointId', 'newEndpointId', 'endpointId'] as const;
+
+const optionalText = z.optional(z.string());
+
+/** What a Stripe rotation keeps (`Rotator.journaled`): the new secret key at least, and the facts its steps read. */
+const journaled = {
+  secrets: z.object({
+    newSecretKey: z.string(),
+    oldSecretKey: optionalText,
+    newPublishableKey: optionalText,
+    oldPublishableKey: optionalText,
+    oldWebhookSecret: optionalText,
+    newWebhookSecret: optionalText,
+  }),
+  facts: z.looseObject(Object.fromEntries(FACTS.map((name) => [name, optionalText]))),
+} satisfies RotationSchema<StripeRotation>;
 
 function factsOf(facts: Readonly<Record<string, JsonValue>>): StripeFacts {
   const out: StripeFacts = {};
@@ -454,6 +470,7 @@ async function verifyCurrent(ctx: StripeContext): Promise<Check[]> {
 
 export const stripeRotator: Rotator<StripeSecretConfig, StripeRotation> = {
   kind: 'stripe',
+  journaled,
   needsOperator(ctx) {
     if (!ctx.unattended || ctx.deps.environment[NEW_SECRET_KEY]) return undefined;
     return (
