@@ -172,6 +172,11 @@ function describe(result: InitResult): string {
 
 const CONFIG_NAME = 'rotate.config.json';
 
+/** No key of the env file or Secret is one a kind rotates: the config manages nothing until a person adds secrets. */
+const nothingKnown = (found: InitResult) => Object.keys(found.config.secrets as object).length === 0;
+const nothingKnownLine = (found: InitResult) =>
+  `next: no key of ${found.source} is one a kind rotates: add secrets by hand (docs/configuration.md; the random kind for other credentials, docs/secrets/random.md)\n`;
+
 async function init(options: InitOptions): Promise<number> {
   checkFlags(options);
   const { CONFIG_FILE, parseConfig } = await import('../config/load.js');
@@ -182,7 +187,7 @@ async function init(options: InitOptions): Promise<number> {
   const details = found ? { source: found.source, decided: found.decided, undecided: found.undecided, unmanaged: found.unmanaged } : {};
   if (options.dryRun) {
     // The config on stdout, nothing written: `rotate init --dry-run > rotate.config.json` is the same as init.
-    if (!options.quiet && found && !options.json) process.stderr.write(describe(found));
+    if (!options.quiet && found) process.stderr.write(`${describe(found)}${nothingKnown(found) ? nothingKnownLine(found) : ''}`);
     if (options.json)
       return printResult(options, 'init', ExitCode.ok, { results: [{ path, written: false, config: starter, ...details }] }, () => '');
     process.stdout.write(`${JSON.stringify(starter, null, 2)}\n`);
@@ -199,9 +204,11 @@ async function init(options: InitOptions): Promise<number> {
   if (!options.quiet) {
     if (found) process.stderr.write(describe(found));
     process.stderr.write(
-      found
-        ? `next: ${found.undecided.length ? 'give the values above, then ' : ''}run \`rotate --dry-run --all\`\n`
-        : 'no env file here to start from: wrote the starter; edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n',
+      found && nothingKnown(found)
+        ? nothingKnownLine(found)
+        : found
+          ? `next: ${found.undecided.length ? 'give the values above, then ' : ''}run \`rotate --dry-run --all\`\n`
+          : 'no env file here to start from: wrote the starter; edit services.backend and the verify URLs, then run `rotate --dry-run --all`\n',
     );
   }
   return printResult(options, 'init', ExitCode.ok, { results: [{ path, written: true, ...details }] }, () => `wrote ${path}`);

@@ -216,4 +216,15 @@ describe('rotate init --from-kubernetes', { timeout: 120_000 }, () => {
     expect(undecided.find((u: { path: string }) => u.path === 'target.source.file')?.why).toContain('kubectl apply');
     expect(leaks(cwd, result)).toEqual([]);
   });
+
+  it('a Secret holding no key a kind rotates: says so and what to do, names its credentials as not managed', async () => {
+    const cwd = scratchDir('rotate-init-kube-none-');
+    kube.createSecret(NS, 'misc-secrets', { LOG_LEVEL: 'info', API_TOKEN: VALUES.SMTP_PASSWORD as string });
+    const result = await init(cwd, ['--secret', 'misc-secrets', '--dry-run']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).secrets).toEqual({});
+    expect(result.stderr).toContain(`next: no key of Secret ${NS}/misc-secrets is one a kind rotates`);
+    expect(result.stderr).toContain('not managed (they look like credentials; no kind rotates them yet): API_TOKEN');
+    expect(leaks(cwd, result)).toEqual([]);
+  });
 });
