@@ -1,5 +1,5 @@
 import type { ExitCodeValue } from '../errors.js';
-import { consentPlan } from './consent.js';
+import { consentCounts, consentPlan } from './consent.js';
 import { assertNoPendingRun, withLock } from './lock.js';
 import { retireSet, rotateSet } from './pipeline.js';
 import { planSet } from './plan.js';
@@ -11,7 +11,8 @@ import type { Session } from './session.js';
 export interface RotateRequest extends SelectionRequest {
   dryRun: boolean;
   /** Asks the person before anything changes (throws to refuse); the command decides whether a terminal asks. */
-  confirm(question: string): Promise<void>;
+  /** Asks; a function is called only when a person will be asked (the plan's counts read the database). */
+  confirm(question: string | (() => Promise<string>)): Promise<void>;
   /** How a time reads in a note ("not due until ..."). */
   localTime(iso: string): string;
 }
@@ -74,8 +75,10 @@ async function execute(session: Session, selection: Selection, confirm: RotateRe
     await assertNoPendingRun(session);
     if (selection.rotate.length > 0) {
       // The plan and its cost come before the question (engine/consent.ts); --yes and --due never see it asked.
-      const plan = consentPlan(session, selection.rotate).join('\n');
-      await confirm(`${plan}\nRotate ${selection.rotate.join(', ')} now?`);
+      const ids = selection.rotate;
+      await confirm(
+        async () => `${consentPlan(session, ids, await consentCounts(session, ids)).join('\n')}\nRotate ${ids.join(', ')} now?`,
+      );
     }
     const retired = await retireSet(session, selection.retire);
     results.push(...retired);

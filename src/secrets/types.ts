@@ -131,6 +131,11 @@ export interface Rotator<C extends SecretConfig = SecretConfig, R extends Rotati
   journaled: RotationSchema<R>;
   /** Set when a rotation cannot run unattended right now (e.g. Stripe without a handed-over key): what to do. */
   needsOperator?(ctx: RotatorContext<C>): string | undefined;
+  /**
+   * Read-only and cheap (a planner estimate, never a pass over the data): what the plan before consent counts for this
+   * secret, as sentences (exchange-key: the rows per table to re-encrypt and an estimated time). Absent: nothing.
+   */
+  consentCounts?(ctx: RotatorContext<C>): Promise<string[]>;
   /** Read-only: the current value works and the provider is reachable. A failing check stops the rotation. */
   preflight(ctx: RotatorContext<C>): Promise<Preflight>;
   /**

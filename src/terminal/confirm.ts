@@ -23,8 +23,10 @@ function typedCommand(): string {
 }
 
 /** Asks on a terminal; `--yes` skips it. Answering no stops the run before anything changed. */
-export async function confirm(message: string, yes: boolean): Promise<void> {
+export async function confirm(question: string | (() => Promise<string>), yes: boolean): Promise<void> {
   if (yes || !atTerminal()) return;
+  // A plan that reads (counts rows) is made only for a person who will read it.
+  const message = typeof question === 'string' ? question : await question();
   const { default: ask } = await import('@inquirer/confirm');
   const answer = await ask({ message, default: false }, { output: process.stderr });
   if (!answer) throw new RotateError('CANCELLED', 'cancelled; nothing was changed');

@@ -80,7 +80,7 @@ const CASES: Case[] = [
     { rowsByTable: { exchange_api_keys: 40 }, rows: 40, values: 120, undecryptable: 0, estimatedSeconds: 3 },
     [
       '40 rows (120 encrypted values) in exchange_api_keys (40) to re-encrypt under the new key',
-      're-encrypting should take about 3 seconds',
+      'estimated time to re-encrypt: about 3 seconds (from the time the dry run took to test-decrypt)',
     ],
   ],
   [
@@ -90,7 +90,7 @@ const CASES: Case[] = [
     [
       '1 row (2 encrypted values) in a (1) to re-encrypt under the new key',
       '2 values do not decrypt under the current key',
-      're-encrypting should take about 10 minutes',
+      'estimated time to re-encrypt: about 10 minutes (from the time the dry run took to test-decrypt)',
     ],
   ],
   [
@@ -241,6 +241,24 @@ const CASES: Case[] = [
     [
       'the current standard (sk_) live-mode secret key of Stripe account acct_A',
       'webhook endpoint we_1 at https://app.example.com/hook (enabled, 12 events, API version 2024-06-20): a rotation replaces it by a copy with a new signing secret',
+    ],
+  ],
+  [
+    'stripe',
+    'plan',
+    { mode: 'test', keyType: 'standard', newKeyFrom: 'operator' },
+    [
+      'first, a new secret key rolled in the Stripe Dashboard must be handed in (ROTATE_NEW_STRIPE_SECRET_KEY, a line on stdin, or a hidden prompt at a terminal): the run asks for it before any change',
+      'the current standard (sk_) test-mode secret key',
+    ],
+  ],
+  [
+    'stripe',
+    'plan',
+    { mode: 'test', keyType: 'standard', newKeyFrom: 'ROTATE_NEW_STRIPE_SECRET_KEY' },
+    [
+      'the new secret key, rolled in the Stripe Dashboard, is taken from ROTATE_NEW_STRIPE_SECRET_KEY before any change',
+      'the current standard (sk_) test-mode secret key',
     ],
   ],
   [

@@ -5,6 +5,7 @@ import { SecretValue } from '../../secret-value.js';
 import { appAnswers } from '../app-check.js';
 import { oldAndNew } from '../journaled.js';
 import type { Rotation, Rotator, RotatorContext } from '../types.js';
+import { exchangeKeyConsentCounts } from './consent-counts.js';
 import { withClient } from './database.js';
 import type { ExchangeKeyPlanFacts, ExchangeKeyRotationFacts, ExchangeKeySecretConfig } from './kind.js';
 import { exchangeKeyStagingEnv } from './kind.js';
@@ -154,6 +155,8 @@ async function appDecrypts(ctx: Ctx): Promise<Check[]> {
 export const exchangeKeyRotator: Rotator<ExchangeKeySecretConfig, ExchangeKeyRotation> = {
   kind: 'exchange-key',
   journaled: oldAndNew,
+
+  consentCounts: exchangeKeyConsentCounts,
 
   async preflight(ctx) {
     const name = ctx.config.env;

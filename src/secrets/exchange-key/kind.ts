@@ -72,7 +72,8 @@ export interface ExchangeKeyRotationFacts {
   rows: number;
 }
 
-const duration = (seconds: number): string =>
+/** `40 seconds`, `3 minutes`: how long a re-encryption takes, in the words of the plan. */
+export const duration = (seconds: number): string =>
   seconds < 90 ? counted(Math.max(1, seconds), 'second') : counted(Math.round(seconds / 60), 'minute');
 
 export function exchangeKeyFactSentences(facts: Facts, moment: FactsMoment): string[] {
@@ -88,7 +89,8 @@ export function exchangeKeyFactSentences(facts: Facts, moment: FactsMoment): str
   const undecryptable = countOf(facts.undecryptable);
   if (undecryptable) out.push(`${counted(undecryptable, 'value does', 'values do')} not decrypt under the current key`);
   const seconds = countOf(facts.estimatedSeconds);
-  if (seconds !== undefined && moment === 'plan') out.push(`re-encrypting should take about ${duration(seconds)}`);
+  if (seconds !== undefined && moment === 'plan')
+    out.push(`estimated time to re-encrypt: about ${duration(seconds)} (from the time the dry run took to test-decrypt)`);
   return out;
 }
 

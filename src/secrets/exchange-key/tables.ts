@@ -18,7 +18,7 @@ export interface TableInfo {
 
 const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
 
-const quoteQualified = (name: string): string =>
+export const quoteQualified = (name: string): string =>
   name
     .split('.')
     .map((part) => escapeIdentifier(part))
@@ -98,7 +98,7 @@ export async function describeTables(client: Client, config: ExchangeKeySecretCo
   return { tables, checks };
 }
 
-export async function countRows(client: Client, table: TableInfo): Promise<number> {
+export async function countRows(client: Client, table: Pick<TableInfo, 'sql'>): Promise<number> {
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.sql}`);
   return Number(rows[0]!.n);
 }
@@ -107,7 +107,7 @@ export async function countRows(client: Client, table: TableInfo): Promise<numbe
  * Rows for a progress bar: the planner's estimate when the table has been analyzed (a count(*) reads the whole table,
  * a second time per pass at a million rows), the exact count otherwise.
  */
-export async function estimateRows(client: Client, table: TableInfo): Promise<number> {
+export async function estimateRows(client: Client, table: Pick<TableInfo, 'sql'>): Promise<number> {
   const { rows } = await client.query<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)`, [
     table.sql,
   ]);

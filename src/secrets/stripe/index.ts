@@ -173,7 +173,12 @@ async function endpointCheck(
 async function preflight(ctx: StripeContext): Promise<Preflight> {
   const shapes = shapeChecks(ctx, currentValues(ctx), webhookTarget(ctx) !== undefined);
   const checks = [...shapes.checks];
-  const facts: StripePlanFacts = { mode: shapes.secret?.mode ?? null, keyType: shapes.secret?.type ?? null };
+  const facts: StripePlanFacts = {
+    mode: shapes.secret?.mode ?? null,
+    keyType: shapes.secret?.type ?? null,
+    // The real run's generate reads the rolled key first (readHandedKeys): the plan says where from.
+    newKeyFrom: ctx.deps.environment[NEW_SECRET_KEY] ? NEW_SECRET_KEY : 'operator',
+  };
   if (!shapes.secret) return { checks, facts };
   const account = await accountCheck(ctx, true);
   checks.push(account.check);

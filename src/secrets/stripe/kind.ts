@@ -49,7 +49,12 @@ export type StripePlanFacts = {
   accountId?: string;
   /** endpointFacts (client.ts): id, url, status, enabledEvents, apiVersion, connect. */
   webhookEndpoint?: Record<string, JsonValue>;
+  /** Where the real run takes the new secret key from: the env var that holds it now, or the operator (stdin, prompt). */
+  newKeyFrom?: string;
 };
+
+/** keys.ts NEW_SECRET_KEY, named here without loading the Stripe client with the config. */
+const NEW_SECRET_KEY_ENV = 'ROTATE_NEW_STRIPE_SECRET_KEY';
 
 const KEY_TYPE: Record<string, string> = { standard: 'standard (sk_)', restricted: 'restricted (rk_)' };
 
@@ -70,6 +75,13 @@ const withDetails = (id: string, details: string): string => (details ? `${id} $
 
 export function stripeFactSentences(facts: Facts, moment: FactsMoment): string[] {
   const out: string[] = [];
+  const from = textOf(facts.newKeyFrom);
+  if (moment === 'plan' && from)
+    out.push(
+      from === 'operator'
+        ? `first, a new secret key rolled in the Stripe Dashboard must be handed in (${NEW_SECRET_KEY_ENV}, a line on stdin, or a hidden prompt at a terminal): the run asks for it before any change`
+        : `the new secret key, rolled in the Stripe Dashboard, is taken from ${from} before any change`,
+    );
   const mode = textOf(facts.mode);
   const keyType = textOf(facts.keyType);
   const account = textOf(facts.accountId);
