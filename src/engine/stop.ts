@@ -62,7 +62,7 @@ export function stopNotice(moment: RunMoment): string {
   }
   if (!step) return 'stopping before the first change: nothing will have changed (exit 2)';
   const stop = moment.endsAt
-    ? `stopping ${moment.endsAt} (${where})`
+    ? `stopping ${step.name} (step ${step.number} of ${step.of}) ${moment.endsAt}`
     : step.name === 'restart'
       ? `stopping now: the restart command under way is ended (${where})`
       : `stopping after ${where}`;

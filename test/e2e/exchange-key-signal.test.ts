@@ -86,9 +86,9 @@ it('SIGINT during a per-batch re-encryption: acknowledged at once, stops after t
   expect(stderr).toContain('step 1 of 8: write-stage (');
   expect(stderr).toContain('step 2 of 8: apply (');
   expect(stderr).toContain(
-    'SIGINT: stopping after the batch being re-encrypted (the batches before it stay committed, every row readable with the keys in the env file) (step 2 of 8: apply); the run is then left pending (exit 3) and `rotate resume` undoes it. To exit at once, press Ctrl-C again',
+    'SIGINT: stopping apply (step 2 of 8) after the batch being re-encrypted (the batches before it stay committed, every row readable with the keys in the env file); the run is then left pending (exit 3) and `rotate resume` undoes it. To exit at once, press Ctrl-C again',
   );
-  expect(stderr).toMatch(/stopped re-encrypting exchange_api_keys after \d+ row\(s\) in committed batches/);
+  expect(stderr).toMatch(/stopped re-encrypting exchange_api_keys after [\d,]+ row\(s\) in committed batches/);
   expect(stderr).not.toContain('step 3 of 8');
 
   // The journal: apply started, not done (resume undoes it); the env file holds the old key and the new one staged.

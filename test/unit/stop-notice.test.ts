@@ -69,7 +69,7 @@ describe('what a stop would do, said when the signal comes', () => {
     const [result] = await rotateSet(session, ['jwt']);
     expect(result!.status).toBe('rolled-back');
     expect(said.apply).toBe(
-      'stopping after the batch being re-encrypted (step 1 of 6: apply); the run is then left pending (exit 3) and `rotate resume` undoes it',
+      'stopping apply (step 1 of 6) after the batch being re-encrypted; the run is then left pending (exit 3) and `rotate resume` undoes it',
     );
     expect(said.undoApply).toMatch(/^the rollback goes on to its end, then rotate exits; /);
   });

@@ -123,7 +123,7 @@ function stoppedPass(ctx: Ctx, outcomes: TableOutcome[], batched: boolean): Rota
   const rewritten = outcomes.reduce((n, o) => n + o.rewritten, 0);
   const table = outcomes.at(-1)!.table;
   const what = batched
-    ? `after ${rewritten} row(s) in committed batches; the rest are still under the old key, and every row decrypts with a key the env file holds`
+    ? `after ${rewritten.toLocaleString('en-US')} row(s) in committed batches; the rest are still under the old key, and every row decrypts with a key the env file holds`
     : 'and rolled its one transaction back: no row changed';
   ctx.deps.log.info(`stopped re-encrypting ${table} ${what}`);
   return new RotateError('INTERRUPTED_PENDING', `the re-encryption of ${table} stopped at a stop request ${what}`);
