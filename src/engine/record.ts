@@ -26,7 +26,8 @@ const RESULT: Partial<Record<SecretResult['status'], HistoryResult>> = {
 const CHANGED: SecretResult['status'][] = ['rotated', 'grace', 'written'];
 
 /** What a record needs of its run: a journaled run, or one that stopped at its checks before it journaled anything. */
-export type RunInfo = Pick<Journal, 'runId' | 'startedAt' | 'mode' | 'emergency'>;
+/** `startedAt`: what the record's duration counts from; `runStartedAt`: the start of the run a resume finishes. */
+export type RunInfo = Pick<Journal, 'runId' | 'startedAt' | 'mode' | 'emergency'> & { runStartedAt?: string };
 
 /** A secret's main value before the run and after it, as the run read them: only their keyed fingerprints are kept. */
 export interface ValuesAround {
@@ -65,6 +66,7 @@ export async function record(
     ...(Object.keys(result.facts).length ? { facts: result.facts } : {}),
     ...(result.error ? { error: { code: result.error.code, message: result.error.message } } : {}),
     durationMs: Math.max(0, now.getTime() - Date.parse(journal.startedAt)),
+    ...(journal.runStartedAt ? { runStartedAt: journal.runStartedAt } : {}),
     fingerprints: {
       old: values.oldFingerprint !== undefined ? values.oldFingerprint : await fingerprint(session.store, values.old),
       new: await fingerprint(session.store, values.new),

@@ -17,7 +17,7 @@ import { duration } from '../terminal/progress.js';
 import { checkCount, trace, traced } from '../trace.js';
 import { assertChecks } from './checks.js';
 import { buildContext, withSnapshot } from './context.js';
-import { record, type ValuesAround } from './record.js';
+import { type RunInfo, record, type ValuesAround } from './record.js';
 import { type ErrorInfo, errorInfo, rollbackFailed, type SecretResult, type SecretStatus } from './result.js';
 import { revealEnv, sealRotation, unsealRotation } from './sealing.js';
 import { type Session, secretConfig } from './session.js';
@@ -156,6 +156,15 @@ export class Run implements StepRun {
       });
     }
     return new Run(session, journal, members, snapshot);
+  }
+
+  /**
+   * The run as its history records see it: a resumed run (no `before`: it never read the target as the run found it)
+   * is timed from its own start, and names the start of the run it finishes beside it (runStartedAt).
+   */
+  #recordedRun(): RunInfo {
+    if (this.before) return this.journal;
+    return { ...this.journal, startedAt: this.since.toISOString(), runStartedAt: this.journal.startedAt };
   }
 
   /** Whether this run restarts services at all (`--no-restart`, or a resumed run that was started with it). */
@@ -490,7 +499,7 @@ export class Run implements StepRun {
   async park(what: string, results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
     this.journal.needsPerson = `${what}: ${results[0]?.error?.message ?? 'unknown error'}`;
     await this.session.store.writeJournal(this.journal);
-    for (const result of results) await record(this.session, this.journal, result, action, this.#values(result.secret));
+    for (const result of results) await record(this.session, this.#recordedRun(), result, action, this.#values(result.secret));
     return results;
   }
 
@@ -547,7 +556,7 @@ export class Run implements StepRun {
     this.journal.notConverged = reason.message;
     await this.session.store.writeJournal(this.journal);
     const results = this.members.map((m) => this.#result(m, 'not-converged', { error: reason }));
-    for (const result of results) await record(this.session, this.journal, result, undefined, this.#values(result.secret));
+    for (const result of results) await record(this.session, this.#recordedRun(), result, undefined, this.#values(result.secret));
     return results;
   }
 
@@ -690,7 +699,7 @@ export class Run implements StepRun {
    */
   async #recorded(m: Member, status: SecretStatus, extra: Partial<SecretResult> = {}): Promise<SecretResult> {
     const result = this.#result(m, status, extra);
-    await record(this.session, this.journal, result, undefined, this.#values(result.secret), () => this.#noticeStarted(m.entry));
+    await record(this.session, this.#recordedRun(), result, undefined, this.#values(result.secret), () => this.#noticeStarted(m.entry));
     this.journal.secrets = this.journal.secrets.filter((e) => e !== m.entry);
     await this.session.store.writeJournal(this.journal);
     return result;
@@ -703,7 +712,7 @@ export class Run implements StepRun {
   async #end(results: SecretResult[], action?: HistoryEntry['action']): Promise<SecretResult[]> {
     for (const [i, result] of results.entries()) {
       const entry = this.journal.secrets.find((e) => e.secret === result.secret);
-      await record(this.session, this.journal, result, action, this.#values(result.secret), () => this.#noticeStarted(entry));
+      await record(this.session, this.#recordedRun(), result, action, this.#values(result.secret), () => this.#noticeStarted(entry));
       if (i === results.length - 1) break; // the journal goes whole below
       this.journal.secrets = this.journal.secrets.filter((e) => e.secret !== result.secret);
       await this.session.store.writeJournal(this.journal);

@@ -155,6 +155,8 @@ export interface HistoryEntry {
   error?: { code: string; message: string };
   /** How long the run took, from its start to this record. */
   durationMs?: number;
+  /** A resumed run's record: when the run it finished started (durationMs counts from the resume's own start). */
+  runStartedAt?: string;
   /** Keyed fingerprints (src/history/audit.ts) of the secret's value before and after the run; null when absent. */
   fingerprints?: { old: string | null; new: string | null };
   /**

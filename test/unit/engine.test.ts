@@ -190,6 +190,26 @@ describe('engine', () => {
     expect((await fake.session.store.readStates()).jwt?.lastRotatedAt).toBeDefined();
   });
 
+  it("a resumed run's history entry is timed from the resume's own start, and names the run's start beside it", async () => {
+    const fake = setup(['retire']);
+    fake.session.clock.now = new Date('2026-01-01T00:00:00Z');
+    await rotateSecret(fake.session, 'jwt');
+    const [journal] = await fake.session.store.readJournals();
+    // The person comes back three hours later; the resume itself takes 2 seconds.
+    fake.session.clock.now = new Date('2026-01-01T03:00:00Z');
+    const fixed = fakeRotator();
+    fixed.provider.add(NEW);
+    fixed.rotator.retire = async (_ctx, rotation) => {
+      fake.session.clock.now = new Date('2026-01-01T03:00:02Z');
+      fixed.provider.delete(rotation.secrets.old!.reveal());
+    };
+    expect((await resumeJournal(withRotator(fake.session, fixed.rotator), journal!)).status).toBe('rotated');
+    const last = (await fake.session.store.readHistory()).at(-1)!;
+    expect(last).toMatchObject({ action: 'rotate', durationMs: 2000, runStartedAt: journal!.startedAt });
+    // A run that was not resumed names no other start.
+    expect((await fake.session.store.readHistory()).at(0)!.runStartedAt).toBeUndefined();
+  });
+
   it('a run killed after apply started is undone by resume from the journal alone', async () => {
     const fake = setup();
     // Simulate the kill: stop the run inside apply, leaving the journal as the dead process left it.
