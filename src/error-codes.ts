@@ -85,7 +85,7 @@ export const ERROR_CODES = {
   // Hooks (#24): secrets.<id>.hooks, shell commands at points of a rotation.
   HOOK_FAILED: { exit: failed, when: "a secret's hook exited non-zero (before retire: the rotation rolls back)", hint: 'Fix secrets.<id>.hooks.<point>.run; its output is shown redacted.', doc: 'configuration.md#secretsidhooks' },
   HOOK_TIMEOUT: { exit: failed, when: 'a hook ran past its timeoutSeconds and was killed with its process group', hint: 'Raise secrets.<id>.hooks.<point>.timeoutSeconds if it is only slow, or make it end.', doc: 'configuration.md#secretsidhooks' },
-  HOOK_INTERRUPTED: { exit: needsPerson, when: 'a run stopped while a hook that is not marked idempotent was running: rotate cannot know whether it finished', hint: 'Check what the hook did; if it is safe to run again set its idempotent: true, then rotate resume.', doc: 'configuration.md#secretsidhooks' },
+  HOOK_INTERRUPTED: { exit: needsPerson, when: 'a run (or a rotate agent pass, for an every hook: its acknowledgement says failed) stopped while a hook that is not marked idempotent was running: rotate cannot know whether it finished', hint: 'Check what the hook did; if it is safe to run again set its idempotent: true, then rotate resume.', doc: 'configuration.md#secretsidhooks' },
 
   // Environments, policy, leaks (#23): the promotion gate and rotate leak
   PROMOTION_GATE_CLOSED: { exit: usage, when: 'a promotion gate is closed: no verified rotation of the secret (or its kind) in the environment it names within withinDays; nothing was changed', hint: 'Rotate it in that environment first (its config, this store), or pass --emergency --reason "<why>".', doc: 'policy.md#staging-first-the-promotion-gate' },

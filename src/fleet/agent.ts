@@ -11,6 +11,7 @@ import { restartServices } from '../services/restart.js';
 import type { FleetStore } from '../store/fleet.js';
 import { envFilesOf } from '../target/index.js';
 import { trace } from '../trace.js';
+import { AgentHookJournal } from './hook-journal.js';
 import { changesFor, type FleetPayload, unsealFleetEnv } from './values.js';
 
 /** What one pass of `rotate agent` did on this host (the `--json` item). */
@@ -85,15 +86,19 @@ export async function agentPass(session: Session, host: string): Promise<AgentRe
   }
   const base = { host, runId: desired.runId, fingerprint: desired.fingerprint };
   try {
-    const applied = await apply(session, desired.secrets, await unsealFleetEnv(session.store, desired.runId, desired.sealed));
+    const journal = await AgentHookJournal.open(session.configDir, desired.runId, desired.fingerprint);
+    const payload = await unsealFleetEnv(session.store, desired.runId, desired.sealed);
+    const applied = await apply(session, desired.secrets, payload, journal);
     await fleet.acknowledge({ host, runId: desired.runId, fingerprint: desired.fingerprint, result: 'ok', detail: null });
+    await journal.clear();
     session.deps.log.info(
       `${host}: applied run ${desired.runId} (${applied.keys.join(', ') || 'no key of this host'}) and acknowledged it`,
     );
     return { ...base, status: 'applied', ...applied };
   } catch (error) {
     const e = error as RotateError;
-    const message = redact(e.message ?? String(error));
+    // The code leads the reason the rotating host shows (HOOK_INTERRUPTED: ..., HEALTH_TIMEOUT: ...).
+    const message = redact(`${e instanceof RotateError ? `${e.code}: ` : ''}${e.message ?? String(error)}`);
     await fleet.acknowledge({ host, runId: desired.runId, fingerprint: desired.fingerprint, result: 'failed', detail: message });
     const hint = e.hint ? redact(e.hint) : undefined;
     return { ...base, status: 'failed', error: { code: 'FLEET_APPLY_FAILED', message: `${host}: ${message}`, ...(hint ? { hint } : {}) } };
@@ -124,7 +129,12 @@ export async function agentPlan(session: Session, host: string): Promise<AgentRe
 }
 
 /** Writes the keys this host's env files hold, restarts the services of the secrets, checks, runs `every` hooks. */
-async function apply(session: Session, secrets: string[], payload: FleetPayload): Promise<{ keys: string[]; services: string[] }> {
+async function apply(
+  session: Session,
+  secrets: string[],
+  payload: FleetPayload,
+  journal: AgentHookJournal,
+): Promise<{ keys: string[]; services: string[] }> {
   const { target, config, configDir, deps } = session;
   const { env } = payload;
   const before = await target.read();
@@ -139,14 +149,38 @@ async function apply(session: Session, secrets: string[], payload: FleetPayload)
       const key = envKeysOf(config.secrets[id]!)[0] ?? '';
       const next = env[key];
       const old = before.values[key];
-      await runHook(
-        id,
-        point,
-        hook,
-        { newValue: next ? new SecretValue(next) : undefined, oldValue: old ? new SecretValue(old) : undefined },
-        configDir,
-        deps,
-      );
+      // Journaled on this host: done is not run twice; started (a pass killed while it ran) only when idempotent.
+      const name = `${point} ${id}`;
+      const earlier = journal.state(name);
+      if (earlier?.state === 'done') {
+        deps.log.info(`hook ${point} of ${id}: ran to the end at ${earlier.at} for these values; not run again`);
+        continue;
+      }
+      if (earlier?.state === 'started' && !hook.idempotent) {
+        throw new RotateError(
+          'HOOK_INTERRUPTED',
+          `hook ${point} of ${id} started at ${earlier.at} on this host and did not finish (the agent stopped while it ran): rotate cannot know what it did`,
+          {
+            hint: `check what secrets.${id}.hooks.${point}.run did here; if running it again is safe, set its "idempotent": true in this host's config, then run rotate agent again`,
+          },
+        );
+      }
+      await journal.mark(name, 'started', deps.now().toISOString());
+      try {
+        await runHook(
+          id,
+          point,
+          hook,
+          { newValue: next ? new SecretValue(next) : undefined, oldValue: old ? new SecretValue(old) : undefined },
+          configDir,
+          deps,
+        );
+      } catch (error) {
+        // It ended, with a failure: the next pass runs it again (nothing unknown about it).
+        await journal.mark(name, 'failed', deps.now().toISOString());
+        throw error;
+      }
+      await journal.mark(name, 'done', deps.now().toISOString());
     }
   };
   await hooks('before');

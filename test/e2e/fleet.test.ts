@@ -93,7 +93,8 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
 
   async function stopAgent(host: Host, signal: NodeJS.Signals = 'SIGTERM') {
     const child = host.agent;
-    if (!child || child.exitCode !== null) return;
+    // Gone already (an exit code, or killed by a signal: then exitCode stays null): no 'close' will come again.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const closed = new Promise((resolve) => child.on('close', resolve));
     child.kill(signal);
     await closed;
@@ -416,6 +417,81 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     }
     for (const host of hosts) await stopAgent(host);
     expect(findLeaks({ ...cliOutputs(joined, run, status, resumed), ...outputs }, [OLD])).toEqual([]);
+  }, 180_000);
+
+  it('an agent killed in its every hook: the next pass runs no hook twice and skips none (journaled on its host)', async () => {
+    const [web1, web2, worker] = hosts as [Host, Host, Host];
+    writeConfig(rotating, { fleet: { ackSeconds: 90 } });
+    // The worker's afterVerify hook is held until the test writes `release` (60 s at most, so no shell is left behind).
+    const held =
+      'echo afterVerify >> hooks-worker.log; touch hook-held; i=0; while [ ! -e release ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done';
+    const workerConfig = (idempotent: boolean) =>
+      writeConfig(worker, {
+        secrets: {
+          jwt: {
+            kind: 'jwt',
+            services: ['backend'],
+            verify: { url: `${worker.app.url}/api/auth/me`, claims: { id: '1' } },
+            hooks: {
+              afterApply: { run: 'echo afterApply >> hooks-worker.log', runOn: 'every' },
+              afterVerify: { run: held, runOn: 'every', idempotent },
+            },
+          },
+        },
+      });
+    workerConfig(false);
+    const once = () => runCli(['agent', '--once', '--host', 'worker', '--json'], { cwd: worker.dir, env: env() });
+    const joined = await once();
+    expect(joined.code, joined.stderr).toBe(0);
+    startAgent(web1);
+    startAgent(web2);
+    expect(await waitUntil(async () => (await registered()).length === 3, 15_000)).toBe(true);
+    const run = runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 150_000 });
+    const published = async () => (await client.query(`SELECT count(*)::int AS n FROM ${schema}.fleet_desired`)).rows[0].n === 1;
+    expect(await waitUntil(published, 60_000)).toBe(true);
+    // The worker's pass: it writes, restarts, runs afterApply, and is killed while afterVerify runs.
+    startAgent(worker, ['--once']);
+    expect(await waitUntil(() => existsSync(join(worker.dir, 'hook-held')), 60_000)).toBe(true);
+    await stopAgent(worker, 'SIGKILL');
+    writeFileSync(join(worker.dir, 'release'), ''); // the orphaned hook shell ends; any later run of it too
+    const log = () => readFileSync(join(worker.dir, 'hooks-worker.log'), 'utf8');
+    expect(log()).toBe('afterApply\nafterVerify\n');
+    const journal = JSON.parse(readFileSync(join(worker.dir, '.rotate-agent-journal.json'), 'utf8'));
+    expect(journal.hooks['afterApply jwt'].state).toBe('done');
+    expect(journal.hooks['afterVerify jwt'].state).toBe('started');
+
+    // Next pass: afterApply is not run again; afterVerify, not idempotent, is not run blindly: a person decides.
+    const interrupted = await once();
+    expect(interrupted.code, interrupted.stderr).toBe(1);
+    const failed = JSON.parse(interrupted.stdout).results[0];
+    expect(failed).toMatchObject({ host: 'worker', status: 'failed', error: { code: 'FLEET_APPLY_FAILED' } });
+    expect(failed.error.message).toContain('HOOK_INTERRUPTED');
+    expect(failed.error.hint).toContain('idempotent');
+    expect(log()).toBe('afterApply\nafterVerify\n');
+    // The rotating host's wait ends at the worker's failure, naming it and why; nothing retired.
+    const parked = await run;
+    expect(parked.code, parked.stderr).toBe(3);
+    expect(JSON.parse(parked.stdout).results[0].error.message).toMatch(/worker \(failed: .*HOOK_INTERRUPTED/);
+
+    // Marked idempotent: the next pass runs afterVerify again (not afterApply) and acknowledges; then nothing more.
+    workerConfig(true);
+    const applied = await once();
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout).results[0].status).toBe('applied');
+    expect(log()).toBe('afterApply\nafterVerify\nafterVerify\n');
+    expect(existsSync(join(worker.dir, '.rotate-agent-journal.json'))).toBe(false);
+    const current = await once();
+    expect(JSON.parse(current.stdout).results[0].status).toBe('current');
+    expect(log()).toBe('afterApply\nafterVerify\nafterVerify\n');
+    const resumed = await runCli(['resume', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).results[0].status).toBe('rotated');
+    const value = jwt(rotating)!;
+    expect(jwt(worker)).toBe(value);
+    for (const host of hosts) await stopAgent(host);
+    const texts = cliOutputs(joined, interrupted, parked, applied, current, resumed);
+    const files = Object.fromEntries(Object.entries(readTree(worker.dir)).filter(([path]) => !path.endsWith('.env')));
+    expect(findLeaks({ ...texts, ...outputs, ...files }, [value, OLD])).toEqual([]);
   }, 180_000);
 
   it('bad input: a host name two agents claim, an agent with another master key, a file store', async () => {
