@@ -4,18 +4,20 @@
 // the file out, decrypts it and applies the Secret to the fake API server with the real kubectl. rotate's converge step
 // waits for the live Secret, then restarts, verifies and retires. A syncer that does not apply: pushed, not converged
 // (exit 1, the old value valid), and `rotate resume` finishes once it does. A plaintext source is refused (exit 2).
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnvFileValues } from '../../src/envfile/values.js';
 import { authStatus } from '../helpers/app.js';
+import { CLI } from '../helpers/cli.js';
 import { dotenvxEncrypt } from '../helpers/dotenvx.js';
 import { ADMIN_TOKEN } from '../helpers/fake-kube.js';
 import { writeKubeconfig } from '../helpers/fake-kube-config.js';
-import { KUBE_E2E, type KubeProject, kubeService, NS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
+import { KUBE_E2E, type KubeProject, kubeService, NS, ROLLOUT_SECONDS, SECRET, startKubeProject } from '../helpers/fake-kube-project.js';
 import type { Service } from '../helpers/fake-kube-service.js';
+import { journalSteps, waitUntil } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const OLD = 'old-signing-secret-0123456789-abcdefghijklmnop';
@@ -101,6 +103,16 @@ describe('GitOps: an encrypted source committed and pushed, applied by a control
     );
   const live = () => p.kube.secretValues(NS, SECRET).JWT_SECRET as string;
   const history = async () => git(bare, 'log', '-p', '--all', '--format=%H %s%n%b');
+  /** The value the pushed source holds, decrypted as the controller does (from the bare repository's branch). */
+  const sourceValue = async () => {
+    await git(join(p.dir, 'deploy'), 'fetch', '--quiet', 'origin');
+    const text = await git(bare, 'show', `main:${SOURCE}`);
+    mkdirSync(join(p.dir, 'pushed'), { recursive: true });
+    const file = join(p.dir, 'pushed', '.env.production');
+    writeFileSync(file, `${text}\n`, { mode: 0o600 });
+    const { values } = await readEnvFileValues(file, { environment: { DOTENV_PRIVATE_KEY_PRODUCTION: syncer.privateKey } });
+    return values.JWT_SECRET;
+  };
 
   beforeAll(async () => {
     p = await startKubeProject({ prefix: 'rotate-kube-gitops-', masterKey: 'e'.repeat(64) });
@@ -201,6 +213,85 @@ describe('GitOps: an encrypted source committed and pushed, applied by a control
         [current, next],
       ),
     ).toEqual([]);
+  });
+
+  it('killed while it waits for the controller (converge): resume waits again and finishes; Secret, source and store agree', async () => {
+    config(120);
+    const current = live();
+    const headBefore = await git(bare, 'rev-parse', 'main');
+    const child = spawn(process.execPath, [CLI, 'jwt', '--yes'], {
+      cwd: p.dir,
+      env: { ...process.env, NO_COLOR: '1', KUBECONFIG: p.kubeconfig, HOME: p.dir, ROTATE_MASTER_KEY: 'e'.repeat(64) },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const waiting = await waitUntil(() => journalSteps(p.dir, 'jwt').some((s) => s.name === 'converge'), 60_000, 20);
+    child.kill('SIGKILL');
+    await exited;
+    expect(waiting).toBe(true);
+    // Pushed, never applied: the live Secret still holds the old value, the app runs with it.
+    expect(await git(bare, 'rev-list', '--count', `${headBefore}..main`)).toBe('1');
+    expect(live()).toBe(current);
+    expect((await p.cli(['status'])).code).toBe(3);
+
+    syncer.start();
+    const resumed = await p.cli(['resume', '--json']);
+    await syncer.stop();
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).results[0].status).toBe('rotated');
+    const next = live();
+    expect(next).not.toBe(current);
+    expect(await sourceValue()).toBe(next);
+    expect(journalSteps(p.dir, 'jwt')).toEqual([]);
+    expect(await authStatus(service.url, next)).toBe(200);
+    expect(await authStatus(service.url, current)).toBe(401);
+    const check = await p.cli(['status', '--check']);
+    expect(check.code, check.stdout).toBe(0);
+    expect(p.leaks([resumed.stdout, resumed.stderr, check.stdout, await history()], [current, next])).toEqual([]);
+  });
+
+  it('a rollout that fails after convergence rolls back: the file back in a second commit, the live Secret back at once', async () => {
+    config(120);
+    const current = live();
+    const headBefore = await git(bare, 'rev-parse', 'main');
+    const progressDeadline = (seconds: number) => {
+      const deployment = p.kube.workload('Deployment', NS, 'backend') as { spec: { progressDeadlineSeconds: number } };
+      deployment.spec.progressDeadlineSeconds = seconds;
+      p.kube.store.write({ resource: 'deployments', namespace: NS, name: 'backend' }, deployment as never);
+    };
+    p.kube.crashWhen('Deployment', NS, 'backend', (podEnv) => podEnv.JWT_SECRET !== current);
+    progressDeadline(5);
+    await p.kube.until(() => p.kube.rolledOut('Deployment', NS, 'backend'));
+    let secretWrites = 0;
+    // The controller's apply of the new value is the first write; from the rollback on, rollouts get their time back.
+    p.kube.api.options.beforeWrite = (key, dryRun) => {
+      if (!dryRun && key.resource === 'secrets' && ++secretWrites === 2) progressDeadline(ROLLOUT_SECONDS);
+    };
+    syncer.start();
+    try {
+      const result = await p.cli(['jwt', '--yes', '--json']);
+      expect(result.code, result.stderr).toBe(1);
+      const out = JSON.parse(result.stdout).results[0];
+      expect(out.status).toBe('rolled-back');
+      // Converged (the controller applied the new value), then the rollout failed: the rollback came after convergence.
+      expect(out.steps).toEqual(expect.arrayContaining(['write-target', 'converge']));
+      expect(JSON.stringify(out)).toContain('ProgressDeadlineExceeded');
+      await p.kube.until(() => live() === current);
+      expect(await sourceValue()).toBe(current);
+      // The rotation's commit and the one that puts the file back, both pushed.
+      expect(await git(bare, 'rev-list', '--count', `${headBefore}..main`)).toBe('2');
+      await p.kube.until(() => p.kube.rolledOut('Deployment', NS, 'backend'));
+      expect(await authStatus(service.url, current)).toBe(200);
+      expect(journalSteps(p.dir, 'jwt')).toEqual([]);
+      const status = JSON.parse((await p.cli(['status', '--json'])).stdout).results[0];
+      expect(status).toMatchObject({ drifted: false, lastRunOk: false });
+      expect(p.leaks([result.stdout, result.stderr, await history()], [current])).toEqual([]);
+    } finally {
+      await syncer.stop();
+      p.kube.api.options.beforeWrite = undefined;
+      p.kube.crashWhen('Deployment', NS, 'backend', () => false);
+      progressDeadline(ROLLOUT_SECONDS);
+    }
   });
 
   it('a plaintext source with git: exit 2, nothing committed, nothing written', async () => {
