@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run demo: a real JWT rotation with the embedded store, against the stand-in app, in a scratch folder.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const root = resolve(import.meta.dirname, '..');
+// Built by `npm run demo` (npm run build first): the fingerprint and the store rotate itself uses.
+const { fingerprint } = await import(join(root, 'dist/history/audit.js'));
+const { FileStore } = await import(join(root, 'dist/store/file.js'));
 const cli = join(root, 'dist/bin/rotate.js');
 const dir = mkdtempSync(join(tmpdir(), 'rotate-demo-'));
 const port = await new Promise((done) => {
@@ -66,22 +69,38 @@ for (let i = 0; i < 50; i++) {
   await sleep(100);
 }
 
-/** A value as the diff shows it: masked, with a fingerprint (HMAC under a key of this run only) to tell values apart. */
-const fingerprintKey = randomBytes(32);
-const masked = (value) => `****… (fingerprint ${createHmac('sha256', fingerprintKey).update(value).digest('hex').slice(0, 8)})`;
-// Keys named like credentials (JWT_SECRET, JWT_SECRET_PREVIOUS, DATABASE_URL, ...): not JWT_ACCESS_TOKEN_MINUTES.
+/**
+ * A value as the diff shows it: masked, with its fingerprint in the one form `rotate history` prints (the first 12 hex
+ * digits of an HMAC-SHA256 under a key derived from the store's master key: src/history/audit.ts), so the diff's old and
+ * new fingerprints are the ones the history shows for the run.
+ */
 const SECRET_KEY = /^(\s*(?:export\s+)?)([A-Z0-9_]*(?:SECRET|KEY|PASSWORD|TOKEN|URL)(?:_PREVIOUS)?)=(.*)$/;
-const maskText = (text) =>
-  text
-    .split('\n')
-    .map((line) => line.replace(SECRET_KEY, (_, lead, key, value) => `${lead}${key}=${value ? masked(value) : ''}`))
-    .join('\n');
+async function maskText(text, store) {
+  const lines = [];
+  for (const line of text.split('\n')) {
+    const match = SECRET_KEY.exec(line);
+    if (!match) {
+      lines.push(line);
+      continue;
+    }
+    const [, lead, key, value] = match;
+    lines.push(`${lead}${key}=${value ? `****… (fingerprint ${await fingerprint(store, value)})` : ''}`);
+  }
+  return lines.join('\n');
+}
 
 /** A real unified diff of the env file before and after, every secret-like value masked on both sides. */
-function maskedDiff(beforeText, afterText) {
+async function maskedDiff(beforeText, afterText) {
+  // The demo's own store (.rotate beside the config): the key the history's fingerprints are made with.
+  const store = new FileStore({
+    dir: join(dir, '.rotate'),
+    masterKey: process.env.ROTATE_MASTER_KEY || undefined,
+    holder: { pid: process.pid, host: 'demo' },
+    warn: () => {},
+  });
   const scratch = mkdtempSync(join(tmpdir(), 'rotate-demo-diff-'));
-  writeFileSync(join(scratch, 'before'), maskText(beforeText), { mode: 0o600 });
-  writeFileSync(join(scratch, 'after'), maskText(afterText), { mode: 0o600 });
+  writeFileSync(join(scratch, 'before'), await maskText(beforeText, store), { mode: 0o600 });
+  writeFileSync(join(scratch, 'after'), await maskText(afterText, store), { mode: 0o600 });
   const diff = spawnSync('diff', ['-u', '--label', '.env (before)', '--label', '.env (after)', 'before', 'after'], {
     cwd: scratch,
     encoding: 'utf8',
@@ -100,7 +119,7 @@ try {
   rotate('status');
   rotate('history');
   say('diff -u .env (values masked)');
-  process.stdout.write(maskedDiff(before, readFileSync(join(dir, '.env'), 'utf8')));
+  process.stdout.write(await maskedDiff(before, readFileSync(join(dir, '.env'), 'utf8')));
 } finally {
   try {
     process.kill(Number(readFileSync(join(dir, 'app.pid'), 'utf8')), 'SIGTERM');

@@ -25,11 +25,13 @@ it('the demo rotates for real and shows a masked unified diff of .env, never a v
     expect(demo.code, demo.stdout).toBe(0);
     const diff = demo.stdout.slice(demo.stdout.indexOf('diff -u .env'));
     expect(diff).toContain('--- .env (before)\n+++ .env (after)\n@@ ');
-    const removed = /^-JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{8})\)$/m.exec(diff);
-    const added = /^\+JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{8})\)$/m.exec(diff);
+    const removed = /^-JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{12})\)$/m.exec(diff);
+    const added = /^\+JWT_SECRET=\*{4}… \(fingerprint ([0-9a-f]{12})\)$/m.exec(diff);
     expect(removed, diff).not.toBeNull();
     expect(added, diff).not.toBeNull();
     expect(removed![1]).not.toBe(added![1]);
+    // One fingerprint form (#25 item 8): the history the demo printed shows the same two, old -> new.
+    expect(demo.stdout.slice(0, demo.stdout.indexOf('diff -u .env'))).toContain(`${removed![1]} -> ${added![1]}`);
     // Lines that did not change are context, not part of the change; non-secret values stay readable.
     expect(diff).toMatch(/^ APP_ENV=production$/m);
     expect(diff).toMatch(/^ JWT_ACCESS_TOKEN_MINUTES=15$/m);
