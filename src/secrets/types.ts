@@ -136,7 +136,11 @@ export interface Rotator<C extends SecretConfig = SecretConfig, R extends Rotati
    * secret, as sentences (exchange-key: the rows per table to re-encrypt and an estimated time). Absent: nothing.
    */
   consentCounts?(ctx: RotatorContext<C>): Promise<string[]>;
-  /** Read-only: the current value works and the provider is reachable. A failing check stops the rotation. */
+  /**
+   * Read-only: the current value works and the provider is reachable. A failing check stops the rotation; one that
+   * carries a `code` registered with exit 2 (bad input: a credential override in a URL) stops the run as that error
+   * before anything changes, and a dry run shows it as a failed check. The one way to stop a run: never throw.
+   */
   preflight(ctx: RotatorContext<C>): Promise<Preflight>;
   /**
    * The new values. With `restore` (a `rotate rollback`), the rotation goes back to the values that `restore`

@@ -15,8 +15,15 @@ export { type AlternateRoles, applyRoleSetup, roleSetupSql, setupRolesOf } from 
 
 const strategyOf = (ctx: Ctx): Strategy => (ctx.config.strategy === 'alternate-roles' ? alternateRoles : alterPassword);
 
-/** Bad input found in preflight that stops the whole run (exit 2) instead of failing one check. */
+/**
+ * Bad input found in preflight that stops the whole run (exit 2): a failing check carrying its code, which the engine
+ * turns back into that error before anything changes (a dry run shows the check). A rotator never throws to stop a run.
+ */
 const STOPS_THE_RUN = new Set<string>(['DATABASE_URL_CREDENTIAL_OVERRIDE', 'POSTGRES_ALSO_UPDATE_MISMATCH', 'POSTGRES_ROLE_NAME_INVALID']);
+
+/** The failing check with the error's code when the error stops the run. */
+const failedWith = (failing: Check, error: RotateError): Check =>
+  STOPS_THE_RUN.has(error.code) ? { ...failing, code: error.code } : failing;
 
 // Table lists above this size are kept as a count only, so the history stays small.
 const MAX_LISTED_TABLES = 500;
@@ -84,9 +91,8 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
     try {
       app = appUrl(ctx);
     } catch (error) {
-      // Bad input (a credential override in the query, ...) stops the run as a usage error: nothing has changed.
-      if (!(error instanceof RotateError) || STOPS_THE_RUN.has(error.code)) throw error;
-      return { checks: [check('database-url', 'database URL', false, error.message, error.hint)] };
+      if (!(error instanceof RotateError)) throw error;
+      return { checks: [failedWith(check('database-url', 'database URL', false, error.message, error.hint), error)] };
     }
     // Before any connection: a copy of the password that rotate would leave behind stops the run (exit 2).
     const copies = copiesCheck(ctx, app);
@@ -103,11 +109,8 @@ export const postgresRotator: Rotator<PostgresSecretConfig> = {
       checks.push(...strategy.checks);
       Object.assign(facts, strategy.facts);
     } catch (error) {
-      if (error instanceof RotateError && STOPS_THE_RUN.has(error.code) && error.code !== 'POSTGRES_ALSO_UPDATE_MISMATCH') throw error;
       if (error instanceof RotateError) {
-        const failing = check('preflight-error', error.code.toLowerCase(), false, error.message, error.hint);
-        // A check with its code: one registered with exit 2 stops a real run before anything changes.
-        checks.push(error.code === 'POSTGRES_ALSO_UPDATE_MISMATCH' ? { ...failing, code: error.code } : failing);
+        checks.push(failedWith(check('preflight-error', error.code.toLowerCase(), false, error.message, error.hint), error));
       } else {
         checks.push(check('preflight-error', 'preflight', false, reason(error)));
       }

@@ -30,9 +30,11 @@ export async function preflight(ctx: Ctx): Promise<Preflight> {
   try {
     app = appUrl(ctx);
   } catch (error) {
-    // Bad input (credentials in the query string, ...) stops the run as a usage error: nothing has changed.
-    if (error instanceof RotateError && error.code === 'REDIS_URL_CREDENTIAL_OVERRIDE') throw error;
-    checks.push(check('redis-url', `${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint));
+    const failing = check('redis-url', `${name} is a Redis URL`, false, describeError(error), (error as { hint?: string }).hint);
+    // Credentials in the query string are bad input: the check carries the code, and the engine stops a run with it
+    // (exit 2) before anything changes; a dry run shows the check.
+    const stops = error instanceof RotateError && error.code === 'REDIS_URL_CREDENTIAL_OVERRIDE';
+    checks.push(stops ? { ...failing, code: error.code } : failing);
     return { checks, facts };
   }
   const { url } = app;
