@@ -6,7 +6,8 @@ import { redactTyped } from '../secret-value.js';
 import { envKeysOf } from '../secrets/index.js';
 import type { HistoryEntry } from '../store/types.js';
 import { inTheFuture } from './due.js';
-import { assertNoPendingRun, withLock } from './lock.js';
+import { withLock } from './lock.js';
+import { assertNoPendingRun } from './preflight.js';
 import { type Session, secretConfig } from './session.js';
 
 export interface MarkRequest {

@@ -1,12 +1,11 @@
 import type { Check } from '../core-types.js';
 import { RotateError } from '../errors.js';
-import { assertPromotion } from '../policy/promotion-check.js';
 import type { Rotation, Rotator } from '../secrets/types.js';
 import { traced } from '../trace.js';
 import { failedChecks } from './checks.js';
 import { buildContext, keysOf } from './context.js';
 import { withBareCopies } from './copies.js';
-import { assertNoUsageProblem, preflightSecret, preflightSet, preflightTarget } from './preflight.js';
+import { assertNoRefusal, preflightGate, preflightSecrets } from './preflight.js';
 import { recordUnstarted } from './record.js';
 import { errorInfo, type SecretResult } from './result.js';
 import { type Prepared, Run } from './run.js';
@@ -40,13 +39,11 @@ export async function rotateSet(session: Session, ids: readonly string[], mode: 
 
 async function checkThenRun(session: Session, ids: readonly string[], mode: 'rotate' | 'rollback'): Promise<SecretResult[]> {
   const began = session.deps.now();
-  assertSomethingRestarts(session, ids);
-  // Staging first: a closed gate refuses here, before a pending retirement or anything else changes.
-  if (mode === 'rotate') await assertPromotion(session, ids);
-  // Before anything changes (a pending retirement included): the target's warnings said, an unsafe target refused
-  // (a world-writable env file, a Secret another tool writes back).
-  const targetChecks = await preflightTarget(session, ids);
-  assertNoUsageProblem(ids.join(', '), targetChecks);
+  // Before anything changes (a pending retirement included): the gate stage of the one preflight (preflight.ts), the
+  // checks that refuse a run outright: a run pending, nothing restarts the app, a closed promotion gate (staging
+  // first), an unsafe target (a world-writable env file, a Secret another tool writes back); the target's warnings said.
+  const gate = await preflightGate(session, ids, mode);
+  for (const id of ids) assertNoRefusal(id, gate.get(id)!);
   let states = await session.store.readStates();
   const pending = ids.filter((id) => states[id]?.pendingRetire);
   if (pending.length > 0) {
@@ -89,7 +86,7 @@ async function checkThenRun(session: Session, ids: readonly string[], mode: 'rot
   }
   if (candidates.length === 0) return results;
 
-  const prepared = await checkAndGenerate(session, candidates, mode, targetChecks);
+  const prepared = await checkAndGenerate(session, candidates, mode, gate);
   if (!Array.isArray(prepared)) return [...results, ...prepared.results];
 
   // Safe points: here nothing has changed yet; between the steps below the journal says how far the run got.
@@ -132,55 +129,23 @@ async function changeThenFinish(session: Session, run: Run): Promise<SecretResul
 }
 
 /**
- * No silent non-delivery: a secret that no configured service would pick up is refused before anything changes,
- * unless `--no-restart` says the operator applies it.
+ * The secret stage of the preflight for every secret (its checks follow the gate's), then generation: nothing has
+ * changed yet when this returns results.
  */
-function assertSomethingRestarts(session: Session, ids: readonly string[]): void {
-  if (!session.options.restart) return;
-  const silent = ids.filter((id) => secretConfig(session, id).services.length === 0);
-  if (silent.length === 0) return;
-  const where = session.configPath ?? 'the built-in defaults';
-  const [first] = silent;
-  throw new RotateError(
-    'NO_RESTART',
-    `nothing restarts the app after ${silent.join(', ')} change${silent.length > 1 ? '' : 's'}: secrets.${first}.services is empty in ${where}; nothing was changed`,
-    { hint: `${nameAServiceFix(session, first!)}; or pass --no-restart to write the new value without applying it to any running process` },
-  );
-}
-
-/**
- * How to name the service that picks a secret up, in real config paths: a service the config already has, or a
- * starter one (`backend`) and `rotate init` when the built-in defaults are in use.
- */
-export function nameAServiceFix(session: Session, id: string): string {
-  const existing = Object.keys(session.config.services);
-  if (existing.length > 0) {
-    const has = existing.map((name) => `services.${name}`).join(', ');
-    return `list the services that read it in secrets.${id}.services (the config has ${has}): "services": ["${existing[0]}"]`;
-  }
-  if (!session.configPath) {
-    return `run \`rotate init\`: it writes rotate.config.json with services.backend listed in each secret's services; set its restart command and health URL`;
-  }
-  return `add services.backend to ${session.configPath} and list it in secrets.${id}.services: "services": { "backend": { "restart": "docker compose up -d --force-recreate backend" } }, and in secrets.${id}: "services": ["backend"]`;
-}
-
-/** Preflight of every secret and of the set, then generation: nothing has changed yet when this returns results. */
 async function checkAndGenerate(
   session: Session,
   candidates: Prepared[],
   mode: 'rotate' | 'rollback',
-  targetChecks: Check[],
+  gate: ReadonlyMap<string, Check[]>,
 ): Promise<Prepared[] | { results: SecretResult[] }> {
-  const ids = candidates.map((c) => c.id);
   const startedAt = session.deps.now();
-  const setChecks = await preflightSet(session, ids, targetChecks);
+  const checked = await preflightSecrets(session, candidates, mode);
   const facts: Record<string, SecretResult['facts']> = {};
   for (const c of candidates) {
-    const preflight = await preflightSecret(session, c, setChecks);
-    facts[c.id] = preflight.facts;
-    c.checks = preflight.checks;
+    facts[c.id] = checked.get(c.id)!.facts;
+    c.checks = [...gate.get(c.id)!, ...checked.get(c.id)!.checks];
   }
-  for (const c of candidates) assertNoUsageProblem(c.id, c.checks);
+  for (const c of candidates) assertNoRefusal(c.id, c.checks);
   const failing = candidates.filter((c) => failedChecks(c.checks).length > 0);
   if (failing.length > 0) {
     const note = `not rotated: ${failing.map((c) => c.id).join(', ')} failed its checks, and the set rotates together`;

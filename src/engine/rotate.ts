@@ -1,8 +1,9 @@
 import type { ExitCodeValue } from '../errors.js';
 import { consentCounts, consentPlan } from './consent.js';
-import { assertNoPendingRun, withLock } from './lock.js';
+import { withLock } from './lock.js';
 import { retireSet, rotateSet } from './pipeline.js';
 import { planSet } from './plan.js';
+import { assertNoPendingRun } from './preflight.js';
 import { exitCodeOf, type SecretResult } from './result.js';
 import { type Selection, type SelectionRequest, select } from './select.js';
 import type { Session } from './session.js';

@@ -1,9 +1,9 @@
 import { envKeysOf, uncheckedOf } from '../secrets/index.js';
 import type { SecretState } from '../store/types.js';
-import { checkCount, traced } from '../trace.js';
 import { buildContext, keysOf } from './context.js';
 import { withLock } from './lock.js';
 import { retireSet } from './pipeline.js';
+import { preflightSecrets } from './preflight.js';
 import { record } from './record.js';
 import { errorInfo, exitCodeOf, type SecretResult } from './result.js';
 import type { RunOutcome } from './rotate.js';
@@ -35,7 +35,8 @@ export async function verify(session: Session, ids: string[]): Promise<RunOutcom
         continue;
       }
       const rotator = await session.deps.loadRotator(config.kind);
-      const checks = await traced(`engine: verify the current value of ${id}`, () => rotator.verifyCurrent(ctx), checkCount);
+      // The checks of the one preflight (preflight.ts) that apply to `verify`: the rotator's `verifyCurrent`.
+      const { checks } = (await preflightSecrets(session, [{ id, rotator, ctx }], 'verify')).get(id)!;
       const ok = checks.every((c) => c.ok);
       // What these checks could not see in the running app (a JWT secret without verify.url): never plain "verified".
       const unchecked = ok ? uncheckedOf(config) : undefined;

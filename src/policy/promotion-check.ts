@@ -1,12 +1,10 @@
-// The promotion gate as a preflight of a rotation: a real run refuses before anything changes (exit 2), a dry run
-// reports a failed check, `--emergency --reason` passes (src/policy/promotion-record.ts records and posts that).
+// The promotion gate as a preflight check of a rotation (engine/preflight.ts): a real run refuses before anything
+// changes (exit 2), a dry run reports the same failed check, `--emergency --reason` passes
+// (src/policy/promotion-record.ts records and posts that).
 import { type Check, check } from '../core-types.js';
 import type { Session } from '../engine/session.js';
-import { RotateError } from '../errors.js';
 import type { HistoryEntry } from '../store/types.js';
 import { decideGate, describeGate, type GateDecision } from './promotion.js';
-
-const codeOf = (decision: GateDecision) => (decision.state === 'closed' ? 'PROMOTION_GATE_CLOSED' : 'PROMOTION_ENVIRONMENT_UNKNOWN');
 
 /** The gate of secret `id` as a check (none when the secret has no gate). */
 export function promotionCheck(session: Session, id: string, history: readonly HistoryEntry[]): Check | undefined {
@@ -15,9 +13,15 @@ export function promotionCheck(session: Session, id: string, history: readonly H
   const name = `promotion: a verified ${decision.gate.after} rotation within ${decision.gate.withinDays} days`;
   const { text, fix } = describeGate(decision, id);
   if (decision.state === 'open') return check('promotion-gate', name, true, text);
-  if (session.options.emergency)
+  if (session.options.emergency) {
+    // Said by a run and a dry run alike; the run's record names the bypass (promotion-record.ts).
+    session.deps.log.warn(`${id}: promotion gate closed, bypassed by --emergency (recorded and notified): ${text}`);
     return check('promotion-gate', name, true, `closed, bypassed by --emergency (recorded and notified): ${text}`);
-  return { ...check('promotion-gate', name, false, text, fix), code: codeOf(decision) };
+  }
+  return {
+    ...check('promotion-gate', name, false, text, fix),
+    code: decision.state === 'closed' ? 'PROMOTION_GATE_CLOSED' : 'PROMOTION_ENVIRONMENT_UNKNOWN',
+  };
 }
 
 /** The gate's decisions for the secrets of a run, from one read of the shared history. */
@@ -26,27 +30,3 @@ export async function promotionDecisions(session: Session, ids: readonly string[
   const now = session.deps.now();
   return new Map(ids.map((id) => [id, decideGate(session.config, id, history, now)]));
 }
-
-/**
- * Refuses a rotation whose gate is closed, before anything changes (a pending retirement included). With
- * `--emergency` the run goes on, with a warning; the record names the bypass.
- */
-export async function assertPromotion(session: Session, ids: readonly string[]): Promise<void> {
-  if (!ids.some((id) => decideGateNeeded(session, id))) return;
-  for (const [id, decision] of await promotionDecisions(session, ids)) {
-    if (decision.state === 'none' || decision.state === 'open') continue;
-    const { text, fix } = describeGate(decision, id);
-    if (session.options.emergency) {
-      session.deps.log.warn(`${id}: promotion gate closed, bypassed by --emergency (recorded and notified): ${text}`);
-      continue;
-    }
-    throw new RotateError(
-      decision.state === 'closed' ? 'PROMOTION_GATE_CLOSED' : 'PROMOTION_ENVIRONMENT_UNKNOWN',
-      `${id}: ${text}; nothing was changed`,
-      { ...(fix ? { hint: fix } : {}) },
-    );
-  }
-}
-
-const decideGateNeeded = (session: Session, id: string): boolean =>
-  Boolean(session.config.secrets[id]?.promotion ?? session.config.promotion);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { fetchErrorText } from '../connection/fetch-error.js';
-import type { Check } from '../core-types.js';
+import { type Check, check } from '../core-types.js';
 import type { EngineDeps } from '../engine/session.js';
 import { RotateError } from '../errors.js';
 import { NO_REDIRECT, redirectText } from '../http/redirect.js';
@@ -98,14 +98,56 @@ async function pollHealth(name: string, url: string, timeoutSeconds: number, dep
 }
 
 /**
- * Read-only checks that the named services can be restarted, for a run's preflight and `--dry-run`. Shell
- * restarts have nothing to check ahead; Kubernetes workloads are checked in `services/kubernetes.ts`.
+ * Read-only checks that the named services can be restarted, for a run's preflight and `--dry-run` alike
+ * (engine/preflight.ts): each replica of a shell service has a restart command; a Kubernetes workload exists and
+ * rotate may patch it (`services/kubernetes.ts`). Each health URL is asked too: one that does not answer 2xx now is a
+ * warning, not a failure, for both (the restart may be what brings the service up; the health wait after it decides).
  */
-export async function preflightServices(names: readonly string[], config: Config, _deps: EngineDeps): Promise<Check[]> {
-  const workloads = names.filter((name) => config.services[name]?.kubernetes);
-  if (workloads.length === 0) return [];
-  const { workloadChecks } = await import('./kubernetes.js');
+export async function preflightServices(names: readonly string[], config: Config, deps: EngineDeps): Promise<Check[]> {
   const checks: Check[] = [];
-  for (const name of workloads) checks.push(...(await workloadChecks(name, config)));
+  for (const name of names) {
+    const service = config.services[name];
+    if (!service) continue;
+    if (service.kubernetes) {
+      const { workloadChecks } = await import('./kubernetes.js');
+      checks.push(...(await workloadChecks(name, config)));
+      if (service.health) checks.push(await healthCheck(name, service.health.url, `services.${name}`, deps));
+      continue;
+    }
+    for (const instance of serviceInstances(name, service)) {
+      checks.push(
+        check(
+          'service-restart-command',
+          `service ${instance.label} has a restart command`,
+          Boolean(instance.restart),
+          undefined,
+          `add ${instance.path}.restart`,
+        ),
+      );
+      if (instance.health) checks.push(await healthCheck(instance.label, instance.health.url, instance.path, deps));
+    }
+  }
   return checks;
+}
+
+/**
+ * Whether the service answers its health URL now with a 2xx (no redirect followed). One that does not passes with a
+ * warning, said on stderr: a real run goes on (its restart may start the service; the health wait after the restart
+ * fails and rolls back the rotation if it does not), so a dry run must not fail it either.
+ */
+async function healthCheck(label: string, url: string, path: string, deps: EngineDeps): Promise<Check> {
+  const name = `service ${label} is healthy`;
+  let seen: string;
+  try {
+    const response = await deps.fetch(url, { ...NO_REDIRECT, signal: AbortSignal.timeout(5000) });
+    await response.body?.cancel();
+    const redirect = redirectText(response, url);
+    if (response.ok && !redirect) return check('service-healthy', name, true, `${safeUrl(url)} answered ${response.status}`);
+    seen = `${safeUrl(url)} ${redirect ?? `answered ${response.status}`}`;
+  } catch (error) {
+    seen = `${safeUrl(url)}: ${fetchErrorText(error)}`;
+  }
+  const warning = `service ${label} is not healthy now (${seen}): its restart must bring it up within ${path}.health.timeoutSeconds, or the rotation rolls back`;
+  deps.log.warn(warning);
+  return check('service-healthy', name, true, `warning: ${warning}`);
 }
