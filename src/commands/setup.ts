@@ -29,6 +29,14 @@ async function setup(secret: string, options: z.output<ReturnType<typeof options
     const config = session.config.secrets[id!]!;
     const { loadSetup, kindsWithSetup } = await import('../secrets/index.js');
     const kindSetup = await loadSetup(config);
+    if (!kindSetup && kindsWithSetup().includes(config.kind) && 'strategy' in config) {
+      // `rotate setup` follows the configured strategy: printing another strategy's SQL would set up roles nothing uses.
+      throw usageError(
+        'SETUP_NOT_NEEDED',
+        `${id} uses strategy ${config.strategy}, which needs no one-time setup; nothing to print or apply`,
+        `only strategy alternate-roles has one: set secrets.${id}.strategy to "alternate-roles" first if you mean to switch (docs/secrets/database.md)`,
+      );
+    }
     if (!kindSetup) {
       throw usageError(
         'SETUP_NOT_NEEDED',

@@ -52,7 +52,7 @@ export const writesBareCopies = (config: SecretConfig): boolean => entryOf(confi
 
 /** The one-time setup of a secret's kind (`rotate setup`), or undefined when its kind needs none. */
 export const loadSetup = async <C extends SecretConfig>(config: C): Promise<OneTimeSetup<C> | undefined> =>
-  entryOf<C>(config.kind).setup?.();
+  entryOf<C>(config.kind).setup?.(config);
 
 /** A result's facts as sentences, by its kind (src/secrets/<kind>/kind.ts); none for a kind rotate does not know. */
 export const factSentences = (kind: string, facts: Facts, moment: FactsMoment): string[] =>

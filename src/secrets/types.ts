@@ -206,7 +206,7 @@ export interface SecretKind<C extends SecretConfig> {
   /** The config as this run sees it, with the command-line options that override it (absent: unchanged). */
   withOverrides?(config: C, run: RunOverrides): C;
   /** `rotate setup <secret>`: the one-time layout a strategy needs (loaded on first use). */
-  setup?(): Promise<OneTimeSetup<C>>;
+  setup?(config: C): Promise<OneTimeSetup<C> | undefined>;
   /**
    * The facts its preflight and generation record, as sentences for the terminal (`--json` keeps the facts as they
    * are). A fact that means nothing to an operator (an internal id, a timestamp a later step reads) gets none.

@@ -112,7 +112,8 @@ export const postgresKind: SecretKind<PostgresSecretConfig> = {
   load: async () => (await import('./index.js')).postgresRotator,
   envKeys: (config) => [config.env, ...config.alsoUpdate],
   credentialEnvNames: (config) => (config.adminUrlEnv ? [config.adminUrlEnv] : []),
-  setup: async () => (await import('./role-setup.js')).alternateRolesSetup,
+  // Only alternate-roles has a one-time layout; alter-password changes the app's own role and needs none.
+  setup: async (config) => (config.strategy === 'alternate-roles' ? (await import('./role-setup.js')).alternateRolesSetup : undefined),
   describeFacts: postgresFactSentences,
   consentCosts: (config, run) => [
     config.strategy === 'alternate-roles'
