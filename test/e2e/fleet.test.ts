@@ -194,7 +194,9 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     writeConfig(worker, {
       services: {
         backend: {
-          restart: `touch agent-restarting; sleep 30; ${worker.app.restartCommand}`,
+          // The shell writes its pid: a SIGKILL of the agent leaves it running, and its restart 30 s later would take
+          // the worker's app down while this test still talks to it (ECONNREFUSED on a loaded machine).
+          restart: `echo $$ > restart-shell.pid; touch agent-restarting; sleep 30; ${worker.app.restartCommand}`,
           health: { url: `${worker.app.url}/healthz` },
         },
       },
@@ -204,6 +206,8 @@ describe('rotate agent: a fleet of hosts on one postgres store', () => {
     const run = runCli(['jwt', '--yes', '--json'], { cwd: rotating.dir, env: env(), timeoutMs: 120_000 });
     expect(await waitUntil(() => existsSync(join(worker.dir, 'agent-restarting')), 30_000)).toBe(true);
     await stopAgent(worker, 'SIGKILL');
+    // What a host's reboot would do to the restart the killed agent left behind: end it before it restarts the app.
+    process.kill(Number(readFileSync(join(worker.dir, 'restart-shell.pid'), 'utf8')), 'SIGKILL');
     const result = await run;
     expect(result.code, result.stderr).toBe(3);
     const doc = JSON.parse(result.stdout);
