@@ -50,16 +50,18 @@ const FAILED: HistoryResult[] = ['failed', 'rolled-back', 'rollback-failed', 'no
 const OVERDUE: Schedule['state'][] = ['due', 'never-rotated', 'retire-due', 'future'];
 
 export async function secretHealth(session: Session): Promise<SecretHealth[]> {
-  const [secrets, history] = await Promise.all([schedules(session), session.store.readHistory()]);
+  const [secrets, shared] = await Promise.all([schedules(session), session.store.readHistory()]);
+  // On a store shared by environments, another environment's runs of the same id are not this secret's: neither its
+  // last run nor the value drift compares against (staging's new value is not production's).
+  const env = session.config.environment;
+  const history = shared.filter((e) => !env || !e.environment || e.environment === env);
   // A secret in the middle of a run (a journal) or absent from the target has no settled value to compare.
   const settled = secrets.filter((s) => !s.journal && s.schedule.state !== 'absent');
   const places = await readPlaces(session.target);
   const unreadable = places.flatMap((p) => (p.unreadable ? [{ where: p.where, ...p.unreadable }] : []));
   const drifts = await detectDrift(places, session.store, settled, history);
   return secrets.map(({ id, config, journal, schedule: s }) => {
-    // On a store shared by environments, another environment's runs of the same id are not this secret's.
-    const env = session.config.environment;
-    const last = history.filter((e) => e.secret === id && (!env || !e.environment || e.environment === env)).at(-1);
+    const last = history.filter((e) => e.secret === id).at(-1);
     return {
       secret: id,
       kind: config.kind,
