@@ -44,7 +44,9 @@ const REDIS_IMAGE = /(^|\/)(redis|valkey)([:@]|$)/;
 
 /** Names that hold credentials by convention; a URL with a password in it counts too. */
 const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|PASS$|TOKEN|_KEY$|^KEY$|PRIVATE|CREDENTIAL|DSN$|AUTH)/i;
-const NOT_CREDENTIAL_NAME = /(PUBLISHABLE|PUBLIC|_ID$|_USER(NAME)?$|_HOST$|_PORT$)/i;
+// A setting about a credential (how long a token lives, how long a secret is) names it but holds none.
+const NOT_CREDENTIAL_NAME =
+  /(PUBLISHABLE|PUBLIC|_ID$|_USER(NAME)?$|_HOST$|_PORT$|_(SECONDS|MINUTES|HOURS|DAYS|TTL|LIFETIME|EXPIRY|EXPIRES|TIMEOUT|LENGTH|ALGORITHM)$)/i;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
 
 export const looksLikeCredential = (key: string, value: string): boolean =>

@@ -110,6 +110,17 @@ describe('rotate init on the platform layout', () => {
     expect(() => parseConfig(result.config, 'init')).not.toThrow();
   });
 
+  it('a setting about a credential is not one: token lifetimes and lengths are not listed as unmanaged', () => {
+    for (const key of ['JWT_ACCESS_TOKEN_MINUTES', 'REFRESH_TOKEN_DAYS', 'SESSION_SECRET_LENGTH', 'AUTH_TIMEOUT', 'JWT_SECRET_ALGORITHM']) {
+      expect(looksLikeCredential(key, '15'), key).toBe(false);
+    }
+    for (const key of ['JWT_SECRET', 'API_TOKEN', 'SMTP_PASSWORD', 'SENTRY_DSN', 'TOKEN_MINUTES_SECRET']) {
+      expect(looksLikeCredential(key, 'x'.repeat(20)), key).toBe(true);
+    }
+    const result = discoverConfig({ envFile: '.env', env: { JWT_SECRET: 'x'.repeat(40), JWT_ACCESS_TOKEN_MINUTES: '15' } });
+    expect(result.unmanaged).toEqual([]);
+  });
+
   it('only the keys present become secrets', () => {
     const result = discoverConfig({ envFile: '.env', env: { JWT_SECRET: 'x'.repeat(40), LOG_LEVEL: 'info' } });
     expect(Object.keys(secretsOf(result))).toEqual(['jwt']);
